@@ -1,0 +1,95 @@
+//! Every enum a person sees has a stable wire code plus zh-CN and English labels.
+
+/// An enum value with a stable machine code and human labels in both languages the company uses.
+pub trait Labelled: Sized + Copy + 'static {
+    /// Every value, in display order.
+    const ALL: &'static [Self];
+
+    /// The stable code stored in databases and sent on the wire (`snake_case` ASCII).
+    fn code(self) -> &'static str;
+    /// The label shown to Chinese-speaking users (the default UI language).
+    fn label_zh(self) -> &'static str;
+    /// The English label.
+    fn label_en(self) -> &'static str;
+
+    /// Parses a wire code, or a label in either language (what people type into a spreadsheet).
+    fn parse_code_or_label(text: &str) -> Result<Self, UnknownValue> {
+        let text = text.trim();
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|v| {
+                v.code() == text || v.label_zh() == text || v.label_en().eq_ignore_ascii_case(text)
+            })
+            .ok_or_else(|| UnknownValue {
+                kind: std::any::type_name::<Self>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("value"),
+                given: text.to_owned(),
+                expected: Self::ALL.iter().map(|v| v.code()).collect(),
+            })
+    }
+}
+
+/// A code or label that names no known value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {given:?}; expected one of: {}", expected.join(", "))]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub given: String,
+    pub expected: Vec<&'static str>,
+}
+
+/// Implements [`Labelled`], `Display` (the code) and serde (as the code) for a fieldless enum.
+macro_rules! labelled_enum {
+    ($ty:ident { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),+ $(,)? }) => {
+        impl $crate::labels::Labelled for $ty {
+            const ALL: &'static [Self] = &[$($ty::$variant),+];
+            fn code(self) -> &'static str { match self { $($ty::$variant => $code),+ } }
+            fn label_zh(self) -> &'static str { match self { $($ty::$variant => $zh),+ } }
+            fn label_en(self) -> &'static str { match self { $($ty::$variant => $en),+ } }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($crate::labels::Labelled::code(*self))
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::labels::UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <Self as $crate::labels::Labelled>::parse_code_or_label(s)
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str($crate::labels::Labelled::code(*self))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                <Self as $crate::labels::Labelled>::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| $crate::labels::Labelled::code(*v) == text)
+                    .ok_or_else(|| {
+                        let codes: Vec<&str> = <Self as $crate::labels::Labelled>::ALL
+                            .iter()
+                            .map(|v| $crate::labels::Labelled::code(*v))
+                            .collect();
+                        serde::de::Error::custom(format!(
+                            "unknown {} {text:?}; expected one of: {}",
+                            stringify!($ty),
+                            codes.join(", ")
+                        ))
+                    })
+            }
+        }
+    };
+}
+pub(crate) use labelled_enum;

@@ -1,0 +1,190 @@
+//! The application: shared state, the router with its tower layers, and the HTTP listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{self, SessionStore};
+use crate::config::Config;
+use crate::db::Database;
+use crate::error::AppError;
+use crate::registry::{self, RegistryStore};
+
+/// The largest JSON body accepted.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    config: Config,
+    sessions: SessionStore,
+    throttle: auth::LoginThrottle,
+    registry: RegistryStore,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Database) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                sessions: SessionStore::new(db.clone(), config.session_ttl),
+                throttle: auth::LoginThrottle::new(db.clone()),
+                registry: RegistryStore::new(db.clone()),
+                db,
+                config,
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.inner.db
+    }
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    pub fn sessions(&self) -> &SessionStore {
+        &self.inner.sessions
+    }
+    pub fn throttle(&self) -> &auth::LoginThrottle {
+        &self.inner.throttle
+    }
+    pub fn registry(&self) -> &RegistryStore {
+        &self.inner.registry
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    let api = Router::new()
+        .nest("/auth", auth::router())
+        .merge(registry::router());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
+        .nest("/api/v1", api)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .route_layer(middleware::from_fn(crate::metrics::track))
+        .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_panic| {
+            AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+        }))
+        .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The process can serve: the database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db().ping().await {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "not_ready", "message": "the database is not reachable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn unknown_route(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
+
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = json!({
+        "error": "method_not_allowed",
+        "message": format!("{method} is not allowed on {}", uri.path()),
+    });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `addr` (port 0 picks a free port, as the tests do).
+    pub async fn build(config: Config, db: Database, addr: SocketAddr) -> std::io::Result<Self> {
+        crate::metrics::init();
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Application {
+            listener,
+            router: router(AppState::new(config, db)),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM (what systemd, Kubernetes and Docker send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,134 @@
+//! Who is calling, and what they may see.
+//!
+//! Every `/api` route except sign-in takes a [`Caller`], which is only produced from a valid,
+//! unexpired, unrevoked bearer token of an active staff member. The caller's role and unit then
+//! decide the scope of every list (a unit head sees their unit, staff their own, the general
+//! manager and administrators everything).
+
+mod password;
+mod routes;
+mod sessions;
+mod throttle;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use huifang_protocol::{Role, UnitKind};
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+pub use password::{check_new_password, hash_password, verify_password};
+pub use routes::router;
+pub use sessions::{SessionStore, TOKEN_PREFIX};
+pub use throttle::LoginThrottle;
+
+/// The signed-in staff member behind a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub staff_id: i64,
+    pub session_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub unit: Option<CallerUnit>,
+}
+
+/// The caller's unit, as far as scoping needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallerUnit {
+    pub id: i64,
+    pub kind: UnitKind,
+    pub community_id: Option<i64>,
+}
+
+/// Which households (and their customers) a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HouseholdScope {
+    All,
+    /// The community that the caller's sales site or property office serves.
+    Community(i64),
+    /// A consultant's own customers (R-RTN-1).
+    ConsultantCustomers(i64),
+    Nothing,
+}
+
+/// Which staff records a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffScope {
+    All,
+    /// A unit head: their unit and the units directly under it (an office and its departments).
+    UnitTree(i64),
+    OnlySelf(i64),
+}
+
+impl Caller {
+    /// Refuses the request unless the caller has one of `roles`.
+    pub fn require_role(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles
+                .iter()
+                .map(|r| huifang_protocol::Labelled::code(*r))
+                .collect();
+            Err(AppError::Forbidden(format!(
+                "this needs the role {}; you are {}",
+                names.join(" or "),
+                self.role
+            )))
+        }
+    }
+
+    pub fn household_scope(&self) -> HouseholdScope {
+        if self.role.sees_everything() {
+            return HouseholdScope::All;
+        }
+        if self.role == Role::Consultant {
+            return HouseholdScope::ConsultantCustomers(self.staff_id);
+        }
+        match self.unit {
+            Some(unit) if unit.kind.is_company_wide() => HouseholdScope::All,
+            Some(CallerUnit {
+                community_id: Some(community),
+                ..
+            }) => HouseholdScope::Community(community),
+            _ => HouseholdScope::Nothing,
+        }
+    }
+
+    pub fn staff_scope(&self) -> StaffScope {
+        match (self.role, self.unit) {
+            (role, _) if role.sees_everything() => StaffScope::All,
+            (Role::UnitHead, Some(unit)) => StaffScope::UnitTree(unit.id),
+            _ => StaffScope::OnlySelf(self.staff_id),
+        }
+    }
+
+    /// Whether the caller needs customers' full phone numbers to do their work; the general
+    /// manager and administrators see them masked.
+    pub fn sees_customer_phones(&self) -> bool {
+        matches!(self.role, Role::UnitHead | Role::Staff | Role::Consultant)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                AppError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
+            })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        state.sessions().authenticate(token).await
+    }
+}

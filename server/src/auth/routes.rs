@@ -1,0 +1,205 @@
+//! `/api/v1/auth`: sign in, sign out, who am I, password change, and the device sessions an
+//! administrator can revoke.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use huifang_protocol::{Role, StaffMember, Unit};
+use serde::{Deserialize, Serialize};
+
+use super::sessions::SessionInfo;
+use super::{Caller, StaffScope, check_new_password, hash_password, verify_password};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::registry::import::normalise_username;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/password", post(change_password))
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/{id}", delete(revoke_session))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+    device_name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    expires_at: String,
+    session_id: i64,
+    staff: StaffMember,
+}
+
+const WRONG_CREDENTIALS: &str = "wrong username or password";
+
+#[tracing::instrument(skip(state, body), fields(username = %normalise_username(&body.username)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> AppResult<Json<LoginResponse>> {
+    let username = normalise_username(&body.username);
+    if username.is_empty()
+        || username.len() > 64
+        || body.password.len() > super::password::MAX_PASSWORD_LEN
+    {
+        return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
+    }
+    let device_name = body.device_name.unwrap_or_default().trim().to_owned();
+    if device_name.chars().count() > 100 {
+        return Err(AppError::invalid(
+            "device_name must have at most 100 characters",
+        ));
+    }
+    let throttle = state.throttle();
+    throttle.check(&username).await?;
+
+    let account = state.registry().staff_login(&username).await?;
+    let stored_hash = account
+        .as_ref()
+        .filter(|a| a.active)
+        .and_then(|a| a.password_hash.clone());
+    let ok = verify_password(body.password, stored_hash)
+        .await
+        .map_err(AppError::Internal)?;
+    let Some(account) = account.filter(|_| ok) else {
+        throttle.record_failure(&username).await?;
+        tracing::info!("sign-in refused");
+        return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
+    };
+    throttle.clear(&username).await?;
+    let issued = state.sessions().issue(account.id, &device_name).await?;
+    let staff = state
+        .registry()
+        .get_staff(StaffScope::All, account.id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("staff {} vanished at sign-in", account.id))
+        })?;
+    tracing::info!(staff = account.id, session = issued.session_id, "signed in");
+    Ok(Json(LoginResponse {
+        token: issued.token,
+        expires_at: issued.expires_at,
+        session_id: issued.session_id,
+        staff,
+    }))
+}
+
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn logout(State(state): State<AppState>, caller: Caller) -> AppResult<StatusCode> {
+    state.sessions().revoke(caller.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct Me {
+    staff: StaffMember,
+    unit: Option<Unit>,
+    session_id: i64,
+}
+
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Me>> {
+    let staff = state
+        .registry()
+        .get_staff(StaffScope::All, caller.staff_id)
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))?;
+    let unit = match staff.unit_id {
+        Some(id) => state.registry().get_unit(id).await?,
+        None => None,
+    };
+    Ok(Json(Me {
+        staff,
+        unit,
+        session_id: caller.session_id,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changing one's password revokes every other session of the account.
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> AppResult<StatusCode> {
+    check_new_password(&body.new_password).map_err(AppError::invalid)?;
+    let account = state.registry().staff_login(&caller.username).await?;
+    let ok = verify_password(body.current_password, account.and_then(|a| a.password_hash))
+        .await
+        .map_err(AppError::Internal)?;
+    if !ok {
+        return Err(AppError::Forbidden("the current password is wrong".into()));
+    }
+    let hash = hash_password(body.new_password)
+        .await
+        .map_err(AppError::Internal)?;
+    state
+        .registry()
+        .set_password_hash(caller.staff_id, &hash)
+        .await?;
+    for session in state.sessions().list_of(caller.staff_id).await? {
+        if session.id != caller.session_id && session.revoked_at.is_none() {
+            state.sessions().revoke(session.id).await?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionsQuery {
+    staff_id: Option<i64>,
+}
+
+/// A staff member lists their own devices; an administrator anyone's.
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<SessionsQuery>,
+) -> AppResult<Json<Vec<SessionInfo>>> {
+    let staff_id = query.staff_id.unwrap_or(caller.staff_id);
+    if staff_id != caller.staff_id {
+        caller.require_role(&[Role::Admin])?;
+    }
+    Ok(Json(state.sessions().list_of(staff_id).await?))
+}
+
+/// Signs a device out: its owner, or an administrator (a lost or stolen phone).
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn revoke_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    let session = state.sessions().get(id).await?;
+    let visible = session
+        .as_ref()
+        .is_some_and(|s| s.staff_id == caller.staff_id || caller.role == Role::Admin);
+    if !visible {
+        return Err(AppError::NotFound(format!(
+            "session {id} does not exist or is not yours"
+        )));
+    }
+    state.sessions().revoke(id).await?;
+    tracing::info!(session = id, "session revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

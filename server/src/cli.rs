@@ -1,0 +1,375 @@
+//! Command-line interface. Every subcommand takes the same `--data-dir` / `DATABASE_URL`, so
+//! operators' commands reach the database the server uses.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand};
+use huifang_protocol::{Labelled, Role};
+use huifang_server::auth::{check_new_password, hash_password};
+use huifang_server::registry::import::{
+    self, ImportError, ImportKind, check_username, normalise_username,
+};
+use huifang_server::registry::{NewStaff, RegistryStore};
+use huifang_server::telemetry::{self, LogFormat};
+use huifang_server::{Application, Config, Database, app, demo};
+
+#[derive(Parser)]
+#[command(
+    name = "huifang",
+    version,
+    about = "Huifang (回訪): customer follow-up for property companies"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct GlobalArgs {
+    /// Folder of the embedded SQLite database (used when DATABASE_URL is not set).
+    #[arg(
+        long,
+        env = "HUIFANG_DATA_DIR",
+        default_value = "huifang-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://user:password@host/db); when absent, the embedded SQLite file.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// The company's time zone (IANA name).
+    #[arg(
+        long,
+        env = "HUIFANG_TZ",
+        default_value = "Asia/Shanghai",
+        global = true
+    )]
+    tz: Tz,
+    /// Log format: text for people, json for log collectors.
+    #[arg(
+        long,
+        env = "HUIFANG_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "HUIFANG_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import a CSV file (UTF-8 or GBK) of households, units or staff; all rows or none.
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: PathBuf,
+        /// Check and count, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Manage accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Seed a demo company (once per database) and serve it.
+    Demo {
+        #[arg(long, env = "HUIFANG_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Seed and exit without serving.
+        #[arg(long)]
+        seed_only: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account (the first administrator, typically). The password is read from
+    /// standard input when --password is absent.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Display name (defaults to the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Code of the staff member's unit (needed for unit heads, staff and consultants).
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Set an account's password (read from standard input when --password is absent).
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Sign out every device of an account (lost phone, staff leaving).
+    Revoke {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
+        .map_err(|e: huifang_protocol::UnknownValue| e.to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.global.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(global: &GlobalArgs) -> anyhow::Result<(Config, Database)> {
+    let config = Config::new(
+        global.data_dir.clone(),
+        global.database_url.clone(),
+        global.tz,
+    );
+    let db = Database::open(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .with_context(|| format!("opening {}", config.database_description()))?;
+    db.migrate().await?;
+    tracing::info!(database = %config.database_description(), "database ready");
+    Ok((config, db))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (config, db) = open(&cli.global).await?;
+    let result = match cli.command {
+        Command::Serve { addr } => serve(config, db.clone(), addr, None).await,
+        Command::Migrate => {
+            println!("migrations applied to {}", config.database_description());
+            Ok(())
+        }
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+        } => import_file(&db, kind, &file, dry_run).await,
+        Command::Admin(command) => admin(&db, command).await,
+        Command::Demo { addr, seed_only } => {
+            if demo::seed(&db).await.map_err(import_failure)? {
+                println!(
+                    "seeded the demo company into {}",
+                    config.database_description()
+                );
+            } else {
+                println!(
+                    "reusing the demo company already in {}",
+                    config.database_description()
+                );
+            }
+            if seed_only {
+                Ok(())
+            } else {
+                serve(config, db.clone(), addr, Some(demo::logins())).await
+            }
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn serve(
+    config: Config,
+    db: Database,
+    addr: SocketAddr,
+    demo_logins: Option<Vec<demo::DemoLogin>>,
+) -> anyhow::Result<()> {
+    let application = Application::build(config, db, addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = application.local_addr()?;
+    tracing::info!(%local, "listening");
+    println!("Huifang is serving at http://{local}/  (health: /healthz, API: /api/v1/…)");
+    if let Some(logins) = demo_logins {
+        println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
+        for login in logins {
+            println!(
+                "  {:<16} {:<16} {}",
+                login.username,
+                login.role.code(),
+                login.what
+            );
+        }
+        println!(
+            "Try: curl -s http://{local}/api/v1/auth/login -H 'content-type: application/json' \
+             -d '{{\"username\":\"admin\",\"password\":\"{}\"}}'",
+            demo::DEMO_PASSWORD
+        );
+    }
+    let _ = std::io::stdout().flush();
+    application
+        .run_until_stopped(app::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Turns an import refusal into an error whose text lists every bad row.
+fn import_failure(error: ImportError) -> anyhow::Error {
+    match error {
+        ImportError::Rows(lines) => {
+            anyhow::anyhow!(
+                "{} problem(s); nothing was imported:\n{}",
+                lines.len(),
+                lines.join("\n")
+            )
+        }
+        other => other.into(),
+    }
+}
+
+async fn import_file(
+    db: &Database,
+    kind: ImportKind,
+    file: &PathBuf,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let report = import::import(db, kind, &bytes, dry_run)
+        .await
+        .map_err(import_failure)?;
+    println!(
+        "{}{}: {} rows — {} created, {} updated, {} unchanged",
+        report.kind,
+        if report.dry_run {
+            " (dry run, nothing written)"
+        } else {
+            ""
+        },
+        report.rows,
+        report.created,
+        report.updated,
+        report.unchanged
+    );
+    Ok(())
+}
+
+/// A password from the flag, or one line of standard input (prompted when it is a terminal).
+fn password_from(flag: Option<String>) -> anyhow::Result<String> {
+    let password = match flag {
+        Some(p) => p,
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprint!("password: ");
+                let _ = std::io::stderr().flush();
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    check_new_password(&password).map_err(anyhow::Error::msg)?;
+    Ok(password)
+}
+
+async fn admin(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
+    let registry = RegistryStore::new(db.clone());
+    match command {
+        AdminCommand::Create {
+            username,
+            role,
+            name,
+            unit,
+            password,
+        } => {
+            let username = normalise_username(&username);
+            check_username(&username).map_err(anyhow::Error::msg)?;
+            let unit_id = match unit {
+                Some(code) => Some(
+                    sqlx::query_scalar::<_, i64>("SELECT id FROM units WHERE code = $1")
+                        .bind(&code)
+                        .fetch_optional(db.pool())
+                        .await?
+                        .with_context(|| format!("unit {code:?} does not exist"))?,
+                ),
+                None => None,
+            };
+            let password = password_from(password)?;
+            let staff = registry
+                .create_staff(NewStaff {
+                    name: name.unwrap_or_else(|| username.clone()),
+                    username,
+                    phone: None,
+                    role,
+                    unit_id,
+                    password_hash: Some(hash_password(password).await?),
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} ({}) with id {}",
+                staff.username, staff.role, staff.id
+            );
+        }
+        AdminCommand::SetPassword { username, password } => {
+            let username = normalise_username(&username);
+            let Some(id) = registry
+                .staff_id_by_username(&username)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            else {
+                bail!("no account {username:?}");
+            };
+            let password = password_from(password)?;
+            registry
+                .set_password_hash(id, &hash_password(password).await?)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("password of {username} set");
+        }
+        AdminCommand::Revoke { username } => {
+            let username = normalise_username(&username);
+            let Some(id) = registry
+                .staff_id_by_username(&username)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            else {
+                bail!("no account {username:?}");
+            };
+            let sessions =
+                huifang_server::auth::SessionStore::new(db.clone(), chrono::Duration::zero());
+            let revoked = sessions
+                .revoke_all_of(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("revoked {revoked} session(s) of {username}");
+        }
+    }
+    Ok(())
+}

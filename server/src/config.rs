@@ -1,0 +1,74 @@
+//! Settings shared by every `huifang` subcommand, from flags or the environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+/// How the server is run. Every subcommand opens the same database from the same settings, so an
+/// operator's `huifang import` reaches the database the server uses.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the embedded SQLite database (`huifang.db`) lives when no `database_url` is set.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; `None` for the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// The company's time zone: days, months and deadlines are counted in it.
+    pub time_zone: Tz,
+    /// How long a device's sign-in lasts. Long, because phones stay offline for days.
+    pub session_ttl: chrono::Duration,
+    /// Requests taking longer are answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf, database_url: Option<String>, time_zone: Tz) -> Self {
+        Config {
+            data_dir,
+            database_url: database_url.filter(|url| !url.trim().is_empty()),
+            time_zone,
+            session_ttl: chrono::Duration::days(30),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The database as a person should see it in logs: the SQLite path, or the PostgreSQL URL
+    /// without its password.
+    pub fn database_description(&self) -> String {
+        match &self.database_url {
+            None => format!("sqlite:{}", self.data_dir.join("huifang.db").display()),
+            Some(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme_end), Some(at)) if at > scheme_end => {
+                    let userinfo = &url[scheme_end + 3..at];
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_description_hides_the_password() {
+        let config = Config::new(
+            PathBuf::from("/data"),
+            Some("postgres://hf:s3cret@db:5432/huifang".into()),
+            chrono_tz::Asia::Shanghai,
+        );
+        assert_eq!(
+            config.database_description(),
+            "postgres://hf:***@db:5432/huifang"
+        );
+        let sqlite = Config::new(
+            PathBuf::from("/data"),
+            Some(" ".into()),
+            chrono_tz::Asia::Shanghai,
+        );
+        assert_eq!(sqlite.database_description(), "sqlite:/data/huifang.db");
+    }
+}

@@ -1,0 +1,289 @@
+//! The database: one sqlx `Any` pool over either an embedded SQLite file or PostgreSQL.
+//!
+//! All queries are written once in the SQL both engines accept (`$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`); the two schemas live in `migrations/sqlite` and `migrations/postgres`.
+//! Values crossing the pool are integers, text and bytes only, and times are UTC RFC 3339 text.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which engine a pool talks to, for the few places where their SQL differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL must start with postgres:// or postgresql:// (got scheme {0:?})")]
+    UnsupportedUrl(String),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// The pool plus what kind of database is behind it. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Opens PostgreSQL when `database_url` is given, else the SQLite file `data_dir/huifang.db`
+    /// (created with its directory when missing, in WAL mode). Does not migrate.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        match database_url {
+            Some(url) => {
+                let scheme = url.split(':').next().unwrap_or_default();
+                if scheme != "postgres" && scheme != "postgresql" {
+                    return Err(DbError::UnsupportedUrl(scheme.to_owned()));
+                }
+                let options = AnyConnectOptions::from_str(url)
+                    .map_err(DbError::Connect)?
+                    .log_statements(tracing::log::LevelFilter::Debug);
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(DbError::Connect)?;
+                Ok(Database {
+                    pool,
+                    backend: Backend::Postgres,
+                })
+            }
+            None => {
+                std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+                    path: data_dir.display().to_string(),
+                    source,
+                })?;
+                let file = data_dir.join("huifang.db");
+                let url = format!("sqlite://{}?mode=rwc", file.display());
+                let options = AnyConnectOptions::from_str(&url)
+                    .map_err(DbError::Connect)?
+                    .log_statements(tracing::log::LevelFilter::Debug);
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // Foreign keys are on by default in sqlx; WAL readers never block the writer.
+                            conn.execute(
+                                "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .map_err(DbError::Connect)?;
+                // WAL is a property of the file: set once, it stays.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await
+                    .map_err(DbError::Connect)?;
+                Ok(Database {
+                    pool,
+                    backend: Backend::Sqlite,
+                })
+            }
+        }
+    }
+
+    /// Applies every migration not yet applied. Safe to run on every start.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Formats a time as stored: UTC RFC 3339 with milliseconds, so text order is time order.
+pub fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The current time as stored.
+pub fn now() -> String {
+    timestamp(Utc::now())
+}
+
+/// Parses a stored time; stored times are always written by [`timestamp`].
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Whether an error is a unique-constraint violation (a duplicate natural key), on either engine.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("23505")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+/// A value bound to a dynamically built query.
+#[derive(Debug, Clone)]
+pub enum SqlArg {
+    Int(i64),
+    Text(String),
+}
+
+/// A `WHERE` clause built from optional filters, numbering placeholders `$1, $2, …` the way
+/// both engines accept (sqlx's `QueryBuilder` writes `?` for `Any`, which PostgreSQL refuses).
+#[derive(Debug, Default)]
+pub struct Conditions {
+    clauses: Vec<String>,
+    args: Vec<SqlArg>,
+}
+
+impl Conditions {
+    /// Adds a condition in which each `?` takes the next of `args`.
+    pub fn add(&mut self, clause: &str, args: impl IntoIterator<Item = SqlArg>) -> &mut Self {
+        let mut numbered = String::with_capacity(clause.len() + 8);
+        let mut args = args.into_iter();
+        for ch in clause.chars() {
+            if ch == '?' {
+                if let Some(arg) = args.next() {
+                    self.args.push(arg);
+                }
+                numbered.push_str(&format!("${}", self.args.len()));
+            } else {
+                numbered.push(ch);
+            }
+        }
+        self.clauses.push(numbered);
+        self
+    }
+
+    /// `WHERE a AND b …`, or nothing when there are no conditions.
+    pub fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    /// Binds the arguments, in order, to a query built over [`Conditions::where_sql`].
+    pub fn bind<'q, O>(
+        &self,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+        for arg in &self.args {
+            query = match arg {
+                SqlArg::Int(v) => query.bind(*v),
+                SqlArg::Text(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+
+    /// Like [`Conditions::bind`], for a scalar query.
+    pub fn bind_scalar<'q, O>(
+        &self,
+        mut query: sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+        for arg in &self.args {
+            query = match arg {
+                SqlArg::Int(v) => query.bind(*v),
+                SqlArg::Text(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally
+/// (use with `ESCAPE '\'`).
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_number_placeholders_in_order() {
+        let mut c = Conditions::default();
+        c.add("a = ?", [SqlArg::Int(1)]);
+        c.add(
+            "(b LIKE ? OR c LIKE ?)",
+            [SqlArg::Text("x".into()), SqlArg::Text("x".into())],
+        );
+        assert_eq!(c.where_sql(), "WHERE a = $1 AND (b LIKE $2 OR c LIKE $3)");
+        assert!(Conditions::default().where_sql().is_empty());
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let early = parse_timestamp("2026-01-02T03:04:05.006Z").unwrap();
+        assert_eq!(timestamp(early), "2026-01-02T03:04:05.006Z");
+        assert!(timestamp(early) < timestamp(early + chrono::Duration::milliseconds(1)));
+    }
+}

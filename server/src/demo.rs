@@ -1,0 +1,356 @@
+//! A realistic demo company: two communities with about 3,100 households, the units of SPEC §1,
+//! staff for every role and consultants with their customers. Seeded through the same import
+//! code an operator uses, once per database.
+
+use huifang_protocol::{PhoneNumber, Role, UnitKind};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::db::{self, Database};
+use crate::registry::import::{
+    HouseholdRow, ImportError, StaffRow, UnitRow, apply_households, apply_staff, apply_units,
+};
+
+/// The password of every demo account (printed by `huifang demo`).
+pub const DEMO_PASSWORD: &str = "huifang-demo";
+
+const SEEDED_KEY: &str = "demo_seeded_at";
+
+/// A demo community: name, address, buildings, floors, flats per floor.
+struct DemoCommunity {
+    code: &'static str,
+    name: &'static str,
+    address: &'static str,
+    buildings: u32,
+    floors: u32,
+    flats_per_floor: u32,
+}
+
+const COMMUNITIES: &[DemoCommunity] = &[
+    DemoCommunity {
+        code: "CH",
+        name: "翠湖花園",
+        address: "深圳市南山區(qū)翠湖路88號",
+        buildings: 12,
+        floors: 24,
+        flats_per_floor: 6,
+    },
+    DemoCommunity {
+        code: "JX",
+        name: "錦繡江南",
+        address: "深圳市龍華區(qū)民治大道168號",
+        buildings: 9,
+        floors: 26,
+        flats_per_floor: 6,
+    },
+];
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "張", "劉", "陳", "楊", "黃", "趙", "吳", "周", "徐", "孫", "馬", "朱", "胡", "郭",
+    "何", "林", "羅", "高", "鄭", "梁", "謝", "宋", "唐", "許", "韓", "馮", "鄧", "曹",
+];
+const GIVEN: &[&str] = &[
+    "偉", "芳", "娜", "敏", "靜", "麗", "強", "磊", "軍", "洋", "勇", "艷", "杰", "娟", "濤", "明",
+    "超", "秀英", "霞", "平", "剛", "桂英", "建華", "志強", "曉東", "海燕", "玉蘭", "文博", "子涵",
+    "思遠",
+];
+
+fn name(rng: &mut StdRng) -> String {
+    let surname = SURNAMES.choose(rng).copied().unwrap_or("王");
+    let given = GIVEN.choose(rng).copied().unwrap_or("偉");
+    format!("{surname}{given}")
+}
+
+fn phone(rng: &mut StdRng) -> PhoneNumber {
+    const PREFIXES: &[&str] = &[
+        "138", "139", "135", "136", "137", "150", "151", "158", "186", "188", "177", "199",
+    ];
+    let prefix = PREFIXES.choose(rng).copied().unwrap_or("138");
+    let number = format!("{prefix}{:08}", rng.gen_range(0..100_000_000u32));
+    // Always an 11-digit mobile with a valid prefix, so parsing cannot fail; fall back anyway.
+    PhoneNumber::parse(&number).unwrap_or_else(|_| fallback_phone())
+}
+
+fn fallback_phone() -> PhoneNumber {
+    match PhoneNumber::parse("13800000000") {
+        Ok(p) => p,
+        Err(_) => unreachable!("13800000000 is a valid mobile number"),
+    }
+}
+
+/// One demo login, printed for the person trying Huifang.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub username: String,
+    pub role: Role,
+    pub what: String,
+}
+
+/// Whether this database already holds the demo company.
+pub async fn is_seeded(db: &Database) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(SEEDED_KEY)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Seeds the demo company unless already there. Returns whether it seeded.
+pub async fn seed(db: &Database) -> Result<bool, ImportError> {
+    if is_seeded(db).await? {
+        return Ok(false);
+    }
+    let mut rng = StdRng::seed_from_u64(20261128);
+    let households = households(&mut rng);
+    apply_households(db, &households, false).await?;
+    apply_units(db, &units(), false).await?;
+    let (staff, consultants) = staff(&mut rng);
+    apply_staff(db, &staff, false).await?;
+
+    // Consultants own about a third of their site's customers (the recent buyers).
+    let chosen: Vec<&HouseholdRow> = households.iter().filter(|_| rng.gen_bool(0.35)).collect();
+    let owned: Vec<HouseholdRow> = chosen
+        .into_iter()
+        .filter_map(|row| {
+            let community = COMMUNITIES.iter().find(|c| c.name == row.community)?;
+            let mine: Vec<&String> = consultants
+                .iter()
+                .filter(|(code, _)| *code == community.code)
+                .map(|(_, username)| username)
+                .collect();
+            let consultant = mine.choose(&mut rng)?;
+            Some(HouseholdRow {
+                consultant: Some((*consultant).clone()),
+                ..row.clone()
+            })
+        })
+        .collect();
+    apply_households(db, &owned, false).await?;
+
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(SEEDED_KEY)
+        .bind(db::now())
+        .execute(db.pool())
+        .await?;
+    Ok(true)
+}
+
+fn households(rng: &mut StdRng) -> Vec<HouseholdRow> {
+    let mut rows = Vec::new();
+    let mut line = 1;
+    for community in COMMUNITIES {
+        for building in 1..=community.buildings {
+            let building_name = format!("{building}棟");
+            for floor in 1..=community.floors {
+                for flat in 1..=community.flats_per_floor {
+                    let room = format!("{floor}{flat:02}");
+                    let owners = if rng.gen_bool(0.3) { 2 } else { 1 };
+                    for _ in 0..owners {
+                        line += 1;
+                        rows.push(HouseholdRow {
+                            line,
+                            community: community.name.to_owned(),
+                            community_address: Some(community.address.to_owned()),
+                            building: building_name.clone(),
+                            room: room.clone(),
+                            address: format!(
+                                "{}{}{building_name}{room}室",
+                                community.address, community.name
+                            ),
+                            customer: name(rng),
+                            phone: phone(rng),
+                            consultant: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // Two owners of one flat may draw the same name; keep the first.
+    let mut seen = std::collections::HashSet::new();
+    rows.retain(|r| {
+        seen.insert((
+            r.community.clone(),
+            r.building.clone(),
+            r.room.clone(),
+            r.customer.clone(),
+        ))
+    });
+    rows
+}
+
+fn unit(
+    code: &str,
+    name: &str,
+    kind: UnitKind,
+    parent: Option<&str>,
+    community: Option<&str>,
+) -> UnitRow {
+    UnitRow {
+        line: 0,
+        code: code.to_owned(),
+        name: name.to_owned(),
+        kind,
+        parent: parent.map(str::to_owned),
+        community: community.map(str::to_owned),
+    }
+}
+
+fn units() -> Vec<UnitRow> {
+    let mut units = vec![
+        unit(
+            "DEV",
+            "開發(fā)部",
+            UnitKind::DevelopmentDepartment,
+            None,
+            None,
+        ),
+        unit("MKT", "營銷部", UnitKind::MarketingDepartment, None, None),
+    ];
+    for c in COMMUNITIES {
+        let office = format!("PMO-{}", c.code);
+        units.push(unit(
+            &format!("SALES-{}", c.code),
+            &format!("{}銷售現(xiàn)場", c.name),
+            UnitKind::SalesSite,
+            None,
+            Some(c.name),
+        ));
+        units.push(unit(
+            &office,
+            &format!("{}物業(yè)管理處", c.name),
+            UnitKind::PropertyOffice,
+            None,
+            Some(c.name),
+        ));
+        units.push(unit(
+            &format!("{office}-CSC"),
+            &format!("{}客戶服務(wù)中心", c.name),
+            UnitKind::CustomerServiceCenter,
+            Some(&office),
+            None,
+        ));
+        for (code, name) in [
+            ("ENG", "工程部"),
+            ("SEC", "保安部"),
+            ("CLN", "保潔部"),
+            ("GRN", "綠化部"),
+        ] {
+            units.push(unit(
+                &format!("{office}-{code}"),
+                &format!("{}{name}", c.name),
+                UnitKind::OfficeDepartment,
+                Some(&office),
+                None,
+            ));
+        }
+    }
+    units
+}
+
+/// Staff rows plus (community code, username) of every consultant.
+fn staff(rng: &mut StdRng) -> (Vec<StaffRow>, Vec<(&'static str, String)>) {
+    let mut rows = Vec::new();
+    let mut add = |rng: &mut StdRng, username: String, role: Role, unit: Option<String>| {
+        rows.push(StaffRow {
+            line: 0,
+            name: name(rng),
+            phone: Some(phone(rng)),
+            password: Some(DEMO_PASSWORD.to_owned()),
+            username,
+            role,
+            unit,
+        });
+    };
+    add(rng, "gm".into(), Role::GeneralManager, None);
+    add(rng, "admin".into(), Role::Admin, None);
+    add(rng, "dev.head".into(), Role::UnitHead, Some("DEV".into()));
+    add(rng, "dev.01".into(), Role::Staff, Some("DEV".into()));
+    add(rng, "dev.02".into(), Role::Staff, Some("DEV".into()));
+    add(rng, "mkt.head".into(), Role::UnitHead, Some("MKT".into()));
+    add(rng, "mkt.01".into(), Role::Staff, Some("MKT".into()));
+    let mut consultants = Vec::new();
+    for c in COMMUNITIES {
+        let lower = c.code.to_lowercase();
+        let office = format!("PMO-{}", c.code);
+        add(
+            rng,
+            format!("{lower}.sales.head"),
+            Role::UnitHead,
+            Some(format!("SALES-{}", c.code)),
+        );
+        for n in 1..=4 {
+            let username = format!("{lower}.gw.{n:02}");
+            add(
+                rng,
+                username.clone(),
+                Role::Consultant,
+                Some(format!("SALES-{}", c.code)),
+            );
+            consultants.push((c.code, username));
+        }
+        add(
+            rng,
+            format!("{lower}.office.head"),
+            Role::UnitHead,
+            Some(office.clone()),
+        );
+        add(
+            rng,
+            format!("{lower}.csc.head"),
+            Role::UnitHead,
+            Some(format!("{office}-CSC")),
+        );
+        for n in 1..=3 {
+            add(
+                rng,
+                format!("{lower}.csc.{n:02}"),
+                Role::Staff,
+                Some(format!("{office}-CSC")),
+            );
+        }
+        for dept in ["eng", "sec", "cln", "grn"] {
+            let unit = format!("{office}-{}", dept.to_uppercase());
+            add(
+                rng,
+                format!("{lower}.{dept}.head"),
+                Role::UnitHead,
+                Some(unit.clone()),
+            );
+            add(rng, format!("{lower}.{dept}.01"), Role::Staff, Some(unit));
+        }
+    }
+    (rows, consultants)
+}
+
+/// The logins worth trying, one per kind of user.
+pub fn logins() -> Vec<DemoLogin> {
+    [
+        ("gm", Role::GeneralManager, "總經(jīng)理 — sees everything"),
+        ("admin", Role::Admin, "系統(tǒng)管理員 — imports, accounts"),
+        (
+            "dev.head",
+            Role::UnitHead,
+            "開發(fā)部負(fù)責(zé)人 — company-wide customer service",
+        ),
+        (
+            "ch.office.head",
+            Role::UnitHead,
+            "翠湖花園物業(yè)管理處主任",
+        ),
+        ("ch.csc.01", Role::Staff, "翠湖花園客戶服務(wù)中心員工"),
+        (
+            "ch.gw.01",
+            Role::Consultant,
+            "翠湖花園置業(yè)顧問 — own customers only",
+        ),
+    ]
+    .into_iter()
+    .map(|(username, role, what)| DemoLogin {
+        username: username.into(),
+        role,
+        what: what.into(),
+    })
+    .collect()
+}

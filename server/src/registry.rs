@@ -1,0 +1,10 @@
+//! The organisation and estate registry (SPEC §1): units, staff, communities, buildings,
+//! households, customers and consultant ownership. Stored relationally; changed only by imports
+//! and administrators; read by everyone within their scope.
+
+pub mod import;
+mod routes;
+mod store;
+
+pub use routes::router;
+pub use store::{HouseholdFilter, NewStaff, PageRequest, RegistryStore, StaffFilter, StaffLogin};
