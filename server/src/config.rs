@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use chrono_tz::Tz as TimeZone;
 use chrono_tz::Tz;
 
 /// How the server is run. Every subcommand opens the same database from the same settings, so an

@@ -782,6 +782,7 @@ pub fn parse_units(bytes: &[u8]) -> Result<Vec<UnitRow>, ImportError> {
 }
 
 /// Upserts checked unit rows in one transaction; parents (in the file or already stored) first.
+/// Import order for a new company: units, then staff, then households.
 pub async fn apply_units(
     db: &Database,
     rows: &[UnitRow],
@@ -791,6 +792,8 @@ pub async fn apply_units(
     let mut tx = db.pool().begin().await?;
     let mut problems = Vec::new();
 
+    // A unit names the community it serves; an estate not yet in the registry is created, so
+    // the organisation can be imported before its households.
     let mut communities: HashMap<&str, i64> = HashMap::new();
     for row in rows {
         let Some(name) = row.community.as_deref() else {
@@ -799,19 +802,24 @@ pub async fn apply_units(
         if communities.contains_key(name) {
             continue;
         }
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM communities WHERE name = $1")
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM communities WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?;
-        match id {
-            Some(id) => {
-                communities.insert(name, id);
+        let id = match found {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO communities (name, address, created_at, updated_at)
+                     VALUES ($1, '', $2, $2) RETURNING id",
+                )
+                .bind(name)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await?
             }
-            None => problems.push(format!(
-                "line {}: community {name:?} does not exist; import households first",
-                row.line
-            )),
-        }
+        };
+        communities.insert(name, id);
     }
 
     let existing: Vec<StoredUnit> =

@@ -1,0 +1,266 @@
+//! Spawning the real application on a random port over a fresh database of either backend.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use huifang_server::registry::import::{self, ImportKind};
+use huifang_server::{Application, Config, Database};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub const PASSWORD: &str = "change-me-now";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server over its own database, with the example company imported.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: Database,
+    _dir: tempfile::TempDir,
+}
+
+fn silence_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        huifang_server::telemetry::init(huifang_server::telemetry::LogFormat::Text);
+    }
+}
+
+/// A fresh PostgreSQL database for one test, or `None` (and a clear message) when
+/// `HUIFANG_TEST_DATABASE_URL` is not set.
+async fn fresh_postgres_database() -> Option<String> {
+    let Ok(base) = std::env::var("HUIFANG_TEST_DATABASE_URL") else {
+        // Written past the test harness's capture, so the skip shows in every run's output.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIPPED: PostgreSQL test not run: HUIFANG_TEST_DATABASE_URL is not set\n",
+        );
+        return None;
+    };
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let (prefix, run_database) = base
+        .rsplit_once('/')
+        .expect("HUIFANG_TEST_DATABASE_URL must end in /database");
+    // Named after the run's database, so the test script can drop everything a run made.
+    let name = format!(
+        "{}_t{}_{}",
+        run_database.split('?').next().unwrap_or("huifang"),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+    );
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to HUIFANG_TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    Some(format!("{prefix}/{name}"))
+}
+
+/// Opens an empty, migrated database of `backend` (None when PostgreSQL is not configured).
+pub async fn fresh_database(backend: Backend) -> Option<(Database, Config, tempfile::TempDir)> {
+    silence_logs();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_database().await?),
+    };
+    let config = Config::new(dir.path().to_path_buf(), url, chrono_tz_shanghai());
+    let db = Database::open(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .expect("open database");
+    db.migrate().await.expect("migrate");
+    Some((db, config, dir))
+}
+
+fn chrono_tz_shanghai() -> huifang_server::config::TimeZone {
+    "Asia/Shanghai".parse().expect("known time zone")
+}
+
+/// Imports the example files shipped in server/examples (units, staff, households) and creates
+/// an administrator `root`.
+pub async fn seed_examples(db: &Database) {
+    for (kind, file) in [
+        (ImportKind::Units, "units.csv"),
+        (ImportKind::Staff, "staff.csv"),
+        (ImportKind::Households, "households.csv"),
+    ] {
+        let bytes = std::fs::read(example(file)).expect("example file");
+        import::import(db, kind, &bytes, false)
+            .await
+            .expect("example imports");
+    }
+    let registry = huifang_server::registry::RegistryStore::new(db.clone());
+    registry
+        .create_staff(huifang_server::registry::NewStaff {
+            username: "root".into(),
+            name: "Root".into(),
+            phone: None,
+            role: huifang_protocol::Role::Admin,
+            unit_id: None,
+            password_hash: Some(
+                huifang_server::auth::hash_password(ADMIN_PASSWORD.into())
+                    .await
+                    .expect("hash"),
+            ),
+        })
+        .await
+        .expect("create admin");
+}
+
+pub fn example(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../server/examples")
+        .join(file)
+}
+
+/// Starts the server on a random port over a fresh database seeded with the examples.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let (db, config, dir) = fresh_database(backend).await?;
+    seed_examples(&db).await;
+    let app = Application::build(config, db.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let addr = app.local_addr().expect("local addr");
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    Some(TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        db,
+        _dir: dir,
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login_response(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(
+                &json!({ "username": username, "password": password, "device_name": "test phone" }),
+            )
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Signs in and returns the bearer token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self.login_response(username, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+        let body: Value = response.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login("root", ADMIN_PASSWORD).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET expecting 200, returning the JSON body.
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let response = self.get(token, path).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(self.db.pool())
+            .await
+            .expect("count")
+    }
+
+    /// Every registry table's row count, to prove a refused request changed nothing.
+    pub async fn registry_counts(&self) -> Vec<i64> {
+        let mut counts = Vec::new();
+        for table in [
+            "communities",
+            "buildings",
+            "households",
+            "customers",
+            "units",
+            "staff",
+            "consultant_customers",
+        ] {
+            counts.push(self.count(table).await);
+        }
+        counts
+    }
+}
+
+/// Asserts an error response: status, `error` code, and that the message mentions `needle`.
+pub async fn assert_error(
+    response: Response,
+    status: StatusCode,
+    code: &str,
+    needle: &str,
+) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type {content_type}"
+    );
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"], code, "{body}");
+    let message = body["message"].as_str().expect("message");
+    assert!(
+        message.contains(needle),
+        "message {message:?} should mention {needle:?}"
+    );
+    body
+}
+
+/// Runs each named test on SQLite and on PostgreSQL (skipped, saying so, without a URL).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,12 @@
+//! The HTTP API suite. Every test runs twice: on SQLite and on PostgreSQL.
+
+// A test binary: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod import;
+mod ops;
+mod registry;
