@@ -1,0 +1,279 @@
+//! The `huifang` command as an operator runs it: migrate, import, admin, demo and serve against
+//! one data directory, and a graceful stop on SIGTERM.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn huifang(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_huifang"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .env("HUIFANG_LOG_FORMAT", "json");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn example(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(file)
+}
+
+/// Starts a serving subcommand on port 0 and returns it with the URL it printed.
+fn start(mut command: Command) -> (Child, String) {
+    let mut child = command
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("server printed its URL").unwrap();
+        if let Some(rest) = line.split("serving at ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+/// A small blocking HTTP client over reqwest for these process-driving tests.
+struct Http {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl Http {
+    fn new() -> Self {
+        Http {
+            runtime: tokio::runtime::Runtime::new().unwrap(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn login(&self, url: &str, username: &str, password: &str) -> serde_json::Value {
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .post(format!("{url}/api/v1/auth/login"))
+                .json(&serde_json::json!({ "username": username, "password": password }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                reqwest::StatusCode::OK,
+                "login of {username}"
+            );
+            response.json().await.unwrap()
+        })
+    }
+
+    fn get(&self, url: &str, path: &str, token: &str) -> serde_json::Value {
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .get(format!("{url}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::OK, "GET {path}");
+            response.json().await.unwrap()
+        })
+    }
+}
+
+fn stop(mut child: Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("the server did not stop within 10 s of SIGTERM");
+}
+
+#[test]
+fn operator_commands_share_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = run(huifang(dir.path()).arg("migrate"));
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    assert!(dir.path().join("huifang.db").exists());
+
+    // Out of order: staff before units is refused with every bad line, and writes nothing.
+    let refused = run(huifang(dir.path())
+        .args(["import", "staff"])
+        .arg(example("staff.csv")));
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert!(message.contains("nothing was imported"), "{message}");
+    assert!(
+        message.contains("line 3: unit \"DEV\" does not exist"),
+        "{message}"
+    );
+    assert!(
+        message.contains("line 11: unit \"PMO-BSW-ENG\" does not exist"),
+        "{message}"
+    );
+
+    for kind in ["units", "staff", "households"] {
+        let file = example(&format!("{kind}.csv"));
+        let first = run(huifang(dir.path()).args(["import", kind]).arg(&file));
+        assert!(first.status.success(), "{}", stderr(&first));
+        assert!(stdout(&first).contains("0 unchanged"), "{}", stdout(&first));
+        let again = run(huifang(dir.path()).args(["import", kind]).arg(&file));
+        assert!(
+            stdout(&again).contains("0 created, 0 updated"),
+            "{}",
+            stdout(&again)
+        );
+    }
+
+    let mut create = huifang(dir.path())
+        .args(["admin", "create", "--username", "ops", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from-stdin-pw\n")
+        .unwrap();
+    let created = create.wait_with_output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("created ops (admin)"));
+    let short = run(huifang(dir.path()).args([
+        "admin",
+        "create",
+        "--username",
+        "xy",
+        "--role",
+        "admin",
+        "--password",
+        "short",
+    ]));
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("at least 8"), "{}", stderr(&short));
+
+    let (server, url) = start({
+        let mut c = huifang(dir.path());
+        c.arg("serve");
+        c
+    });
+    let http = Http::new();
+    let login = http.login(&url, "ops", "from-stdin-pw");
+    assert_eq!(login["staff"]["role"], "admin");
+    let households = http.get(&url, "/api/v1/households", login["token"].as_str().unwrap());
+    assert_eq!(households["total"], 9);
+    stop(server);
+
+    let revoke = run(huifang(dir.path()).args(["admin", "revoke", "--username", "ops"]));
+    assert!(
+        stdout(&revoke).contains("revoked 1 session(s) of ops"),
+        "{}",
+        stdout(&revoke)
+    );
+}
+
+#[test]
+fn demo_seeds_once_and_serves_a_realistic_company() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = run(huifang(dir.path()).args(["demo", "--seed-only"]));
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    assert!(stdout(&seeded).contains("seeded the demo company"));
+
+    let (server, url) = start({
+        let mut c = huifang(dir.path());
+        c.arg("demo");
+        c
+    });
+    let http = Http::new();
+    for login in huifang_server::demo::logins() {
+        http.login(&url, &login.username, huifang_server::demo::DEMO_PASSWORD);
+    }
+    let token = http.login(&url, "admin", huifang_server::demo::DEMO_PASSWORD)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let households = http.get(&url, "/api/v1/households?limit=1", &token);
+    let total = households["total"].as_i64().unwrap();
+    assert!(
+        total >= 3000,
+        "the demo has about 3,000 households, got {total}"
+    );
+    let communities = http.get(&url, "/api/v1/communities", &token);
+    let names: Vec<&str> = communities
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["翠湖花園", "錦繡江南"]);
+    let units = http.get(&url, "/api/v1/units", &token);
+    let kinds: std::collections::BTreeSet<&str> = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        6,
+        "every kind of unit of SPEC §1 is in the demo: {kinds:?}"
+    );
+    let consultant = http.login(&url, "ch.gw.01", huifang_server::demo::DEMO_PASSWORD);
+    let own = http.get(
+        &url,
+        "/api/v1/households?limit=1",
+        consultant["token"].as_str().unwrap(),
+    );
+    let own_total = own["total"].as_i64().unwrap();
+    assert!(
+        (50..1000).contains(&own_total),
+        "a demo consultant owns some customers, got {own_total}"
+    );
+    stop(server);
+
+    let again = run(huifang(dir.path()).args(["demo", "--seed-only"]));
+    assert!(
+        stdout(&again).contains("reusing the demo company"),
+        "{}",
+        stdout(&again)
+    );
+}
