@@ -228,20 +228,6 @@ impl Conditions {
         }
         query
     }
-
-    /// Like [`Conditions::bind`], for a scalar query.
-    pub fn bind_scalar<'q, O>(
-        &self,
-        mut query: sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
-        for arg in &self.args {
-            query = match arg {
-                SqlArg::Int(v) => query.bind(*v),
-                SqlArg::Text(v) => query.bind(v.clone()),
-            };
-        }
-        query
-    }
 }
 
 /// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally

@@ -140,6 +140,9 @@ impl TryFrom<StaffRow> for StaffMember {
 
 const UNIT_COLUMNS: &str = "id, code, name, kind, parent_id, community_id";
 const STAFF_COLUMNS: &str = "id, username, name, phone, role, unit_id, deactivated_at";
+/// Households with a customer owned by the consultant bound to `?`.
+const OWNED_BY_CONSULTANT: &str = "h.id IN (SELECT cu.household_id FROM customers cu
+    JOIN consultant_customers cc ON cc.customer_id = cu.id WHERE cc.consultant_id = ?)";
 const HOUSEHOLD_SELECT: &str =
     "SELECT h.id, h.community_id, c.name AS community_name, h.building_id,
         b.name AS building_name, h.room, h.address
@@ -260,12 +263,7 @@ impl RegistryStore {
                 conditions.add("h.community_id = ?", [SqlArg::Int(id)]);
             }
             HouseholdScope::ConsultantCustomers(staff) => {
-                conditions.add(
-                    "h.id IN (SELECT cu.household_id FROM customers cu
-                       JOIN consultant_customers cc ON cc.customer_id = cu.id
-                       WHERE cc.consultant_id = ?)",
-                    [SqlArg::Int(staff)],
-                );
+                conditions.add(OWNED_BY_CONSULTANT, [SqlArg::Int(staff)]);
             }
             HouseholdScope::Nothing => {
                 conditions.add("1 = 0", []);
@@ -278,12 +276,7 @@ impl RegistryStore {
             conditions.add("h.building_id = ?", [SqlArg::Int(id)]);
         }
         if let Some(id) = filter.consultant_id {
-            conditions.add(
-                "h.id IN (SELECT cu.household_id FROM customers cu
-                   JOIN consultant_customers cc ON cc.customer_id = cu.id
-                   WHERE cc.consultant_id = ?)",
-                [SqlArg::Int(id)],
-            );
+            conditions.add(OWNED_BY_CONSULTANT, [SqlArg::Int(id)]);
         }
         if let Some(text) = &filter.text {
             let pattern = contains_pattern(text);
@@ -295,8 +288,8 @@ impl RegistryStore {
             );
         }
         let where_sql = conditions.where_sql();
-        let total: i64 = conditions
-            .bind_scalar(sqlx::query_scalar(AssertSqlSafe(format!(
+        let (total,): (i64,) = conditions
+            .bind(sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM households h {where_sql}"
             ))))
             .fetch_one(self.db.pool())
@@ -448,8 +441,8 @@ impl RegistryStore {
     ) -> Result<Page<StaffMember>, AppError> {
         let conditions = Self::staff_conditions(scope, filter);
         let where_sql = conditions.where_sql();
-        let total: i64 = conditions
-            .bind_scalar(sqlx::query_scalar(AssertSqlSafe(format!(
+        let (total,): (i64,) = conditions
+            .bind(sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM staff {where_sql}"
             ))))
             .fetch_one(self.db.pool())
