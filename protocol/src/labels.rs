@@ -41,7 +41,8 @@ pub struct UnknownValue {
     pub expected: Vec<&'static str>,
 }
 
-/// Implements [`Labelled`], `Display` (the code) and serde (as the code) for a fieldless enum.
+/// Implements [`Labelled`], `Display` and `FromStr` (the code), serde and Automerge mapping
+/// (as the code) for a fieldless enum.
 macro_rules! labelled_enum {
     ($ty:ident { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),+ $(,)? }) => {
         impl $crate::labels::Labelled for $ty {
@@ -67,6 +68,28 @@ macro_rules! labelled_enum {
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str($crate::labels::Labelled::code(*self))
+            }
+        }
+
+        impl autosurgeon::Reconcile for $ty {
+            type Key<'a> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+                reconciler.str($crate::labels::Labelled::code(*self))
+            }
+        }
+
+        impl autosurgeon::Hydrate for $ty {
+            fn hydrate_string(text: &str) -> Result<Self, autosurgeon::HydrateError> {
+                <Self as $crate::labels::Labelled>::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| $crate::labels::Labelled::code(*v) == text)
+                    .ok_or_else(|| {
+                        autosurgeon::HydrateError::unexpected(
+                            concat!("a ", stringify!($ty), " code"),
+                            format!("{text:?}"),
+                        )
+                    })
             }
         }
 

@@ -1,20 +1,43 @@
 //! What the phones and the server agree on.
 //!
 //! This crate does no I/O. It holds the vocabulary of the work instruction (SPEC §1: roles and
-//! units), the registry rows that flow from the server to devices, and the validation both sides
-//! apply to them, so a phone and the server can never disagree about what a valid value is.
+//! units), the two synced document kinds (information sheets and follow-ups) with their
+//! validation and field-level write permissions, the assignment rules' ids, and the registry rows
+//! that flow from the server to devices, so a phone and the server never disagree about what a
+//! valid value or a permitted change is.
 
+mod document;
+mod followup;
 mod labels;
+mod permissions;
 mod phone;
 mod registry;
 mod roles;
+mod rules;
+mod sheet;
 mod units;
 
+pub use document::{
+    Document, DocumentError, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, format_time,
+    parse_time,
+};
+pub use followup::{
+    Escalation, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, MAX_UNREACHABLE_ATTEMPTS,
+    Outcome, Ratings, SignatureRef, UnreachableAttempt,
+};
 pub use labels::{Labelled, UnknownValue};
+pub use permissions::{
+    Actor, FieldViolation, StaffActor, check_follow_up_change, check_sheet_change,
+};
 pub use phone::{PhoneError, PhoneNumber};
 pub use registry::{
     Building, Community, Customer, DEFAULT_PAGE_SIZE, Household, MAX_PAGE_SIZE, Page, StaffMember,
     Unit,
 };
 pub use roles::Role;
+pub use rules::AssignmentRule;
+pub use sheet::{
+    ComplaintLevel, InformationSource, ReportedItem, Sheet, SheetCategory, SheetStatus,
+    TrackingNote,
+};
 pub use units::UnitKind;

@@ -1,0 +1,152 @@
+//! What every document kind shares: ids, times, the schema version, and the mapping between a
+//! Rust value and its Automerge document (autosurgeon `reconcile` / `hydrate`).
+
+use automerge::AutoCommit;
+use autosurgeon::{Hydrate, Reconcile};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::labels::labelled_enum;
+
+/// The schema version this code writes. A document with a higher version comes from newer code:
+/// it is refused with [`DocumentError::TooNew`] rather than silently mangled.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// The two kinds of synced document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    /// 客戶信息單, form COP7.4-1.
+    Sheet,
+    /// 回訪記錄.
+    FollowUp,
+}
+
+labelled_enum!(DocumentKind {
+    Sheet => ("sheet", "客戶信息單", "Customer information sheet"),
+    FollowUp => ("follow_up", "回訪記錄", "Follow-up"),
+});
+
+/// Why document bytes or a document value are not acceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("the document bytes are not a valid Automerge document: {0}")]
+    Corrupt(#[from] automerge::AutomergeError),
+    #[error("the document does not have the shape of a {kind}: {source}")]
+    Shape {
+        kind: DocumentKind,
+        #[source]
+        source: autosurgeon::HydrateError,
+    },
+    #[error("cannot write the document: {0}")]
+    Write(#[from] autosurgeon::ReconcileError),
+    #[error("the document has schema version {found}, newer than {supported}: update the app")]
+    TooNew { found: u64, supported: u64 },
+}
+
+/// A document kind: a Rust type mapped onto an Automerge document.
+pub trait Document: Reconcile + Hydrate + Clone + PartialEq + Sized {
+    const KIND: DocumentKind;
+
+    fn id(&self) -> &str;
+    fn schema_version(&self) -> u64;
+    /// Brings a document written by older code up to [`SCHEMA_VERSION`].
+    fn upgrade(&mut self);
+
+    /// Reads a document from its Automerge form, upgrading older versions.
+    fn hydrate_from(doc: &AutoCommit) -> Result<Self, DocumentError> {
+        let mut value: Self = autosurgeon::hydrate(doc).map_err(|source| DocumentError::Shape {
+            kind: Self::KIND,
+            source,
+        })?;
+        if value.schema_version() > SCHEMA_VERSION {
+            return Err(DocumentError::TooNew {
+                found: value.schema_version(),
+                supported: SCHEMA_VERSION,
+            });
+        }
+        value.upgrade();
+        Ok(value)
+    }
+
+    /// Loads saved Automerge bytes and reads the document.
+    fn load(bytes: &[u8]) -> Result<(AutoCommit, Self), DocumentError> {
+        let doc = AutoCommit::load(bytes)?;
+        let value = Self::hydrate_from(&doc)?;
+        Ok((doc, value))
+    }
+
+    /// Writes this value into `doc`, changing only what differs, so concurrent edits merge.
+    fn reconcile_into(&self, doc: &mut AutoCommit) -> Result<(), DocumentError> {
+        autosurgeon::reconcile(doc, self)?;
+        Ok(())
+    }
+}
+
+/// A document id: 32 lowercase hex digits (128 random bits), made by whoever creates the
+/// document, so a phone can create one offline.
+pub fn check_document_id(id: &str) -> Result<(), String> {
+    if id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "document id {id:?} must be 32 lowercase hex digits"
+        ))
+    }
+}
+
+/// Formats a time as documents store it: UTC RFC 3339 with milliseconds.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Parses a stored or submitted time (any RFC 3339 offset), naming the field on failure.
+pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            format!("{field} must be an RFC 3339 time such as 2026-11-28T09:30:00Z, got {text:?}")
+        })
+}
+
+/// Checks free text: at most `max` characters (and not empty when `required`).
+pub fn check_text(field: &str, text: &str, max: usize, required: bool) -> Result<(), String> {
+    if required && text.trim().is_empty() {
+        return Err(format!("{field} is required"));
+    }
+    if text.chars().count() > max {
+        return Err(format!("{field} must have at most {max} characters"));
+    }
+    Ok(())
+}
+
+/// Collected validation problems, each naming its field.
+#[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]
+#[error("{}", problems.join("; "))]
+pub struct Invalid {
+    pub problems: Vec<String>,
+}
+
+impl Invalid {
+    pub fn check(&mut self, result: Result<(), String>) {
+        if let Err(problem) = result {
+            self.problems.push(problem);
+        }
+    }
+
+    pub fn require(&mut self, ok: bool, problem: impl Into<String>) {
+        if !ok {
+            self.problems.push(problem.into());
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), Invalid> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}

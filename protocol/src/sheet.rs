@@ -1,0 +1,319 @@
+//! The Customer Information Sheet (客戶信息單, form COP7.4-1, SPEC §2) as a document.
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::PhoneNumber;
+use crate::document::{
+    Document, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, check_text, parse_time,
+};
+use crate::labels::labelled_enum;
+
+/// 投訴級別 (D-INF-1). A request or enquiry that is not a complaint has level `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ComplaintLevel {
+    None,
+    Ordinary,
+    Significant,
+    Major,
+}
+
+labelled_enum!(ComplaintLevel {
+    None => ("none", "非投訴", "Not a complaint"),
+    Ordinary => ("ordinary", "一般", "Ordinary"),
+    Significant => ("significant", "較大", "Significant"),
+    Major => ("major", "重大", "Major"),
+});
+
+/// 信息來源 (D-INF-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InformationSource {
+    Phone,
+    WalkIn,
+    HomeVisit,
+    LetterEmail,
+    Online,
+    SalesSite,
+    DuringFollowUp,
+    Other,
+}
+
+labelled_enum!(InformationSource {
+    Phone => ("phone", "電話", "Phone"),
+    WalkIn => ("walk_in", "來訪", "Walk-in"),
+    HomeVisit => ("home_visit", "上門", "Home visit"),
+    LetterEmail => ("letter_email", "信函/郵件", "Letter or e-mail"),
+    Online => ("online", "網絡", "Online"),
+    SalesSite => ("sales_site", "銷售現場", "Sales site"),
+    DuringFollowUp => ("during_follow_up", "回訪中", "During a follow-up"),
+    Other => ("other", "其他", "Other"),
+});
+
+/// What the sheet is about; it decides who handles and follows it up (D-INF-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SheetCategory {
+    PropertyCertificate,
+    Mortgage,
+    Measurement,
+    Repair,
+    WarrantyRepair,
+    CompanyFundedRepair,
+    SalesMatter,
+    PropertyService,
+    Other,
+}
+
+labelled_enum!(SheetCategory {
+    PropertyCertificate => ("property_certificate", "房產證", "Property certificate"),
+    Mortgage => ("mortgage", "按揭", "Mortgage"),
+    Measurement => ("measurement", "房屋查丈", "House measurement"),
+    Repair => ("repair", "維修", "Repair"),
+    WarrantyRepair => ("warranty_repair", "保修", "Warranty repair"),
+    CompanyFundedRepair => ("company_funded_repair", "公司出資維修/改造", "Company-funded repair or renovation"),
+    SalesMatter => ("sales_matter", "銷售現場客戶事務", "Sales-site customer matter"),
+    PropertyService => ("property_service", "物業服務", "Property service"),
+    Other => ("other", "其他", "Other"),
+});
+
+impl SheetCategory {
+    /// Property certificates, mortgages and measurement belong to the marketing department (R-INF-6).
+    pub fn is_marketing_scope(self) -> bool {
+        matches!(
+            self,
+            SheetCategory::PropertyCertificate
+                | SheetCategory::Mortgage
+                | SheetCategory::Measurement
+        )
+    }
+
+    /// Repairs whose follow-up a customer's signature on site can complete (R-INF-8).
+    pub fn is_repair(self) -> bool {
+        matches!(
+            self,
+            SheetCategory::Repair
+                | SheetCategory::WarrantyRepair
+                | SheetCategory::CompanyFundedRepair
+        )
+    }
+}
+
+/// The sheet's lifecycle (D-INF-4): `accepted → handling → handled → followed_up → archived`,
+/// or `invalid` with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SheetStatus {
+    Accepted,
+    Handling,
+    Handled,
+    FollowedUp,
+    Archived,
+    Invalid,
+}
+
+labelled_enum!(SheetStatus {
+    Accepted => ("accepted", "已受理", "Accepted"),
+    Handling => ("handling", "處理中", "Handling"),
+    Handled => ("handled", "已處理", "Handled"),
+    FollowedUp => ("followed_up", "已回訪", "Followed up"),
+    Archived => ("archived", "已歸檔", "Archived"),
+    Invalid => ("invalid", "無效", "Invalid"),
+});
+
+impl SheetStatus {
+    /// Whether a sheet may move from `self` to `next`.
+    pub fn can_become(self, next: SheetStatus) -> bool {
+        use SheetStatus::*;
+        matches!(
+            (self, next),
+            (Accepted, Handling)
+                | (Accepted, Handled)
+                | (Handling, Handled)
+                | (Handled, FollowedUp)
+                | (FollowedUp, Archived)
+                | (Accepted, Invalid)
+                | (Handling, Invalid)
+        ) || self == next
+    }
+
+    /// Content can still be edited (R-INF-3: archived records are read-only).
+    pub fn is_editable(self) -> bool {
+        matches!(self, SheetStatus::Accepted | SheetStatus::Handling)
+    }
+}
+
+/// One item of "what the customer reported" (客戶反映情況 1–5, more allowed, D-INF-5).
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct ReportedItem {
+    /// Stable id so that two phones adding items concurrently keep both.
+    #[key]
+    pub id: String,
+    pub text: String,
+}
+
+/// One tracking note (跟蹤情況): who looked at the matter when, and what they found.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct TrackingNote {
+    #[key]
+    pub id: String,
+    pub at: String,
+    pub by_staff_id: i64,
+    pub note: String,
+}
+
+/// The Customer Information Sheet: every field of form COP7.4-1, plus routing and lifecycle.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Sheet {
+    pub schema_version: u64,
+    pub id: String,
+    /// 編號, unique per company (`XX-2026-000123`); given by the server, so `None` on a sheet
+    /// a phone accepted offline until it syncs (D-INF-5).
+    pub number: Option<String>,
+    /// 受理時間.
+    pub accepted_at: String,
+    /// 投訴級別.
+    pub level: ComplaintLevel,
+    pub category: SheetCategory,
+    /// 信息來源.
+    pub source: InformationSource,
+    pub household_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    /// 客戶姓名.
+    pub customer_name: String,
+    /// 客戶地址.
+    pub customer_address: String,
+    /// 聯(lián)系電話, normal form (see [`PhoneNumber`]).
+    pub contact_phone: String,
+    /// 受理人員.
+    pub accepted_by: i64,
+    pub accepting_unit_id: i64,
+    /// The unit that handles the matter (routed by category, D-INF-3).
+    pub handling_unit_id: Option<i64>,
+    /// 客戶反映情況.
+    pub items: Vec<ReportedItem>,
+    /// 調(diào)查情況及處理方案.
+    pub investigation: String,
+    /// 跟蹤情況.
+    pub tracking: Vec<TrackingNote>,
+    /// 處理結(jié)果.
+    pub result: String,
+    /// 處理時間: when the matter was handled; the 24-hour follow-up clock starts here (R-INF-4).
+    pub handled_at: Option<String>,
+    pub status: SheetStatus,
+    pub invalid_reason: Option<String>,
+    /// The sheet whose unsatisfied follow-up reopened this matter (D-CB-3).
+    pub reopened_from: Option<String>,
+    pub created_at: String,
+}
+
+/// Longest text of one reported item, investigation, tracking note or result.
+pub const MAX_PROSE: usize = 4000;
+
+impl Sheet {
+    /// Checks the sheet on its own: required fields, formats, and what each status needs.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut invalid = Invalid::default();
+        invalid.check(check_document_id(&self.id));
+        let accepted_at = parse_time("accepted_at", &self.accepted_at);
+        invalid.check(accepted_at.as_ref().map(|_| ()).map_err(Clone::clone));
+        invalid.check(parse_time("created_at", &self.created_at).map(|_| ()));
+        invalid.check(check_text("customer_name", &self.customer_name, 50, true));
+        invalid.check(check_text(
+            "customer_address",
+            &self.customer_address,
+            200,
+            false,
+        ));
+        match PhoneNumber::parse(&self.contact_phone) {
+            Ok(phone) if phone.as_str() == self.contact_phone => {}
+            Ok(phone) => invalid
+                .problems
+                .push(format!("contact_phone must be in normal form ({phone})")),
+            Err(e) => invalid.problems.push(format!("contact_phone: {e}")),
+        }
+        invalid.require(
+            self.items.iter().any(|i| !i.text.trim().is_empty()),
+            "items: at least one item of what the customer reported is required",
+        );
+        for (n, item) in self.items.iter().enumerate() {
+            invalid.check(check_text(
+                &format!("items[{n}]"),
+                &item.text,
+                MAX_PROSE,
+                false,
+            ));
+            invalid.check(check_document_id(&item.id).map_err(|e| format!("items[{n}].id: {e}")));
+        }
+        for (n, note) in self.tracking.iter().enumerate() {
+            invalid.check(check_text(
+                &format!("tracking[{n}]"),
+                &note.note,
+                MAX_PROSE,
+                true,
+            ));
+            invalid.check(parse_time(&format!("tracking[{n}].at"), &note.at).map(|_| ()));
+        }
+        invalid.check(check_text(
+            "investigation",
+            &self.investigation,
+            MAX_PROSE,
+            false,
+        ));
+        invalid.check(check_text("result", &self.result, MAX_PROSE, false));
+        if let Some(handled_at) = &self.handled_at {
+            match (parse_time("handled_at", handled_at), &accepted_at) {
+                (Ok(handled), Ok(accepted)) if handled < *accepted => {
+                    invalid
+                        .problems
+                        .push("handled_at must not be before accepted_at".into());
+                }
+                (Err(e), _) => invalid.problems.push(e),
+                _ => {}
+            }
+        }
+        let handled = matches!(
+            self.status,
+            SheetStatus::Handled | SheetStatus::FollowedUp | SheetStatus::Archived
+        );
+        if handled {
+            invalid.require(
+                self.handled_at.is_some(),
+                "handled_at is required once the sheet is handled",
+            );
+            invalid.require(
+                !self.result.trim().is_empty(),
+                "result is required once the sheet is handled",
+            );
+        }
+        match (&self.invalid_reason, self.status) {
+            (None, SheetStatus::Invalid) => invalid
+                .problems
+                .push("invalid_reason is required to mark a sheet invalid".into()),
+            (Some(reason), SheetStatus::Invalid) => {
+                invalid.check(check_text("invalid_reason", reason, 500, true))
+            }
+            (Some(_), _) => invalid
+                .problems
+                .push("invalid_reason is only for invalid sheets".into()),
+            (None, _) => {}
+        }
+        if let Some(from) = &self.reopened_from {
+            invalid.check(check_document_id(from).map_err(|e| format!("reopened_from: {e}")));
+        }
+        invalid.into_result()
+    }
+}
+
+impl Document for Sheet {
+    const KIND: DocumentKind = DocumentKind::Sheet;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn schema_version(&self) -> u64 {
+        self.schema_version
+    }
+
+    fn upgrade(&mut self) {
+        self.schema_version = SCHEMA_VERSION;
+    }
+}
