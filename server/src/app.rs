@@ -74,7 +74,10 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config().request_timeout;
     let api = Router::new()
         .nest("/auth", auth::router())
-        .merge(registry::router());
+        .merge(registry::router())
+        .merge(crate::sheets::router())
+        .merge(crate::followups::router())
+        .merge(crate::admin::router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -146,6 +149,7 @@ impl Application {
     pub async fn build(config: Config, db: Database, addr: SocketAddr) -> std::io::Result<Self> {
         crate::metrics::init();
         let listener = TcpListener::bind(addr).await?;
+        crate::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
         Ok(Application {
             listener,
             router: router(AppState::new(config, db)),

@@ -30,6 +30,8 @@ pub struct Caller {
     pub username: String,
     pub role: Role,
     pub unit: Option<CallerUnit>,
+    /// Units whose work the caller does: their own, and for a unit head the units under it.
+    pub work_units: Vec<i64>,
 }
 
 /// The caller's unit, as far as scoping needs it.
@@ -49,6 +51,16 @@ pub enum HouseholdScope {
     /// A consultant's own customers (R-RTN-1).
     ConsultantCustomers(i64),
     Nothing,
+}
+
+/// Which sheets and follow-ups a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkScope {
+    /// The general manager, administrators and the development department (which compiles the
+    /// company's figures, R-STA-1).
+    All,
+    /// What the caller accepted, handles or is assigned, in person or through their units.
+    Units { staff_id: i64, units: Vec<i64> },
 }
 
 /// Which staff records a caller may see.
@@ -92,6 +104,41 @@ impl Caller {
                 ..
             }) => HouseholdScope::Community(community),
             _ => HouseholdScope::Nothing,
+        }
+    }
+
+    pub fn work_scope(&self) -> WorkScope {
+        let development = self
+            .unit
+            .is_some_and(|u| u.kind == UnitKind::DevelopmentDepartment);
+        if self.role.sees_everything() || development {
+            WorkScope::All
+        } else {
+            WorkScope::Units {
+                staff_id: self.staff_id,
+                units: if self.role == Role::Consultant {
+                    Vec::new()
+                } else {
+                    self.work_units.clone()
+                },
+            }
+        }
+    }
+
+    /// The caller as the document permission rules see them.
+    pub fn actor(&self) -> huifang_protocol::Actor {
+        huifang_protocol::Actor::Staff(huifang_protocol::StaffActor {
+            staff_id: self.staff_id,
+            role: self.role,
+            units: self.work_units.clone(),
+        })
+    }
+
+    /// The caller for the audit log.
+    pub fn audit_actor(&self) -> crate::audit::AuditActor {
+        crate::audit::AuditActor {
+            staff_id: Some(self.staff_id),
+            session_id: Some(self.session_id),
         }
     }
 

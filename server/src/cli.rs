@@ -85,6 +85,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit log (D-GOV-1).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Seed a demo company (once per database) and serve it.
     Demo {
         #[arg(long, env = "HUIFANG_ADDR", default_value = "127.0.0.1:8080")]
@@ -93,6 +96,12 @@ enum Command {
         #[arg(long)]
         seed_only: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits 1 and names each altered or missing entry.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -179,6 +188,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dry_run,
         } => import_file(&db, kind, &file, dry_run).await,
         Command::Admin(command) => admin(&db, command).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let verification = huifang_server::audit::verify(&db).await?;
+            if verification.problems.is_empty() {
+                println!("audit log intact: {} entries", verification.entries);
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "audit log broken ({} entries read):\n{}",
+                    verification.entries,
+                    verification.problems.join("\n")
+                ))
+            }
+        }
         Command::Demo { addr, seed_only } => {
             if demo::seed(&db).await.map_err(import_failure)? {
                 println!(

@@ -20,6 +20,8 @@ pub struct Config {
     pub session_ttl: chrono::Duration,
     /// Requests taking longer are answered 408.
     pub request_timeout: Duration,
+    /// How often the deadline job looks for overdue follow-ups.
+    pub deadline_interval: Duration,
 }
 
 impl Config {
@@ -30,6 +32,7 @@ impl Config {
             time_zone,
             session_ttl: chrono::Duration::days(30),
             request_timeout: Duration::from_secs(30),
+            deadline_interval: Duration::from_secs(60),
         }
     }
 

@@ -230,6 +230,16 @@ impl Conditions {
     }
 }
 
+/// Integers listed inline for `IN (…)`; only for ids from the database or the session, never
+/// from request text. An empty list gives `NULL`, which matches nothing.
+pub fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        "NULL".to_owned()
+    } else {
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    }
+}
+
 /// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally
 /// (use with `ESCAPE '\'`).
 pub fn contains_pattern(text: &str) -> String {

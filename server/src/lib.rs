@@ -1,15 +1,23 @@
-//! The Huifang central server: the HTTP API, sign-in, the organisation and estate registry, and
-//! the storage on SQLite or PostgreSQL. `main.rs` is the `huifang` command over this library.
+//! The Huifang central server: the HTTP API, sign-in, the organisation and estate registry,
+//! information sheets and follow-ups as Automerge documents with their rules and deadlines, the
+//! audit log, and the storage on SQLite or PostgreSQL. `main.rs` is the `huifang` command over this library.
 
+pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod deadlines;
 pub mod demo;
+pub mod documents;
 pub mod error;
 mod extract;
+pub mod followups;
 pub mod metrics;
 pub mod registry;
+pub mod rules;
+pub mod sheets;
 pub mod telemetry;
 
 pub use app::{AppState, Application};

@@ -6,5 +6,5 @@ pub mod import;
 mod routes;
 mod store;
 
-pub use routes::router;
+pub use routes::{page_request, router, search_text};
 pub use store::{HouseholdFilter, NewStaff, PageRequest, RegistryStore, StaffFilter, StaffLogin};

@@ -40,7 +40,8 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn page(limit: Option<u32>, offset: Option<u64>) -> AppResult<PageRequest> {
+/// Checks a list request's `limit` (1–500, default 50) and `offset`.
+pub fn page_request(limit: Option<u32>, offset: Option<u64>) -> AppResult<PageRequest> {
     let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&limit) {
         return Err(AppError::invalid(format!(
@@ -54,7 +55,7 @@ fn page(limit: Option<u32>, offset: Option<u64>) -> AppResult<PageRequest> {
 }
 
 /// A search text: trimmed, empty means none, at most 100 characters.
-fn search_text(q: Option<String>) -> AppResult<Option<String>> {
+pub fn search_text(q: Option<String>) -> AppResult<Option<String>> {
     let q = q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
         return Err(AppError::invalid("q must have at most 100 characters"));
@@ -171,7 +172,7 @@ async fn list_households(
     caller: Caller,
     ApiQuery(query): ApiQuery<HouseholdQuery>,
 ) -> AppResult<Json<Page<Household>>> {
-    let page = page(query.limit, query.offset)?;
+    let page = page_request(query.limit, query.offset)?;
     let filter = HouseholdFilter {
         community_id: query.community_id,
         building_id: query.building_id,
@@ -222,7 +223,7 @@ async fn list_staff(
     caller: Caller,
     ApiQuery(query): ApiQuery<StaffQuery>,
 ) -> AppResult<Json<Page<StaffMember>>> {
-    let page = page(query.limit, query.offset)?;
+    let page = page_request(query.limit, query.offset)?;
     let filter = StaffFilter {
         unit_id: query.unit_id,
         role: query.role,

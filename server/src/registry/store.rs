@@ -354,13 +354,12 @@ impl RegistryStore {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        // Ids are integers from the database, so listing them inline is safe.
-        let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let sql = format!(
             "SELECT cu.id, cu.household_id, cu.name, cu.phone, cc.consultant_id
              FROM customers cu LEFT JOIN consultant_customers cc ON cc.customer_id = cu.id
              WHERE cu.household_id IN ({}) ORDER BY cu.id",
-            ids.join(",")
+            db::id_list(&ids)
         );
         let customers: Vec<CustomerRow> = sqlx::query_as(AssertSqlSafe(sql))
             .fetch_all(self.db.pool())

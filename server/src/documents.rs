@@ -1,0 +1,176 @@
+//! Document storage: each sheet or follow-up is an Automerge document stored whole (compacted)
+//! with projection rows beside it. Every change happens in a [`DocWrite`]: one transaction that
+//! takes the company's next change-sequence number first (which serialises document writers on
+//! both engines), then writes documents, projections, notifications and audit entries together.
+
+use automerge::AutoCommit;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use huifang_protocol::{Document, DocumentKind, Labelled};
+use rand::RngCore;
+use sqlx::{Any, Transaction};
+
+use crate::audit::{self, AuditActor};
+use crate::db::{self, Database};
+use crate::error::AppError;
+
+/// A new random document id: 32 lowercase hex digits.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// One write transaction over documents.
+pub struct DocWrite {
+    tx: Transaction<'static, Any>,
+    /// The change-sequence number every document written here gets.
+    pub seq: i64,
+    pub now: DateTime<Utc>,
+    pub actor: AuditActor,
+    pub time_zone: Tz,
+}
+
+impl DocWrite {
+    pub async fn begin(
+        db: &Database,
+        actor: AuditActor,
+        time_zone: Tz,
+    ) -> Result<Self, sqlx::Error> {
+        let mut tx = db.pool().begin().await?;
+        // The first statement writes, so SQLite takes its write lock now rather than failing to
+        // upgrade a read lock later; on PostgreSQL the row lock orders writers the same way.
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE change_sequence SET value = value + 1 WHERE id = 1 RETURNING value",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok(DocWrite {
+            tx,
+            seq,
+            now: Utc::now(),
+            actor,
+            time_zone,
+        })
+    }
+
+    pub fn tx(&mut self) -> &mut Transaction<'static, Any> {
+        &mut self.tx
+    }
+
+    /// Now, as stored.
+    pub fn now_text(&self) -> String {
+        db::timestamp(self.now)
+    }
+
+    /// The month of `time` in the company's time zone, `YYYY-MM`.
+    pub fn month_of(&self, time: DateTime<Utc>) -> String {
+        time.with_timezone(&self.time_zone)
+            .format("%Y-%m")
+            .to_string()
+    }
+
+    /// Loads a document of kind `D` for changing.
+    pub async fn load<D: Document>(
+        &mut self,
+        id: &str,
+    ) -> Result<Option<(AutoCommit, D)>, AppError> {
+        let bytes: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT bytes FROM documents WHERE id = $1 AND kind = $2")
+                .bind(id)
+                .bind(D::KIND.code())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        bytes
+            .map(|bytes| {
+                D::load(&bytes)
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Writes `value` into `doc` and stores the document with this write's sequence number.
+    /// The caller updates the projection in the same transaction.
+    pub async fn put_document<D: Document>(
+        &mut self,
+        doc: &mut AutoCommit,
+        value: &D,
+    ) -> Result<(), AppError> {
+        value.reconcile_into(doc).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("writing document {}: {e}", value.id()))
+        })?;
+        let bytes = doc.save();
+        let now = self.now_text();
+        sqlx::query(
+            "INSERT INTO documents (id, kind, bytes, seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq, updated_at = excluded.updated_at",
+        )
+        .bind(value.id())
+        .bind(D::KIND.code())
+        .bind(bytes)
+        .bind(self.seq)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the change in the audit log.
+    pub async fn audit(
+        &mut self,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let at = self.now_text();
+        audit::append(&mut self.tx, &at, self.actor, action, subject, &detail).await?;
+        Ok(())
+    }
+
+    /// Tells a staff member about a document (a major complaint for their unit, an overdue follow-up).
+    pub async fn notify(
+        &mut self,
+        staff_id: i64,
+        document_id: &str,
+        message: &str,
+    ) -> Result<(), AppError> {
+        sqlx::query("INSERT INTO notifications (staff_id, document_id, message, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(staff_id)
+            .bind(document_id)
+            .bind(message)
+            .bind(self.now_text())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Reads a document outside a write (for display or for checking a projection).
+pub async fn read<D: Document>(db: &Database, id: &str) -> Result<Option<D>, AppError> {
+    let bytes: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT bytes FROM documents WHERE id = $1 AND kind = $2")
+            .bind(id)
+            .bind(D::KIND.code())
+            .fetch_optional(db.pool())
+            .await?;
+    bytes
+        .map(|bytes| {
+            D::load(&bytes)
+                .map(|(_, value)| value)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))
+        })
+        .transpose()
+}
+
+/// The ids of every stored document of a kind (for checks that recompute projections).
+pub async fn ids_of(db: &Database, kind: DocumentKind) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM documents WHERE kind = $1 ORDER BY id")
+        .bind(kind.code())
+        .fetch_all(db.pool())
+        .await
+}

@@ -1,0 +1,209 @@
+//! `/api/v1/followups`: lists by role, one follow-up with the rule that assigned it in words,
+//! the assignee's outcome and unreachable attempts, heads' reassignment and cancellation.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Duration;
+use huifang_protocol::{FollowUp, FollowUpKind, FollowUpStatus, Labelled, Page, Sheet};
+use serde::{Deserialize, Serialize};
+
+use super::store::{self, FollowUpFilter, FollowUpSummary, FollowUpView};
+use super::workflow::{self, CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable};
+use crate::app::AppState;
+use crate::auth::{Caller, WorkScope};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::registry::page_request;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/followups", get(list))
+        .route("/followups/{id}", get(show))
+        .route("/followups/{id}/outcome", post(outcome))
+        .route("/followups/{id}/unreachable", post(unreachable))
+        .route("/followups/{id}/reassign", post(reassign))
+        .route("/followups/{id}/cancel", post(cancel))
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum View {
+    #[default]
+    Mine,
+    Unit,
+    All,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    view: View,
+    status: Option<FollowUpStatus>,
+    kind: Option<FollowUpKind>,
+    unit_id: Option<i64>,
+    sheet_id: Option<String>,
+    overdue: Option<bool>,
+    /// Open follow-ups due within this many hours: "due soon".
+    due_within_hours: Option<u32>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> AppResult<Json<Page<FollowUpSummary>>> {
+    let page = page_request(query.limit, query.offset)?;
+    let view = match query.view {
+        View::Mine => FollowUpView::Mine {
+            staff_id: caller.staff_id,
+            unit_id: caller.unit.map(|u| u.id),
+        },
+        View::Unit => FollowUpView::Units(caller.work_units.clone()),
+        View::All => {
+            if caller.work_scope() != WorkScope::All {
+                return Err(AppError::Forbidden(
+                    "view=all is for the general manager, administrators and the development department".into(),
+                ));
+            }
+            FollowUpView::All
+        }
+    };
+    if query.due_within_hours.is_some_and(|h| h > 24 * 31) {
+        return Err(AppError::invalid(
+            "due_within_hours must be at most 744 (31 days)",
+        ));
+    }
+    let filter = FollowUpFilter {
+        id: None,
+        status: query.status,
+        kind: query.kind,
+        unit_id: query.unit_id,
+        sheet_id: query.sheet_id,
+        overdue: query.overdue,
+        due_before: query
+            .due_within_hours
+            .map(|h| crate::db::timestamp(chrono::Utc::now() + Duration::hours(i64::from(h)))),
+    };
+    Ok(Json(store::list(state.db(), &view, &filter, page).await?))
+}
+
+#[derive(Serialize)]
+struct RuleExplanation {
+    code: &'static str,
+    zh: &'static str,
+    en: &'static str,
+}
+
+#[derive(Serialize)]
+struct FollowUpDetail {
+    follow_up: FollowUp,
+    /// Why this follow-up exists and is assigned where it is, in words.
+    rule: RuleExplanation,
+    assignee_name: Option<String>,
+    assignee_unit_name: Option<String>,
+}
+
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<FollowUpDetail>> {
+    let not_found = || {
+        AppError::NotFound(format!(
+            "follow-up {id} does not exist or is outside your scope"
+        ))
+    };
+    if huifang_protocol::check_document_id(&id).is_err() {
+        return Err(not_found());
+    }
+    let follow_up = crate::documents::read::<FollowUp>(state.db(), &id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !workflow::is_visible(&caller, &follow_up) {
+        return Err(not_found());
+    }
+    let assignee_name = match follow_up.assignee_staff_id {
+        Some(staff) => {
+            sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
+                .bind(staff)
+                .fetch_optional(state.db().pool())
+                .await?
+        }
+        None => None,
+    };
+    let assignee_unit_name = state
+        .registry()
+        .get_unit(follow_up.assignee_unit_id)
+        .await?
+        .map(|u| u.name);
+    let rule = RuleExplanation {
+        code: follow_up.rule.code(),
+        zh: follow_up.rule.label_zh(),
+        en: follow_up.rule.label_en(),
+    };
+    Ok(Json(FollowUpDetail {
+        follow_up,
+        rule,
+        assignee_name,
+        assignee_unit_name,
+    }))
+}
+
+#[derive(Serialize)]
+struct Recorded {
+    follow_up: FollowUp,
+    /// The new sheet a dissatisfied customer's follow-up opened (D-CB-3).
+    reopened_sheet: Option<Sheet>,
+}
+
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn outcome(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RecordOutcome>,
+) -> AppResult<Json<Recorded>> {
+    let (follow_up, reopened_sheet) = workflow::record_outcome(&state, &caller, &id, body).await?;
+    Ok(Json(Recorded {
+        follow_up,
+        reopened_sheet,
+    }))
+}
+
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn unreachable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RecordUnreachable>,
+) -> AppResult<Json<FollowUp>> {
+    Ok(Json(
+        workflow::record_unreachable(&state, &caller, &id, body).await?,
+    ))
+}
+
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn reassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReassignFollowUp>,
+) -> AppResult<Json<FollowUp>> {
+    Ok(Json(workflow::reassign(&state, &caller, &id, body).await?))
+}
+
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CancelFollowUp>,
+) -> AppResult<Json<FollowUp>> {
+    Ok(Json(workflow::cancel(&state, &caller, &id, body).await?))
+}

@@ -1,0 +1,210 @@
+//! The follow-up projection and its queries.
+
+use huifang_protocol::{FollowUp, FollowUpKind, FollowUpStatus, Labelled, Page, parse_time};
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, FromRow};
+
+use crate::db::{Conditions, Database, SqlArg, id_list};
+use crate::documents::DocWrite;
+use crate::error::AppError;
+use crate::registry::PageRequest;
+
+/// Rewrites a follow-up's projection row from the document, in the document's transaction.
+pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), AppError> {
+    let due = parse_time("due_at", &follow_up.due_at).map_err(AppError::invalid)?;
+    let due_month = write.month_of(due);
+    let outcome = follow_up.outcome.as_ref();
+    let done_on_time = outcome
+        .map(|o| parse_time("done_at", &o.done_at).map(|done| i64::from(done <= due)))
+        .transpose()
+        .map_err(AppError::invalid)?;
+    let rating =
+        |pick: fn(&huifang_protocol::Ratings) -> u8| outcome.map(|o| i64::from(pick(&o.ratings)));
+    let updated_at = write.now_text();
+    sqlx::query(
+        "INSERT INTO follow_ups (id, kind, sheet_id, household_id, customer_id, customer_name,
+            assignee_unit_id, assignee_staff_id, rule, status, due_at, due_month, method, done_at,
+            done_on_time, rating_handling, rating_efficiency, rating_quality, rating_attitude,
+            rating_overall, unreachable_attempts, overdue_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                 $20, $21, $22, $23, $24)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, sheet_id = excluded.sheet_id,
+            household_id = excluded.household_id, customer_id = excluded.customer_id,
+            customer_name = excluded.customer_name, assignee_unit_id = excluded.assignee_unit_id,
+            assignee_staff_id = excluded.assignee_staff_id, rule = excluded.rule,
+            status = excluded.status, due_at = excluded.due_at, due_month = excluded.due_month,
+            method = excluded.method, done_at = excluded.done_at, done_on_time = excluded.done_on_time,
+            rating_handling = excluded.rating_handling, rating_efficiency = excluded.rating_efficiency,
+            rating_quality = excluded.rating_quality, rating_attitude = excluded.rating_attitude,
+            rating_overall = excluded.rating_overall,
+            unreachable_attempts = excluded.unreachable_attempts, overdue_at = excluded.overdue_at,
+            created_at = excluded.created_at, updated_at = excluded.updated_at",
+    )
+    .bind(&follow_up.id)
+    .bind(follow_up.kind.code())
+    .bind(&follow_up.sheet_id)
+    .bind(follow_up.household_id)
+    .bind(follow_up.customer_id)
+    .bind(&follow_up.customer_name)
+    .bind(follow_up.assignee_unit_id)
+    .bind(follow_up.assignee_staff_id)
+    .bind(follow_up.rule.code())
+    .bind(follow_up.status.code())
+    .bind(crate::db::timestamp(due))
+    .bind(due_month)
+    .bind(outcome.map(|o| o.method.code()))
+    .bind(outcome.map(|o| o.done_at.clone()))
+    .bind(done_on_time)
+    .bind(rating(|r| r.handling))
+    .bind(rating(|r| r.efficiency))
+    .bind(rating(|r| r.quality))
+    .bind(rating(|r| r.attitude))
+    .bind(rating(|r| r.overall))
+    .bind(i64::try_from(follow_up.unreachable_attempts.len()).unwrap_or(i64::MAX))
+    .bind(&follow_up.overdue_at)
+    .bind(&follow_up.created_at)
+    .bind(updated_at)
+    .execute(&mut **write.tx())
+    .await?;
+    Ok(())
+}
+
+/// A follow-up as lists show it (from the projection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+pub struct FollowUpSummary {
+    pub id: String,
+    pub kind: String,
+    pub sheet_id: Option<String>,
+    pub household_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub customer_name: String,
+    pub assignee_unit_id: i64,
+    pub assignee_staff_id: Option<i64>,
+    pub rule: String,
+    pub status: String,
+    pub due_at: String,
+    pub method: Option<String>,
+    pub done_at: Option<String>,
+    pub done_on_time: Option<i64>,
+    pub rating_overall: Option<i64>,
+    pub unreachable_attempts: i64,
+    pub overdue_at: Option<String>,
+    pub created_at: String,
+}
+
+const SUMMARY_COLUMNS: &str =
+    "f.id, f.kind, f.sheet_id, f.household_id, f.customer_id, f.customer_name,
+    f.assignee_unit_id, f.assignee_staff_id, f.rule, f.status, f.due_at, f.method, f.done_at,
+    f.done_on_time, f.rating_overall, f.unreachable_attempts, f.overdue_at, f.created_at";
+
+/// Whose follow-ups a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUpView {
+    /// Assigned to the staff member, or to their own unit without a named person.
+    Mine {
+        staff_id: i64,
+        unit_id: Option<i64>,
+    },
+    /// Assigned to any of these units.
+    Units(Vec<i64>),
+    All,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct FollowUpFilter {
+    pub id: Option<String>,
+    pub status: Option<FollowUpStatus>,
+    pub kind: Option<FollowUpKind>,
+    pub unit_id: Option<i64>,
+    pub sheet_id: Option<String>,
+    /// Only overdue (true) or only not overdue (false).
+    pub overdue: Option<bool>,
+    /// Open and due before this time (RFC 3339): "due soon".
+    pub due_before: Option<String>,
+}
+
+pub async fn list(
+    db: &Database,
+    view: &FollowUpView,
+    filter: &FollowUpFilter,
+    page: PageRequest,
+) -> Result<Page<FollowUpSummary>, AppError> {
+    let mut conditions = Conditions::default();
+    match view {
+        FollowUpView::Mine { staff_id, unit_id } => {
+            conditions.add(
+                "(f.assignee_staff_id = ? OR (f.assignee_staff_id IS NULL AND f.assignee_unit_id = ?))",
+                [SqlArg::Int(*staff_id), SqlArg::Int(unit_id.unwrap_or(-1))],
+            );
+        }
+        FollowUpView::Units(units) => {
+            conditions.add(&format!("f.assignee_unit_id IN ({})", id_list(units)), []);
+        }
+        FollowUpView::All => {}
+    }
+    if let Some(id) = &filter.id {
+        conditions.add("f.id = ?", [SqlArg::Text(id.clone())]);
+    }
+    if let Some(status) = filter.status {
+        conditions.add("f.status = ?", [SqlArg::Text(status.code().into())]);
+    }
+    if let Some(kind) = filter.kind {
+        conditions.add("f.kind = ?", [SqlArg::Text(kind.code().into())]);
+    }
+    if let Some(unit) = filter.unit_id {
+        conditions.add("f.assignee_unit_id = ?", [SqlArg::Int(unit)]);
+    }
+    if let Some(sheet) = &filter.sheet_id {
+        conditions.add("f.sheet_id = ?", [SqlArg::Text(sheet.clone())]);
+    }
+    match filter.overdue {
+        Some(true) => {
+            conditions.add(
+                "f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')",
+                [],
+            );
+        }
+        Some(false) => {
+            conditions.add("f.overdue_at IS NULL", []);
+        }
+        None => {}
+    }
+    if let Some(before) = &filter.due_before {
+        conditions.add(
+            "f.status = 'open' AND f.due_at < ?",
+            [SqlArg::Text(before.clone())],
+        );
+    }
+    let where_sql = conditions.where_sql();
+    let (total,): (i64,) = conditions
+        .bind(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM follow_ups f {where_sql}"
+        ))))
+        .fetch_one(db.pool())
+        .await?;
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM follow_ups f {where_sql} ORDER BY f.due_at, f.id LIMIT {} OFFSET {}",
+        page.limit, page.offset
+    );
+    let items = conditions
+        .bind(sqlx::query_as(AssertSqlSafe(sql)))
+        .fetch_all(db.pool())
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    })
+}
+
+/// Every follow-up of a sheet, oldest first.
+pub async fn for_sheet(db: &Database, sheet_id: &str) -> Result<Vec<FollowUpSummary>, AppError> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM follow_ups f WHERE f.sheet_id = $1 ORDER BY f.created_at, f.id"
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(sheet_id)
+        .fetch_all(db.pool())
+        .await?)
+}

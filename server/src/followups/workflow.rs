@@ -1,0 +1,492 @@
+//! What happens to follow-ups: creation by the rules, the assignee's outcome or unreachable
+//! attempts, and heads' reassignment or cancellation. Each change is checked like a sheet's:
+//! transition (409), field permissions (403), validity (422), then stored in one transaction.
+
+use automerge::AutoCommit;
+use huifang_protocol::{
+    Actor, AssignmentRule, ComplaintLevel, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus,
+    InformationSource, Labelled, MAX_UNREACHABLE_ATTEMPTS, Outcome, Ratings, ReportedItem, Role,
+    SCHEMA_VERSION, Sheet, SheetStatus, SignatureRef, UnreachableAttempt, check_document_id,
+    check_follow_up_change, format_time, parse_time,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::store;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::documents::{DocWrite, new_id};
+use crate::error::AppError;
+use crate::rules::{self, RuleSettings};
+use crate::sheets::{self, submitted_time};
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!(
+        "follow-up {id} does not exist or is outside your scope"
+    ))
+}
+
+/// Stores a follow-up document with its projection and an audit entry.
+async fn save(
+    write: &mut DocWrite,
+    doc: &mut AutoCommit,
+    follow_up: &FollowUp,
+    action: &str,
+) -> Result<(), AppError> {
+    write.put_document(doc, follow_up).await?;
+    store::project(write, follow_up).await?;
+    write
+        .audit(
+            action,
+            &follow_up.id,
+            json!({ "status": follow_up.status, "assignee_staff_id": follow_up.assignee_staff_id,
+                    "assignee_unit_id": follow_up.assignee_unit_id, "rule": follow_up.rule, "seq": write.seq }),
+        )
+        .await
+}
+
+/// Writes a follow-up as the server (deadlines, rules).
+pub async fn save_as_server(
+    write: &mut DocWrite,
+    follow_up: &FollowUp,
+    action: &str,
+) -> Result<(), AppError> {
+    let mut doc = match write.load::<FollowUp>(&follow_up.id).await? {
+        Some((doc, _)) => doc,
+        None => AutoCommit::new(),
+    };
+    save(write, &mut doc, follow_up, action).await
+}
+
+/// Creates the one information follow-up of a handled sheet (R-INF-1), due `follow_up_hours`
+/// after handling (R-INF-4), assigned by the rules; tells the heads the rule names (R-ORG-2).
+pub async fn create_for_sheet(
+    write: &mut DocWrite,
+    sheet: &Sheet,
+    settings: &RuleSettings,
+) -> Result<FollowUp, AppError> {
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND kind = 'information'",
+    )
+    .bind(&sheet.id)
+    .fetch_one(&mut **write.tx())
+    .await?;
+    if existing > 0 {
+        return Err(AppError::Conflict(format!(
+            "sheet {} already has its follow-up",
+            sheet.id
+        )));
+    }
+    let handled_at = sheet.handled_at.as_deref().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "sheet {} handled without handled_at",
+            sheet.id
+        ))
+    })?;
+    let handled_at = parse_time("handled_at", handled_at).map_err(AppError::invalid)?;
+    let facts = rules::gather_facts(write.tx(), sheet).await?;
+    let assignment = rules::assign(sheet, &facts, settings);
+    let follow_up = FollowUp {
+        schema_version: SCHEMA_VERSION,
+        id: new_id(),
+        kind: FollowUpKind::Information,
+        sheet_id: Some(sheet.id.clone()),
+        household_id: sheet.household_id,
+        customer_id: sheet.customer_id,
+        customer_name: sheet.customer_name.clone(),
+        contact_phone: sheet.contact_phone.clone(),
+        assignee_unit_id: assignment.unit_id,
+        assignee_staff_id: assignment.staff_id,
+        rule: assignment.rule,
+        due_at: format_time(handled_at + settings.follow_up_window()),
+        status: FollowUpStatus::Open,
+        outcome: None,
+        unreachable_attempts: Vec::new(),
+        signature: None,
+        cancel_reason: None,
+        overdue_at: None,
+        escalations: Vec::new(),
+        created_at: write.now_text(),
+    };
+    follow_up
+        .validate()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rules made an invalid follow-up: {e}")))?;
+    save(
+        write,
+        &mut AutoCommit::new(),
+        &follow_up,
+        "follow_up.assigned",
+    )
+    .await?;
+    let number = sheet.number.as_deref().unwrap_or(&sheet.id);
+    let message = format!(
+        "信息單 {number} 已處理,需在 {} 前回訪:{}",
+        follow_up.due_at,
+        follow_up.rule.label_zh()
+    );
+    if let Some(assignee) = follow_up.assignee_staff_id {
+        write.notify(assignee, &follow_up.id, &message).await?;
+    }
+    for head in assignment.notify {
+        write.notify(head, &follow_up.id, &message).await?;
+    }
+    Ok(follow_up)
+}
+
+/// Loads a follow-up the caller may act on.
+async fn begin_change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(DocWrite, AutoCommit, FollowUp), AppError> {
+    if check_document_id(id).is_err() {
+        return Err(not_found(id));
+    }
+    let mut write =
+        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
+    let (doc, follow_up) = write
+        .load::<FollowUp>(id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    if !is_visible(caller, &follow_up) {
+        return Err(not_found(id));
+    }
+    Ok((write, doc, follow_up))
+}
+
+/// Whether the caller may see a follow-up: theirs, their units', or everything.
+pub fn is_visible(caller: &Caller, follow_up: &FollowUp) -> bool {
+    matches!(caller.work_scope(), crate::auth::WorkScope::All)
+        || follow_up.assignee_staff_id == Some(caller.staff_id)
+        || caller.work_units.contains(&follow_up.assignee_unit_id)
+}
+
+fn check(before: &FollowUp, after: &FollowUp, actor: &Actor) -> Result<(), AppError> {
+    if !before.status.can_become(after.status) {
+        return Err(AppError::Conflict(format!(
+            "the follow-up is {}; it cannot become {}",
+            before.status, after.status
+        )));
+    }
+    check_follow_up_change(Some(before), after, actor).map_err(|violations| {
+        let reasons: Vec<String> = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.reason))
+            .collect();
+        AppError::Forbidden(reasons.join("; "))
+    })?;
+    after.validate().map_err(|problems| AppError::Invalid {
+        message: format!("the follow-up is not valid: {problems}"),
+        details: problems.problems,
+    })
+}
+
+/// The assignee's record of a done follow-up.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordOutcome {
+    pub method: FollowUpMethod,
+    /// When it was done on the phone (D-CB-2); defaults to now.
+    pub done_at: Option<String>,
+    pub ratings: Ratings,
+    #[serde(default)]
+    pub opinions: String,
+    /// The customer's signature confirming a repair (R-INF-8, D-SIG-1).
+    pub signature: Option<SignatureRef>,
+}
+
+fn check_signature(signature: &SignatureRef) -> Result<(), AppError> {
+    let hex64 = |s: &str| {
+        s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if !hex64(&signature.blob_sha256) || !hex64(&signature.content_sha256) {
+        return Err(AppError::invalid(
+            "signature hashes must be 64 lowercase hex digits (SHA-256)",
+        ));
+    }
+    parse_time("signature.signed_at", &signature.signed_at).map_err(AppError::invalid)?;
+    Ok(())
+}
+
+/// Records the outcome. The sheet becomes followed up; a dissatisfied customer (overall 1–2)
+/// reopens the matter as a new sheet linked to the first (D-CB-3).
+pub async fn record_outcome(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: RecordOutcome,
+) -> Result<(FollowUp, Option<Sheet>), AppError> {
+    let settings = RuleSettings::load(state.db()).await?;
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    let done_at = submitted_time("done_at", request.done_at.as_deref(), write.now)?;
+    let created = parse_time("created_at", &before.created_at).map_err(AppError::invalid)?;
+    // D-CB-2: the phone's time is accepted only within bounds.
+    if done_at < created - sheets::CLOCK_SKEW {
+        return Err(AppError::invalid("done_at is before the follow-up existed"));
+    }
+    if let Some(signature) = &request.signature {
+        check_signature(signature)?;
+    }
+    let sheet = match &before.sheet_id {
+        Some(sheet_id) => write.load::<Sheet>(sheet_id).await?,
+        None => None,
+    };
+    if request.method == FollowUpMethod::OnSiteSignature
+        && !sheet.as_ref().is_some_and(|(_, s)| s.category.is_repair())
+    {
+        return Err(AppError::invalid(
+            "an on-site signature confirms a repair; this follow-up is not about one (R-INF-8)",
+        ));
+    }
+    let mut after = before.clone();
+    after.status = FollowUpStatus::Completed;
+    after.outcome = Some(Outcome {
+        method: request.method,
+        done_at: format_time(done_at),
+        ratings: request.ratings,
+        opinions: request.opinions.trim().to_owned(),
+        recorded_by: caller.staff_id,
+    });
+    if request.signature.is_some() {
+        after.signature = request.signature;
+    }
+    check(&before, &after, &caller.actor())?;
+    save(&mut write, &mut doc, &after, "follow_up.completed").await?;
+
+    let mut reopened = None;
+    if let Some((mut sheet_doc, sheet)) = sheet {
+        if matches!(sheet.status, SheetStatus::Handled) {
+            let mut followed_up = sheet.clone();
+            followed_up.status = SheetStatus::FollowedUp;
+            sheets::save_as_server_doc(
+                &mut write,
+                &mut sheet_doc,
+                &followed_up,
+                "sheet.followed_up",
+            )
+            .await?;
+        }
+        if request.ratings.is_dissatisfied() {
+            reopened = Some(reopen(&mut write, caller, &sheet, &after, &settings).await?);
+        }
+    }
+    write.commit().await?;
+    Ok((after, reopened))
+}
+
+/// D-CB-3: a dissatisfied follow-up re-enters the complaint flow as a new sheet, accepted by
+/// whoever recorded the follow-up and routed like any other.
+async fn reopen(
+    write: &mut DocWrite,
+    caller: &Caller,
+    original: &Sheet,
+    follow_up: &FollowUp,
+    settings: &RuleSettings,
+) -> Result<Sheet, AppError> {
+    let outcome = follow_up
+        .outcome
+        .as_ref()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reopen without outcome")))?;
+    let mut text = format!(
+        "回訪不滿意(總體滿意度 {}/5),原信息單 {}",
+        outcome.ratings.overall,
+        original.number.as_deref().unwrap_or(&original.id)
+    );
+    if !outcome.opinions.is_empty() {
+        text.push_str(&format!(":{}", outcome.opinions));
+    }
+    let mut sheet = Sheet {
+        schema_version: SCHEMA_VERSION,
+        id: new_id(),
+        number: Some(crate::sheets::next_number(write, &settings.number_prefix).await?),
+        accepted_at: write.now_text(),
+        level: original.level.max(ComplaintLevel::Ordinary),
+        category: original.category,
+        source: InformationSource::DuringFollowUp,
+        household_id: original.household_id,
+        customer_id: original.customer_id,
+        customer_name: original.customer_name.clone(),
+        customer_address: original.customer_address.clone(),
+        contact_phone: original.contact_phone.clone(),
+        accepted_by: caller.staff_id,
+        accepting_unit_id: caller.unit.map_or(follow_up.assignee_unit_id, |u| u.id),
+        handling_unit_id: None,
+        items: vec![ReportedItem { id: new_id(), text }],
+        investigation: String::new(),
+        tracking: Vec::new(),
+        result: String::new(),
+        handled_at: None,
+        status: SheetStatus::Accepted,
+        invalid_reason: None,
+        reopened_from: Some(original.id.clone()),
+        created_at: write.now_text(),
+    };
+    let facts = rules::gather_facts(write.tx(), &sheet).await?;
+    sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
+    sheet
+        .validate()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reopened sheet is invalid: {e}")))?;
+    sheets::save_as_server(write, &sheet, "sheet.reopened").await?;
+    Ok(sheet)
+}
+
+/// One failed attempt to reach the customer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordUnreachable {
+    pub method: FollowUpMethod,
+    pub at: Option<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Records an attempt; the third makes the follow-up unreachable and tells the unit head (D-CB-3).
+pub async fn record_unreachable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: RecordUnreachable,
+) -> Result<FollowUp, AppError> {
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    let at = submitted_time("at", request.at.as_deref(), write.now)?;
+    let mut after = before.clone();
+    after.unreachable_attempts.push(UnreachableAttempt {
+        id: new_id(),
+        at: format_time(at),
+        by_staff_id: caller.staff_id,
+        method: request.method,
+        note: request.note.trim().to_owned(),
+    });
+    let exhausted = after.unreachable_attempts.len() >= MAX_UNREACHABLE_ATTEMPTS;
+    if exhausted {
+        after.status = FollowUpStatus::Unreachable;
+    }
+    check(&before, &after, &caller.actor())?;
+    save(
+        &mut write,
+        &mut doc,
+        &after,
+        "follow_up.unreachable_attempt",
+    )
+    .await?;
+    if exhausted && let Some(head) = unit_head(&mut write, after.assignee_unit_id).await? {
+        let message = format!(
+            "客戶 {} 已 {MAX_UNREACHABLE_ATTEMPTS} 次聯系不上,請決定改派或取消",
+            after.customer_name
+        );
+        write.notify(head, &after.id, &message).await?;
+    }
+    write.commit().await?;
+    Ok(after)
+}
+
+/// The active head of a unit.
+pub(crate) async fn unit_head(write: &mut DocWrite, unit_id: i64) -> Result<Option<i64>, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM staff WHERE unit_id = $1 AND role = 'unit_head' AND deactivated_at IS NULL ORDER BY id LIMIT 1",
+    )
+    .bind(unit_id)
+    .fetch_optional(&mut **write.tx())
+    .await?)
+}
+
+/// A head moves a follow-up to another person or unit.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignFollowUp {
+    pub staff_id: Option<i64>,
+    /// Defaults to the staff member's unit.
+    pub unit_id: Option<i64>,
+}
+
+fn require_head_of(caller: &Caller, follow_up: &FollowUp) -> Result<(), AppError> {
+    let head_here =
+        caller.role == Role::UnitHead && caller.work_units.contains(&follow_up.assignee_unit_id);
+    if head_here || caller.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the head of the assigned unit or an administrator may do this".into(),
+        ))
+    }
+}
+
+pub async fn reassign(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: ReassignFollowUp,
+) -> Result<FollowUp, AppError> {
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    require_head_of(caller, &before)?;
+    let (staff_id, unit_id) = match (request.staff_id, request.unit_id) {
+        (Some(staff), unit) => {
+            let found: Option<(Option<i64>, Option<String>)> =
+                sqlx::query_as("SELECT unit_id, deactivated_at FROM staff WHERE id = $1")
+                    .bind(staff)
+                    .fetch_optional(&mut **write.tx())
+                    .await?;
+            let Some((Some(staff_unit), None)) = found else {
+                return Err(AppError::invalid(format!(
+                    "staff member {staff} does not exist, is inactive or has no unit"
+                )));
+            };
+            if unit.is_some_and(|u| u != staff_unit) {
+                return Err(AppError::invalid(format!(
+                    "staff member {staff} is not in unit {}",
+                    unit.unwrap_or_default()
+                )));
+            }
+            (Some(staff), staff_unit)
+        }
+        (None, Some(unit)) => (None, unit),
+        (None, None) => return Err(AppError::invalid("give staff_id, unit_id or both")),
+    };
+    if state.registry().get_unit(unit_id).await?.is_none() {
+        return Err(AppError::invalid(format!("unit {unit_id} does not exist")));
+    }
+    if before.status.is_closed() {
+        return Err(AppError::Conflict(format!(
+            "the follow-up is {}; it cannot be reassigned",
+            before.status
+        )));
+    }
+    let mut after = before.clone();
+    after.assignee_staff_id = staff_id;
+    after.assignee_unit_id = unit_id;
+    after.rule = AssignmentRule::ReassignedByHead;
+    after.status = FollowUpStatus::Open;
+    check(&before, &after, &Actor::Server)?;
+    save(&mut write, &mut doc, &after, "follow_up.reassigned").await?;
+    if let Some(staff) = staff_id {
+        let message = format!("回訪任務(wù)已改派給你:{}", after.customer_name);
+        write.notify(staff, &after.id, &message).await?;
+    }
+    write.commit().await?;
+    Ok(after)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelFollowUp {
+    pub reason: String,
+}
+
+pub async fn cancel(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: CancelFollowUp,
+) -> Result<FollowUp, AppError> {
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    require_head_of(caller, &before)?;
+    let mut after = before.clone();
+    after.status = FollowUpStatus::Cancelled;
+    after.cancel_reason = Some(request.reason.trim().to_owned());
+    check(&before, &after, &Actor::Server)?;
+    save(&mut write, &mut doc, &after, "follow_up.cancelled").await?;
+    write.commit().await?;
+    Ok(after)
+}

@@ -1,0 +1,342 @@
+//! The rules engine: which unit handles a sheet (D-INF-3), and who follows it up, by which rule
+//! (R-INF-2 … R-INF-8, R-ORG-2/3). The decision itself is a pure function of a sheet and the facts
+//! about the people and units around it, so each rule is tested on its own; what the work
+//! instruction leaves open is [`RuleSettings`], which an administrator can change (R-GOV-1).
+
+use chrono::Duration;
+use huifang_protocol::{AssignmentRule, ComplaintLevel, Sheet, SheetCategory, UnitKind};
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Transaction};
+
+use crate::db::Database;
+use crate::error::AppError;
+
+const SETTINGS_KEY: &str = "assignment";
+
+/// Rule settings (R-GOV-1): what the source leaves to the HQ customer service committee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSettings {
+    /// The company's prefix of sheet numbers (`HF-2026-000123`).
+    pub number_prefix: String,
+    /// Hours from handling to the follow-up deadline (R-INF-4: 24).
+    pub follow_up_hours: u32,
+    /// Complaint levels the development department follows up (R-INF-5: major).
+    pub development_levels: Vec<ComplaintLevel>,
+    /// Categories the development department follows up (R-INF-5: company-funded repairs).
+    pub development_categories: Vec<SheetCategory>,
+    /// Categories of the marketing department (R-INF-6).
+    pub marketing_categories: Vec<SheetCategory>,
+    /// Categories the community's property office handles and follows up (R-INF-8).
+    pub office_categories: Vec<SheetCategory>,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        RuleSettings {
+            number_prefix: "HF".into(),
+            follow_up_hours: 24,
+            development_levels: vec![ComplaintLevel::Major],
+            development_categories: vec![SheetCategory::CompanyFundedRepair],
+            marketing_categories: vec![
+                SheetCategory::PropertyCertificate,
+                SheetCategory::Mortgage,
+                SheetCategory::Measurement,
+            ],
+            office_categories: vec![
+                SheetCategory::Repair,
+                SheetCategory::WarrantyRepair,
+                SheetCategory::PropertyService,
+            ],
+        }
+    }
+}
+
+impl RuleSettings {
+    pub fn check(&self) -> Result<(), String> {
+        let prefix_ok = (1..=6).contains(&self.number_prefix.len())
+            && self
+                .number_prefix
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !prefix_ok {
+            return Err("number_prefix must be 1–6 capital letters or digits".into());
+        }
+        if !(1..=168).contains(&self.follow_up_hours) {
+            return Err("follow_up_hours must be between 1 and 168".into());
+        }
+        Ok(())
+    }
+
+    pub fn follow_up_window(&self) -> Duration {
+        Duration::hours(i64::from(self.follow_up_hours))
+    }
+
+    pub async fn load(db: &Database) -> Result<Self, AppError> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
+                .bind(SETTINGS_KEY)
+                .fetch_optional(db.pool())
+                .await?;
+        match stored {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored rule settings: {e}"))),
+            None => Ok(RuleSettings::default()),
+        }
+    }
+
+    /// Stores new settings inside a document write (so the change is audited in the chain).
+    pub async fn store(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        staff_id: Option<i64>,
+        now: &str,
+    ) -> Result<(), AppError> {
+        let text = serde_json::to_string(self).map_err(|e| AppError::Internal(e.into()))?;
+        sqlx::query(
+            "INSERT INTO rule_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+                 updated_by = excluded.updated_by",
+        )
+        .bind(SETTINGS_KEY)
+        .bind(text)
+        .bind(now)
+        .bind(staff_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// A unit the rules can send work to, with its head (who is told, R-ORG-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleUnit {
+    pub id: i64,
+    pub head: Option<i64>,
+}
+
+/// What the rules need to know about the people and units around a sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetFacts {
+    pub acceptor_id: i64,
+    pub acceptor_unit: RuleUnit,
+    pub acceptor_unit_kind: UnitKind,
+    pub development: Option<RuleUnit>,
+    pub marketing: Option<RuleUnit>,
+    /// The property office of the customer's community.
+    pub office: Option<RuleUnit>,
+    /// The customer's own consultant and their sales site (R-INF-7).
+    pub consultant: Option<(i64, RuleUnit)>,
+}
+
+/// Who follows a sheet up, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub unit_id: i64,
+    /// `None`: anyone of the unit.
+    pub staff_id: Option<i64>,
+    pub rule: AssignmentRule,
+    /// Heads to tell (R-ORG-2), never the assignee themselves.
+    pub notify: Vec<i64>,
+}
+
+fn to_unit(unit: RuleUnit, rule: AssignmentRule, staff_id: Option<i64>) -> Assignment {
+    Assignment {
+        unit_id: unit.id,
+        staff_id,
+        rule,
+        notify: unit
+            .head
+            .filter(|head| Some(*head) != staff_id)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The unit that handles a new sheet (D-INF-3).
+pub fn route(sheet: &Sheet, facts: &SheetFacts, settings: &RuleSettings) -> i64 {
+    let pick = |unit: Option<RuleUnit>| unit.map(|u| u.id);
+    let routed = if settings.development_levels.contains(&sheet.level)
+        || settings.development_categories.contains(&sheet.category)
+    {
+        pick(facts.development)
+    } else if settings.marketing_categories.contains(&sheet.category) {
+        pick(facts.marketing)
+    } else if settings.office_categories.contains(&sheet.category) {
+        pick(facts.office)
+    } else if sheet.category == SheetCategory::SalesMatter {
+        facts.consultant.map(|(_, site)| site.id)
+    } else {
+        None
+    };
+    routed.unwrap_or(facts.acceptor_unit.id)
+}
+
+/// Who follows up a handled sheet (R-INF-2, -5, -6, -7, -8; R-ORG-2, -3).
+pub fn assign(sheet: &Sheet, facts: &SheetFacts, settings: &RuleSettings) -> Assignment {
+    let acceptor_in = |unit: RuleUnit| facts.acceptor_unit.id == unit.id;
+    if settings.development_levels.contains(&sheet.level)
+        && let Some(dev) = facts.development
+    {
+        // R-INF-5 with R-ORG-2: the director follows up the major matters personally.
+        return to_unit(dev, AssignmentRule::DevelopmentMajorComplaint, dev.head);
+    }
+    if settings.development_categories.contains(&sheet.category)
+        && let Some(dev) = facts.development
+    {
+        let staff = acceptor_in(dev).then_some(facts.acceptor_id);
+        return to_unit(dev, AssignmentRule::DevelopmentCompanyFunded, staff);
+    }
+    if settings.marketing_categories.contains(&sheet.category)
+        && let Some(marketing) = facts.marketing
+    {
+        let staff = acceptor_in(marketing).then_some(facts.acceptor_id);
+        return to_unit(marketing, AssignmentRule::MarketingScope, staff);
+    }
+    if sheet.category == SheetCategory::SalesMatter
+        && let Some((consultant, site)) = facts.consultant
+    {
+        return Assignment {
+            unit_id: site.id,
+            staff_id: Some(consultant),
+            rule: AssignmentRule::ConsultantOwnCustomer,
+            notify: Vec::new(),
+        };
+    }
+    let office_staff = matches!(
+        facts.acceptor_unit_kind,
+        UnitKind::PropertyOffice | UnitKind::CustomerServiceCenter | UnitKind::OfficeDepartment
+    );
+    if office_staff {
+        return Assignment {
+            unit_id: facts.acceptor_unit.id,
+            staff_id: Some(facts.acceptor_id),
+            rule: AssignmentRule::OfficeFollowsUp,
+            notify: Vec::new(),
+        };
+    }
+    if settings.office_categories.contains(&sheet.category)
+        && let Some(office) = facts.office
+    {
+        return to_unit(office, AssignmentRule::OfficeFollowsUp, None);
+    }
+    Assignment {
+        unit_id: facts.acceptor_unit.id,
+        staff_id: Some(facts.acceptor_id),
+        rule: AssignmentRule::AcceptorFollowsUp,
+        notify: Vec::new(),
+    }
+}
+
+async fn unit_of_kind(
+    tx: &mut Transaction<'static, Any>,
+    sql: &'static str,
+    arg: Option<i64>,
+) -> Result<Option<RuleUnit>, sqlx::Error> {
+    let mut query = sqlx::query_scalar::<_, i64>(sql);
+    if let Some(arg) = arg {
+        query = query.bind(arg);
+    }
+    let Some(id) = query.fetch_optional(&mut **tx).await? else {
+        return Ok(None);
+    };
+    let head: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM staff WHERE unit_id = $1 AND role = 'unit_head' AND deactivated_at IS NULL ORDER BY id LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(Some(RuleUnit { id, head }))
+}
+
+/// Looks up the facts the rules need about a sheet.
+pub async fn gather_facts(
+    tx: &mut Transaction<'static, Any>,
+    sheet: &Sheet,
+) -> Result<SheetFacts, AppError> {
+    let acceptor_unit = unit_of_kind(
+        tx,
+        "SELECT id FROM units WHERE id = $1",
+        Some(sheet.accepting_unit_id),
+    )
+    .await?
+    .ok_or_else(|| AppError::invalid(format!("unit {} does not exist", sheet.accepting_unit_id)))?;
+    let kind: String = sqlx::query_scalar("SELECT kind FROM units WHERE id = $1")
+        .bind(sheet.accepting_unit_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let acceptor_unit_kind = kind
+        .parse::<UnitKind>()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored unit kind: {e}")))?;
+    let development = unit_of_kind(
+        tx,
+        "SELECT id FROM units WHERE kind = 'development_department' ORDER BY id LIMIT 1",
+        None,
+    )
+    .await?;
+    let marketing = unit_of_kind(
+        tx,
+        "SELECT id FROM units WHERE kind = 'marketing_department' ORDER BY id LIMIT 1",
+        None,
+    )
+    .await?;
+    let community: Option<i64> = match sheet.household_id {
+        Some(household) => {
+            sqlx::query_scalar("SELECT community_id FROM households WHERE id = $1")
+                .bind(household)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        None => None,
+    };
+    let office = match community {
+        Some(community) => {
+            unit_of_kind(
+                tx,
+                "SELECT id FROM units WHERE kind = 'property_office' AND community_id = $1 ORDER BY id LIMIT 1",
+                Some(community),
+            )
+            .await?
+        }
+        None => None,
+    };
+    let consultant: Option<(i64, i64)> = match (sheet.customer_id, sheet.household_id) {
+        (Some(customer), _) => {
+            sqlx::query_as(
+                "SELECT st.id, st.unit_id FROM consultant_customers cc JOIN staff st ON st.id = cc.consultant_id
+                 WHERE cc.customer_id = $1 AND st.deactivated_at IS NULL AND st.unit_id IS NOT NULL",
+            )
+            .bind(customer)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+        (None, Some(household)) => {
+            sqlx::query_as(
+                "SELECT st.id, st.unit_id FROM consultant_customers cc
+                 JOIN customers cu ON cu.id = cc.customer_id
+                 JOIN staff st ON st.id = cc.consultant_id
+                 WHERE cu.household_id = $1 AND st.deactivated_at IS NULL AND st.unit_id IS NOT NULL
+                 ORDER BY cu.id LIMIT 1",
+            )
+            .bind(household)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+        (None, None) => None,
+    };
+    let consultant = match consultant {
+        Some((staff, unit)) => unit_of_kind(tx, "SELECT id FROM units WHERE id = $1", Some(unit))
+            .await?
+            .map(|site| (staff, site)),
+        None => None,
+    };
+    Ok(SheetFacts {
+        acceptor_id: sheet.accepted_by,
+        acceptor_unit,
+        acceptor_unit_kind,
+        development,
+        marketing,
+        office,
+        consultant,
+    })
+}

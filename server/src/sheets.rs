@@ -1,0 +1,16 @@
+//! Customer information sheets (SPEC §2): accepting, editing, handling and invalidating them,
+//! numbering, and their projection. Handling a valid sheet hands it to the rules engine, which
+//! creates its follow-up (R-INF-1, R-INF-4).
+
+mod routes;
+mod store;
+mod workflow;
+
+pub use routes::router;
+pub(crate) use store::next_number;
+pub use store::{SheetFilter, SheetSummary, list, project};
+pub use workflow::{
+    AcceptSheet, CLOCK_SKEW, HandleSheet, SheetEdit, SheetUpdate, accept, archive, change, handle,
+    load_visible, submitted_time,
+};
+pub(crate) use workflow::{save as save_as_server_doc, save_as_server};

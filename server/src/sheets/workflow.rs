@@ -1,0 +1,489 @@
+//! What people do with sheets. Every change loads the document, applies the edit to a copy,
+//! checks the transition (409), the caller's field permissions (403) and the result's validity
+//! (422), and only then stores document, projection and audit entry in one transaction.
+
+use automerge::AutoCommit;
+use chrono::{DateTime, Duration, Utc};
+use huifang_protocol::{
+    Actor, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem, SCHEMA_VERSION,
+    Sheet, SheetCategory, SheetStatus, TrackingNote, check_document_id, check_sheet_change,
+    format_time, parse_time,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::store;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::documents::{DocWrite, new_id};
+use crate::error::AppError;
+use crate::rules::{self, RuleSettings};
+
+/// How far ahead of the server's clock a submitted time may be (phone clocks drift).
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// A time given by a caller: RFC 3339, not in the future.
+pub fn submitted_time(
+    field: &str,
+    text: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, AppError> {
+    let Some(text) = text else { return Ok(now) };
+    let time = parse_time(field, text).map_err(AppError::invalid)?;
+    if time > now + CLOCK_SKEW {
+        return Err(AppError::invalid(format!("{field} is in the future")));
+    }
+    Ok(time)
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!(
+        "sheet {id} does not exist or is outside your scope"
+    ))
+}
+
+fn forbidden(violations: Vec<huifang_protocol::FieldViolation>) -> AppError {
+    let reasons: Vec<String> = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.reason))
+        .collect();
+    AppError::Forbidden(reasons.join("; "))
+}
+
+fn invalid(problems: huifang_protocol::Invalid) -> AppError {
+    AppError::Invalid {
+        message: format!("the sheet is not valid: {problems}"),
+        details: problems.problems,
+    }
+}
+
+/// A new sheet, as the front desk or a phone accepts it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptSheet {
+    /// A client-made id (32 hex digits) makes a retried request harmless.
+    pub id: Option<String>,
+    pub accepted_at: Option<String>,
+    pub level: ComplaintLevel,
+    pub category: SheetCategory,
+    pub source: InformationSource,
+    pub household_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub customer_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub customer_address: Option<String>,
+    pub items: Vec<String>,
+}
+
+/// Accepts a sheet: numbers it, routes it to its handling unit (D-INF-3) and stores it.
+/// Returns the sheet and whether it was created (false when the same id was accepted before).
+pub async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    request: AcceptSheet,
+) -> Result<(Sheet, bool), AppError> {
+    let Some(unit) = caller.unit else {
+        return Err(AppError::Forbidden(
+            "accepting a sheet needs a unit; your account has none".into(),
+        ));
+    };
+    let id = match request.id {
+        Some(id) => {
+            check_document_id(&id).map_err(AppError::invalid)?;
+            id
+        }
+        None => new_id(),
+    };
+    // A customer or household from the registry fills in who and where.
+    let (mut name, mut phone, mut address) = (None, None, None);
+    let mut household_id = request.household_id;
+    let household_to_load = match (request.household_id, request.customer_id) {
+        (Some(household), _) => Some(household),
+        (None, Some(customer)) => Some(
+            sqlx::query_scalar::<_, i64>("SELECT household_id FROM customers WHERE id = $1")
+                .bind(customer)
+                .fetch_optional(state.db().pool())
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid(format!(
+                        "customer {customer} does not exist or is outside your scope"
+                    ))
+                })?,
+        ),
+        (None, None) => None,
+    };
+    if let Some(household) = household_to_load {
+        let found = state
+            .registry()
+            .get_household(caller.household_scope(), household, true)
+            .await?;
+        let household_row = found.ok_or_else(|| {
+            AppError::invalid(match request.customer_id {
+                Some(customer) => {
+                    format!("customer {customer} does not exist or is outside your scope")
+                }
+                None => format!("household {household} does not exist or is outside your scope"),
+            })
+        })?;
+        household_id = Some(household_row.id);
+        address = Some(household_row.address.clone());
+        let customer = match request.customer_id {
+            Some(customer) => Some(
+                household_row
+                    .customers
+                    .iter()
+                    .find(|c| c.id == customer)
+                    .ok_or_else(|| {
+                        AppError::invalid(format!(
+                            "customer {customer} is not of household {}",
+                            household_row.id
+                        ))
+                    })?,
+            ),
+            None => household_row.customers.first(),
+        };
+        if let Some(customer) = customer {
+            name = Some(customer.name.clone());
+            phone = Some(customer.phone.clone());
+        }
+    }
+    let contact_phone = match request.contact_phone.or(phone) {
+        Some(text) => PhoneNumber::parse(&text)
+            .map_err(|e| AppError::invalid(format!("contact_phone: {e}")))?
+            .as_str()
+            .to_owned(),
+        None => {
+            return Err(AppError::invalid(
+                "contact_phone is required (or a customer_id from the registry)",
+            ));
+        }
+    };
+
+    let settings = RuleSettings::load(state.db()).await?;
+    let mut write =
+        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
+    if let Some((_, existing)) = write.load::<Sheet>(&id).await? {
+        if existing.accepted_by == caller.staff_id {
+            return Ok((existing, false));
+        }
+        return Err(AppError::Conflict(format!("sheet {id} already exists")));
+    }
+    let accepted_at = submitted_time("accepted_at", request.accepted_at.as_deref(), write.now)?;
+    let mut sheet = Sheet {
+        schema_version: SCHEMA_VERSION,
+        id: id.clone(),
+        number: None,
+        accepted_at: format_time(accepted_at),
+        level: request.level,
+        category: request.category,
+        source: request.source,
+        household_id,
+        customer_id: request.customer_id,
+        customer_name: request
+            .customer_name
+            .or(name)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        customer_address: request
+            .customer_address
+            .or(address)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        contact_phone,
+        accepted_by: caller.staff_id,
+        accepting_unit_id: unit.id,
+        handling_unit_id: None,
+        items: request
+            .items
+            .into_iter()
+            .map(|text| ReportedItem {
+                id: new_id(),
+                text: text.trim().to_owned(),
+            })
+            .collect(),
+        investigation: String::new(),
+        tracking: Vec::new(),
+        result: String::new(),
+        handled_at: None,
+        status: SheetStatus::Accepted,
+        invalid_reason: None,
+        reopened_from: None,
+        created_at: write.now_text(),
+    };
+    check_sheet_change(None, &sheet, &caller.actor()).map_err(forbidden)?;
+    sheet.validate().map_err(invalid)?;
+    // The server's part: the number and the routing.
+    sheet.number = Some(store::next_number(&mut write, &settings.number_prefix).await?);
+    let facts = rules::gather_facts(write.tx(), &sheet).await?;
+    sheet.handling_unit_id = Some(rules::route(&sheet, &facts, &settings));
+    let mut doc = AutoCommit::new();
+    save(&mut write, &mut doc, &sheet, "sheet.accepted").await?;
+    write.commit().await?;
+    Ok((sheet, true))
+}
+
+/// Stores a sheet document with its projection and an audit entry.
+pub(crate) async fn save(
+    write: &mut DocWrite,
+    doc: &mut AutoCommit,
+    sheet: &Sheet,
+    action: &str,
+) -> Result<(), AppError> {
+    write.put_document(doc, sheet).await?;
+    store::project(write, sheet).await?;
+    write
+        .audit(
+            action,
+            &sheet.id,
+            json!({ "number": sheet.number, "status": sheet.status, "seq": write.seq }),
+        )
+        .await
+}
+
+/// Fields of a sheet that its handlers may edit.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetUpdate {
+    pub level: Option<ComplaintLevel>,
+    pub category: Option<SheetCategory>,
+    pub source: Option<InformationSource>,
+    pub customer_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub customer_address: Option<String>,
+    /// Replaces the list of reported items (ids are kept for unchanged texts).
+    pub items: Option<Vec<String>>,
+    pub investigation: Option<String>,
+    pub result: Option<String>,
+    /// Re-routes the sheet (unit heads and administrators).
+    pub handling_unit_id: Option<i64>,
+}
+
+/// A change to a sheet.
+#[derive(Debug)]
+pub enum SheetEdit {
+    Update(SheetUpdate),
+    StartHandling,
+    AddTracking(String),
+    MarkInvalid(String),
+}
+
+impl SheetEdit {
+    fn action(&self) -> &'static str {
+        match self {
+            SheetEdit::Update(_) => "sheet.edited",
+            SheetEdit::StartHandling => "sheet.handling",
+            SheetEdit::AddTracking(_) => "sheet.tracked",
+            SheetEdit::MarkInvalid(_) => "sheet.invalid",
+        }
+    }
+
+    fn apply(self, sheet: &mut Sheet, by: i64, now: &str) -> Result<(), AppError> {
+        match self {
+            SheetEdit::Update(update) => {
+                if let Some(v) = update.level {
+                    sheet.level = v;
+                }
+                if let Some(v) = update.category {
+                    sheet.category = v;
+                }
+                if let Some(v) = update.source {
+                    sheet.source = v;
+                }
+                if let Some(v) = update.customer_name {
+                    sheet.customer_name = v.trim().to_owned();
+                }
+                if let Some(v) = update.contact_phone {
+                    sheet.contact_phone = PhoneNumber::parse(&v)
+                        .map_err(|e| AppError::invalid(format!("contact_phone: {e}")))?
+                        .as_str()
+                        .to_owned();
+                }
+                if let Some(v) = update.customer_address {
+                    sheet.customer_address = v.trim().to_owned();
+                }
+                if let Some(texts) = update.items {
+                    let old = std::mem::take(&mut sheet.items);
+                    sheet.items = texts
+                        .into_iter()
+                        .map(|text| {
+                            let text = text.trim().to_owned();
+                            match old.iter().find(|i| i.text == text) {
+                                Some(kept) => kept.clone(),
+                                None => ReportedItem { id: new_id(), text },
+                            }
+                        })
+                        .collect();
+                }
+                if let Some(v) = update.investigation {
+                    sheet.investigation = v;
+                }
+                if let Some(v) = update.result {
+                    sheet.result = v;
+                }
+                if let Some(v) = update.handling_unit_id {
+                    sheet.handling_unit_id = Some(v);
+                }
+            }
+            SheetEdit::StartHandling => sheet.status = SheetStatus::Handling,
+            SheetEdit::AddTracking(note) => sheet.tracking.push(TrackingNote {
+                id: new_id(),
+                at: now.to_owned(),
+                by_staff_id: by,
+                note: note.trim().to_owned(),
+            }),
+            SheetEdit::MarkInvalid(reason) => {
+                sheet.status = SheetStatus::Invalid;
+                sheet.invalid_reason = Some(reason.trim().to_owned());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sheet `id` if the caller may see it.
+pub async fn load_visible(state: &AppState, caller: &Caller, id: &str) -> Result<Sheet, AppError> {
+    if check_document_id(id).is_err()
+        || !store::is_visible(state.db(), &caller.work_scope(), id).await?
+    {
+        return Err(not_found(id));
+    }
+    crate::documents::read::<Sheet>(state.db(), id)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// Loads a visible sheet for changing.
+async fn begin_change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(DocWrite, AutoCommit, Sheet), AppError> {
+    if check_document_id(id).is_err()
+        || !store::is_visible(state.db(), &caller.work_scope(), id).await?
+    {
+        return Err(not_found(id));
+    }
+    let mut write =
+        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
+    let (doc, sheet) = write
+        .load::<Sheet>(id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok((write, doc, sheet))
+}
+
+/// Checks a changed sheet: the transition (409), the caller's field permissions (403), the
+/// result (422).
+fn check(before: &Sheet, after: &Sheet, actor: &Actor) -> Result<(), AppError> {
+    if !before.status.can_become(after.status) {
+        return Err(AppError::Conflict(format!(
+            "sheet {} is {}; it cannot become {}",
+            before.number.as_deref().unwrap_or(&before.id),
+            before.status,
+            after.status
+        )));
+    }
+    check_sheet_change(Some(before), after, actor).map_err(forbidden)?;
+    after.validate().map_err(invalid)
+}
+
+/// Applies an edit to a sheet.
+pub async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    edit: SheetEdit,
+) -> Result<Sheet, AppError> {
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    if let SheetEdit::Update(SheetUpdate {
+        handling_unit_id: Some(unit),
+        ..
+    }) = &edit
+        && state.registry().get_unit(*unit).await?.is_none()
+    {
+        return Err(AppError::invalid(format!("unit {unit} does not exist")));
+    }
+    let action = edit.action();
+    let mut after = before.clone();
+    let now = write.now_text();
+    edit.apply(&mut after, caller.staff_id, &now)?;
+    check(&before, &after, &caller.actor())?;
+    if after == before {
+        return Ok(before);
+    }
+    save(&mut write, &mut doc, &after, action).await?;
+    write.commit().await?;
+    Ok(after)
+}
+
+/// Marking a sheet handled.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandleSheet {
+    /// 處理結(jié)果.
+    pub result: String,
+    pub investigation: Option<String>,
+    /// When it was handled; defaults to now. The follow-up is due 24 h later (R-INF-4).
+    pub handled_at: Option<String>,
+}
+
+/// Marks a sheet handled and creates its follow-up by the rules (R-INF-1, R-INF-4).
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: HandleSheet,
+) -> Result<(Sheet, FollowUp), AppError> {
+    let settings = RuleSettings::load(state.db()).await?;
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    let handled_at = submitted_time("handled_at", request.handled_at.as_deref(), write.now)?;
+    let mut after = before.clone();
+    after.status = SheetStatus::Handled;
+    after.handled_at = Some(format_time(handled_at));
+    after.result = request.result;
+    if let Some(investigation) = request.investigation {
+        after.investigation = investigation;
+    }
+    if before.status == SheetStatus::Handled {
+        return Err(AppError::Conflict(format!(
+            "sheet {} is already handled",
+            before.number.as_deref().unwrap_or(id)
+        )));
+    }
+    check(&before, &after, &caller.actor())?;
+    save(&mut write, &mut doc, &after, "sheet.handled").await?;
+    let follow_up = crate::followups::create_for_sheet(&mut write, &after, &settings).await?;
+    write.commit().await?;
+    Ok((after, follow_up))
+}
+
+/// Archives a followed-up sheet (unit heads and administrators): it becomes read-only (R-INF-3).
+pub async fn archive(state: &AppState, caller: &Caller, id: &str) -> Result<Sheet, AppError> {
+    caller.require_role(&[
+        huifang_protocol::Role::UnitHead,
+        huifang_protocol::Role::Admin,
+    ])?;
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    let mut after = before.clone();
+    after.status = SheetStatus::Archived;
+    // Archiving is the server's act on the head's request; only the transition is checked.
+    check(&before, &after, &Actor::Server)?;
+    save(&mut write, &mut doc, &after, "sheet.archived").await?;
+    write.commit().await?;
+    Ok(after)
+}
+
+/// Writes a sheet as the server (rules, reopening after a dissatisfied follow-up).
+pub(crate) async fn save_as_server(
+    write: &mut DocWrite,
+    sheet: &Sheet,
+    action: &str,
+) -> Result<(), AppError> {
+    let mut doc = match write.load::<Sheet>(&sheet.id).await? {
+        Some((doc, _)) => doc,
+        None => AutoCommit::new(),
+    };
+    save(write, &mut doc, sheet, action).await
+}
