@@ -14,15 +14,15 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// The two kinds of synced document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocumentKind {
-    /// 客戶信息單, form COP7.4-1.
+    /// 客户信息单, form COP7.4-1.
     Sheet,
-    /// 回訪記錄.
+    /// 回访记录.
     FollowUp,
 }
 
 labelled_enum!(DocumentKind {
-    Sheet => ("sheet", "客戶信息單", "Customer information sheet"),
-    FollowUp => ("follow_up", "回訪記錄", "Follow-up"),
+    Sheet => ("sheet", "客户信息单", "Customer information sheet"),
+    FollowUp => ("follow_up", "回访记录", "Follow-up"),
 });
 
 /// Why document bytes or a document value are not acceptable.

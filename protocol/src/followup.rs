@@ -1,4 +1,4 @@
-//! The follow-up record (回訪記錄, SPEC §3) as a document.
+//! The follow-up record (回访记录, SPEC §3) as a document.
 
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
@@ -21,9 +21,9 @@ pub enum FollowUpKind {
 }
 
 labelled_enum!(FollowUpKind {
-    Information => ("information", "信息回訪", "Information follow-up"),
-    Routine => ("routine", "例行回訪", "Routine follow-up"),
-    Survey => ("survey", "意見調(diào)查", "Opinion survey"),
+    Information => ("information", "信息回访", "Information follow-up"),
+    Routine => ("routine", "例行回访", "Routine follow-up"),
+    Survey => ("survey", "意见调查", "Opinion survey"),
 });
 
 /// R-CB-1 methods, plus the customer's signature on site confirming a repair (R-INF-8).
@@ -38,11 +38,11 @@ pub enum FollowUpMethod {
 }
 
 labelled_enum!(FollowUpMethod {
-    Phone => ("phone", "電話", "Phone"),
-    HomeVisit => ("home_visit", "上門", "Home visit"),
-    CustomerForm => ("customer_form", "客戶填表", "Form filled in by the customer"),
-    Forum => ("forum", "座談會", "Forum or meeting"),
-    OnSiteSignature => ("on_site_signature", "現(xiàn)場簽字確認(rèn)", "Customer's signature on site"),
+    Phone => ("phone", "电话", "Phone"),
+    HomeVisit => ("home_visit", "上门", "Home visit"),
+    CustomerForm => ("customer_form", "客户填表", "Form filled in by the customer"),
+    Forum => ("forum", "座谈会", "Forum or meeting"),
+    OnSiteSignature => ("on_site_signature", "现场签字确认", "Customer's signature on site"),
     Other => ("other", "其他", "Other"),
 });
 
@@ -58,9 +58,9 @@ pub enum FollowUpStatus {
 }
 
 labelled_enum!(FollowUpStatus {
-    Open => ("open", "待回訪", "Open"),
+    Open => ("open", "待回访", "Open"),
     Completed => ("completed", "已完成", "Completed"),
-    Unreachable => ("unreachable", "聯(lián)系不上", "Customer unreachable"),
+    Unreachable => ("unreachable", "联系不上", "Customer unreachable"),
     Cancelled => ("cancelled", "已取消", "Cancelled"),
 });
 

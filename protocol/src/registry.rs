@@ -44,7 +44,7 @@ pub struct StaffMember {
     pub active: bool,
 }
 
-/// A community (小區(qū)) with its size, the base of the routine quotas (D-RTN-1).
+/// A community (小区) with its size, the base of the routine quotas (D-RTN-1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Community {
     pub id: i64,

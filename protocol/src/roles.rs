@@ -5,7 +5,7 @@ use crate::labels::labelled_enum;
 /// What a staff member is, as far as permissions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// 總經(jīng)理: leads all follow-up work and sees everything (R-ORG-1); approves survey forms (R-SUR-2).
+    /// 总经理: leads all follow-up work and sees everything (R-ORG-1); approves survey forms (R-SUR-2).
     GeneralManager,
     /// A tenant administrator: the HQ customer service committee in the system (R-GOV-1).
     Admin,
@@ -13,16 +13,16 @@ pub enum Role {
     UnitHead,
     /// Staff of a department or an office (R-ORG-3).
     Staff,
-    /// 置業(yè)顧問: a sales-site property consultant with their own customers (R-INF-7, R-RTN-1).
+    /// 置业顾问: a sales-site property consultant with their own customers (R-INF-7, R-RTN-1).
     Consultant,
 }
 
 labelled_enum!(Role {
-    GeneralManager => ("general_manager", "總經(jīng)理", "General manager"),
-    Admin => ("admin", "系統(tǒng)管理員", "Administrator"),
-    UnitHead => ("unit_head", "部門負(fù)責(zé)人", "Unit head"),
-    Staff => ("staff", "員工", "Staff"),
-    Consultant => ("consultant", "置業(yè)顧問", "Property consultant"),
+    GeneralManager => ("general_manager", "总经理", "General manager"),
+    Admin => ("admin", "系统管理员", "Administrator"),
+    UnitHead => ("unit_head", "部门负责人", "Unit head"),
+    Staff => ("staff", "员工", "Staff"),
+    Consultant => ("consultant", "置业顾问", "Property consultant"),
 });
 
 impl Role {

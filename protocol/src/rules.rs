@@ -25,12 +25,12 @@ pub enum AssignmentRule {
 }
 
 labelled_enum!(AssignmentRule {
-    AcceptorFollowsUp => ("R-INF-2", "誰受理,誰回訪:受理人負(fù)責(zé)回訪", "Whoever accepted the sheet follows it up (R-INF-2, R-ORG-3)"),
-    DevelopmentMajorComplaint => ("R-INF-5/major", "重大投訴由開發(fā)部回訪,部門負(fù)責(zé)人親自跟進(jìn)", "The development department follows up major complaints, led by its director (R-INF-5, R-ORG-2)"),
-    DevelopmentCompanyFunded => ("R-INF-5/company-funded", "公司出資的維修或改造由開發(fā)部回訪", "The development department follows up repairs and renovations paid by the company (R-INF-5)"),
-    MarketingScope => ("R-INF-6", "房產(chǎn)證、按揭、房屋查丈由營銷部處理并回訪", "The marketing department handles and follows up property certificates, mortgages and measurement (R-INF-6)"),
-    ConsultantOwnCustomer => ("R-INF-7", "銷售現(xiàn)場客戶事務(wù)由該客戶的置業(yè)顧問回訪", "A sales-site matter is followed up by the customer's own property consultant (R-INF-7)"),
-    OfficeFollowsUp => ("R-INF-8", "物業(yè)管理處回訪其受理的信息及維修(含保修)", "The property office follows up what it accepted and its repair works, warranty repairs included (R-INF-8)"),
-    ReopenedAfterDissatisfaction => ("D-CB-3", "回訪不滿意,重新作為新信息單處理", "A dissatisfied follow-up reopened the matter as a new sheet (D-CB-3)"),
-    ReassignedByHead => ("reassigned", "部門負(fù)責(zé)人改派", "A unit head reassigned the follow-up"),
+    AcceptorFollowsUp => ("R-INF-2", "谁受理,谁回访:受理人负责回访", "Whoever accepted the sheet follows it up (R-INF-2, R-ORG-3)"),
+    DevelopmentMajorComplaint => ("R-INF-5/major", "重大投诉由开发部回访,部门负责人亲自跟进", "The development department follows up major complaints, led by its director (R-INF-5, R-ORG-2)"),
+    DevelopmentCompanyFunded => ("R-INF-5/company-funded", "公司出资的维修或改造由开发部回访", "The development department follows up repairs and renovations paid by the company (R-INF-5)"),
+    MarketingScope => ("R-INF-6", "房产证、按揭、房屋查丈由营销部处理并回访", "The marketing department handles and follows up property certificates, mortgages and measurement (R-INF-6)"),
+    ConsultantOwnCustomer => ("R-INF-7", "销售现场客户事务由该客户的置业顾问回访", "A sales-site matter is followed up by the customer's own property consultant (R-INF-7)"),
+    OfficeFollowsUp => ("R-INF-8", "物业管理处回访其受理的信息及维修(含保修)", "The property office follows up what it accepted and its repair works, warranty repairs included (R-INF-8)"),
+    ReopenedAfterDissatisfaction => ("D-CB-3", "回访不满意,重新作为新信息单处理", "A dissatisfied follow-up reopened the matter as a new sheet (D-CB-3)"),
+    ReassignedByHead => ("reassigned", "部门负责人改派", "A unit head reassigned the follow-up"),
 });

@@ -1,4 +1,4 @@
-//! The Customer Information Sheet (客戶信息單, form COP7.4-1, SPEC §2) as a document.
+//! The Customer Information Sheet (客户信息单, form COP7.4-1, SPEC §2) as a document.
 
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use crate::document::{
 };
 use crate::labels::labelled_enum;
 
-/// 投訴級別 (D-INF-1). A request or enquiry that is not a complaint has level `none`.
+/// 投诉级别 (D-INF-1). A request or enquiry that is not a complaint has level `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ComplaintLevel {
     None,
@@ -19,13 +19,13 @@ pub enum ComplaintLevel {
 }
 
 labelled_enum!(ComplaintLevel {
-    None => ("none", "非投訴", "Not a complaint"),
+    None => ("none", "非投诉", "Not a complaint"),
     Ordinary => ("ordinary", "一般", "Ordinary"),
-    Significant => ("significant", "較大", "Significant"),
+    Significant => ("significant", "较大", "Significant"),
     Major => ("major", "重大", "Major"),
 });
 
-/// 信息來源 (D-INF-2).
+/// 信息来源 (D-INF-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InformationSource {
     Phone,
@@ -39,13 +39,13 @@ pub enum InformationSource {
 }
 
 labelled_enum!(InformationSource {
-    Phone => ("phone", "電話", "Phone"),
-    WalkIn => ("walk_in", "來訪", "Walk-in"),
-    HomeVisit => ("home_visit", "上門", "Home visit"),
-    LetterEmail => ("letter_email", "信函/郵件", "Letter or e-mail"),
-    Online => ("online", "網絡", "Online"),
-    SalesSite => ("sales_site", "銷售現場", "Sales site"),
-    DuringFollowUp => ("during_follow_up", "回訪中", "During a follow-up"),
+    Phone => ("phone", "电话", "Phone"),
+    WalkIn => ("walk_in", "来访", "Walk-in"),
+    HomeVisit => ("home_visit", "上门", "Home visit"),
+    LetterEmail => ("letter_email", "信函/邮件", "Letter or e-mail"),
+    Online => ("online", "网络", "Online"),
+    SalesSite => ("sales_site", "销售现场", "Sales site"),
+    DuringFollowUp => ("during_follow_up", "回访中", "During a follow-up"),
     Other => ("other", "其他", "Other"),
 });
 
@@ -64,14 +64,14 @@ pub enum SheetCategory {
 }
 
 labelled_enum!(SheetCategory {
-    PropertyCertificate => ("property_certificate", "房產證", "Property certificate"),
+    PropertyCertificate => ("property_certificate", "房产证", "Property certificate"),
     Mortgage => ("mortgage", "按揭", "Mortgage"),
     Measurement => ("measurement", "房屋查丈", "House measurement"),
-    Repair => ("repair", "維修", "Repair"),
+    Repair => ("repair", "维修", "Repair"),
     WarrantyRepair => ("warranty_repair", "保修", "Warranty repair"),
-    CompanyFundedRepair => ("company_funded_repair", "公司出資維修/改造", "Company-funded repair or renovation"),
-    SalesMatter => ("sales_matter", "銷售現場客戶事務", "Sales-site customer matter"),
-    PropertyService => ("property_service", "物業服務", "Property service"),
+    CompanyFundedRepair => ("company_funded_repair", "公司出资维修/改造", "Company-funded repair or renovation"),
+    SalesMatter => ("sales_matter", "销售现场客户事务", "Sales-site customer matter"),
+    PropertyService => ("property_service", "物业服务", "Property service"),
     Other => ("other", "其他", "Other"),
 });
 
@@ -111,11 +111,11 @@ pub enum SheetStatus {
 
 labelled_enum!(SheetStatus {
     Accepted => ("accepted", "已受理", "Accepted"),
-    Handling => ("handling", "處理中", "Handling"),
-    Handled => ("handled", "已處理", "Handled"),
-    FollowedUp => ("followed_up", "已回訪", "Followed up"),
-    Archived => ("archived", "已歸檔", "Archived"),
-    Invalid => ("invalid", "無效", "Invalid"),
+    Handling => ("handling", "处理中", "Handling"),
+    Handled => ("handled", "已处理", "Handled"),
+    FollowedUp => ("followed_up", "已回访", "Followed up"),
+    Archived => ("archived", "已归档", "Archived"),
+    Invalid => ("invalid", "无效", "Invalid"),
 });
 
 impl SheetStatus {
@@ -140,7 +140,7 @@ impl SheetStatus {
     }
 }
 
-/// One item of "what the customer reported" (客戶反映情況 1–5, more allowed, D-INF-5).
+/// One item of "what the customer reported" (客户反映情况 1–5, more allowed, D-INF-5).
 #[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct ReportedItem {
     /// Stable id so that two phones adding items concurrently keep both.
@@ -149,7 +149,7 @@ pub struct ReportedItem {
     pub text: String,
 }
 
-/// One tracking note (跟蹤情況): who looked at the matter when, and what they found.
+/// One tracking note (跟踪情况): who looked at the matter when, and what they found.
 #[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct TrackingNote {
     #[key]
@@ -164,38 +164,38 @@ pub struct TrackingNote {
 pub struct Sheet {
     pub schema_version: u64,
     pub id: String,
-    /// 編號, unique per company (`XX-2026-000123`); given by the server, so `None` on a sheet
+    /// 编号, unique per company (`XX-2026-000123`); given by the server, so `None` on a sheet
     /// a phone accepted offline until it syncs (D-INF-5).
     pub number: Option<String>,
-    /// 受理時間.
+    /// 受理时间.
     pub accepted_at: String,
-    /// 投訴級別.
+    /// 投诉级别.
     pub level: ComplaintLevel,
     pub category: SheetCategory,
-    /// 信息來源.
+    /// 信息来源.
     pub source: InformationSource,
     pub household_id: Option<i64>,
     pub customer_id: Option<i64>,
-    /// 客戶姓名.
+    /// 客户姓名.
     pub customer_name: String,
-    /// 客戶地址.
+    /// 客户地址.
     pub customer_address: String,
-    /// 聯(lián)系電話, normal form (see [`PhoneNumber`]).
+    /// 联系电话, normal form (see [`PhoneNumber`]).
     pub contact_phone: String,
-    /// 受理人員.
+    /// 受理人员.
     pub accepted_by: i64,
     pub accepting_unit_id: i64,
     /// The unit that handles the matter (routed by category, D-INF-3).
     pub handling_unit_id: Option<i64>,
-    /// 客戶反映情況.
+    /// 客户反映情况.
     pub items: Vec<ReportedItem>,
-    /// 調(diào)查情況及處理方案.
+    /// 调查情况及处理方案.
     pub investigation: String,
-    /// 跟蹤情況.
+    /// 跟踪情况.
     pub tracking: Vec<TrackingNote>,
-    /// 處理結(jié)果.
+    /// 处理结果.
     pub result: String,
-    /// 處理時間: when the matter was handled; the 24-hour follow-up clock starts here (R-INF-4).
+    /// 处理时间: when the matter was handled; the 24-hour follow-up clock starts here (R-INF-4).
     pub handled_at: Option<String>,
     pub status: SheetStatus,
     pub invalid_reason: Option<String>,

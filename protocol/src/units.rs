@@ -5,27 +5,27 @@ use crate::labels::labelled_enum;
 /// The kind of a unit decides which sheets it handles and which routine quotas it owes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnitKind {
-    /// 開發(fā)部: head-office customer service (major complaints, company-funded repairs, survey, bulletin).
+    /// 开发部: head-office customer service (major complaints, company-funded repairs, survey, bulletin).
     DevelopmentDepartment,
-    /// 營銷部: property certificates, mortgages, house measurement (R-INF-6).
+    /// 营销部: property certificates, mortgages, house measurement (R-INF-6).
     MarketingDepartment,
-    /// 銷售現(xiàn)場: one per project on sale, staffed by property consultants (R-INF-7).
+    /// 销售现场: one per project on sale, staffed by property consultants (R-INF-7).
     SalesSite,
-    /// 物業(yè)管理處: one per community, led by the office director (R-INF-8, R-RTN-2).
+    /// 物业管理处: one per community, led by the office director (R-INF-8, R-RTN-2).
     PropertyOffice,
-    /// 客戶服務(wù)中心 of a property office (R-RTN-3).
+    /// 客户服务中心 of a property office (R-RTN-3).
     CustomerServiceCenter,
     /// Another department of a property office: engineering, security, cleaning … (R-RTN-4).
     OfficeDepartment,
 }
 
 labelled_enum!(UnitKind {
-    DevelopmentDepartment => ("development_department", "開發(fā)部", "Development department"),
-    MarketingDepartment => ("marketing_department", "營銷部", "Marketing department"),
-    SalesSite => ("sales_site", "銷售現(xiàn)場", "Sales site"),
-    PropertyOffice => ("property_office", "物業(yè)管理處", "Property management office"),
-    CustomerServiceCenter => ("customer_service_center", "客戶服務(wù)中心", "Customer service center"),
-    OfficeDepartment => ("office_department", "管理處部門", "Office department"),
+    DevelopmentDepartment => ("development_department", "开发部", "Development department"),
+    MarketingDepartment => ("marketing_department", "营销部", "Marketing department"),
+    SalesSite => ("sales_site", "销售现场", "Sales site"),
+    PropertyOffice => ("property_office", "物业管理处", "Property management office"),
+    CustomerServiceCenter => ("customer_service_center", "客户服务中心", "Customer service center"),
+    OfficeDepartment => ("office_department", "管理处部门", "Office department"),
 });
 
 impl UnitKind {
@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn chinese_labels_parse() {
         assert_eq!(
-            "物業(yè)管理處".parse::<UnitKind>().unwrap(),
+            "物业管理处".parse::<UnitKind>().unwrap(),
             UnitKind::PropertyOffice
         );
         assert_eq!(UnitKind::ALL.len(), 6);

@@ -26,13 +26,13 @@ fn sheet() -> Sheet {
         source: InformationSource::Phone,
         household_id: Some(7),
         customer_id: Some(9),
-        customer_name: "陳志強".into(),
-        customer_address: "碧水灣1棟101".into(),
+        customer_name: "陈志强".into(),
+        customer_address: "碧水湾1栋101".into(),
         contact_phone: "13800138001".into(),
         accepted_by: 10,
         accepting_unit_id: 4,
         handling_unit_id: None,
-        items: vec![item(1, "廚房水管漏水")],
+        items: vec![item(1, "厨房水管漏水")],
         investigation: String::new(),
         tracking: Vec::new(),
         result: String::new(),
@@ -52,7 +52,7 @@ fn follow_up() -> FollowUp {
         sheet_id: Some(SHEET.into()),
         household_id: Some(7),
         customer_id: Some(9),
-        customer_name: "陳志強".into(),
+        customer_name: "陈志强".into(),
         contact_phone: "13800138001".into(),
         assignee_unit_id: 4,
         assignee_staff_id: Some(10),
@@ -87,7 +87,7 @@ fn outcome(overall: u8) -> Outcome {
             overall,
             ..ratings(4)
         },
-        opinions: "師傅很準(zhǔn)時".into(),
+        opinions: "师傅很准时".into(),
         recorded_by: 10,
     }
 }
@@ -126,12 +126,12 @@ fn concurrent_edits_on_two_phones_merge_without_loss() {
     let mut phone_b = server.fork().with_actor(automerge::ActorId::random());
 
     let mut a = Sheet::hydrate_from(&phone_a).unwrap();
-    a.items.push(item(2, "臥室墻面滲水"));
+    a.items.push(item(2, "卧室墙面渗水"));
     a.investigation = "已派工程部查看".into();
     a.reconcile_into(&mut phone_a).unwrap();
 
     let mut b = Sheet::hydrate_from(&phone_b).unwrap();
-    b.items.push(item(3, "門鈴不響"));
+    b.items.push(item(3, "门铃不响"));
     b.level = ComplaintLevel::Significant;
     b.reconcile_into(&mut phone_b).unwrap();
 
@@ -150,7 +150,7 @@ fn concurrent_edits_on_two_phones_merge_without_loss() {
         3,
         "both concurrently added items are kept: {texts:?}"
     );
-    assert!(texts.contains(&"臥室墻面滲水") && texts.contains(&"門鈴不響"));
+    assert!(texts.contains(&"卧室墙面渗水") && texts.contains(&"门铃不响"));
     assert_eq!(merged.investigation, "已派工程部查看");
     assert_eq!(merged.level, ComplaintLevel::Significant);
 }
@@ -204,14 +204,14 @@ fn d_inf_4_sheet_lifecycle_and_what_each_status_needs() {
         "{problems:?}"
     );
     handled.handled_at = Some("2026-11-28T00:00:00Z".into());
-    handled.result = "已更換水管".into();
+    handled.result = "已更换水管".into();
     let problems = handled.validate().unwrap_err().problems;
     assert_eq!(problems, ["handled_at must not be before accepted_at"]);
 
     let mut invalid = sheet();
     invalid.status = SheetStatus::Invalid;
     assert!(invalid.validate().unwrap_err().problems[0].contains("invalid_reason is required"));
-    invalid.invalid_reason = Some("重復(fù)登記".into());
+    invalid.invalid_reason = Some("重复登记".into());
     assert!(invalid.validate().is_ok());
 
     assert!(SheetStatus::Accepted.can_become(SheetStatus::Handled));
@@ -252,7 +252,7 @@ fn d_cb_1_ratings_are_1_to_5_and_statuses_need_their_fields() {
 
     let mut cancelled = follow_up();
     cancelled.status = FollowUpStatus::Cancelled;
-    cancelled.cancel_reason = Some("客戶已搬離".into());
+    cancelled.cancel_reason = Some("客户已搬离".into());
     assert!(cancelled.validate().is_ok());
     cancelled.outcome = Some(outcome(4));
     assert_eq!(
@@ -280,7 +280,7 @@ fn only_those_who_work_on_a_sheet_may_edit_it() {
     assert_eq!(err[0].field, "accepted_by");
 
     let mut edited = sheet();
-    edited.investigation = "上門查看".into();
+    edited.investigation = "上门查看".into();
     assert!(check_sheet_change(Some(&sheet()), &edited, &colleague).is_ok());
     let err = check_sheet_change(Some(&sheet()), &edited, &stranger).unwrap_err();
     assert_eq!(err[0].reason, "you neither accepted nor handle this sheet");

@@ -22,7 +22,7 @@ use huifang_server::{Application, Config, Database, app, demo};
 #[command(
     name = "huifang",
     version,
-    about = "Huifang (回訪): customer follow-up for property companies"
+    about = "Huifang (回访): customer follow-up for property companies"
 )]
 struct Cli {
     #[command(flatten)]

@@ -52,7 +52,7 @@ pub async fn escalate_overdue(
         });
         followups::save_as_server(&mut write, &after, "follow_up.overdue").await?;
         let message = format!(
-            "回訪已逾期:客戶 {},應(yīng)于 {} 前完成",
+            "回访已逾期:客户 {},应于 {} 前完成",
             after.customer_name, after.due_at
         );
         for staff in head

@@ -30,16 +30,16 @@ struct DemoCommunity {
 const COMMUNITIES: &[DemoCommunity] = &[
     DemoCommunity {
         code: "CH",
-        name: "翠湖花園",
-        address: "深圳市南山區(qū)翠湖路88號",
+        name: "翠湖花园",
+        address: "深圳市南山区翠湖路88号",
         buildings: 12,
         floors: 24,
         flats_per_floor: 6,
     },
     DemoCommunity {
         code: "JX",
-        name: "錦繡江南",
-        address: "深圳市龍華區(qū)民治大道168號",
+        name: "锦绣江南",
+        address: "深圳市龙华区民治大道168号",
         buildings: 9,
         floors: 26,
         flats_per_floor: 6,
@@ -47,18 +47,18 @@ const COMMUNITIES: &[DemoCommunity] = &[
 ];
 
 const SURNAMES: &[&str] = &[
-    "王", "李", "張", "劉", "陳", "楊", "黃", "趙", "吳", "周", "徐", "孫", "馬", "朱", "胡", "郭",
-    "何", "林", "羅", "高", "鄭", "梁", "謝", "宋", "唐", "許", "韓", "馮", "鄧", "曹",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "罗", "高", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹",
 ];
 const GIVEN: &[&str] = &[
-    "偉", "芳", "娜", "敏", "靜", "麗", "強", "磊", "軍", "洋", "勇", "艷", "杰", "娟", "濤", "明",
-    "超", "秀英", "霞", "平", "剛", "桂英", "建華", "志強", "曉東", "海燕", "玉蘭", "文博", "子涵",
-    "思遠",
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀英", "霞", "平", "刚", "桂英", "建华", "志强", "晓东", "海燕", "玉兰", "文博", "子涵",
+    "思远",
 ];
 
 fn name(rng: &mut StdRng) -> String {
     let surname = SURNAMES.choose(rng).copied().unwrap_or("王");
-    let given = GIVEN.choose(rng).copied().unwrap_or("偉");
+    let given = GIVEN.choose(rng).copied().unwrap_or("伟");
     format!("{surname}{given}")
 }
 
@@ -141,7 +141,7 @@ fn households(rng: &mut StdRng) -> Vec<HouseholdRow> {
     let mut line = 1;
     for community in COMMUNITIES {
         for building in 1..=community.buildings {
-            let building_name = format!("{building}棟");
+            let building_name = format!("{building}栋");
             for floor in 1..=community.floors {
                 for flat in 1..=community.flats_per_floor {
                     let room = format!("{floor}{flat:02}");
@@ -199,34 +199,28 @@ fn unit(
 
 fn units() -> Vec<UnitRow> {
     let mut units = vec![
-        unit(
-            "DEV",
-            "開發(fā)部",
-            UnitKind::DevelopmentDepartment,
-            None,
-            None,
-        ),
-        unit("MKT", "營銷部", UnitKind::MarketingDepartment, None, None),
+        unit("DEV", "开发部", UnitKind::DevelopmentDepartment, None, None),
+        unit("MKT", "营销部", UnitKind::MarketingDepartment, None, None),
     ];
     for c in COMMUNITIES {
         let office = format!("PMO-{}", c.code);
         units.push(unit(
             &format!("SALES-{}", c.code),
-            &format!("{}銷售現(xiàn)場", c.name),
+            &format!("{}销售现场", c.name),
             UnitKind::SalesSite,
             None,
             Some(c.name),
         ));
         units.push(unit(
             &office,
-            &format!("{}物業(yè)管理處", c.name),
+            &format!("{}物业管理处", c.name),
             UnitKind::PropertyOffice,
             None,
             Some(c.name),
         ));
         units.push(unit(
             &format!("{office}-CSC"),
-            &format!("{}客戶服務(wù)中心", c.name),
+            &format!("{}客户服务中心", c.name),
             UnitKind::CustomerServiceCenter,
             Some(&office),
             None,
@@ -234,8 +228,8 @@ fn units() -> Vec<UnitRow> {
         for (code, name) in [
             ("ENG", "工程部"),
             ("SEC", "保安部"),
-            ("CLN", "保潔部"),
-            ("GRN", "綠化部"),
+            ("CLN", "保洁部"),
+            ("GRN", "绿化部"),
         ] {
             units.push(unit(
                 &format!("{office}-{code}"),
@@ -327,23 +321,19 @@ fn staff(rng: &mut StdRng) -> (Vec<StaffRow>, Vec<(&'static str, String)>) {
 /// The logins worth trying, one per kind of user.
 pub fn logins() -> Vec<DemoLogin> {
     [
-        ("gm", Role::GeneralManager, "總經(jīng)理 — sees everything"),
-        ("admin", Role::Admin, "系統(tǒng)管理員 — imports, accounts"),
+        ("gm", Role::GeneralManager, "总经理 — sees everything"),
+        ("admin", Role::Admin, "系统管理员 — imports, accounts"),
         (
             "dev.head",
             Role::UnitHead,
-            "開發(fā)部負(fù)責(zé)人 — company-wide customer service",
+            "开发部负责人 — company-wide customer service",
         ),
-        (
-            "ch.office.head",
-            Role::UnitHead,
-            "翠湖花園物業(yè)管理處主任",
-        ),
-        ("ch.csc.01", Role::Staff, "翠湖花園客戶服務(wù)中心員工"),
+        ("ch.office.head", Role::UnitHead, "翠湖花园物业管理处主任"),
+        ("ch.csc.01", Role::Staff, "翠湖花园客户服务中心员工"),
         (
             "ch.gw.01",
             Role::Consultant,
-            "翠湖花園置業(yè)顧問 — own customers only",
+            "翠湖花园置业顾问 — own customers only",
         ),
     ]
     .into_iter()

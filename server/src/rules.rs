@@ -340,3 +340,271 @@ pub async fn gather_facts(
         consultant,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use huifang_protocol::{InformationSource, ReportedItem, SCHEMA_VERSION, SheetStatus};
+
+    use super::*;
+
+    const ACCEPTOR: i64 = 100;
+    const OFFICE_UNIT: RuleUnit = RuleUnit {
+        id: 10,
+        head: Some(110),
+    };
+    const CSC_UNIT: RuleUnit = RuleUnit {
+        id: 11,
+        head: Some(111),
+    };
+    const DEV: RuleUnit = RuleUnit {
+        id: 1,
+        head: Some(101),
+    };
+    const MKT: RuleUnit = RuleUnit {
+        id: 2,
+        head: Some(102),
+    };
+    const SALES: RuleUnit = RuleUnit {
+        id: 3,
+        head: Some(103),
+    };
+    const CONSULTANT: i64 = 300;
+
+    fn sheet(level: ComplaintLevel, category: SheetCategory) -> Sheet {
+        Sheet {
+            schema_version: SCHEMA_VERSION,
+            id: "0".repeat(32),
+            number: None,
+            accepted_at: "2026-11-28T01:00:00Z".into(),
+            level,
+            category,
+            source: InformationSource::Phone,
+            household_id: Some(1),
+            customer_id: Some(1),
+            customer_name: "张三".into(),
+            customer_address: String::new(),
+            contact_phone: "13800138000".into(),
+            accepted_by: ACCEPTOR,
+            accepting_unit_id: 0,
+            handling_unit_id: None,
+            items: vec![ReportedItem {
+                id: "1".repeat(32),
+                text: "x".into(),
+            }],
+            investigation: String::new(),
+            tracking: Vec::new(),
+            result: String::new(),
+            handled_at: None,
+            status: SheetStatus::Handled,
+            invalid_reason: None,
+            reopened_from: None,
+            created_at: "2026-11-28T01:00:00Z".into(),
+        }
+    }
+
+    fn facts(acceptor_unit: RuleUnit, kind: UnitKind) -> SheetFacts {
+        SheetFacts {
+            acceptor_id: ACCEPTOR,
+            acceptor_unit,
+            acceptor_unit_kind: kind,
+            development: Some(DEV),
+            marketing: Some(MKT),
+            office: Some(OFFICE_UNIT),
+            consultant: Some((CONSULTANT, SALES)),
+        }
+    }
+
+    struct Case {
+        name: &'static str,
+        level: ComplaintLevel,
+        category: SheetCategory,
+        acceptor_unit: (RuleUnit, UnitKind),
+        expected: Assignment,
+    }
+
+    fn assignment(
+        unit: RuleUnit,
+        staff: Option<i64>,
+        rule: AssignmentRule,
+        notify: &[i64],
+    ) -> Assignment {
+        Assignment {
+            unit_id: unit.id,
+            staff_id: staff,
+            rule,
+            notify: notify.to_vec(),
+        }
+    }
+
+    #[test]
+    fn each_assignment_rule() {
+        use AssignmentRule::*;
+        use ComplaintLevel::*;
+        use SheetCategory::*;
+        let csc = (CSC_UNIT, UnitKind::CustomerServiceCenter);
+        let dev = (DEV, UnitKind::DevelopmentDepartment);
+        let mkt = (MKT, UnitKind::MarketingDepartment);
+        let sales = (SALES, UnitKind::SalesSite);
+        let cases = [
+            Case {
+                name: "R-INF-2/R-ORG-3: the development department's own ordinary matter",
+                level: Ordinary,
+                category: Other,
+                acceptor_unit: dev,
+                expected: assignment(DEV, Some(ACCEPTOR), AcceptorFollowsUp, &[]),
+            },
+            Case {
+                name: "R-INF-2: a sales site's enquiry without a consultant rule",
+                level: None,
+                category: Other,
+                acceptor_unit: sales,
+                expected: assignment(SALES, Some(ACCEPTOR), AcceptorFollowsUp, &[]),
+            },
+            Case {
+                name: "R-INF-5/R-ORG-2: a major complaint goes to the development director, whoever accepted it",
+                level: Major,
+                category: Repair,
+                acceptor_unit: csc,
+                expected: assignment(DEV, DEV.head, DevelopmentMajorComplaint, &[]),
+            },
+            Case {
+                name: "R-INF-5: major beats the consultant rule (R-INF-2 'except major complaints')",
+                level: Major,
+                category: SalesMatter,
+                acceptor_unit: sales,
+                expected: assignment(DEV, DEV.head, DevelopmentMajorComplaint, &[]),
+            },
+            Case {
+                name: "R-INF-5: company-funded repairs go to the development department, its head told",
+                level: Ordinary,
+                category: CompanyFundedRepair,
+                acceptor_unit: csc,
+                expected: assignment(DEV, Option::None, DevelopmentCompanyFunded, &[101]),
+            },
+            Case {
+                name: "R-INF-5: accepted inside the development department, the acceptor keeps it",
+                level: Ordinary,
+                category: CompanyFundedRepair,
+                acceptor_unit: dev,
+                expected: assignment(DEV, Some(ACCEPTOR), DevelopmentCompanyFunded, &[101]),
+            },
+            Case {
+                name: "R-INF-6: a mortgage accepted at an office goes to the marketing department",
+                level: Ordinary,
+                category: Mortgage,
+                acceptor_unit: csc,
+                expected: assignment(MKT, Option::None, MarketingScope, &[102]),
+            },
+            Case {
+                name: "R-INF-6: marketing staff follow up what they accepted",
+                level: None,
+                category: PropertyCertificate,
+                acceptor_unit: mkt,
+                expected: assignment(MKT, Some(ACCEPTOR), MarketingScope, &[102]),
+            },
+            Case {
+                name: "R-INF-7: a sales-site matter goes to the customer's own consultant",
+                level: Ordinary,
+                category: SalesMatter,
+                acceptor_unit: csc,
+                expected: assignment(SALES, Some(CONSULTANT), ConsultantOwnCustomer, &[]),
+            },
+            Case {
+                name: "R-INF-8: the office follows up what it accepted",
+                level: Significant,
+                category: Repair,
+                acceptor_unit: csc,
+                expected: assignment(CSC_UNIT, Some(ACCEPTOR), OfficeFollowsUp, &[]),
+            },
+            Case {
+                name: "R-INF-8: a warranty repair accepted at head office goes to the community's office",
+                level: Ordinary,
+                category: WarrantyRepair,
+                acceptor_unit: dev,
+                expected: assignment(OFFICE_UNIT, Option::None, OfficeFollowsUp, &[110]),
+            },
+        ];
+        let settings = RuleSettings::default();
+        for case in cases {
+            let facts = facts(case.acceptor_unit.0, case.acceptor_unit.1);
+            let got = assign(&sheet(case.level, case.category), &facts, &settings);
+            assert_eq!(got, case.expected, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn r_inf_7_without_a_consultant_the_acceptor_follows_up() {
+        let mut facts = facts(SALES, UnitKind::SalesSite);
+        facts.consultant = None;
+        let got = assign(
+            &sheet(ComplaintLevel::Ordinary, SheetCategory::SalesMatter),
+            &facts,
+            &RuleSettings::default(),
+        );
+        assert_eq!(got.rule, AssignmentRule::AcceptorFollowsUp);
+        assert_eq!(got.staff_id, Some(ACCEPTOR));
+    }
+
+    #[test]
+    fn d_inf_3_routing_by_category() {
+        let settings = RuleSettings::default();
+        let facts = facts(CSC_UNIT, UnitKind::CustomerServiceCenter);
+        let route_of = |level, category| route(&sheet(level, category), &facts, &settings);
+        assert_eq!(
+            route_of(ComplaintLevel::Major, SheetCategory::Other),
+            DEV.id
+        );
+        assert_eq!(
+            route_of(ComplaintLevel::Ordinary, SheetCategory::Measurement),
+            MKT.id
+        );
+        assert_eq!(
+            route_of(ComplaintLevel::Ordinary, SheetCategory::Repair),
+            OFFICE_UNIT.id
+        );
+        assert_eq!(
+            route_of(ComplaintLevel::Ordinary, SheetCategory::SalesMatter),
+            SALES.id
+        );
+        assert_eq!(
+            route_of(ComplaintLevel::Ordinary, SheetCategory::Other),
+            CSC_UNIT.id
+        );
+    }
+
+    #[test]
+    fn r_gov_1_settings_change_the_rules() {
+        let settings = RuleSettings {
+            development_levels: vec![ComplaintLevel::Significant, ComplaintLevel::Major],
+            ..RuleSettings::default()
+        };
+        let facts = facts(CSC_UNIT, UnitKind::CustomerServiceCenter);
+        let got = assign(
+            &sheet(ComplaintLevel::Significant, SheetCategory::Repair),
+            &facts,
+            &settings,
+        );
+        assert_eq!(got.rule, AssignmentRule::DevelopmentMajorComplaint);
+        assert!(
+            RuleSettings {
+                number_prefix: "hf".into(),
+                ..RuleSettings::default()
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            RuleSettings {
+                follow_up_hours: 0,
+                ..RuleSettings::default()
+            }
+            .check()
+            .is_err()
+        );
+        assert_eq!(
+            RuleSettings::default().follow_up_window(),
+            Duration::hours(24),
+            "R-INF-4"
+        );
+    }
+}

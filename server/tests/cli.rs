@@ -244,7 +244,7 @@ fn demo_seeds_once_and_serves_a_realistic_company() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["翠湖花園", "錦繡江南"]);
+    assert_eq!(names, ["翠湖花园", "锦绣江南"]);
     let units = http.get(&url, "/api/v1/units", &token);
     let kinds: std::collections::BTreeSet<&str> = units
         .as_array()

@@ -120,7 +120,7 @@ pub async fn create_for_sheet(
     .await?;
     let number = sheet.number.as_deref().unwrap_or(&sheet.id);
     let message = format!(
-        "信息單 {number} 已處理,需在 {} 前回訪:{}",
+        "信息单 {number} 已处理,需在 {} 前回访:{}",
         follow_up.due_at,
         follow_up.rule.label_zh()
     );
@@ -290,7 +290,7 @@ async fn reopen(
         .as_ref()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reopen without outcome")))?;
     let mut text = format!(
-        "回訪不滿意(總體滿意度 {}/5),原信息單 {}",
+        "回访不满意(总体满意度 {}/5),原信息单 {}",
         outcome.ratings.overall,
         original.number.as_deref().unwrap_or(&original.id)
     );
@@ -373,7 +373,7 @@ pub async fn record_unreachable(
     .await?;
     if exhausted && let Some(head) = unit_head(&mut write, after.assignee_unit_id).await? {
         let message = format!(
-            "客戶 {} 已 {MAX_UNREACHABLE_ATTEMPTS} 次聯系不上,請決定改派或取消",
+            "客户 {} 已 {MAX_UNREACHABLE_ATTEMPTS} 次联系不上,请决定改派或取消",
             after.customer_name
         );
         write.notify(head, &after.id, &message).await?;
@@ -461,7 +461,7 @@ pub async fn reassign(
     check(&before, &after, &Actor::Server)?;
     save(&mut write, &mut doc, &after, "follow_up.reassigned").await?;
     if let Some(staff) = staff_id {
-        let message = format!("回訪任務(wù)已改派給你:{}", after.customer_name);
+        let message = format!("回访任务已改派给你:{}", after.customer_name);
         write.notify(staff, &after.id, &message).await?;
     }
     write.commit().await?;

@@ -294,48 +294,42 @@ pub struct HouseholdRow {
 const HOUSEHOLD_COLUMNS: &[Column] = &[
     Column {
         field: "community",
-        headers: &["community", "小區(qū)", "小區(qū)名稱"],
+        headers: &["community", "小区", "小区名称"],
         required: true,
     },
     Column {
         field: "community_address",
-        headers: &["community_address", "小區(qū)地址"],
+        headers: &["community_address", "小区地址"],
         required: false,
     },
     Column {
         field: "building",
-        headers: &["building", "樓棟", "樓號", "棟號"],
+        headers: &["building", "楼栋", "楼号", "栋号"],
         required: true,
     },
     Column {
         field: "room",
-        headers: &["room", "房號", "房間號"],
+        headers: &["room", "房号", "房间号"],
         required: true,
     },
     Column {
         field: "customer",
-        headers: &[
-            "customer",
-            "customer_name",
-            "客戶姓名",
-            "業(yè)主姓名",
-            "姓名",
-        ],
+        headers: &["customer", "customer_name", "客户姓名", "业主姓名", "姓名"],
         required: true,
     },
     Column {
         field: "phone",
-        headers: &["phone", "聯(lián)系電話", "電話", "手機(jī)"],
+        headers: &["phone", "联系电话", "电话", "手机"],
         required: true,
     },
     Column {
         field: "address",
-        headers: &["address", "客戶地址", "地址"],
+        headers: &["address", "客户地址", "地址"],
         required: false,
     },
     Column {
         field: "consultant",
-        headers: &["consultant", "置業(yè)顧問"],
+        headers: &["consultant", "置业顾问"],
         required: false,
     },
 ];
@@ -697,27 +691,27 @@ struct StoredUnit {
 const UNIT_COLUMNS: &[Column] = &[
     Column {
         field: "code",
-        headers: &["code", "編碼", "單位編碼", "部門編碼"],
+        headers: &["code", "编码", "单位编码", "部门编码"],
         required: true,
     },
     Column {
         field: "name",
-        headers: &["name", "名稱", "單位名稱", "部門名稱"],
+        headers: &["name", "名称", "单位名称", "部门名称"],
         required: true,
     },
     Column {
         field: "kind",
-        headers: &["kind", "類型", "單位類型"],
+        headers: &["kind", "类型", "单位类型"],
         required: true,
     },
     Column {
         field: "parent",
-        headers: &["parent", "上級", "上級單位"],
+        headers: &["parent", "上级", "上级单位"],
         required: false,
     },
     Column {
         field: "community",
-        headers: &["community", "小區(qū)", "服務(wù)小區(qū)"],
+        headers: &["community", "小区", "服务小区"],
         required: false,
     },
 ];
@@ -970,7 +964,7 @@ impl std::fmt::Debug for StaffRow {
 const STAFF_COLUMNS: &[Column] = &[
     Column {
         field: "username",
-        headers: &["username", "用戶名", "賬號", "工號"],
+        headers: &["username", "用户名", "账号", "工号"],
         required: true,
     },
     Column {
@@ -985,17 +979,17 @@ const STAFF_COLUMNS: &[Column] = &[
     },
     Column {
         field: "unit",
-        headers: &["unit", "部門", "單位", "部門編碼", "單位編碼"],
+        headers: &["unit", "部门", "单位", "部门编码", "单位编码"],
         required: false,
     },
     Column {
         field: "phone",
-        headers: &["phone", "電話", "手機(jī)", "聯(lián)系電話"],
+        headers: &["phone", "电话", "手机", "联系电话"],
         required: false,
     },
     Column {
         field: "password",
-        headers: &["password", "initial_password", "初始密碼", "密碼"],
+        headers: &["password", "initial_password", "初始密码", "密码"],
         required: false,
     },
 ];
@@ -1219,7 +1213,7 @@ mod tests {
 
     #[test]
     fn utf8_with_bom_and_gbk_decode_to_the_same_text() {
-        let text = "小區(qū),樓棟\n翠湖花園,1棟\n";
+        let text = "小区,楼栋\n翠湖花园,1栋\n";
         let mut with_bom = b"\xEF\xBB\xBF".to_vec();
         with_bom.extend_from_slice(text.as_bytes());
         let (gbk, _, _) = encoding_rs::GBK.encode(text);
@@ -1241,11 +1235,11 @@ mod tests {
 
     #[test]
     fn every_bad_row_is_reported_with_its_line() {
-        let csv = "小區(qū),樓棟,房號,客戶姓名,聯(lián)系電話\n\
-                   翠湖花園,1棟,101,張三,13812341234\n\
-                   翠湖花園,1棟,,李四,13812341235\n\
-                   翠湖花園,1棟,102,王五,12345\n\
-                   翠湖花園,1棟,103\n";
+        let csv = "小区,楼栋,房号,客户姓名,联系电话\n\
+                   翠湖花园,1栋,101,张三,13812341234\n\
+                   翠湖花园,1栋,,李四,13812341235\n\
+                   翠湖花园,1栋,102,王五,12345\n\
+                   翠湖花园,1栋,103\n";
         let lines = problems(parse_households(csv.as_bytes()));
         assert_eq!(
             lines,
@@ -1288,10 +1282,10 @@ mod tests {
     #[test]
     fn unit_shape_rules_are_checked() {
         let csv = "code,name,kind,parent,community\n\
-                   DEV,開發(fā)部,開發(fā)部,,\n\
+                   DEV,开发部,开发部,,\n\
                    CSC1,客服中心,customer_service_center,,\n\
-                   SALES1,銷售現(xiàn)場,sales_site,,\n\
-                   MKT,營銷部,marketing_department,,翠湖花園\n\
+                   SALES1,销售现场,sales_site,,\n\
+                   MKT,营销部,marketing_department,,翠湖花园\n\
                    DEV,again,development_department,,\n";
         let lines = problems(parse_units(csv.as_bytes()));
         assert_eq!(lines.len(), 4, "{lines:?}");
@@ -1303,11 +1297,11 @@ mod tests {
     #[test]
     fn staff_rows_are_checked_and_passwords_never_printed() {
         let csv = "username,name,role,unit,phone,password\n\
-                   Zhang.San ,張三,consultant,SALES1,13812341234,secret-pass\n\
+                   Zhang.San ,张三,consultant,SALES1,13812341234,secret-pass\n\
                    li si,李四,staff,OFFICE1,,\n\
                    wang,王五,consultant,,,\n\
-                   zhao,趙六,boss,X,,\n\
-                   qian,錢七,staff,X,,short\n";
+                   zhao,赵六,boss,X,,\n\
+                   qian,钱七,staff,X,,short\n";
         let lines = problems(parse_staff(csv.as_bytes()));
         assert_eq!(lines.len(), 4, "{lines:?}");
         assert!(lines[0].starts_with("line 3: username \"li si\""));
@@ -1316,7 +1310,7 @@ mod tests {
         assert!(lines[3].starts_with("line 6: password must have at least"));
 
         let ok = parse_staff(
-            "username,name,role,unit,password\nZhang.San,張三,consultant,SALES1,secret-pass\n"
+            "username,name,role,unit,password\nZhang.San,张三,consultant,SALES1,secret-pass\n"
                 .as_bytes(),
         )
         .unwrap();

@@ -422,7 +422,7 @@ pub async fn change(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandleSheet {
-    /// 處理結(jié)果.
+    /// 处理结果.
     pub result: String,
     pub investigation: Option<String>,
     /// When it was handled; defaults to now. The follow-up is due 24 h later (R-INF-4).

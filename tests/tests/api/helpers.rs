@@ -184,6 +184,58 @@ impl TestApp {
         body
     }
 
+    /// POST a JSON body.
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POST expecting `status`, returning the JSON body.
+    pub async fn post_ok(&self, token: &str, path: &str, body: Value, status: StatusCode) -> Value {
+        let response = self.post(token, path, body).await;
+        let got = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(got, status, "POST {path}: {body}");
+        body
+    }
+
+    pub async fn staff_id(&self, username: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM staff WHERE username = $1")
+            .bind(username)
+            .fetch_one(self.db.pool())
+            .await
+            .expect("staff exists")
+    }
+
+    pub async fn unit_id(&self, code: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
+            .bind(code)
+            .fetch_one(self.db.pool())
+            .await
+            .expect("unit exists")
+    }
+
+    pub async fn customer_id(&self, name: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.db.pool())
+            .await
+            .expect("customer exists")
+    }
+
+    /// The change sequence: it moves with every stored document change, and only then.
+    pub async fn change_seq(&self) -> i64 {
+        sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
+            .fetch_one(self.db.pool())
+            .await
+            .expect("change sequence")
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
             .fetch_one(self.db.pool())
@@ -263,4 +315,17 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Percent-encodes a query value (Chinese search text).
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

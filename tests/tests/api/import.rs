@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_error, example};
+use crate::helpers::{TestApp, assert_error, example, urlencode};
 
 crate::on_both_backends!(
     example_files_reimport_without_changes,
@@ -53,9 +53,9 @@ async fn example_files_reimport_without_changes(app: TestApp) {
 
 async fn gbk_file_imports_and_updates_by_natural_key(app: TestApp) {
     let admin = app.admin_token().await;
-    let text = "小區(qū),樓棟,房號,客戶姓名,聯(lián)系電話,置業(yè)顧問\n\
-                碧水灣,5棟,1201,歐陽明,18600001111,bsw.gw.01\n\
-                碧水灣,5棟,1202,司馬靜,0755-12345678,\n";
+    let text = "小区,楼栋,房号,客户姓名,联系电话,置业顾问\n\
+                碧水湾,5栋,1201,欧阳明,18600001111,bsw.gw.01\n\
+                碧水湾,5栋,1202,司马静,0755-12345678,\n";
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
     assert!(!unmappable);
     assert!(
@@ -68,13 +68,16 @@ async fn gbk_file_imports_and_updates_by_natural_key(app: TestApp) {
         (Some(2), Some(0))
     );
     let found = app
-        .get_json(&admin, "/api/v1/households?q=%E6%AD%90%E9%99%BD")
-        .await; // 歐陽
-    assert_eq!(found["items"][0]["building_name"], "5棟");
-    assert_eq!(found["items"][0]["customers"][0]["name"], "歐陽明");
+        .get_json(
+            &admin,
+            &format!("/api/v1/households?q={}", urlencode("欧阳")),
+        )
+        .await;
+    assert_eq!(found["items"][0]["building_name"], "5栋");
+    assert_eq!(found["items"][0]["customers"][0]["name"], "欧阳明");
 
     // Same natural key, new phone: one update, no new rows.
-    let changed = "community,building,room,customer,phone\n碧水灣,5棟,1201,歐陽明,18600002222\n";
+    let changed = "community,building,room,customer,phone\n碧水湾,5栋,1201,欧阳明,18600002222\n";
     let households = app.count("households").await;
     let second =
         report(post_import(&app, &admin, "households", changed.as_bytes().to_vec()).await).await;
@@ -83,7 +86,7 @@ async fn gbk_file_imports_and_updates_by_natural_key(app: TestApp) {
         (Some(0), Some(1))
     );
     assert_eq!(app.count("households").await, households);
-    let phone: String = sqlx::query_scalar("SELECT phone FROM customers WHERE name = '歐陽明'")
+    let phone: String = sqlx::query_scalar("SELECT phone FROM customers WHERE name = '欧阳明'")
         .fetch_one(app.db.pool())
         .await
         .unwrap();
@@ -94,11 +97,11 @@ async fn a_file_with_a_bad_row_imports_nothing_and_lists_every_bad_row(app: Test
     let admin = app.admin_token().await;
     let before = app.registry_counts().await;
     let text = "community,building,room,customer,phone,consultant\n\
-                碧水灣,6棟,101,好客戶,13812340000,\n\
-                碧水灣,6棟,102,,13812340001,\n\
-                碧水灣,6棟,103,壞電話,1381234,\n\
-                碧水灣,6棟,104,無顧問,13812340003,nobody\n\
-                碧水灣,6棟,105,非顧問,13812340004,bsw.csc.01\n";
+                碧水湾,6栋,101,好客户,13812340000,\n\
+                碧水湾,6栋,102,,13812340001,\n\
+                碧水湾,6栋,103,坏电话,1381234,\n\
+                碧水湾,6栋,104,无顾问,13812340003,nobody\n\
+                碧水湾,6栋,105,非顾问,13812340004,bsw.csc.01\n";
     let response = post_import(&app, &admin, "households", text.as_bytes().to_vec()).await;
     let body = assert_error(
         response,
@@ -181,7 +184,7 @@ async fn a_file_with_a_bad_row_imports_nothing_and_lists_every_bad_row(app: Test
 async fn dry_run_counts_without_writing(app: TestApp) {
     let admin = app.admin_token().await;
     let before = app.registry_counts().await;
-    let text = "community,building,room,customer,phone\n新小區(qū),1棟,101,新客戶,13812349999\n";
+    let text = "community,building,room,customer,phone\n新小区,1栋,101,新客户,13812349999\n";
     let response = app
         .client
         .post(app.url("/api/v1/import/households?dry_run=true"))

@@ -10,3 +10,4 @@ mod errors;
 mod import;
 mod ops;
 mod registry;
+mod sheets;

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_error};
+use crate::helpers::{PASSWORD, TestApp, assert_error, urlencode};
 
 crate::on_both_backends!(
     households_page_and_filter,
@@ -33,11 +33,11 @@ async fn households_page_and_filter(app: TestApp) {
     let first = app.get_json(&token, "/api/v1/households?limit=4").await;
     assert_eq!(first["total"], 9);
     assert_eq!(first["limit"], 4);
-    assert_eq!(rooms(&first), ["1棟101", "1棟102", "1棟201", "1棟202"]);
+    assert_eq!(rooms(&first), ["1栋101", "1栋102", "1栋201", "1栋202"]);
     let third = app
         .get_json(&token, "/api/v1/households?limit=4&offset=8")
         .await;
-    assert_eq!(rooms(&third), ["3棟102"]);
+    assert_eq!(rooms(&third), ["3栋102"]);
 
     // Two owners of one flat are one household with two customers.
     let flat = &first["items"][0];
@@ -47,8 +47,8 @@ async fn households_page_and_filter(app: TestApp) {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["陳志強", "林秀英"]);
-    assert_eq!(flat["community_name"], "碧水灣");
+    assert_eq!(names, ["陈志强", "林秀英"]);
+    assert_eq!(flat["community_name"], "碧水湾");
 
     let buildings = app
         .get_json(
@@ -60,7 +60,7 @@ async fn households_page_and_filter(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b["name"] == "2棟")
+        .find(|b| b["name"] == "2栋")
         .unwrap();
     assert_eq!(second_building["household_count"], 3);
     let in_building = app
@@ -69,12 +69,12 @@ async fn households_page_and_filter(app: TestApp) {
             &format!("/api/v1/households?building_id={}", second_building["id"]),
         )
         .await;
-    assert_eq!(rooms(&in_building), ["2棟101", "2棟102", "2棟201"]);
+    assert_eq!(rooms(&in_building), ["2栋101", "2栋102", "2栋201"]);
 
     for (q, expected) in [
-        ("周海燕", vec!["1棟201"]),
-        ("87654321", vec!["1棟202"]),
-        ("東門", vec!["2棟201"]),
+        ("周海燕", vec!["1栋201"]),
+        ("87654321", vec!["1栋202"]),
+        ("东门", vec!["2栋201"]),
         ("%", vec![]),
     ] {
         let found = app
@@ -90,7 +90,7 @@ async fn households_page_and_filter(app: TestApp) {
             &format!("/api/v1/households?consultant_id={consultant_id}"),
         )
         .await;
-    assert_eq!(rooms(&owned), ["2棟101", "3棟101"]);
+    assert_eq!(rooms(&owned), ["2栋101", "3栋101"]);
     let customer = owned["items"][0]["customers"][0].clone();
     assert_eq!(customer["consultant_id"], consultant_id);
 
@@ -116,18 +116,6 @@ async fn households_page_and_filter(app: TestApp) {
         "household 999999",
     )
     .await;
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 async fn staff_id(app: &TestApp, admin_or_head: &str, username: &str) -> i64 {
@@ -176,7 +164,7 @@ async fn r_org_scope_each_role_sees_its_own(app: TestApp) {
     let mine = app.get_json(&consultant, "/api/v1/households").await;
     assert_eq!(
         rooms(&mine),
-        ["1棟102", "1棟201"],
+        ["1栋102", "1栋201"],
         "a consultant sees only their own customers"
     );
 
@@ -262,7 +250,7 @@ async fn customer_phones_are_masked_for_roles_that_do_not_call_customers(app: Te
     let landline = app
         .get_json(
             &gm,
-            &format!("/api/v1/households?q={}", urlencode("吳文博")),
+            &format!("/api/v1/households?q={}", urlencode("吴文博")),
         )
         .await;
     assert_eq!(first(landline), "020-****4321");
@@ -322,8 +310,8 @@ async fn units_communities_and_buildings_describe_the_organisation(app: TestApp)
 
     let communities = app.get_json(&token, "/api/v1/communities").await;
     assert_eq!(communities.as_array().unwrap().len(), 1);
-    assert_eq!(communities[0]["name"], "碧水灣");
-    assert_eq!(communities[0]["address"], "廣州市天河區(qū)碧水路1號");
+    assert_eq!(communities[0]["name"], "碧水湾");
+    assert_eq!(communities[0]["address"], "广州市天河区碧水路1号");
     assert_eq!(communities[0]["building_count"], 3);
     assert_eq!(communities[0]["household_count"], 9);
     let one = app
@@ -359,7 +347,7 @@ async fn admin_creates_staff_who_can_then_sign_in(app: TestApp) {
             .send()
     };
     let response = create(json!({
-        "username": "New.Hire", "name": "新員工", "role": "staff", "unit_id": unit_id,
+        "username": "New.Hire", "name": "新员工", "role": "staff", "unit_id": unit_id,
         "phone": "139-0000-1111", "password": "first-password"
     }))
     .await
