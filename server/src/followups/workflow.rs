@@ -162,7 +162,7 @@ pub fn is_visible(caller: &Caller, follow_up: &FollowUp) -> bool {
 }
 
 fn check(before: &FollowUp, after: &FollowUp, actor: &Actor) -> Result<(), AppError> {
-    if !before.status.can_become(after.status) {
+    if !before.status.can_become(after.status) || (before.status.is_closed() && before != after) {
         return Err(AppError::Conflict(format!(
             "the follow-up is {}; it cannot become {}",
             before.status, after.status
@@ -382,10 +382,13 @@ pub async fn record_unreachable(
     Ok(after)
 }
 
-/// The active head of a unit.
+/// Who answers for a unit's work: its active head, or else the head of the unit above it (an
+/// office director for a service center without a head of its own).
 pub(crate) async fn unit_head(write: &mut DocWrite, unit_id: i64) -> Result<Option<i64>, AppError> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM staff WHERE unit_id = $1 AND role = 'unit_head' AND deactivated_at IS NULL ORDER BY id LIMIT 1",
+        "SELECT st.id FROM staff st JOIN units u ON st.unit_id = u.id OR st.unit_id = u.parent_id
+         WHERE u.id = $1 AND st.role = 'unit_head' AND st.deactivated_at IS NULL
+         ORDER BY CASE WHEN st.unit_id = u.id THEN 0 ELSE 1 END, st.id LIMIT 1",
     )
     .bind(unit_id)
     .fetch_optional(&mut **write.tx())

@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod errors;
+mod followups;
 mod import;
 mod ops;
 mod registry;
