@@ -10,5 +10,6 @@ mod errors;
 mod followups;
 mod import;
 mod ops;
+mod projections;
 mod registry;
 mod sheets;
