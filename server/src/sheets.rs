@@ -8,7 +8,7 @@ mod workflow;
 
 pub use routes::router;
 pub(crate) use store::next_number;
-pub use store::{SheetFilter, SheetSummary, list, project};
+pub use store::{SheetFilter, SheetSummary, is_visible, list, project};
 pub use workflow::{
     AcceptSheet, CLOCK_SKEW, HandleSheet, SheetEdit, SheetUpdate, accept, archive, change, handle,
     load_visible, submitted_time,

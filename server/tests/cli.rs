@@ -94,6 +94,29 @@ impl Http {
         })
     }
 
+    fn post(
+        &self,
+        url: &str,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .post(format!("{url}{path}"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert!(status.is_success(), "POST {path}: {status} {body}");
+            body
+        })
+    }
+
     fn get(&self, url: &str, path: &str, token: &str) -> serde_json::Value {
         self.runtime.block_on(async {
             let response = self
@@ -275,5 +298,95 @@ fn demo_seeds_once_and_serves_a_realistic_company() {
         stdout(&again).contains("reusing the demo company"),
         "{}",
         stdout(&again)
+    );
+}
+
+/// The "done when": on the demo data, a newcomer accepts a complaint of every category and
+/// level over the API, handles it, and sees the follow-up assigned by the right rule with its due
+/// time; afterwards the audit chain verifies.
+#[test]
+fn demo_complaints_of_every_category_and_level_are_assigned_by_rule() {
+    use huifang_protocol::{ComplaintLevel, Labelled, SheetCategory};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (server, url) = start({
+        let mut c = huifang(dir.path());
+        c.arg("demo");
+        c
+    });
+    let http = Http::new();
+    let password = huifang_server::demo::DEMO_PASSWORD;
+    let csc = http.login(&url, "ch.csc.01", password)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dev_head = http.login(&url, "dev.head", password)["staff"]["id"].clone();
+    let me = http.get(&url, "/api/v1/auth/me", &csc);
+    let owned = http.get(&url, "/api/v1/households?limit=500", &csc);
+    let customer = owned["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["customers"].as_array().unwrap().iter())
+        .find(|c| !c["consultant_id"].is_null())
+        .unwrap()
+        .clone();
+    for level in ComplaintLevel::ALL {
+        for category in SheetCategory::ALL {
+            let body = serde_json::json!({
+                "level": level.code(), "category": category.code(), "source": "phone",
+                "customer_id": customer["id"], "items": ["演示投诉"]
+            });
+            let sheet = http.post(&url, "/api/v1/sheets", &csc, body);
+            let handled = http.post(
+                &url,
+                &format!("/api/v1/sheets/{}/handled", sheet["id"].as_str().unwrap()),
+                &csc,
+                serde_json::json!({ "result": "已处理" }),
+            );
+            let follow_up = &handled["follow_up"];
+            let expected = if *level == ComplaintLevel::Major {
+                "R-INF-5/major"
+            } else if *category == SheetCategory::CompanyFundedRepair {
+                "R-INF-5/company-funded"
+            } else if category.is_marketing_scope() {
+                "R-INF-6"
+            } else if *category == SheetCategory::SalesMatter {
+                "R-INF-7"
+            } else {
+                "R-INF-8"
+            };
+            assert_eq!(follow_up["rule"], expected, "{level} {category}");
+            match expected {
+                "R-INF-5/major" => assert_eq!(follow_up["assignee_staff_id"], dev_head),
+                "R-INF-7" => assert_eq!(follow_up["assignee_staff_id"], customer["consultant_id"]),
+                "R-INF-8" => assert_eq!(follow_up["assignee_staff_id"], me["staff"]["id"]),
+                _ => assert!(
+                    follow_up["assignee_staff_id"].is_null(),
+                    "unit-wide: {follow_up}"
+                ),
+            }
+            let handled_at = chrono::DateTime::parse_from_rfc3339(
+                handled["sheet"]["handled_at"].as_str().unwrap(),
+            )
+            .unwrap();
+            let due = chrono::DateTime::parse_from_rfc3339(follow_up["due_at"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(due - handled_at, chrono::Duration::hours(24), "R-INF-4");
+            let detail = http.get(
+                &url,
+                &format!("/api/v1/followups/{}", follow_up["id"].as_str().unwrap()),
+                &csc,
+            );
+            assert_eq!(detail["rule"]["code"], expected);
+        }
+    }
+    stop(server);
+    let verify = run(huifang(dir.path()).args(["audit", "verify"]));
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    assert!(
+        stdout(&verify).contains("audit log intact"),
+        "{}",
+        stdout(&verify)
     );
 }

@@ -125,7 +125,7 @@ async fn show(
     let follow_up = crate::documents::read::<FollowUp>(state.db(), &id)
         .await?
         .ok_or_else(not_found)?;
-    if !workflow::is_visible(&caller, &follow_up) {
+    if !workflow::is_visible(&state, &caller, &follow_up).await? {
         return Err(not_found());
     }
     let assignee_name = match follow_up.assignee_staff_id {

@@ -142,23 +142,40 @@ async fn begin_change(
     if check_document_id(id).is_err() {
         return Err(not_found(id));
     }
+    // Visibility is checked before the write begins, so no read waits inside the write lock.
+    let current = crate::documents::read::<FollowUp>(state.db(), id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    if !is_visible(state, caller, &current).await? {
+        return Err(not_found(id));
+    }
     let mut write =
         DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
     let (doc, follow_up) = write
         .load::<FollowUp>(id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    if !is_visible(caller, &follow_up) {
-        return Err(not_found(id));
-    }
     Ok((write, doc, follow_up))
 }
 
-/// Whether the caller may see a follow-up: theirs, their units', or everything.
-pub fn is_visible(caller: &Caller, follow_up: &FollowUp) -> bool {
-    matches!(caller.work_scope(), crate::auth::WorkScope::All)
+/// Whether the caller may see a follow-up: theirs, their units', one of a sheet they may see
+/// (the acceptor follows what became of their sheet), or everything.
+pub async fn is_visible(
+    state: &AppState,
+    caller: &Caller,
+    follow_up: &FollowUp,
+) -> Result<bool, AppError> {
+    let scope = caller.work_scope();
+    if matches!(scope, crate::auth::WorkScope::All)
         || follow_up.assignee_staff_id == Some(caller.staff_id)
         || caller.work_units.contains(&follow_up.assignee_unit_id)
+    {
+        return Ok(true);
+    }
+    match &follow_up.sheet_id {
+        Some(sheet) => crate::sheets::is_visible(state.db(), &scope, sheet).await,
+        None => Ok(false),
+    }
 }
 
 fn check(before: &FollowUp, after: &FollowUp, actor: &Actor) -> Result<(), AppError> {
