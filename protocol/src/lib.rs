@@ -29,7 +29,7 @@ pub use labels::{Labelled, UnknownValue};
 pub use permissions::{
     Actor, FieldViolation, StaffActor, check_follow_up_change, check_sheet_change,
 };
-pub use phone::{PhoneError, PhoneNumber};
+pub use phone::{PhoneError, PhoneNumber, mask_phone};
 pub use registry::{
     Building, Community, Customer, DEFAULT_PAGE_SIZE, Household, MAX_PAGE_SIZE, Page, StaffMember,
     Unit,

@@ -95,6 +95,12 @@ impl PhoneNumber {
     }
 }
 
+/// Masks a stored phone number for display to roles that do not call customers; text that is not
+/// a phone number is hidden entirely.
+pub fn mask_phone(text: &str) -> String {
+    PhoneNumber::parse(text).map_or_else(|_| "****".to_owned(), |p| p.masked())
+}
+
 /// Masks any phone-like text, keeping the first three and last four characters of a mobile and
 /// the area code and last four digits of a landline. Text too short to mask is hidden entirely.
 pub(crate) fn mask(text: &str) -> String {

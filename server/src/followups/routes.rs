@@ -122,11 +122,14 @@ async fn show(
     if huifang_protocol::check_document_id(&id).is_err() {
         return Err(not_found());
     }
-    let follow_up = crate::documents::read::<FollowUp>(state.db(), &id)
+    let mut follow_up = crate::documents::read::<FollowUp>(state.db(), &id)
         .await?
         .ok_or_else(not_found)?;
     if !workflow::is_visible(&state, &caller, &follow_up).await? {
         return Err(not_found());
+    }
+    if !caller.sees_customer_phones() {
+        follow_up.contact_phone = huifang_protocol::mask_phone(&follow_up.contact_phone);
     }
     let assignee_name = match follow_up.assignee_staff_id {
         Some(staff) => {

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use huifang_protocol::{
     Building, Community, Customer, Household, Page, PhoneNumber, Role, StaffMember, Unit, UnitKind,
+    mask_phone,
 };
 use sqlx::{AssertSqlSafe, FromRow};
 
@@ -369,9 +370,7 @@ impl RegistryStore {
             let phone = if full_phones {
                 c.phone
             } else {
-                PhoneNumber::parse(&c.phone)
-                    .map(|p| p.masked())
-                    .unwrap_or_else(|_| "****".to_owned())
+                mask_phone(&c.phone)
             };
             by_household
                 .entry(c.household_id)

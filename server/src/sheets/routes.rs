@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{NaiveDate, TimeZone};
-use huifang_protocol::{ComplaintLevel, FollowUp, Page, Sheet, SheetCategory, SheetStatus};
+use huifang_protocol::{
+    ComplaintLevel, FollowUp, Page, Sheet, SheetCategory, SheetStatus, mask_phone,
+};
 use serde::{Deserialize, Serialize};
 
 use super::store::{self, SheetFilter, SheetSummary};
@@ -99,9 +101,13 @@ async fn list(
         from: bound(&state, "from", query.from)?,
         to: bound(&state, "to", query.to)?,
     };
-    Ok(Json(
-        store::list(state.db(), &caller.work_scope(), &filter, page).await?,
-    ))
+    let mut page = store::list(state.db(), &caller.work_scope(), &filter, page).await?;
+    if !caller.sees_customer_phones() {
+        for sheet in &mut page.items {
+            sheet.contact_phone = mask_phone(&sheet.contact_phone);
+        }
+    }
+    Ok(Json(page))
 }
 
 #[derive(Serialize)]
@@ -116,7 +122,10 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<SheetDetail>> {
-    let sheet = workflow::load_visible(&state, &caller, &id).await?;
+    let mut sheet = workflow::load_visible(&state, &caller, &id).await?;
+    if !caller.sees_customer_phones() {
+        sheet.contact_phone = mask_phone(&sheet.contact_phone);
+    }
     let follow_ups = for_sheet(state.db(), &id).await?;
     Ok(Json(SheetDetail { sheet, follow_ups }))
 }

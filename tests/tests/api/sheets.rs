@@ -378,6 +378,23 @@ async fn sheets_list_search_and_scope(app: TestApp) {
         .get_json(&app.admin_token().await, "/api/v1/sheets")
         .await;
     assert_eq!(all["total"], 3);
+    for sheet in all["items"].as_array().unwrap() {
+        let phone = sheet["contact_phone"].as_str().unwrap();
+        assert!(
+            phone.contains("****"),
+            "administrators see masked phones: {phone}"
+        );
+    }
+    let own = app
+        .get_json(
+            &csc,
+            &format!("/api/v1/sheets/{}", first["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(
+        own["sheet"]["contact_phone"], "13800138001",
+        "the office calls the customer"
+    );
     let by_number = app
         .get_json(
             &dev,
