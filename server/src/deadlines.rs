@@ -50,7 +50,7 @@ pub async fn escalate_overdue(
             to_staff_id: head,
             reason: format!("due at {} and not done (R-INF-4)", before.due_at),
         });
-        followups::save_as_server(&mut write, &after, "follow_up.overdue").await?;
+        write.store_as_server(&after, "follow_up.overdue").await?;
         let message = format!(
             "回访已逾期:客户 {},应于 {} 前完成",
             after.customer_name, after.due_at

@@ -115,6 +115,34 @@ impl DocWrite {
         Ok(())
     }
 
+    /// Stores a document with its projection and an audit entry: the one way a document changes.
+    pub async fn store<D: Stored>(
+        &mut self,
+        doc: &mut AutoCommit,
+        value: &D,
+        action: &str,
+    ) -> Result<(), AppError> {
+        self.put_document(doc, value).await?;
+        value.project(self).await?;
+        let mut detail = value.audit_detail();
+        detail["seq"] = self.seq.into();
+        self.audit(action, value.id(), detail).await
+    }
+
+    /// Stores a document the server changed on its own (rules, deadlines, reopening): loads its
+    /// Automerge history first, or starts a new document.
+    pub async fn store_as_server<D: Stored>(
+        &mut self,
+        value: &D,
+        action: &str,
+    ) -> Result<(), AppError> {
+        let mut doc = match self.load::<D>(value.id()).await? {
+            Some((doc, _)) => doc,
+            None => AutoCommit::new(),
+        };
+        self.store(&mut doc, value, action).await
+    }
+
     /// Records the change in the audit log.
     pub async fn audit(
         &mut self,
@@ -148,6 +176,17 @@ impl DocWrite {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// A document kind the server stores with projection rows.
+pub trait Stored: Document + Sync {
+    /// Rewrites the document's projection, in the write's transaction.
+    fn project(
+        &self,
+        write: &mut DocWrite,
+    ) -> impl std::future::Future<Output = Result<(), AppError>> + Send;
+    /// What the audit entry records about this version of the document.
+    fn audit_detail(&self) -> serde_json::Value;
 }
 
 /// Reads a document outside a write (for display or for checking a projection).

@@ -11,5 +11,5 @@ pub use store::{FollowUpFilter, FollowUpSummary, FollowUpView, for_sheet, list, 
 pub(crate) use workflow::unit_head;
 pub use workflow::{
     CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable, cancel, create_for_sheet,
-    reassign, record_outcome, record_unreachable, save_as_server,
+    reassign, record_outcome, record_unreachable,
 };

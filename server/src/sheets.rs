@@ -13,4 +13,3 @@ pub use workflow::{
     AcceptSheet, CLOCK_SKEW, HandleSheet, SheetEdit, SheetUpdate, accept, archive, change, handle,
     load_visible, submitted_time,
 };
-pub(crate) use workflow::{save as save_as_server_doc, save_as_server};

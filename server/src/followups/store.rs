@@ -69,6 +69,17 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
     Ok(())
 }
 
+impl crate::documents::Stored for FollowUp {
+    async fn project(&self, write: &mut DocWrite) -> Result<(), AppError> {
+        project(write, self).await
+    }
+
+    fn audit_detail(&self) -> serde_json::Value {
+        serde_json::json!({ "status": self.status, "assignee_staff_id": self.assignee_staff_id,
+                            "assignee_unit_id": self.assignee_unit_id, "rule": self.rule })
+    }
+}
+
 /// A follow-up as lists show it (from the projection).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
 pub struct FollowUpSummary {

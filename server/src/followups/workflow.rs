@@ -10,9 +10,7 @@ use huifang_protocol::{
     check_follow_up_change, format_time, parse_time,
 };
 use serde::Deserialize;
-use serde_json::json;
 
-use super::store;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::documents::{DocWrite, new_id};
@@ -24,38 +22,6 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!(
         "follow-up {id} does not exist or is outside your scope"
     ))
-}
-
-/// Stores a follow-up document with its projection and an audit entry.
-async fn save(
-    write: &mut DocWrite,
-    doc: &mut AutoCommit,
-    follow_up: &FollowUp,
-    action: &str,
-) -> Result<(), AppError> {
-    write.put_document(doc, follow_up).await?;
-    store::project(write, follow_up).await?;
-    write
-        .audit(
-            action,
-            &follow_up.id,
-            json!({ "status": follow_up.status, "assignee_staff_id": follow_up.assignee_staff_id,
-                    "assignee_unit_id": follow_up.assignee_unit_id, "rule": follow_up.rule, "seq": write.seq }),
-        )
-        .await
-}
-
-/// Writes a follow-up as the server (deadlines, rules).
-pub async fn save_as_server(
-    write: &mut DocWrite,
-    follow_up: &FollowUp,
-    action: &str,
-) -> Result<(), AppError> {
-    let mut doc = match write.load::<FollowUp>(&follow_up.id).await? {
-        Some((doc, _)) => doc,
-        None => AutoCommit::new(),
-    };
-    save(write, &mut doc, follow_up, action).await
 }
 
 /// Creates the one information follow-up of a handled sheet (R-INF-1), due `follow_up_hours`
@@ -111,13 +77,9 @@ pub async fn create_for_sheet(
     follow_up
         .validate()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rules made an invalid follow-up: {e}")))?;
-    save(
-        write,
-        &mut AutoCommit::new(),
-        &follow_up,
-        "follow_up.assigned",
-    )
-    .await?;
+    write
+        .store(&mut AutoCommit::new(), &follow_up, "follow_up.assigned")
+        .await?;
     let number = sheet.number.as_deref().unwrap_or(&sheet.id);
     let message = format!(
         "信息单 {number} 已处理,需在 {} 前回访:{}",
@@ -270,20 +232,16 @@ pub async fn record_outcome(
         after.signature = request.signature;
     }
     check(&before, &after, &caller.actor())?;
-    save(&mut write, &mut doc, &after, "follow_up.completed").await?;
+    write.store(&mut doc, &after, "follow_up.completed").await?;
 
     let mut reopened = None;
     if let Some((mut sheet_doc, sheet)) = sheet {
         if matches!(sheet.status, SheetStatus::Handled) {
             let mut followed_up = sheet.clone();
             followed_up.status = SheetStatus::FollowedUp;
-            sheets::save_as_server_doc(
-                &mut write,
-                &mut sheet_doc,
-                &followed_up,
-                "sheet.followed_up",
-            )
-            .await?;
+            write
+                .store(&mut sheet_doc, &followed_up, "sheet.followed_up")
+                .await?;
         }
         if request.ratings.is_dissatisfied() {
             reopened = Some(reopen(&mut write, caller, &sheet, &after, &settings).await?);
@@ -345,7 +303,7 @@ async fn reopen(
     sheet
         .validate()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("reopened sheet is invalid: {e}")))?;
-    sheets::save_as_server(write, &sheet, "sheet.reopened").await?;
+    write.store_as_server(&sheet, "sheet.reopened").await?;
     Ok(sheet)
 }
 
@@ -381,13 +339,9 @@ pub async fn record_unreachable(
         after.status = FollowUpStatus::Unreachable;
     }
     check(&before, &after, &caller.actor())?;
-    save(
-        &mut write,
-        &mut doc,
-        &after,
-        "follow_up.unreachable_attempt",
-    )
-    .await?;
+    write
+        .store(&mut doc, &after, "follow_up.unreachable_attempt")
+        .await?;
     if exhausted && let Some(head) = unit_head(&mut write, after.assignee_unit_id).await? {
         let message = format!(
             "客户 {} 已 {MAX_UNREACHABLE_ATTEMPTS} 次联系不上,请决定改派或取消",
@@ -479,7 +433,9 @@ pub async fn reassign(
     after.rule = AssignmentRule::ReassignedByHead;
     after.status = FollowUpStatus::Open;
     check(&before, &after, &Actor::Server)?;
-    save(&mut write, &mut doc, &after, "follow_up.reassigned").await?;
+    write
+        .store(&mut doc, &after, "follow_up.reassigned")
+        .await?;
     if let Some(staff) = staff_id {
         let message = format!("回访任务已改派给你:{}", after.customer_name);
         write.notify(staff, &after.id, &message).await?;
@@ -506,7 +462,7 @@ pub async fn cancel(
     after.status = FollowUpStatus::Cancelled;
     after.cancel_reason = Some(request.reason.trim().to_owned());
     check(&before, &after, &Actor::Server)?;
-    save(&mut write, &mut doc, &after, "follow_up.cancelled").await?;
+    write.store(&mut doc, &after, "follow_up.cancelled").await?;
     write.commit().await?;
     Ok(after)
 }

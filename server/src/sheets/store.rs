@@ -77,6 +77,16 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), AppError
     Ok(())
 }
 
+impl crate::documents::Stored for Sheet {
+    async fn project(&self, write: &mut DocWrite) -> Result<(), AppError> {
+        project(write, self).await
+    }
+
+    fn audit_detail(&self) -> serde_json::Value {
+        serde_json::json!({ "number": self.number, "status": self.status })
+    }
+}
+
 /// A sheet as lists show it (from the projection).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
 pub struct SheetSummary {

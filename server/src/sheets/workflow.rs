@@ -10,7 +10,6 @@ use huifang_protocol::{
     format_time, parse_time,
 };
 use serde::Deserialize;
-use serde_json::json;
 
 use super::store;
 use crate::app::AppState;
@@ -219,27 +218,9 @@ pub async fn accept(
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
     sheet.handling_unit_id = Some(rules::route(&sheet, &facts, &settings));
     let mut doc = AutoCommit::new();
-    save(&mut write, &mut doc, &sheet, "sheet.accepted").await?;
+    write.store(&mut doc, &sheet, "sheet.accepted").await?;
     write.commit().await?;
     Ok((sheet, true))
-}
-
-/// Stores a sheet document with its projection and an audit entry.
-pub(crate) async fn save(
-    write: &mut DocWrite,
-    doc: &mut AutoCommit,
-    sheet: &Sheet,
-    action: &str,
-) -> Result<(), AppError> {
-    write.put_document(doc, sheet).await?;
-    store::project(write, sheet).await?;
-    write
-        .audit(
-            action,
-            &sheet.id,
-            json!({ "number": sheet.number, "status": sheet.status, "seq": write.seq }),
-        )
-        .await
 }
 
 /// Fields of a sheet that its handlers may edit.
@@ -413,7 +394,7 @@ pub async fn change(
     if after == before {
         return Ok(before);
     }
-    save(&mut write, &mut doc, &after, action).await?;
+    write.store(&mut doc, &after, action).await?;
     write.commit().await?;
     Ok(after)
 }
@@ -453,7 +434,7 @@ pub async fn handle(
         )));
     }
     check(&before, &after, &caller.actor())?;
-    save(&mut write, &mut doc, &after, "sheet.handled").await?;
+    write.store(&mut doc, &after, "sheet.handled").await?;
     let follow_up = crate::followups::create_for_sheet(&mut write, &after, &settings).await?;
     write.commit().await?;
     Ok((after, follow_up))
@@ -470,20 +451,7 @@ pub async fn archive(state: &AppState, caller: &Caller, id: &str) -> Result<Shee
     after.status = SheetStatus::Archived;
     // Archiving is the server's act on the head's request; only the transition is checked.
     check(&before, &after, &Actor::Server)?;
-    save(&mut write, &mut doc, &after, "sheet.archived").await?;
+    write.store(&mut doc, &after, "sheet.archived").await?;
     write.commit().await?;
     Ok(after)
-}
-
-/// Writes a sheet as the server (rules, reopening after a dissatisfied follow-up).
-pub(crate) async fn save_as_server(
-    write: &mut DocWrite,
-    sheet: &Sheet,
-    action: &str,
-) -> Result<(), AppError> {
-    let mut doc = match write.load::<Sheet>(&sheet.id).await? {
-        Some((doc, _)) => doc,
-        None => AutoCommit::new(),
-    };
-    save(write, &mut doc, sheet, action).await
 }
