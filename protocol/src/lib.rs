@@ -15,6 +15,7 @@ mod registry;
 mod roles;
 mod rules;
 mod sheet;
+mod signature;
 mod units;
 
 pub use document::{
@@ -40,4 +41,5 @@ pub use sheet::{
     ComplaintLevel, InformationSource, ReportedItem, Sheet, SheetCategory, SheetStatus,
     TrackingNote,
 };
+pub use signature::{canonical_content, content_sha256};
 pub use units::UnitKind;

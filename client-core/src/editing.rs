@@ -1,0 +1,365 @@
+//! Offline edits. Each runs in one SQLite transaction and obeys the same rules as the server
+//! (`huifang-protocol`): transitions, field permissions and validation. So a legitimate phone
+//! never makes a change the server will refuse, and nothing typed is lost to a later rejection.
+
+use automerge::{ActorId, AutoCommit};
+use chrono::{DateTime, Duration, Utc};
+use huifang_protocol::{
+    ComplaintLevel, FollowUp, FollowUpMethod, FollowUpStatus, InformationSource,
+    MAX_UNREACHABLE_ATTEMPTS, Outcome, PhoneNumber, Ratings, ReportedItem, SCHEMA_VERSION, Sheet,
+    SheetCategory, SheetStatus, SignatureRef, TrackingNote, UnreachableAttempt,
+    check_follow_up_change, check_sheet_change, content_sha256, format_time, parse_time,
+};
+use rand::RngCore;
+use rusqlite::{OptionalExtension, Transaction};
+
+use crate::documents;
+use crate::error::{ClientError, Result};
+use crate::projections::{project_follow_up, project_sheet};
+use crate::session::Session;
+
+/// How far ahead of the phone's clock a given time may be.
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// A new random document id (32 hex digits), made on the phone so it can be created offline.
+pub(crate) fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A sheet accepted on the doorstep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSheet {
+    pub level: ComplaintLevel,
+    pub category: SheetCategory,
+    pub source: InformationSource,
+    /// A household from the reference rows fills in address and, without a customer, the first
+    /// customer's name and phone.
+    pub household_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub customer_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub customer_address: Option<String>,
+    /// What the customer reported, one text per item.
+    pub items: Vec<String>,
+}
+
+/// What the customer said on a done follow-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeInput {
+    pub method: FollowUpMethod,
+    pub ratings: Ratings,
+    pub opinions: String,
+    /// When it was done; defaults to now (D-CB-2: the phone's time counts).
+    pub done_at: Option<String>,
+}
+
+fn permission(violations: Vec<huifang_protocol::FieldViolation>) -> ClientError {
+    let reasons: Vec<String> = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.reason))
+        .collect();
+    ClientError::PermissionDenied {
+        reason: reasons.join("; "),
+    }
+}
+
+/// A time given by the app, not in the future.
+pub(crate) fn given_time(field: &str, text: Option<&str>, now: DateTime<Utc>) -> Result<String> {
+    let Some(text) = text else {
+        return Ok(format_time(now));
+    };
+    let time = parse_time(field, text).map_err(ClientError::invalid)?;
+    if time > now + CLOCK_SKEW {
+        return Err(ClientError::invalid(format!("{field} is in the future")));
+    }
+    Ok(format_time(time))
+}
+
+pub(crate) fn accept_sheet(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    input: NewSheet,
+    now: DateTime<Utc>,
+) -> Result<Sheet> {
+    let unit = session
+        .unit_id
+        .ok_or_else(|| ClientError::PermissionDenied {
+            reason: "accepting a sheet needs a unit; your account has none".into(),
+        })?;
+    let household_id = match (input.household_id, input.customer_id) {
+        (Some(h), _) => Some(h),
+        (None, Some(customer)) => Some(
+            tx.query_row(
+                "SELECT household_id FROM customers WHERE id = ?1",
+                [customer],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .ok_or_else(|| ClientError::not_found(format!("customer {customer}")))?,
+        ),
+        (None, None) => None,
+    };
+    let (mut name, mut phone, mut address) = (None, None, None);
+    if let Some(household) = household_id {
+        address = Some(
+            tx.query_row(
+                "SELECT address FROM households WHERE id = ?1",
+                [household],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .ok_or_else(|| ClientError::not_found(format!("household {household}")))?,
+        );
+        let customer: Option<(String, String)> = match input.customer_id {
+            Some(id) => tx
+                .query_row(
+                    "SELECT name, phone FROM customers WHERE id = ?1 AND household_id = ?2",
+                    [id, household],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .map(Some)
+                .ok_or_else(|| {
+                    ClientError::invalid(format!("customer {id} is not of household {household}"))
+                })?,
+            None => tx
+                .query_row(
+                    "SELECT name, phone FROM customers WHERE household_id = ?1 ORDER BY id LIMIT 1",
+                    [household],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?,
+        };
+        if let Some((n, p)) = customer {
+            name = Some(n);
+            phone = Some(p);
+        }
+    }
+    let contact_phone = match input.contact_phone.or(phone) {
+        Some(text) => PhoneNumber::parse(&text)
+            .map_err(|e| ClientError::invalid(format!("contact_phone: {e}")))?
+            .as_str()
+            .to_owned(),
+        None => {
+            return Err(ClientError::invalid(
+                "contact_phone is required (or a customer from the registry)",
+            ));
+        }
+    };
+    let now_text = format_time(now);
+    let sheet = Sheet {
+        schema_version: SCHEMA_VERSION,
+        id: new_id(),
+        number: None,
+        accepted_at: now_text.clone(),
+        level: input.level,
+        category: input.category,
+        source: input.source,
+        household_id,
+        customer_id: input.customer_id,
+        customer_name: input
+            .customer_name
+            .or(name)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        customer_address: input
+            .customer_address
+            .or(address)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        contact_phone,
+        accepted_by: session.staff_id,
+        accepting_unit_id: unit,
+        handling_unit_id: None,
+        items: input
+            .items
+            .into_iter()
+            .map(|text| ReportedItem {
+                id: new_id(),
+                text: text.trim().to_owned(),
+            })
+            .collect(),
+        investigation: String::new(),
+        tracking: Vec::new(),
+        result: String::new(),
+        handled_at: None,
+        status: SheetStatus::Accepted,
+        invalid_reason: None,
+        reopened_from: None,
+        created_at: now_text.clone(),
+    };
+    check_sheet_change(None, &sheet, &session.actor()).map_err(permission)?;
+    sheet.validate()?;
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
+    documents::insert_local(tx, &mut doc, &sheet, &now_text)?;
+    project_sheet(tx, &sheet)?;
+    Ok(sheet)
+}
+
+/// Applies `edit` to a follow-up and stores it if every rule allows it.
+fn change_follow_up(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    id: &str,
+    now: &str,
+    edit: impl FnOnce(&mut FollowUp) -> Result<()>,
+) -> Result<FollowUp> {
+    let (mut doc, before) = documents::load::<FollowUp>(tx, actor, id)?;
+    let heads = doc.get_heads();
+    let mut after = before.clone();
+    edit(&mut after)?;
+    if !before.status.can_become(after.status) || (before.status.is_closed() && before != after) {
+        return Err(ClientError::Conflict {
+            reason: format!(
+                "the follow-up is {}; it cannot become {}",
+                before.status, after.status
+            ),
+        });
+    }
+    check_follow_up_change(Some(&before), &after, &session.actor()).map_err(permission)?;
+    after.validate()?;
+    documents::update_local(tx, &mut doc, &heads, &after, now)?;
+    project_follow_up(tx, &after)?;
+    Ok(after)
+}
+
+/// A signature being given with an outcome: its stored strokes and who signed.
+pub(crate) struct Signing {
+    pub blob_sha256: String,
+    pub signer_name: String,
+}
+
+/// Completes a follow-up with the customer's answers (and signature, R-INF-8).
+pub(crate) fn record_outcome(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    id: &str,
+    input: OutcomeInput,
+    signing: Option<Signing>,
+    now: DateTime<Utc>,
+) -> Result<FollowUp> {
+    let done_at = given_time("done_at", input.done_at.as_deref(), now)?;
+    if input.method == FollowUpMethod::OnSiteSignature {
+        let sheet_id: Option<String> = tx
+            .query_row("SELECT sheet_id FROM follow_ups WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        let category: Option<String> = match sheet_id {
+            Some(sheet) => tx
+                .query_row("SELECT category FROM sheets WHERE id = ?1", [sheet], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            None => None,
+        };
+        let repair = category
+            .and_then(|c| c.parse::<SheetCategory>().ok())
+            .is_some_and(SheetCategory::is_repair);
+        if !repair {
+            return Err(ClientError::invalid(
+                "an on-site signature confirms a repair; this follow-up is not about one (R-INF-8)",
+            ));
+        }
+    }
+    // What a signature binds to: the sheet as it is on this phone, and the follow-up's outcome.
+    let sheet: Option<Sheet> = match &signing {
+        Some(_) => {
+            let sheet_id: Option<String> = tx
+                .query_row("SELECT sheet_id FROM follow_ups WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .flatten();
+            match sheet_id {
+                Some(sheet_id) => match documents::load::<Sheet>(tx, actor, &sheet_id) {
+                    Ok((_, sheet)) => Some(sheet),
+                    Err(ClientError::NotFound { .. }) => None,
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let signed_at = format_time(now);
+    change_follow_up(tx, session, actor, id, &format_time(now), |follow_up| {
+        follow_up.status = FollowUpStatus::Completed;
+        follow_up.outcome = Some(Outcome {
+            method: input.method,
+            done_at,
+            ratings: input.ratings,
+            opinions: input.opinions.trim().to_owned(),
+            recorded_by: session.staff_id,
+        });
+        if let Some(signing) = signing {
+            follow_up.signature = Some(SignatureRef {
+                blob_sha256: signing.blob_sha256,
+                content_sha256: content_sha256(sheet.as_ref(), follow_up),
+                signed_at,
+                signer_name: signing.signer_name,
+            });
+        }
+        Ok(())
+    })
+}
+
+/// Records a failed attempt to reach the customer; the third makes the follow-up unreachable.
+pub(crate) fn record_unreachable(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    id: &str,
+    method: FollowUpMethod,
+    note: String,
+    now: DateTime<Utc>,
+) -> Result<FollowUp> {
+    let at = format_time(now);
+    change_follow_up(tx, session, actor, id, &at, |follow_up| {
+        follow_up.unreachable_attempts.push(UnreachableAttempt {
+            id: new_id(),
+            at: at.clone(),
+            by_staff_id: session.staff_id,
+            method,
+            note: note.trim().to_owned(),
+        });
+        if follow_up.unreachable_attempts.len() >= MAX_UNREACHABLE_ATTEMPTS {
+            follow_up.status = FollowUpStatus::Unreachable;
+        }
+        Ok(())
+    })
+}
+
+/// Adds a tracking note (跟踪情况) to a sheet.
+pub(crate) fn add_tracking_note(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    id: &str,
+    note: String,
+    now: DateTime<Utc>,
+) -> Result<Sheet> {
+    let (mut doc, before) = documents::load::<Sheet>(tx, actor, id)?;
+    let heads = doc.get_heads();
+    let mut after = before.clone();
+    let at = format_time(now);
+    after.tracking.push(TrackingNote {
+        id: new_id(),
+        at: at.clone(),
+        by_staff_id: session.staff_id,
+        note: note.trim().to_owned(),
+    });
+    check_sheet_change(Some(&before), &after, &session.actor()).map_err(permission)?;
+    after.validate()?;
+    documents::update_local(tx, &mut doc, &heads, &after, &at)?;
+    project_sheet(tx, &after)?;
+    Ok(after)
+}

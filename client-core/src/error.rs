@@ -1,0 +1,71 @@
+//! The one error type of the client core. Flat, with a reason a person can read, so the mobile
+//! bindings can hand it to Kotlin and Swift as it is; each variant is one way the app would act
+//! differently.
+
+/// Why a call did not do what was asked. Nothing was changed when an error is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// A value given by the app is not acceptable (rating 6, empty name, bad phone …).
+    #[error("{reason}")]
+    InvalidInput { reason: String },
+    /// No such document, household or signature on this phone.
+    #[error("{what} is not on this phone")]
+    NotFound { what: String },
+    /// The signed-in staff member may not make this change (the server would refuse it too).
+    #[error("{reason}")]
+    PermissionDenied { reason: String },
+    /// The change does not fit the record's state (an outcome on a cancelled follow-up …).
+    #[error("{reason}")]
+    Conflict { reason: String },
+    #[error("nobody is signed in on this phone")]
+    NotSignedIn,
+    /// Signing out would lose work that has not reached the server.
+    #[error(
+        "{count} local change(s) have not reached the server yet; sync first, or sign out discarding them"
+    )]
+    UnsyncedChanges { count: u64 },
+    /// Data on the phone is damaged (a document that does not load).
+    #[error("stored data is damaged: {reason}")]
+    Corrupt { reason: String },
+    /// The local database failed (disk full, I/O error).
+    #[error("local storage failed: {reason}")]
+    Storage { reason: String },
+}
+
+impl ClientError {
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+        ClientError::InvalidInput {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
+        ClientError::NotFound { what: what.into() }
+    }
+}
+
+impl From<rusqlite::Error> for ClientError {
+    fn from(error: rusqlite::Error) -> Self {
+        ClientError::Storage {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<huifang_protocol::DocumentError> for ClientError {
+    fn from(error: huifang_protocol::DocumentError) -> Self {
+        ClientError::Corrupt {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<huifang_protocol::Invalid> for ClientError {
+    fn from(invalid: huifang_protocol::Invalid) -> Self {
+        ClientError::InvalidInput {
+            reason: invalid.to_string(),
+        }
+    }
+}
+
+pub(crate) type Result<T> = std::result::Result<T, ClientError>;

@@ -1,0 +1,33 @@
+//! The on-phone core of Huifang.
+//!
+//! Property staff work where there is no signal; this crate lets them work anyway. Information
+//! sheets and follow-ups are Automerge documents kept in a local SQLite database, edited offline
+//! through the same validation and field permissions the server applies (`huifang-protocol`), and
+//! queued in an outbox until the server acknowledges them. The app's screens are queries over
+//! local projection tables; customers sign on the phone and the signature is bound to what they
+//! signed.
+//!
+//! [`ClientStore`] is the one entry point. Its API is made for the uniffi bindings of the mobile
+//! crate: plain types, no lifetimes or generics, one error enum, callable from several threads.
+
+mod db;
+mod documents;
+mod editing;
+mod error;
+mod projections;
+mod queries;
+mod reference;
+mod schema;
+mod session;
+mod signature;
+mod store;
+mod transport;
+
+pub use editing::{NewSheet, OutcomeInput};
+pub use error::ClientError;
+pub use queries::{BadgeCounts, BuildingTasks, HouseholdHistory, SearchResults, SheetRow, Task};
+pub use reference::ReferenceData;
+pub use session::Session;
+pub use signature::{SignatureCheck, SignatureInput, Stroke, StrokePoint};
+pub use store::ClientStore;
+pub use transport::{PendingChange, Transport, TransportError};

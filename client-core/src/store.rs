@@ -1,0 +1,363 @@
+//! [`ClientStore`]: the one entry point of the client core.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use automerge::ActorId;
+use chrono::{DateTime, Utc};
+use huifang_protocol::{
+    Document, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, format_time,
+};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+
+use crate::editing::{self, NewSheet, OutcomeInput, Signing};
+use crate::error::{ClientError, Result};
+use crate::queries::{self, BadgeCounts, BuildingTasks, HouseholdHistory, SearchResults, Task};
+use crate::reference::{self, ReferenceData};
+use crate::session::{self, Session};
+use crate::signature::{self, SignatureCheck, SignatureInput};
+use crate::transport::PendingChange;
+use crate::{db, documents, projections, schema};
+
+/// The phone's store. Safe to share between threads (the UI thread and a sync thread): writes
+/// are serialised on one connection, reads use another, and SQLite's WAL lets them overlap.
+pub struct ClientStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    actor: ActorId,
+    path: PathBuf,
+}
+
+/// A poisoned lock only means another thread panicked while holding it; SQLite has already rolled
+/// back whatever that thread left unfinished, so the connection is safe to use.
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ClientStore {
+    /// Opens (or creates) the store at `path`, migrating its schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = db::open(&path)?;
+        schema::migrate(&mut writer)?;
+        let actor = documents::actor(&writer)?;
+        let reader = db::open(&path)?;
+        Ok(ClientStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            actor,
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` in one immediate transaction: all of it is stored, or none.
+    fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        work(&lock(&self.reader))
+    }
+
+    fn signed_in<T>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>, &Session) -> Result<T>,
+    ) -> Result<T> {
+        self.write(|tx| {
+            let session = session::require(tx)?;
+            work(tx, &session)
+        })
+    }
+
+    // ----- session -------------------------------------------------------------------------
+
+    /// Keeps the session the app obtained from the server. Signing in as someone else while
+    /// another user's changes are unsynced is refused, so nobody's work is lost or misattributed.
+    pub fn sign_in(&self, session: Session) -> Result<()> {
+        session.check()?;
+        self.write(|tx| {
+            if let Some(current) = session::load(tx)?
+                && current.staff_id != session.staff_id
+            {
+                let pending = pending_count(tx)?;
+                if pending > 0 {
+                    return Err(ClientError::UnsyncedChanges { count: pending });
+                }
+                wipe(tx)?;
+            }
+            session::save(tx, &session, &format_time(Utc::now()))
+        })
+    }
+
+    pub fn session(&self) -> Result<Option<Session>> {
+        self.read(session::load)
+    }
+
+    /// Signs out and wipes this user's data from the phone. Refused while local changes have not
+    /// reached the server, unless `discard_unsynced` says to drop them.
+    pub fn sign_out(&self, discard_unsynced: bool) -> Result<()> {
+        self.write(|tx| {
+            let pending = pending_count(tx)?;
+            if pending > 0 && !discard_unsynced {
+                return Err(ClientError::UnsyncedChanges { count: pending });
+            }
+            wipe(tx)
+        })
+    }
+
+    // ----- data from the server ------------------------------------------------------------
+
+    /// Replaces the reference rows (units, staff, households and customers in scope).
+    pub fn apply_reference(&self, data: &ReferenceData) -> Result<()> {
+        self.write(|tx| reference::replace(tx, data))
+    }
+
+    /// Merges a document (or changes to it) that came from the server.
+    pub fn receive_document(&self, id: &str, kind: DocumentKind, bytes: &[u8]) -> Result<()> {
+        huifang_protocol::check_document_id(id).map_err(ClientError::invalid)?;
+        let now = format_time(Utc::now());
+        self.write(|tx| {
+            let doc = documents::merge_remote(tx, id, kind, bytes, &now)?;
+            let invalid = |e: huifang_protocol::DocumentError| {
+                ClientError::invalid(format!("document {id} from the server: {e}"))
+            };
+            match kind {
+                DocumentKind::Sheet => {
+                    projections::project_sheet(tx, &Sheet::hydrate_from(&doc).map_err(invalid)?)
+                }
+                DocumentKind::FollowUp => projections::project_follow_up(
+                    tx,
+                    &FollowUp::hydrate_from(&doc).map_err(invalid)?,
+                ),
+            }
+        })
+    }
+
+    /// Local changes not yet acknowledged by the server, oldest first.
+    pub fn pending_changes(&self, limit: u32) -> Result<Vec<PendingChange>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, document_id, kind, changes FROM outbox ORDER BY id LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(PendingChange {
+                    outbox_id: r.get(0)?,
+                    document_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    changes: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Removes changes the server has committed. Only then do they leave the outbox.
+    pub fn acknowledge(&self, outbox_ids: &[i64]) -> Result<()> {
+        self.write(|tx| {
+            let mut stmt = tx.prepare("DELETE FROM outbox WHERE id = ?1")?;
+            for id in outbox_ids {
+                stmt.execute([id])?;
+            }
+            Ok(())
+        })
+    }
+
+    // ----- offline edits -------------------------------------------------------------------
+
+    /// Accepts a new information sheet (on the doorstep, offline).
+    pub fn accept_sheet(&self, input: NewSheet) -> Result<Sheet> {
+        self.signed_in(|tx, session| {
+            editing::accept_sheet(tx, session, &self.actor, input, Utc::now())
+        })
+    }
+
+    /// Records a done follow-up's outcome.
+    pub fn record_outcome(&self, follow_up_id: &str, input: OutcomeInput) -> Result<FollowUp> {
+        self.signed_in(|tx, session| {
+            editing::record_outcome(
+                tx,
+                session,
+                &self.actor,
+                follow_up_id,
+                input,
+                None,
+                Utc::now(),
+            )
+        })
+    }
+
+    /// Records a failed attempt to reach the customer.
+    pub fn record_unreachable(
+        &self,
+        follow_up_id: &str,
+        method: FollowUpMethod,
+        note: String,
+    ) -> Result<FollowUp> {
+        self.signed_in(|tx, session| {
+            editing::record_unreachable(
+                tx,
+                session,
+                &self.actor,
+                follow_up_id,
+                method,
+                note,
+                Utc::now(),
+            )
+        })
+    }
+
+    /// Adds a tracking note to a sheet.
+    pub fn add_tracking_note(&self, sheet_id: &str, note: String) -> Result<Sheet> {
+        self.signed_in(|tx, session| {
+            editing::add_tracking_note(tx, session, &self.actor, sheet_id, note, Utc::now())
+        })
+    }
+
+    /// The customer signs to confirm a repair; this completes its follow-up with method
+    /// on-site signature (R-INF-8), the signature bound to what was signed (D-SIG-1).
+    pub fn complete_with_signature(
+        &self,
+        follow_up_id: &str,
+        signature: SignatureInput,
+        ratings: Ratings,
+        opinions: String,
+    ) -> Result<FollowUp> {
+        self.signed_in(|tx, session| {
+            let now = Utc::now();
+            let blob_sha256 = signature::store_blob(tx, &signature, &format_time(now))?;
+            let input = OutcomeInput {
+                method: FollowUpMethod::OnSiteSignature,
+                ratings,
+                opinions,
+                done_at: None,
+            };
+            let signing = Signing {
+                blob_sha256,
+                signer_name: signature.signer_name.trim().to_owned(),
+            };
+            editing::record_outcome(
+                tx,
+                session,
+                &self.actor,
+                follow_up_id,
+                input,
+                Some(signing),
+                now,
+            )
+        })
+    }
+
+    // ----- reading -------------------------------------------------------------------------
+
+    pub fn sheet(&self, id: &str) -> Result<Sheet> {
+        self.read(|conn| Ok(documents::load::<Sheet>(conn, &self.actor, id)?.1))
+    }
+
+    pub fn follow_up(&self, id: &str) -> Result<FollowUp> {
+        self.read(|conn| Ok(documents::load::<FollowUp>(conn, &self.actor, id)?.1))
+    }
+
+    /// Today's and overdue tasks of the signed-in staff member, soonest due first.
+    pub fn tasks_due(&self, now: DateTime<Utc>) -> Result<Vec<Task>> {
+        self.read(|conn| queries::tasks_due(conn, &session::require(conn)?, now))
+    }
+
+    /// Open tasks by community and building, for planning a round of visits.
+    pub fn tasks_by_building(&self, now: DateTime<Utc>) -> Result<Vec<BuildingTasks>> {
+        self.read(|conn| queries::tasks_by_building(conn, &session::require(conn)?, now))
+    }
+
+    /// A household's follow-up file: its sheets and follow-ups.
+    pub fn household_history(&self, household_id: i64) -> Result<HouseholdHistory> {
+        self.read(|conn| {
+            queries::household_history(conn, household_id, Utc::now())?
+                .ok_or_else(|| ClientError::not_found(format!("household {household_id}")))
+        })
+    }
+
+    pub fn search(&self, text: &str) -> Result<SearchResults> {
+        if text.chars().count() > 100 {
+            return Err(ClientError::invalid(
+                "search text must have at most 100 characters",
+            ));
+        }
+        self.read(|conn| queries::search(conn, text))
+    }
+
+    pub fn badge_counts(&self, now: DateTime<Utc>) -> Result<BadgeCounts> {
+        self.read(|conn| queries::badges(conn, &session::require(conn)?, now))
+    }
+
+    // ----- signatures ----------------------------------------------------------------------
+
+    /// Whether a follow-up's signature still matches the content it was given for.
+    pub fn verify_signature(&self, follow_up_id: &str) -> Result<SignatureCheck> {
+        self.read(|conn| {
+            let (_, follow_up) = documents::load::<FollowUp>(conn, &self.actor, follow_up_id)?;
+            let sheet = match &follow_up.sheet_id {
+                Some(id) => match documents::load::<Sheet>(conn, &self.actor, id) {
+                    Ok((_, sheet)) => Some(sheet),
+                    Err(ClientError::NotFound { .. }) => None,
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            signature::verify(conn, sheet.as_ref(), &follow_up)
+        })
+    }
+
+    pub fn signature_svg(&self, blob_sha256: &str) -> Result<String> {
+        self.read(|conn| signature::svg(conn, blob_sha256))
+    }
+
+    pub fn signature_png(&self, blob_sha256: &str, width: u32) -> Result<Vec<u8>> {
+        self.read(|conn| signature::png(conn, blob_sha256, width))
+    }
+
+    /// Bytes on disk per stored document (snapshot and chunks), for the size budget.
+    pub fn stored_bytes(&self, id: &str) -> Result<u64> {
+        self.read(|conn| {
+            let size: Option<i64> = conn.query_row(
+                "SELECT length(snapshot) + COALESCE((SELECT SUM(length(bytes)) FROM document_chunks WHERE document_id = ?1), 0)
+                 FROM documents WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )?;
+            size.map(|s| s as u64).ok_or_else(|| ClientError::not_found(format!("document {id}")))
+        })
+    }
+}
+
+fn pending_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Deletes every trace of the signed-in user's work and scope.
+fn wipe(tx: &Transaction<'_>) -> Result<()> {
+    for table in [
+        "outbox",
+        "sheets",
+        "follow_ups",
+        "document_chunks",
+        "documents",
+        "blobs",
+        "customers",
+        "households",
+        "staff",
+        "units",
+        "session",
+    ] {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    Ok(())
+}
