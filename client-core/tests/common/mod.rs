@@ -75,7 +75,7 @@ pub fn id(n: u32) -> String {
 pub fn sheet(n: u32, household: i64, category: SheetCategory) -> Sheet {
     Sheet {
         schema_version: SCHEMA_VERSION,
-        id: id(1000 + n),
+        id: id(1_000_000 + n),
         number: Some(format!("HF-2026-{n:06}")),
         accepted_at: "2026-11-27T01:00:00.000Z".into(),
         level: ComplaintLevel::Ordinary,
@@ -90,7 +90,7 @@ pub fn sheet(n: u32, household: i64, category: SheetCategory) -> Sheet {
         accepting_unit_id: UNIT,
         handling_unit_id: Some(UNIT),
         items: vec![ReportedItem {
-            id: id(5000 + n),
+            id: id(2_000_000 + n),
             text: "厨房水管漏水".into(),
         }],
         investigation: "上门查看".into(),
@@ -109,7 +109,7 @@ pub fn follow_up(n: u32, household: i64, due_at: &str, assignee: Option<i64>) ->
         schema_version: SCHEMA_VERSION,
         id: id(n),
         kind: FollowUpKind::Information,
-        sheet_id: Some(id(1000 + n)),
+        sheet_id: Some(id(1_000_000 + n)),
         household_id: Some(household),
         customer_id: Some(household),
         customer_name: format!("客户{n}"),
