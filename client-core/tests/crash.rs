@@ -65,7 +65,7 @@ fn killed_mid_write_the_store_reopens_consistent_and_keeps_what_it_acknowledged(
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut seen = 0;
-        let mut record = |line: &str, acknowledged: &mut HashMap<String, usize>| {
+        let record = |line: &str, acknowledged: &mut HashMap<String, usize>| {
             if let Some(rest) = line.strip_prefix("done sheet ") {
                 let (id, notes) = rest.split_once(' ').unwrap();
                 let notes: usize = notes.parse().unwrap();
