@@ -625,3 +625,63 @@ fn follow_up_documents_stay_small_through_many_edits() {
         "compaction loses nothing"
     );
 }
+
+/// The client-core issue's "done when", in one run with no server: sign in, come back with the
+/// saved token, list the day's tasks, record outcomes, take a signature.
+#[test]
+fn a_field_day_without_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = store(&dir);
+        deliver(
+            &store,
+            1,
+            1,
+            SheetCategory::Repair,
+            "2026-11-28T03:00:00.000Z",
+            Some(ME),
+        );
+        deliver(
+            &store,
+            2,
+            2,
+            SheetCategory::PropertyService,
+            "2026-11-28T05:00:00.000Z",
+            Some(ME),
+        );
+        deliver(
+            &store,
+            3,
+            3,
+            SheetCategory::Repair,
+            "2026-11-28T07:00:00.000Z",
+            Some(ME),
+        );
+    }
+    // The app restarts in a basement: no network, the saved session is still there.
+    let store = ClientStore::open(dir.path().join("phone.db")).unwrap();
+    assert_eq!(store.session().unwrap().unwrap().staff_id, ME);
+    let tasks = store.tasks_due(now()).unwrap();
+    assert_eq!(tasks.len(), 3);
+    store
+        .record_outcome(&tasks[1].follow_up_id, outcome(5))
+        .unwrap();
+    store
+        .record_unreachable(
+            &tasks[2].follow_up_id,
+            FollowUpMethod::HomeVisit,
+            "家中无人".into(),
+        )
+        .unwrap();
+    let signed = store
+        .complete_with_signature(&tasks[0].follow_up_id, strokes(), ratings(4), String::new())
+        .unwrap();
+    assert!(store.verify_signature(&signed.id).unwrap().intact);
+    let left = store.tasks_due(now()).unwrap();
+    assert_eq!(left.len(), 1, "one customer still to reach");
+    assert_eq!(
+        store.badge_counts(now()).unwrap().unsynced,
+        3,
+        "three changes wait for a signal"
+    );
+}
