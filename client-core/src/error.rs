@@ -27,6 +27,12 @@ pub enum ClientError {
     /// Data on the phone is damaged (a document that does not load).
     #[error("stored data is damaged: {reason}")]
     Corrupt { reason: String },
+    /// The server cannot be reached; nothing is lost, sync again later.
+    #[error("offline: {reason}")]
+    Offline { reason: String },
+    /// The server answered the sync with an error (signed out, wrong app version …).
+    #[error("the server refused the sync: {reason}")]
+    ServerRefused { reason: String },
     /// The local database failed (disk full, I/O error).
     #[error("local storage failed: {reason}")]
     Storage { reason: String },

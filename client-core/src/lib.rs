@@ -21,6 +21,7 @@ mod schema;
 mod session;
 mod signature;
 mod store;
+mod sync;
 mod transport;
 
 pub use editing::{NewSheet, OutcomeInput};
@@ -30,4 +31,5 @@ pub use reference::ReferenceData;
 pub use session::Session;
 pub use signature::{SignatureCheck, SignatureInput, Stroke, StrokePoint};
 pub use store::ClientStore;
+pub use sync::{SYNC_ENDPOINT, SyncProgress, SyncReport};
 pub use transport::{PendingChange, Transport, TransportError};

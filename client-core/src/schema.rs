@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use crate::error::{ClientError, Result};
 
 /// Migration steps; step `n` (1-based) brings `user_version` from `n - 1` to `n`.
-const STEPS: &[&str] = &[include_str!("schema/v1.sql")];
+const STEPS: &[&str] = &[include_str!("schema/v1.sql"), include_str!("schema/v2.sql")];
 
 /// The version this code writes.
 pub(crate) const VERSION: u32 = STEPS.len() as u32;
@@ -40,6 +40,17 @@ mod tests {
             .unwrap()
             .collect::<std::result::Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn an_upgraded_database_equals_a_fresh_one() {
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(STEPS[0]).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(schema_of(&old), schema_of(&fresh));
     }
 
     #[test]

@@ -5,9 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use automerge::ActorId;
 use chrono::{DateTime, Utc};
-use huifang_protocol::{
-    Document, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, format_time,
-};
+use huifang_protocol::{DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, format_time};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::editing::{self, NewSheet, OutcomeInput, Signing};
@@ -17,7 +15,7 @@ use crate::reference::{self, ReferenceData};
 use crate::session::{self, Session};
 use crate::signature::{self, SignatureCheck, SignatureInput};
 use crate::transport::PendingChange;
-use crate::{db, documents, projections, schema};
+use crate::{db, documents, schema};
 
 /// The phone's store. Safe to share between threads (the UI thread and a sync thread): writes
 /// are serialised on one connection, reads use another, and SQLite's WAL lets them overlap.
@@ -57,7 +55,7 @@ impl ClientStore {
     }
 
     /// Runs `work` in one immediate transaction: all of it is stored, or none.
-    fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
@@ -65,7 +63,7 @@ impl ClientStore {
         Ok(value)
     }
 
-    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         work(&lock(&self.reader))
     }
 
@@ -124,23 +122,8 @@ impl ClientStore {
 
     /// Merges a document (or changes to it) that came from the server.
     pub fn receive_document(&self, id: &str, kind: DocumentKind, bytes: &[u8]) -> Result<()> {
-        huifang_protocol::check_document_id(id).map_err(ClientError::invalid)?;
         let now = format_time(Utc::now());
-        self.write(|tx| {
-            let doc = documents::merge_remote(tx, id, kind, bytes, &now)?;
-            let invalid = |e: huifang_protocol::DocumentError| {
-                ClientError::invalid(format!("document {id} from the server: {e}"))
-            };
-            match kind {
-                DocumentKind::Sheet => {
-                    projections::project_sheet(tx, &Sheet::hydrate_from(&doc).map_err(invalid)?)
-                }
-                DocumentKind::FollowUp => projections::project_follow_up(
-                    tx,
-                    &FollowUp::hydrate_from(&doc).map_err(invalid)?,
-                ),
-            }
-        })
+        self.write(|tx| crate::sync::receive(tx, id, kind, bytes, &now))
     }
 
     /// Local changes not yet acknowledged by the server, oldest first.

@@ -17,6 +17,7 @@ mod rules;
 mod sheet;
 mod signature;
 mod units;
+mod wire;
 
 pub use document::{
     Document, DocumentError, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, format_time,
@@ -29,6 +30,7 @@ pub use followup::{
 pub use labels::{Labelled, UnknownValue};
 pub use permissions::{
     Actor, FieldViolation, StaffActor, check_follow_up_change, check_sheet_change,
+    revert_follow_up_fields, revert_sheet_fields,
 };
 pub use phone::{PhoneError, PhoneNumber, mask_phone};
 pub use registry::{
@@ -43,3 +45,7 @@ pub use sheet::{
 };
 pub use signature::{canonical_content, content_sha256};
 pub use units::UnitKind;
+pub use wire::{
+    IncomingDocument, MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, Rejection, SYNC_VERSION,
+    SyncRequest, SyncResponse, WireError, decode as decode_message, encode as encode_message,
+};

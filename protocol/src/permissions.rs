@@ -322,3 +322,76 @@ pub fn check_follow_up_change(
     }
     finish(violations)
 }
+
+/// Sets each named field of `after` back to its value in `before`: the compensating change for
+/// fields a sender was not allowed to change, so every replica converges on the allowed state.
+macro_rules! revert_fields {
+    ($name:ident, $ty:ty, [$($field:ident),* $(,)?]) => {
+        pub fn $name(after: &mut $ty, before: &$ty, fields: &[&str]) {
+            for field in fields {
+                match *field {
+                    $( stringify!($field) => after.$field = before.$field.clone(), )*
+                    _ => {}
+                }
+            }
+        }
+    };
+}
+
+revert_fields!(
+    revert_sheet_fields,
+    Sheet,
+    [
+        schema_version,
+        id,
+        number,
+        accepted_at,
+        level,
+        category,
+        source,
+        household_id,
+        customer_id,
+        customer_name,
+        customer_address,
+        contact_phone,
+        accepted_by,
+        accepting_unit_id,
+        handling_unit_id,
+        items,
+        investigation,
+        tracking,
+        result,
+        handled_at,
+        status,
+        invalid_reason,
+        reopened_from,
+        created_at,
+    ]
+);
+
+revert_fields!(
+    revert_follow_up_fields,
+    FollowUp,
+    [
+        schema_version,
+        id,
+        kind,
+        sheet_id,
+        household_id,
+        customer_id,
+        customer_name,
+        contact_phone,
+        assignee_unit_id,
+        assignee_staff_id,
+        rule,
+        due_at,
+        status,
+        outcome,
+        unreachable_attempts,
+        signature,
+        cancel_reason,
+        overdue_at,
+        escalations,
+        created_at,
+    ]
+);

@@ -77,7 +77,8 @@ pub fn router(state: AppState) -> Router {
         .merge(registry::router())
         .merge(crate::sheets::router())
         .merge(crate::followups::router())
-        .merge(crate::admin::router());
+        .merge(crate::admin::router())
+        .merge(crate::sync::router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -89,6 +89,32 @@ impl DocWrite {
             .transpose()
     }
 
+    /// Loads any document with its kind code, for changes whose kind is still to be checked.
+    pub async fn load_raw(&mut self, id: &str) -> Result<Option<(String, AutoCommit)>, AppError> {
+        let row: Option<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT kind, bytes FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        row.map(|(kind, bytes)| {
+            AutoCommit::load(&bytes)
+                .map(|doc| (kind, doc))
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Records that a document left a staff member's scope (their phone purges it).
+    pub async fn scope_exit(&mut self, document_id: &str, staff_id: i64) -> Result<(), AppError> {
+        sqlx::query("INSERT INTO scope_exits (seq, document_id, staff_id) VALUES ($1, $2, $3)")
+            .bind(self.seq)
+            .bind(document_id)
+            .bind(staff_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Writes `value` into `doc` and stores the document with this write's sequence number.
     /// The caller updates the projection in the same transaction.
     pub async fn put_document<D: Document>(

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod registry;
 pub mod rules;
 pub mod sheets;
+pub mod sync;
 pub mod telemetry;
 
 pub use app::{AppState, Application};

@@ -7,8 +7,8 @@ mod store;
 mod workflow;
 
 pub use routes::router;
-pub(crate) use store::next_number;
-pub use store::{SheetFilter, SheetSummary, is_visible, list, project};
+pub use store::next_number;
+pub use store::{SheetFilter, SheetSummary, is_visible, list, project, scope_sql};
 pub use workflow::{
     AcceptSheet, CLOCK_SKEW, HandleSheet, SheetEdit, SheetUpdate, accept, archive, change, handle,
     load_visible, submitted_time,

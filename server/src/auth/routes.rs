@@ -106,6 +106,11 @@ struct Me {
     staff: StaffMember,
     unit: Option<Unit>,
     session_id: i64,
+    /// Units whose work the caller does (their own, and for a head the units under it): what a
+    /// phone needs to know which unit-wide follow-ups are its own.
+    work_units: Vec<i64>,
+    /// The company's time zone (IANA name): "today" on a phone is the company's day.
+    time_zone: String,
 }
 
 #[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
@@ -123,6 +128,8 @@ async fn me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Me>
         staff,
         unit,
         session_id: caller.session_id,
+        work_units: caller.work_units.clone(),
+        time_zone: state.config().time_zone.name().to_owned(),
     }))
 }
 

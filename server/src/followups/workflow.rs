@@ -233,29 +233,60 @@ pub async fn record_outcome(
     }
     check(&before, &after, &caller.actor())?;
     write.store(&mut doc, &after, "follow_up.completed").await?;
-
-    let mut reopened = None;
-    if let Some((mut sheet_doc, sheet)) = sheet {
-        if matches!(sheet.status, SheetStatus::Handled) {
-            let mut followed_up = sheet.clone();
-            followed_up.status = SheetStatus::FollowedUp;
-            write
-                .store(&mut sheet_doc, &followed_up, "sheet.followed_up")
-                .await?;
-        }
-        if request.ratings.is_dissatisfied() {
-            reopened = Some(reopen(&mut write, caller, &sheet, &after, &settings).await?);
-        }
-    }
+    let recorder = Recorder {
+        staff_id: caller.staff_id,
+        unit_id: caller.unit.map(|u| u.id),
+    };
+    let reopened = after_completed(&mut write, recorder, &after, &settings).await?;
     write.commit().await?;
     Ok((after, reopened))
+}
+
+/// Who recorded a follow-up's outcome: they accept the reopened matter (D-CB-3).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorder {
+    pub staff_id: i64,
+    pub unit_id: Option<i64>,
+}
+
+/// What follows a completed follow-up, whether recorded over the API or synced from a phone:
+/// its sheet becomes followed up, and a dissatisfied customer reopens the matter (D-CB-3).
+pub async fn after_completed(
+    write: &mut DocWrite,
+    recorder: Recorder,
+    follow_up: &FollowUp,
+    settings: &RuleSettings,
+) -> Result<Option<Sheet>, AppError> {
+    let Some(sheet_id) = &follow_up.sheet_id else {
+        return Ok(None);
+    };
+    let Some((mut sheet_doc, sheet)) = write.load::<Sheet>(sheet_id).await? else {
+        return Ok(None);
+    };
+    if matches!(sheet.status, SheetStatus::Handled) {
+        let mut followed_up = sheet.clone();
+        followed_up.status = SheetStatus::FollowedUp;
+        write
+            .store(&mut sheet_doc, &followed_up, "sheet.followed_up")
+            .await?;
+    }
+    let dissatisfied = follow_up
+        .outcome
+        .as_ref()
+        .is_some_and(|o| o.ratings.is_dissatisfied());
+    if dissatisfied {
+        return Ok(Some(
+            reopen(write, recorder, &sheet, follow_up, settings).await?,
+        ));
+    }
+    Ok(None)
 }
 
 /// D-CB-3: a dissatisfied follow-up re-enters the complaint flow as a new sheet, accepted by
 /// whoever recorded the follow-up and routed like any other.
 async fn reopen(
     write: &mut DocWrite,
-    caller: &Caller,
+    recorder: Recorder,
     original: &Sheet,
     follow_up: &FollowUp,
     settings: &RuleSettings,
@@ -285,8 +316,8 @@ async fn reopen(
         customer_name: original.customer_name.clone(),
         customer_address: original.customer_address.clone(),
         contact_phone: original.contact_phone.clone(),
-        accepted_by: caller.staff_id,
-        accepting_unit_id: caller.unit.map_or(follow_up.assignee_unit_id, |u| u.id),
+        accepted_by: recorder.staff_id,
+        accepting_unit_id: recorder.unit_id.unwrap_or(follow_up.assignee_unit_id),
         handling_unit_id: None,
         items: vec![ReportedItem { id: new_id(), text }],
         investigation: String::new(),
@@ -436,6 +467,9 @@ pub async fn reassign(
     write
         .store(&mut doc, &after, "follow_up.reassigned")
         .await?;
+    if let Some(previous) = before.assignee_staff_id.filter(|p| Some(*p) != staff_id) {
+        write.scope_exit(&after.id, previous).await?;
+    }
     if let Some(staff) = staff_id {
         let message = format!("回访任务已改派给你:{}", after.customer_name);
         write.notify(staff, &after.id, &message).await?;

@@ -137,17 +137,25 @@ pub struct SheetFilter {
     pub to: Option<String>,
 }
 
-fn scope_conditions(scope: &WorkScope, conditions: &mut Conditions) {
-    if let WorkScope::Units { staff_id, units } = scope {
-        let units = id_list(units);
-        conditions.add(
-            &format!(
-                "(s.accepted_by = ? OR s.accepting_unit_id IN ({units}) OR s.handling_unit_id IN ({units})
+/// The condition on `sheets s` that limits rows to a work scope (`None`: everything). Staff and
+/// unit ids come from the session, so they are written inline.
+pub fn scope_sql(scope: &WorkScope) -> Option<String> {
+    match scope {
+        WorkScope::All => None,
+        WorkScope::Units { staff_id, units } => {
+            let units = id_list(units);
+            Some(format!(
+                "(s.accepted_by = {staff_id} OR s.accepting_unit_id IN ({units}) OR s.handling_unit_id IN ({units})
                   OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.sheet_id = s.id
-                             AND (f.assignee_staff_id = ? OR f.assignee_unit_id IN ({units}))))"
-            ),
-            [SqlArg::Int(*staff_id), SqlArg::Int(*staff_id)],
-        );
+                             AND (f.assignee_staff_id = {staff_id} OR f.assignee_unit_id IN ({units}))))"
+            ))
+        }
+    }
+}
+
+fn scope_conditions(scope: &WorkScope, conditions: &mut Conditions) {
+    if let Some(sql) = scope_sql(scope) {
+        conditions.add(&sql, []);
     }
 }
 

@@ -13,3 +13,4 @@ mod ops;
 mod projections;
 mod registry;
 mod sheets;
+mod sync;

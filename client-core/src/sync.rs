@@ -1,0 +1,222 @@
+//! The device's half of sync: send the outbox, merge what the server sends back, page after page.
+//! A local change leaves the outbox only when the server reports it committed, so a lost
+//! response just means the same changes are sent again (the server ignores what it has).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use huifang_protocol::{
+    Document, DocumentKind, FollowUp, MAX_PAGE, OutgoingChanges, SYNC_VERSION, Sheet, SyncRequest,
+    SyncResponse, decode_message, encode_message, format_time,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::documents;
+use crate::error::{ClientError, Result};
+use crate::projections::{project_follow_up, project_sheet};
+use crate::store::ClientStore;
+use crate::transport::{Transport, TransportError};
+
+/// The sync endpoint, relative to the server URL.
+pub const SYNC_ENDPOINT: &str = "/api/v1/sync";
+/// Documents per page asked of the server.
+const PAGE_SIZE: u32 = 500;
+/// Attempts per request when the server cannot be reached, with doubling pauses between.
+const ATTEMPTS: u32 = 3;
+const FIRST_PAUSE: Duration = Duration::from_millis(200);
+
+/// What one `sync_now` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Documents whose local changes were sent.
+    pub sent: u32,
+    /// Of those, committed by the server.
+    pub committed: u32,
+    /// Documents received (new or changed).
+    pub received: u32,
+    /// Documents purged because they left this staff member's scope.
+    pub removed: u32,
+    /// Per-document notices: (document id, reason). Refused changes are kept in `refused_changes`.
+    pub rejected: Vec<(String, String)>,
+    pub pages: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub duration_ms: u64,
+}
+
+/// Progress of a long (first) sync, after each page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncProgress {
+    pub pages: u32,
+    pub received: u32,
+}
+
+fn cursor(conn: &rusqlite::Connection) -> Result<i64> {
+    let value: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'cursor'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+fn post(transport: &dyn Transport, token: &str, body: &[u8]) -> Result<Vec<u8>> {
+    let mut pause = FIRST_PAUSE;
+    for attempt in 1..=ATTEMPTS {
+        match transport.post(SYNC_ENDPOINT, token, body) {
+            Ok(bytes) => return Ok(bytes),
+            Err(TransportError::Offline { reason }) if attempt == ATTEMPTS => {
+                return Err(ClientError::Offline { reason });
+            }
+            Err(TransportError::Offline { .. }) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            Err(TransportError::Rejected { status, reason }) => {
+                return Err(ClientError::ServerRefused {
+                    reason: format!("{status}: {reason}"),
+                });
+            }
+        }
+    }
+    Err(ClientError::Offline {
+        reason: "no attempt was made".into(),
+    })
+}
+
+impl ClientStore {
+    /// Syncs now: sends pending changes, receives everything new in scope (in pages).
+    pub fn sync_now(&self, transport: &dyn Transport) -> Result<SyncReport> {
+        self.sync_with_progress(transport, &|_| {})
+    }
+
+    /// [`ClientStore::sync_now`], calling `progress` after each page of a long first sync.
+    pub fn sync_with_progress(
+        &self,
+        transport: &dyn Transport,
+        progress: &dyn Fn(SyncProgress),
+    ) -> Result<SyncReport> {
+        let started = Instant::now();
+        let mut report = SyncReport::default();
+        let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
+        // The outbox as it is now, one entry per document: its changes concatenated in order.
+        let pending = self.pending_changes(u32::MAX)?;
+        let mut by_document: BTreeMap<String, (DocumentKind, Vec<u8>, i64)> = BTreeMap::new();
+        for change in pending {
+            let kind: DocumentKind = change.kind.parse().map_err(|e| ClientError::Corrupt {
+                reason: format!("outbox: {e}"),
+            })?;
+            let entry = by_document
+                .entry(change.document_id)
+                .or_insert((kind, Vec::new(), 0));
+            entry.1.extend_from_slice(&change.changes);
+            entry.2 = entry.2.max(change.outbox_id);
+        }
+        let mut changes: Vec<OutgoingChanges> = by_document
+            .iter()
+            .map(|(id, (kind, bytes, _))| OutgoingChanges {
+                document_id: id.clone(),
+                kind: *kind,
+                changes: bytes.clone(),
+            })
+            .collect();
+        report.sent = changes.len() as u32;
+        loop {
+            let request = SyncRequest {
+                version: SYNC_VERSION,
+                cursor: self.read(cursor)?,
+                changes: std::mem::take(&mut changes),
+                page_size: PAGE_SIZE.min(MAX_PAGE),
+            };
+            let body = encode_message(&request).map_err(|e| ClientError::invalid(e.to_string()))?;
+            report.bytes_sent += body.len() as u64;
+            let answer = post(transport, &session.token, &body)?;
+            report.bytes_received += answer.len() as u64;
+            let response: SyncResponse =
+                decode_message(&answer).map_err(|e| ClientError::ServerRefused {
+                    reason: format!("unreadable answer: {e}"),
+                })?;
+            self.apply_response(&response, &by_document, &mut report)?;
+            report.pages += 1;
+            progress(SyncProgress {
+                pages: report.pages,
+                received: report.received,
+            });
+            if !response.more {
+                break;
+            }
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    fn apply_response(
+        &self,
+        response: &SyncResponse,
+        sent: &BTreeMap<String, (DocumentKind, Vec<u8>, i64)>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let now = format_time(Utc::now());
+        self.write(|tx| {
+            for id in &response.committed {
+                if let Some((_, _, last)) = sent.get(id) {
+                    tx.execute("DELETE FROM outbox WHERE document_id = ?1 AND id <= ?2", params![id, last])?;
+                    report.committed += 1;
+                }
+            }
+            for rejection in &response.rejections {
+                report.rejected.push((rejection.document_id.clone(), rejection.reason.clone()));
+                if !rejection.refused {
+                    continue;
+                }
+                if let Some((kind, bytes, last)) = sent.get(&rejection.document_id) {
+                    tx.execute(
+                        "INSERT INTO refused_changes (document_id, kind, changes, reason, refused_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![rejection.document_id, kind.to_string(), bytes, rejection.reason, now],
+                    )?;
+                    tx.execute("DELETE FROM outbox WHERE document_id = ?1 AND id <= ?2", params![rejection.document_id, last])?;
+                }
+            }
+            for document in &response.documents {
+                receive(tx, &document.document_id, document.kind, &document.bytes, &now)?;
+                report.received += 1;
+            }
+            for id in &response.removed {
+                let pending: i64 = tx.query_row("SELECT COUNT(*) FROM outbox WHERE document_id = ?1", [id], |r| r.get(0))?;
+                if pending == 0 {
+                    tx.execute("DELETE FROM follow_ups WHERE id = ?1", [id])?;
+                    tx.execute("DELETE FROM sheets WHERE id = ?1", [id])?;
+                    tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
+                    report.removed += 1;
+                }
+            }
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [response.cursor.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// Merges a document from the server and rewrites its projection.
+pub(crate) fn receive(
+    tx: &Transaction<'_>,
+    id: &str,
+    kind: DocumentKind,
+    bytes: &[u8],
+    now: &str,
+) -> Result<()> {
+    huifang_protocol::check_document_id(id).map_err(ClientError::invalid)?;
+    let doc = documents::merge_remote(tx, id, kind, bytes, now)?;
+    let invalid = |e: huifang_protocol::DocumentError| {
+        ClientError::invalid(format!("document {id} from the server: {e}"))
+    };
+    match kind {
+        DocumentKind::Sheet => project_sheet(tx, &Sheet::hydrate_from(&doc).map_err(invalid)?),
+        DocumentKind::FollowUp => {
+            project_follow_up(tx, &FollowUp::hydrate_from(&doc).map_err(invalid)?)
+        }
+    }
+}

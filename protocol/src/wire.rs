@@ -1,0 +1,186 @@
+//! The sync wire protocol (version [`SYNC_VERSION`]): one request from a device, one answer from
+//! the server, both CBOR (`ciborium`) compressed with gzip (`flate2`).
+//!
+//! A device sends its cursor (the change sequence it has everything up to) and its pending local
+//! changes per document; the server answers with which of those it committed, per-document
+//! rejections with reasons, the documents in the device's scope that changed after the cursor (a
+//! page at a time), the documents that left its scope, and the new cursor.
+
+use std::io::{Read, Write};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::document::DocumentKind;
+
+/// The protocol version this code speaks.
+pub const SYNC_VERSION: u32 = 1;
+/// The largest compressed body either side accepts.
+pub const MAX_COMPRESSED_BYTES: usize = 16 * 1024 * 1024;
+/// The largest body after decompression (a gzip bomb stops here).
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
+/// The most documents one response page carries.
+pub const MAX_PAGE: u32 = 2_000;
+
+/// The device's half of a sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub version: u32,
+    /// The device has every change in its scope up to this sequence number (0 for a new device).
+    pub cursor: i64,
+    /// Pending local changes, oldest first, at most one entry per document.
+    pub changes: Vec<OutgoingChanges>,
+    /// Most documents wanted in the answer; the rest come in the next page.
+    pub page_size: u32,
+}
+
+/// Automerge changes a device made to one document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingChanges {
+    pub document_id: String,
+    pub kind: DocumentKind,
+    /// Automerge changes (a saved document or incremental saves, concatenated).
+    #[serde(with = "serde_bytes")]
+    pub changes: Vec<u8>,
+}
+
+/// The server's half of a sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub version: u32,
+    /// Documents whose changes from this request are now part of the server's copy; the device
+    /// may drop them from its outbox.
+    pub committed: Vec<String>,
+    /// Per-document notices: changes compensated (reverted) or refused, with reasons.
+    pub rejections: Vec<Rejection>,
+    /// Documents in scope that changed after the request's cursor (whole, compacted).
+    pub documents: Vec<IncomingDocument>,
+    /// Documents that left the device's scope (reassigned away): purge once nothing is pending.
+    pub removed: Vec<String>,
+    /// The cursor to send next time.
+    pub cursor: i64,
+    /// More documents are waiting: sync again at once with the new cursor.
+    pub more: bool,
+}
+
+/// A document as the server has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncomingDocument {
+    pub document_id: String,
+    pub kind: DocumentKind,
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+/// Why (part of) a device's changes did not stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub document_id: String,
+    /// The fields set back, if the rest of the change was kept.
+    pub fields: Vec<String>,
+    pub reason: String,
+    /// `true`: the changes could not be applied at all (corrupt, out of scope); drop them.
+    pub refused: bool,
+}
+
+/// Why a message could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("the body is not gzip-compressed CBOR: {0}")]
+    Malformed(String),
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error(
+        "sync protocol version {found} is not supported (this side speaks {SYNC_VERSION}): update the app"
+    )]
+    Version { found: u32 },
+}
+
+/// Serialises and compresses a message.
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, WireError> {
+    let mut cbor = Vec::new();
+    ciborium::into_writer(message, &mut cbor).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&cbor)
+        .map_err(|e| WireError::Malformed(e.to_string()))?;
+    gz.finish().map_err(|e| WireError::Malformed(e.to_string()))
+}
+
+/// Decompresses (within [`MAX_DECOMPRESSED_BYTES`]) and deserialises a message.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
+    if body.len() > MAX_COMPRESSED_BYTES {
+        return Err(WireError::TooLarge {
+            limit: MAX_COMPRESSED_BYTES,
+        });
+    }
+    let mut cbor = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_DECOMPRESSED_BYTES as u64 + 1)
+        .read_to_end(&mut cbor)
+        .map_err(|e| WireError::Malformed(e.to_string()))?;
+    if cbor.len() > MAX_DECOMPRESSED_BYTES {
+        return Err(WireError::TooLarge {
+            limit: MAX_DECOMPRESSED_BYTES,
+        });
+    }
+    ciborium::from_reader(cbor.as_slice()).map_err(|e| WireError::Malformed(e.to_string()))
+}
+
+impl SyncRequest {
+    /// Checks the version and the shape a server relies on.
+    pub fn check(&self) -> Result<(), WireError> {
+        if self.version != SYNC_VERSION {
+            return Err(WireError::Version {
+                found: self.version,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> SyncRequest {
+        SyncRequest {
+            version: SYNC_VERSION,
+            cursor: 42,
+            changes: vec![OutgoingChanges {
+                document_id: "a".repeat(32),
+                kind: DocumentKind::Sheet,
+                changes: vec![1, 2, 3],
+            }],
+            page_size: 500,
+        }
+    }
+
+    #[test]
+    fn messages_round_trip_compressed() {
+        let bytes = encode(&request()).unwrap();
+        assert_eq!(&bytes[..2], &[0x1f, 0x8b], "gzip");
+        assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), request());
+    }
+
+    #[test]
+    fn garbage_bombs_and_versions_are_refused() {
+        assert!(matches!(
+            decode::<SyncRequest>(b"hello"),
+            Err(WireError::Malformed(_))
+        ));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![0u8; MAX_DECOMPRESSED_BYTES + 10])
+            .unwrap();
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 1024 * 1024);
+        assert!(matches!(
+            decode::<SyncRequest>(&bomb),
+            Err(WireError::TooLarge { .. })
+        ));
+        let old = SyncRequest {
+            version: 0,
+            ..request()
+        };
+        assert!(matches!(old.check(), Err(WireError::Version { found: 0 })));
+    }
+}

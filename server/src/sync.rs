@@ -1,0 +1,509 @@
+//! `POST /api/v1/sync`: the server's half of the sync protocol (`huifang_protocol::wire`).
+//!
+//! The server never trusts a device. Each document's incoming changes are applied to the stored
+//! document inside its own [`DocWrite`]; the result is checked against the sender's permissions,
+//! the lifecycle, validation and the customer's signature; whatever does not stand is set back by
+//! a compensating change (so every replica converges on the same allowed state) and reported with
+//! a reason. Then the rules run as if the edit had come over the API: a sheet handled on a phone
+//! gets its follow-up, a completed follow-up its consequences. Finally the device receives what
+//! changed in its scope after its cursor, a page at a time.
+
+use automerge::AutoCommit;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use huifang_protocol::{
+    Document, DocumentKind, FollowUp, FollowUpStatus, IncomingDocument, Labelled,
+    MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, Rejection, SYNC_VERSION, Sheet, SheetStatus,
+    SyncRequest, SyncResponse, check_document_id, check_follow_up_change, check_sheet_change,
+    decode_message, encode_message, parse_time, revert_follow_up_fields, revert_sheet_fields,
+};
+
+use crate::app::AppState;
+use crate::auth::{Caller, WorkScope};
+use crate::db::{Conditions, SqlArg, id_list};
+use crate::documents::DocWrite;
+use crate::error::{AppError, AppResult};
+use crate::followups::{self, Recorder};
+use crate::rules::{self, RuleSettings};
+use crate::sheets;
+
+/// The content type of sync bodies: gzip-compressed CBOR.
+pub const CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
+/// Most documents one request may carry changes for.
+const MAX_CHANGED_DOCUMENTS: usize = 1_000;
+/// Sheet fields frozen once the customer has signed for the matter (D-SIG-1).
+const SIGNED_SHEET_FIELDS: &[&str] = &[
+    "customer_name",
+    "customer_address",
+    "items",
+    "investigation",
+    "result",
+    "handled_at",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/sync",
+        post(sync).layer(axum::extract::DefaultBodyLimit::max(MAX_COMPRESSED_BYTES)),
+    )
+}
+
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> AppResult<Response> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge {
+                limit: MAX_COMPRESSED_BYTES,
+            }
+        } else {
+            AppError::BadRequest(e.body_text())
+        }
+    })?;
+    let request: SyncRequest =
+        decode_message(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    request
+        .check()
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    if !(1..=MAX_PAGE).contains(&request.page_size) {
+        return Err(AppError::invalid(format!(
+            "page_size must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    if request.cursor < 0 {
+        return Err(AppError::invalid("cursor must not be negative"));
+    }
+    if request.changes.len() > MAX_CHANGED_DOCUMENTS {
+        return Err(AppError::invalid(format!(
+            "at most {MAX_CHANGED_DOCUMENTS} documents per sync; send the rest next time"
+        )));
+    }
+    let settings = RuleSettings::load(state.db()).await?;
+    let mut committed = Vec::new();
+    let mut rejections = Vec::new();
+    for change in request.changes {
+        let id = change.document_id.clone();
+        match apply(&state, &caller, &settings, change).await {
+            Ok(notice) => {
+                committed.push(id);
+                rejections.extend(notice);
+            }
+            Err(Refusal::Refused(reason)) => {
+                rejections.push(Rejection {
+                    document_id: id,
+                    fields: Vec::new(),
+                    reason,
+                    refused: true,
+                });
+            }
+            Err(Refusal::Failed(error)) => return Err(error),
+        }
+    }
+    let (documents, removed, cursor, more) =
+        outgoing(&state, &caller, request.cursor, request.page_size).await?;
+    let response = SyncResponse {
+        version: SYNC_VERSION,
+        committed,
+        rejections,
+        documents,
+        removed,
+        cursor,
+        more,
+    };
+    let bytes = encode_message(&response).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response())
+}
+
+/// Why a document's changes were not taken at all.
+enum Refusal {
+    /// The device's fault: told to the device, nothing stored.
+    Refused(String),
+    /// The server's fault: the whole sync fails (and is retried), nothing stored.
+    Failed(AppError),
+}
+
+impl From<AppError> for Refusal {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Internal(_) => Refusal::Failed(error),
+            other => Refusal::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(error: sqlx::Error) -> Self {
+        Refusal::Failed(error.into())
+    }
+}
+
+fn refuse(reason: impl Into<String>) -> Refusal {
+    Refusal::Refused(reason.into())
+}
+
+/// Applies one document's changes in its own transaction; returns a notice when some fields were
+/// set back.
+async fn apply(
+    state: &AppState,
+    caller: &Caller,
+    settings: &RuleSettings,
+    change: OutgoingChanges,
+) -> Result<Option<Rejection>, Refusal> {
+    check_document_id(&change.document_id).map_err(refuse)?;
+    let mut write =
+        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
+    let stored = write.load_raw(&change.document_id).await?;
+    let notice = match (change.kind, stored) {
+        (_, Some((kind, _))) if kind != change.kind.code() => {
+            return Err(refuse(format!(
+                "document {} is a {kind}, not a {}",
+                change.document_id, change.kind
+            )));
+        }
+        (DocumentKind::Sheet, None) => {
+            create_sheet(&mut write, caller, settings, &change).await?;
+            None
+        }
+        (DocumentKind::FollowUp, None) => {
+            return Err(refuse("follow-ups are created by the server's rules"));
+        }
+        (DocumentKind::Sheet, Some((_, doc))) => {
+            if !sheets::is_visible(state.db(), &caller.work_scope(), &change.document_id).await? {
+                return Err(refuse("the sheet is outside your scope"));
+            }
+            change_sheet(&mut write, caller, settings, doc, &change).await?
+        }
+        (DocumentKind::FollowUp, Some((_, doc))) => {
+            change_follow_up(&mut write, caller, settings, doc, &change).await?
+        }
+    };
+    write.commit().await?;
+    Ok(notice)
+}
+
+/// Applies the device's changes to the stored document; `false` when they were all known
+/// already (a replayed request), in which case nothing is stored.
+fn load_changes(doc: &mut AutoCommit, change: &OutgoingChanges) -> Result<bool, Refusal> {
+    let before = doc.get_heads();
+    doc.load_incremental(&change.changes)
+        .map_err(|e| refuse(format!("the changes are not valid Automerge data: {e}")))?;
+    Ok(doc.get_heads() != before)
+}
+
+async fn create_sheet(
+    write: &mut DocWrite,
+    caller: &Caller,
+    settings: &RuleSettings,
+    change: &OutgoingChanges,
+) -> Result<(), Refusal> {
+    let mut doc = AutoCommit::new();
+    doc.load_incremental(&change.changes)
+        .map_err(|e| refuse(format!("the new sheet is not valid Automerge data: {e}")))?;
+    let mut sheet = Sheet::hydrate_from(&doc).map_err(|e| refuse(e.to_string()))?;
+    if sheet.id != change.document_id {
+        return Err(refuse("the sheet's id does not match the document id"));
+    }
+    check_sheet_change(None, &sheet, &caller.actor()).map_err(|v| {
+        refuse(
+            v.iter()
+                .map(|v| format!("{}: {}", v.field, v.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    sheet.validate().map_err(|e| refuse(e.to_string()))?;
+    sheet.number = Some(sheets::next_number(write, &settings.number_prefix).await?);
+    let facts = rules::gather_facts(write.tx(), &sheet).await?;
+    sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
+    write.store(&mut doc, &sheet, "sheet.accepted").await?;
+    Ok(())
+}
+
+fn notice(id: &str, fields: Vec<String>, reasons: Vec<String>) -> Option<Rejection> {
+    (!fields.is_empty()).then(|| Rejection {
+        document_id: id.to_owned(),
+        fields,
+        reason: reasons.join("; "),
+        refused: false,
+    })
+}
+
+async fn change_sheet(
+    write: &mut DocWrite,
+    caller: &Caller,
+    settings: &RuleSettings,
+    mut doc: AutoCommit,
+    change: &OutgoingChanges,
+) -> Result<Option<Rejection>, Refusal> {
+    let before =
+        Sheet::hydrate_from(&doc).map_err(|e| Refusal::Failed(AppError::Internal(e.into())))?;
+    if !load_changes(&mut doc, change)? {
+        return Ok(None);
+    }
+    let mut fields: Vec<String> = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
+    let mut after = match Sheet::hydrate_from(&doc) {
+        Ok(after) => after,
+        Err(e) => {
+            reasons.push(format!(
+                "the changes damaged the document ({e}); all set back"
+            ));
+            fields.push("*".into());
+            before.clone()
+        }
+    };
+    if !before.status.can_become(after.status) {
+        reasons.push(format!(
+            "a sheet cannot go from {} to {}",
+            before.status, after.status
+        ));
+        fields.push("status".into());
+        after.status = before.status;
+    }
+    if let Err(violations) = check_sheet_change(Some(&before), &after, &caller.actor()) {
+        let names: Vec<&str> = violations.iter().map(|v| v.field).collect();
+        revert_sheet_fields(&mut after, &before, &names);
+        reasons.extend(
+            violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.reason)),
+        );
+        fields.extend(names.iter().map(|n| (*n).to_owned()));
+    }
+    let signed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND method = 'on_site_signature'",
+    )
+    .bind(&before.id)
+    .fetch_one(&mut **write.tx())
+    .await?;
+    if signed > 0 {
+        let mut frozen = after.clone();
+        revert_sheet_fields(&mut frozen, &before, SIGNED_SHEET_FIELDS);
+        if frozen != after {
+            reasons.push("the customer has signed for this matter; its content is frozen".into());
+            fields.extend(SIGNED_SHEET_FIELDS.iter().map(|f| (*f).to_owned()));
+            after = frozen;
+        }
+    }
+    if let Err(problems) = after.validate() {
+        reasons.push(format!(
+            "the result is not valid ({problems}); all set back"
+        ));
+        fields.push("*".into());
+        after = before.clone();
+    }
+    let newly_handled =
+        before.status != SheetStatus::Handled && after.status == SheetStatus::Handled;
+    write.store(&mut doc, &after, "sheet.synced").await?;
+    if newly_handled {
+        followups::create_for_sheet(write, &after, settings).await?;
+    }
+    Ok(notice(&before.id, fields, reasons))
+}
+
+async fn change_follow_up(
+    write: &mut DocWrite,
+    caller: &Caller,
+    settings: &RuleSettings,
+    mut doc: AutoCommit,
+    change: &OutgoingChanges,
+) -> Result<Option<Rejection>, Refusal> {
+    let before =
+        FollowUp::hydrate_from(&doc).map_err(|e| Refusal::Failed(AppError::Internal(e.into())))?;
+    let in_scope = matches!(caller.work_scope(), WorkScope::All)
+        || before.assignee_staff_id == Some(caller.staff_id)
+        || caller.work_units.contains(&before.assignee_unit_id);
+    if !in_scope {
+        return Err(refuse("the follow-up is outside your scope"));
+    }
+    if !load_changes(&mut doc, change)? {
+        return Ok(None);
+    }
+    let mut fields: Vec<String> = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
+    let mut after = match FollowUp::hydrate_from(&doc) {
+        Ok(after) => after,
+        Err(e) => {
+            reasons.push(format!(
+                "the changes damaged the document ({e}); all set back"
+            ));
+            fields.push("*".into());
+            before.clone()
+        }
+    };
+    if !before.status.can_become(after.status) || (before.status.is_closed() && before != after) {
+        reasons.push(format!(
+            "the follow-up is {}; it cannot become {}",
+            before.status, after.status
+        ));
+        fields.push("*".into());
+        after = before.clone();
+    }
+    if let Err(violations) = check_follow_up_change(Some(&before), &after, &caller.actor()) {
+        let names: Vec<&str> = violations.iter().map(|v| v.field).collect();
+        revert_follow_up_fields(&mut after, &before, &names);
+        reasons.extend(
+            violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.reason)),
+        );
+        fields.extend(names.iter().map(|n| (*n).to_owned()));
+    }
+    // D-CB-2: the phone's time counts, within bounds.
+    if before.outcome.is_none()
+        && let Some(outcome) = &after.outcome
+    {
+        let done = parse_time("done_at", &outcome.done_at).ok();
+        let created = parse_time("created_at", &before.created_at).ok();
+        let skew = sheets::CLOCK_SKEW;
+        let in_bounds = match (done, created) {
+            (Some(done), Some(created)) => done >= created - skew && done <= write.now + skew,
+            _ => false,
+        };
+        if !in_bounds {
+            reasons.push(
+                "outcome.done_at is before the follow-up existed or after it reached the server"
+                    .into(),
+            );
+            fields.extend(["status", "outcome", "signature"].map(str::to_owned));
+            revert_follow_up_fields(&mut after, &before, &["status", "outcome", "signature"]);
+        }
+    }
+    if let Err(problems) = after.validate() {
+        reasons.push(format!(
+            "the result is not valid ({problems}); all set back"
+        ));
+        fields.push("*".into());
+        after = before.clone();
+    }
+    let completed =
+        before.status != FollowUpStatus::Completed && after.status == FollowUpStatus::Completed;
+    let exhausted =
+        before.status != FollowUpStatus::Unreachable && after.status == FollowUpStatus::Unreachable;
+    write.store(&mut doc, &after, "follow_up.synced").await?;
+    if completed {
+        let recorder = Recorder {
+            staff_id: caller.staff_id,
+            unit_id: caller.unit.map(|u| u.id),
+        };
+        followups::after_completed(write, recorder, &after, settings).await?;
+    }
+    if exhausted && let Some(head) = followups::unit_head(write, after.assignee_unit_id).await? {
+        write
+            .notify(
+                head,
+                &after.id,
+                &format!("客户 {} 多次联系不上,请决定改派或取消", after.customer_name),
+            )
+            .await?;
+    }
+    Ok(notice(&before.id, fields, reasons))
+}
+
+/// The documents in the caller's scope changed after `cursor` (one page), the documents that
+/// left the scope, the new cursor and whether more pages wait.
+async fn outgoing(
+    state: &AppState,
+    caller: &Caller,
+    cursor: i64,
+    page_size: u32,
+) -> Result<(Vec<IncomingDocument>, Vec<String>, i64, bool), AppError> {
+    let db = state.db();
+    // Read first: every document with a sequence number up to this value is committed, because
+    // document writers take their numbers one at a time under the change-sequence lock.
+    let head: i64 = sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
+    let scope = caller.work_scope();
+    let (follow_ups, sheets) = match &scope {
+        WorkScope::All => (
+            "SELECT id FROM follow_ups".to_owned(),
+            "SELECT id FROM sheets".to_owned(),
+        ),
+        WorkScope::Units { staff_id, units } => (
+            format!(
+                "SELECT id FROM follow_ups WHERE assignee_staff_id = {staff_id}
+                 OR (assignee_staff_id IS NULL AND assignee_unit_id IN ({}))",
+                id_list(units)
+            ),
+            format!(
+                "SELECT s.id FROM sheets s WHERE {}",
+                sheets::scope_sql(&scope).unwrap_or_else(|| "1 = 1".into())
+            ),
+        ),
+    };
+    let mut conditions = Conditions::default();
+    conditions.add(
+        "d.seq > ? AND d.seq <= ?",
+        [SqlArg::Int(cursor), SqlArg::Int(head)],
+    );
+    conditions.add(
+        &format!("(d.id IN ({follow_ups}) OR d.id IN ({sheets}))"),
+        [],
+    );
+    let sql = format!(
+        "SELECT d.id, d.kind, d.bytes, d.seq FROM documents d {} ORDER BY d.seq, d.id LIMIT {}",
+        conditions.where_sql(),
+        page_size + 1
+    );
+    let mut rows: Vec<(String, String, Vec<u8>, i64)> = conditions
+        .bind(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(db.pool())
+        .await?;
+    let more = rows.len() > page_size as usize;
+    if more {
+        rows.truncate(page_size as usize);
+        // A page ends between sequence numbers, so the next page (seq > cursor) misses nothing.
+        let last = rows.last().map_or(cursor, |r| r.3);
+        if rows.iter().any(|r| r.3 < last) {
+            rows.retain(|r| r.3 < last);
+        } else {
+            let sql = format!(
+                "SELECT d.id, d.kind, d.bytes, d.seq FROM documents d WHERE d.seq = $1
+                 AND (d.id IN ({follow_ups}) OR d.id IN ({sheets})) ORDER BY d.id"
+            );
+            rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(last)
+                .fetch_all(db.pool())
+                .await?;
+        }
+    }
+    let new_cursor = if more {
+        rows.last().map_or(cursor, |r| r.3)
+    } else {
+        head.max(cursor)
+    };
+    let removed: Vec<String> = if cursor > 0 {
+        sqlx::query_scalar(
+            "SELECT document_id FROM scope_exits WHERE staff_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+        )
+        .bind(caller.staff_id)
+        .bind(cursor)
+        .bind(new_cursor)
+        .fetch_all(db.pool())
+        .await?
+    } else {
+        Vec::new()
+    };
+    let documents = rows
+        .into_iter()
+        .map(|(id, kind, bytes, _)| {
+            let kind = kind
+                .parse::<DocumentKind>()
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored kind of {id}: {e}")))?;
+            Ok(IncomingDocument {
+                document_id: id,
+                kind,
+                bytes,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok((documents, removed, new_cursor, more))
+}

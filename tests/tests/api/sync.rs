@@ -1,0 +1,633 @@
+//! Sync end to end: the real server and phones (client-core stores) over HTTP.
+
+use automerge::AutoCommit;
+use huifang_client::{
+    ClientStore, OutcomeInput, ReferenceData, Session, Transport, TransportError,
+};
+use huifang_protocol::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp};
+use crate::sheets::{accept, handle};
+
+crate::on_both_backends!(
+    two_phones_work_offline_and_sync_in_either_order,
+    a_forbidden_change_is_compensated_and_a_signed_record_stays_signed,
+    reassignment_moves_a_follow_up_between_phones,
+    bad_sync_requests_are_refused_and_store_nothing,
+);
+
+/// The phones' HTTP transport (plain HTTP to the test server; the app's is HTTPS). `sync_now`
+/// blocks, so it runs on a blocking thread and drives the async client on the test's runtime.
+struct Http {
+    base: String,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Transport for Http {
+    fn post(&self, endpoint: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .post(format!("{}{endpoint}", self.base))
+                .bearer_auth(token)
+                .header("content-type", "application/vnd.huifang.sync+cbor")
+                .body(body.to_vec())
+                .send()
+                .await
+                .map_err(|e| TransportError::Offline {
+                    reason: e.to_string(),
+                })?;
+            let status = response.status();
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| TransportError::Offline {
+                    reason: e.to_string(),
+                })?;
+            if status.is_success() {
+                Ok(bytes.to_vec())
+            } else {
+                Err(TransportError::Rejected {
+                    status: status.as_u16(),
+                    reason: String::from_utf8_lossy(&bytes).into_owned(),
+                })
+            }
+        })
+    }
+}
+
+struct Phone {
+    store: std::sync::Arc<ClientStore>,
+    transport: std::sync::Arc<Http>,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Phone {
+    /// Signs in over HTTP and keeps the session and the reference rows, as the app does.
+    async fn sign_in(app: &TestApp, username: &str) -> Phone {
+        let token = app.login(username, PASSWORD).await;
+        let me = app.get_json(&token, "/api/v1/auth/me").await;
+        let households = app.get_json(&token, "/api/v1/households?limit=500").await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = ClientStore::open(dir.path().join("phone.db")).unwrap();
+        store
+            .sign_in(Session {
+                server_url: app.base.clone(),
+                token: token.clone(),
+                staff_id: me["staff"]["id"].as_i64().unwrap(),
+                username: username.into(),
+                name: me["staff"]["name"].as_str().unwrap().into(),
+                role: me["staff"]["role"].as_str().unwrap().parse().unwrap(),
+                unit_id: me["staff"]["unit_id"].as_i64(),
+                work_units: serde_json::from_value(me["work_units"].clone()).unwrap(),
+                time_zone: me["time_zone"].as_str().unwrap().into(),
+            })
+            .unwrap();
+        let households: Vec<Household> =
+            serde_json::from_value(households["items"].clone()).unwrap();
+        store
+            .apply_reference(&ReferenceData {
+                households,
+                ..ReferenceData::default()
+            })
+            .unwrap();
+        let transport = Http {
+            base: app.base.clone(),
+            client: reqwest::Client::new(),
+            runtime: tokio::runtime::Handle::current(),
+        };
+        Phone {
+            store: std::sync::Arc::new(store),
+            transport: std::sync::Arc::new(transport),
+            token,
+            _dir: dir,
+        }
+    }
+
+    async fn sync(&self) -> huifang_client::SyncReport {
+        let (store, transport) = (self.store.clone(), self.transport.clone());
+        tokio::task::spawn_blocking(move || store.sync_now(transport.as_ref()))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+fn outcome(overall: u8) -> OutcomeInput {
+    OutcomeInput {
+        method: FollowUpMethod::HomeVisit,
+        ratings: Ratings {
+            handling: 4,
+            efficiency: 4,
+            quality: 4,
+            attitude: 5,
+            overall,
+        },
+        opinions: if overall <= 2 {
+            "还是漏水".into()
+        } else {
+            "满意".into()
+        },
+        done_at: None,
+    }
+}
+
+async fn server_follow_up(app: &TestApp, token: &str, id: &str) -> Value {
+    app.get_json(token, &format!("/api/v1/followups/{id}"))
+        .await["follow_up"]
+        .clone()
+}
+
+async fn two_phones_work_offline_and_sync_in_either_order(app: TestApp) {
+    for order in [["csc", "consultant"], ["consultant", "csc"]] {
+        let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+        let sales = app.login("bsw.sales.head", PASSWORD).await;
+        let repair = handle(
+            &app,
+            &csc_token,
+            &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
+        )
+        .await;
+        let matter = handle(
+            &app,
+            &sales,
+            &accept(&app, &sales, "黄建华", "ordinary", "sales_matter").await,
+        )
+        .await;
+        let csc = Phone::sign_in(&app, "bsw.csc.01").await;
+        let consultant = Phone::sign_in(&app, "bsw.gw.01").await;
+        let first = csc.sync().await;
+        assert!(
+            first.received >= 2,
+            "the office phone receives its sheet and follow-up: {first:?}"
+        );
+        consultant.sync().await;
+        let repair_id = repair["follow_up"]["id"].as_str().unwrap().to_owned();
+        let matter_id = matter["follow_up"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            csc.store.follow_up(&repair_id).unwrap().status,
+            FollowUpStatus::Open
+        );
+        assert_eq!(
+            consultant
+                .store
+                .follow_up(&matter_id)
+                .unwrap()
+                .customer_name,
+            "黄建华"
+        );
+        assert!(
+            consultant.store.follow_up(&repair_id).is_err(),
+            "not in the consultant's scope"
+        );
+
+        // A day offline.
+        csc.store.record_outcome(&repair_id, outcome(5)).unwrap();
+        let doorstep = csc
+            .store
+            .accept_sheet(huifang_client::NewSheet {
+                level: ComplaintLevel::Ordinary,
+                category: SheetCategory::PropertyService,
+                source: InformationSource::HomeVisit,
+                household_id: None,
+                customer_id: Some(app.customer_id("林秀英").await),
+                customer_name: None,
+                contact_phone: None,
+                customer_address: None,
+                items: vec!["楼道灯坏了".into()],
+            })
+            .unwrap();
+        consultant
+            .store
+            .record_outcome(&matter_id, outcome(2))
+            .unwrap();
+
+        // Back online, in either order.
+        for who in order {
+            let phone = if who == "csc" { &csc } else { &consultant };
+            let report = phone.sync().await;
+            assert_eq!(report.committed, report.sent, "{who}: {report:?}");
+            assert!(report.rejected.is_empty(), "{who}: {report:?}");
+        }
+        csc.sync().await;
+        consultant.sync().await;
+        for phone in [&csc, &consultant] {
+            assert!(
+                phone.store.pending_changes(10).unwrap().is_empty(),
+                "every change committed"
+            );
+        }
+
+        // The server has it all, and so do the phones.
+        let on_server = server_follow_up(&app, &csc_token, &repair_id).await;
+        assert_eq!(on_server["status"], "completed");
+        assert_eq!(on_server["outcome"]["ratings"]["overall"], 5);
+        let repair_sheet = app
+            .get_json(
+                &csc_token,
+                &format!("/api/v1/sheets/{}", repair["sheet"]["id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(
+            repair_sheet["sheet"]["status"], "followed_up",
+            "the rules ran on the synced outcome"
+        );
+        let number = csc.store.sheet(&doorstep.id).unwrap().number;
+        assert!(
+            number.is_some_and(|n| n.starts_with("HF-")),
+            "the doorstep sheet came back numbered"
+        );
+        let doorstep_on_server = app
+            .get_json(&csc_token, &format!("/api/v1/sheets/{}", doorstep.id))
+            .await;
+        assert_eq!(
+            doorstep_on_server["sheet"]["handling_unit_id"],
+            app.unit_id("PMO-BSW").await
+        );
+        let admin = app.admin_token().await;
+        let reopened = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/sheets?q={}", crate::helpers::urlencode("还是漏水")),
+            )
+            .await;
+        assert!(
+            reopened["total"].as_i64().unwrap() >= 1,
+            "D-CB-3 on a synced dissatisfied outcome"
+        );
+        let matter_on_phone = consultant.store.follow_up(&matter_id).unwrap();
+        let matter_on_server: FollowUp =
+            serde_json::from_value(server_follow_up(&app, &consultant.token, &matter_id).await)
+                .unwrap();
+        assert_eq!(
+            matter_on_phone, matter_on_server,
+            "replicas converge ({order:?})"
+        );
+        let csc_repair = csc.store.follow_up(&repair_id).unwrap();
+        let server_repair: FollowUp = serde_json::from_value(on_server).unwrap();
+        assert_eq!(csc_repair, server_repair);
+    }
+}
+
+/// A raw sync request, as a misbehaving device would send it.
+async fn raw_sync(app: &TestApp, token: &str, request: &SyncRequest) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(token)
+        .body(encode_message(request).unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
+    let request = SyncRequest {
+        version: SYNC_VERSION,
+        cursor: 0,
+        changes: vec![],
+        page_size: 500,
+    };
+    let response = raw_sync(app, token, &request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    decode_message(&response.bytes().await.unwrap()).unwrap()
+}
+
+async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let handled = handle(
+        &app,
+        &csc_token,
+        &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
+    )
+    .await;
+    let follow_up_id = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+    let everything = fetch(&app, &csc_token).await;
+    let bytes = &everything
+        .documents
+        .iter()
+        .find(|d| d.document_id == follow_up_id)
+        .unwrap()
+        .bytes;
+
+    // The device moves its own deadline: not its field.
+    let mut doc = AutoCommit::load(bytes)
+        .unwrap()
+        .with_actor(automerge::ActorId::random());
+    let heads = doc.get_heads();
+    let mut forged = FollowUp::hydrate_from(&doc).unwrap();
+    let original_due = forged.due_at.clone();
+    forged.due_at = "2099-01-01T00:00:00.000Z".into();
+    forged.reconcile_into(&mut doc).unwrap();
+    let changes = doc.save_after(&heads);
+    let request = SyncRequest {
+        version: SYNC_VERSION,
+        cursor: everything.cursor,
+        changes: vec![OutgoingChanges {
+            document_id: follow_up_id.clone(),
+            kind: DocumentKind::FollowUp,
+            changes,
+        }],
+        page_size: 100,
+    };
+    let answer: SyncResponse = decode_message(
+        &raw_sync(&app, &csc_token, &request)
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        answer.committed,
+        std::slice::from_ref(&follow_up_id),
+        "the changes are merged …"
+    );
+    assert_eq!(answer.rejections.len(), 1);
+    assert_eq!(
+        answer.rejections[0].fields,
+        ["due_at"],
+        "… and the field is set back"
+    );
+    assert!(!answer.rejections[0].refused);
+    assert_eq!(
+        server_follow_up(&app, &csc_token, &follow_up_id).await["due_at"],
+        original_due.as_str()
+    );
+    // The compensating change reaches the device: its copy converges on the server's.
+    let back = answer
+        .documents
+        .iter()
+        .find(|d| d.document_id == follow_up_id)
+        .expect("the compensated document comes back");
+    doc.load_incremental(&back.bytes).unwrap();
+    assert_eq!(FollowUp::hydrate_from(&doc).unwrap().due_at, original_due);
+
+    // The customer signs on the phone; a later edit of the signed content is reverted and flagged.
+    let phone = Phone::sign_in(&app, "bsw.csc.01").await;
+    phone.sync().await;
+    let strokes = vec![huifang_client::Stroke {
+        points: (0..10)
+            .map(|i| huifang_client::StrokePoint {
+                x: 10.0 + i as f32,
+                y: 20.0,
+                t_ms: i * 10,
+                pressure: None,
+            })
+            .collect(),
+    }];
+    let signature = huifang_client::SignatureInput {
+        strokes,
+        width: 200,
+        height: 80,
+        signer_name: "陈志强".into(),
+    };
+    phone
+        .store
+        .complete_with_signature(
+            &follow_up_id,
+            signature,
+            Ratings {
+                handling: 5,
+                efficiency: 5,
+                quality: 5,
+                attitude: 5,
+                overall: 5,
+            },
+            String::new(),
+        )
+        .unwrap();
+    assert!(phone.sync().await.rejected.is_empty());
+    assert_eq!(
+        server_follow_up(&app, &csc_token, &follow_up_id).await["outcome"]["method"],
+        "on_site_signature"
+    );
+
+    let sheet_id = handled["sheet"]["id"].as_str().unwrap().to_owned();
+    let now = fetch(&app, &csc_token).await;
+    let sheet_bytes = &now
+        .documents
+        .iter()
+        .find(|d| d.document_id == sheet_id)
+        .unwrap()
+        .bytes;
+    let mut sheet_doc = AutoCommit::load(sheet_bytes)
+        .unwrap()
+        .with_actor(automerge::ActorId::random());
+    let heads = sheet_doc.get_heads();
+    let mut edited = Sheet::hydrate_from(&sheet_doc).unwrap();
+    edited.result = "其实没修好".into();
+    edited.reconcile_into(&mut sheet_doc).unwrap();
+    let request = SyncRequest {
+        version: SYNC_VERSION,
+        cursor: now.cursor,
+        changes: vec![OutgoingChanges {
+            document_id: sheet_id.clone(),
+            kind: DocumentKind::Sheet,
+            changes: sheet_doc.save_after(&heads),
+        }],
+        page_size: 100,
+    };
+    let answer: SyncResponse = decode_message(
+        &raw_sync(&app, &csc_token, &request)
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(answer.rejections.len(), 1, "{answer:?}");
+    // Signed and followed up: the content is frozen, the edit set back and reported.
+    assert_eq!(
+        answer.rejections[0].fields,
+        ["result"],
+        "{:?}",
+        answer.rejections
+    );
+    assert!(
+        answer.rejections[0].reason.contains("can no longer change"),
+        "{:?}",
+        answer.rejections
+    );
+    let sheet = app
+        .get_json(&csc_token, &format!("/api/v1/sheets/{sheet_id}"))
+        .await;
+    assert_eq!(
+        sheet["sheet"]["result"], "已处理完毕",
+        "the signed content stands"
+    );
+    phone.sync().await;
+    assert!(phone.store.verify_signature(&follow_up_id).unwrap().intact);
+}
+
+async fn reassignment_moves_a_follow_up_between_phones(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let handled = handle(
+        &app,
+        &csc_token,
+        &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
+    )
+    .await;
+    let id = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+    let csc = Phone::sign_in(&app, "bsw.csc.01").await;
+    let eng = Phone::sign_in(&app, "bsw.eng.head").await;
+    csc.sync().await;
+    eng.sync().await;
+    assert!(csc.store.follow_up(&id).is_ok());
+    assert!(eng.store.follow_up(&id).is_err());
+    let head = app.login("bsw.office.head", PASSWORD).await;
+    let engineer = app.staff_id("bsw.eng.head").await;
+    app.post_ok(
+        &head,
+        &format!("/api/v1/followups/{id}/reassign"),
+        json!({ "staff_id": engineer }),
+        StatusCode::OK,
+    )
+    .await;
+    let report = csc.sync().await;
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert!(
+        csc.store.follow_up(&id).is_err(),
+        "the old assignee's phone purged it"
+    );
+    eng.sync().await;
+    assert_eq!(
+        eng.store.follow_up(&id).unwrap().assignee_staff_id,
+        Some(engineer)
+    );
+}
+
+async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let dev = app.login("dev.01", PASSWORD).await;
+    let handled = handle(
+        &app,
+        &dev,
+        &accept(&app, &dev, "王子涵", "ordinary", "other").await,
+    )
+    .await;
+    let seq = app.change_seq().await;
+    let good = SyncRequest {
+        version: SYNC_VERSION,
+        cursor: 0,
+        changes: vec![],
+        page_size: 10,
+    };
+
+    let wrong_version = SyncRequest {
+        version: 99,
+        ..good.clone()
+    };
+    let response = raw_sync(&app, &csc_token, &wrong_version).await;
+    crate::helpers::assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "update the app",
+    )
+    .await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(&csc_token)
+        .body("not cbor")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(response, StatusCode::BAD_REQUEST, "bad_request", "gzip").await;
+    let response = raw_sync(
+        &app,
+        &csc_token,
+        &SyncRequest {
+            page_size: 0,
+            ..good.clone()
+        },
+    )
+    .await;
+    crate::helpers::assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "page_size",
+    )
+    .await;
+    let huge = vec![0u8; 17 * 1024 * 1024];
+    let response = app
+        .client
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(&csc_token)
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let response = app
+        .client
+        .post(app.url("/api/v1/sync"))
+        .body(encode_message(&good).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // A change to a document outside the sender's scope, corrupt bytes, a forged follow-up.
+    let outside = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+    let forged_id = "f".repeat(32);
+    let mut forged_doc = AutoCommit::new();
+    let mut forged =
+        serde_json::from_value::<FollowUp>(server_follow_up(&app, &dev, &outside).await).unwrap();
+    forged.id = forged_id.clone();
+    forged.reconcile_into(&mut forged_doc).unwrap();
+    let request = SyncRequest {
+        changes: vec![
+            OutgoingChanges {
+                document_id: outside.clone(),
+                kind: DocumentKind::FollowUp,
+                changes: vec![1, 2, 3],
+            },
+            OutgoingChanges {
+                document_id: handled["sheet"]["id"].as_str().unwrap().into(),
+                kind: DocumentKind::Sheet,
+                changes: b"garbage".to_vec(),
+            },
+            OutgoingChanges {
+                document_id: forged_id.clone(),
+                kind: DocumentKind::FollowUp,
+                changes: forged_doc.save(),
+            },
+            OutgoingChanges {
+                document_id: "short".into(),
+                kind: DocumentKind::Sheet,
+                changes: vec![],
+            },
+        ],
+        ..good.clone()
+    };
+    let answer: SyncResponse = decode_message(
+        &raw_sync(&app, &csc_token, &request)
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(answer.committed.is_empty(), "{answer:?}");
+    assert_eq!(answer.rejections.len(), 4);
+    assert!(answer.rejections.iter().all(|r| r.refused));
+    let reasons: Vec<&str> = answer
+        .rejections
+        .iter()
+        .map(|r| r.reason.as_str())
+        .collect();
+    assert!(reasons[0].contains("outside your scope"), "{reasons:?}");
+    assert!(
+        reasons[1].contains("outside your scope") || reasons[1].contains("not valid Automerge"),
+        "{reasons:?}"
+    );
+    assert!(reasons[2].contains("created by the server"), "{reasons:?}");
+    assert!(reasons[3].contains("32 lowercase hex"), "{reasons:?}");
+    assert_eq!(app.change_seq().await, seq, "nothing stored");
+}
