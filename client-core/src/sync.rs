@@ -52,19 +52,22 @@ pub struct SyncProgress {
     pub received: u32,
 }
 
-fn cursor(conn: &rusqlite::Connection) -> Result<i64> {
-    let value: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'cursor'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+fn meta(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
 }
 
-fn post(transport: &dyn Transport, token: &str, body: &[u8]) -> Result<Vec<u8>> {
+fn cursor(conn: &rusqlite::Connection) -> Result<i64> {
+    Ok(meta(conn, "cursor")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+fn post_to(transport: &dyn Transport, endpoint: &str, token: &str, body: &[u8]) -> Result<Vec<u8>> {
     let mut pause = FIRST_PAUSE;
     for attempt in 1..=ATTEMPTS {
-        match transport.post(SYNC_ENDPOINT, token, body) {
+        match transport.post(endpoint, token, body) {
             Ok(bytes) => return Ok(bytes),
             Err(TransportError::Offline { reason }) if attempt == ATTEMPTS => {
                 return Err(ClientError::Offline { reason });
@@ -122,8 +125,27 @@ impl ClientStore {
             })
             .collect();
         report.sent = changes.len() as u32;
+        // Signatures first, so the server holds every blob its documents refer to.
+        let blobs: Vec<(String, Vec<u8>)> = self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT sha256, bytes FROM blobs WHERE uploaded = 0")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        for (hash, bytes) in blobs {
+            post_to(
+                transport,
+                &format!("/api/v1/blobs/{hash}"),
+                &session.token,
+                &bytes,
+            )?;
+            report.bytes_sent += bytes.len() as u64;
+            self.write(|tx| {
+                Ok(tx.execute("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?1", [&hash])?)
+            })?;
+        }
         loop {
             let request = SyncRequest {
+                reference_version: self.read(|conn| meta(conn, "reference_version"))?,
                 version: SYNC_VERSION,
                 cursor: self.read(cursor)?,
                 changes: std::mem::take(&mut changes),
@@ -131,7 +153,7 @@ impl ClientStore {
             };
             let body = encode_message(&request).map_err(|e| ClientError::invalid(e.to_string()))?;
             report.bytes_sent += body.len() as u64;
-            let answer = post(transport, &session.token, &body)?;
+            let answer = post_to(transport, SYNC_ENDPOINT, &session.token, &body)?;
             report.bytes_received += answer.len() as u64;
             let response: SyncResponse =
                 decode_message(&answer).map_err(|e| ClientError::ServerRefused {
@@ -191,10 +213,16 @@ impl ClientStore {
                     report.removed += 1;
                 }
             }
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [response.cursor.to_string()],
-            )?;
+            if let Some(reference) = &response.reference {
+                let data = crate::ReferenceData {
+                    units: reference.units.clone(),
+                    staff: reference.staff.clone(),
+                    households: reference.households.clone(),
+                };
+                crate::reference::replace(tx, &data)?;
+                set_meta(tx, "reference_version", &reference.version)?;
+            }
+            set_meta(tx, "cursor", &response.cursor.to_string())?;
             Ok(())
         })
     }
@@ -219,4 +247,12 @@ pub(crate) fn receive(
             project_follow_up(tx, &FollowUp::hydrate_from(&doc).map_err(invalid)?)
         }
     }
+}
+
+fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }

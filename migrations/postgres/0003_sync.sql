@@ -7,3 +7,14 @@ CREATE TABLE scope_exits (
     staff_id     BIGINT NOT NULL
 );
 CREATE INDEX scope_exits_by_staff ON scope_exits (staff_id, seq);
+
+-- Content-addressed blobs uploaded by devices: customers' signatures (D-SIG-1).
+CREATE TABLE blobs (
+    sha256       TEXT PRIMARY KEY,
+    bytes        BYTEA NOT NULL,
+    uploaded_by  BIGINT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+
+-- Which blob a follow-up's signature refers to, so a blob is only served within scope.
+ALTER TABLE follow_ups ADD COLUMN signature_blob TEXT;

@@ -46,6 +46,7 @@ pub use sheet::{
 pub use signature::{canonical_content, content_sha256};
 pub use units::UnitKind;
 pub use wire::{
-    IncomingDocument, MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, Rejection, SYNC_VERSION,
-    SyncRequest, SyncResponse, WireError, decode as decode_message, encode as encode_message,
+    IncomingDocument, MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, ReferenceRows, Rejection,
+    SYNC_VERSION, SyncRequest, SyncResponse, WireError, decode as decode_message,
+    encode as encode_message,
 };

@@ -32,6 +32,9 @@ pub struct SyncRequest {
     pub changes: Vec<OutgoingChanges>,
     /// Most documents wanted in the answer; the rest come in the next page.
     pub page_size: u32,
+    /// The version of the reference rows the device holds (`None`: none yet).
+    #[serde(default)]
+    pub reference_version: Option<String>,
 }
 
 /// Automerge changes a device made to one document.
@@ -61,6 +64,18 @@ pub struct SyncResponse {
     pub cursor: i64,
     /// More documents are waiting: sync again at once with the new cursor.
     pub more: bool,
+    /// Fresh reference rows, when the device's version is not the current one.
+    #[serde(default)]
+    pub reference: Option<ReferenceRows>,
+}
+
+/// The registry rows of the device's scope, for looking things up offline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceRows {
+    pub version: String,
+    pub units: Vec<crate::Unit>,
+    pub staff: Vec<crate::StaffMember>,
+    pub households: Vec<crate::Household>,
 }
 
 /// A document as the server has it.
@@ -152,6 +167,7 @@ mod tests {
                 changes: vec![1, 2, 3],
             }],
             page_size: 500,
+            reference_version: None,
         }
     }
 

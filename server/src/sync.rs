@@ -17,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use huifang_protocol::{
     Document, DocumentKind, FollowUp, FollowUpStatus, IncomingDocument, Labelled,
-    MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, Rejection, SYNC_VERSION, Sheet, SheetStatus,
-    SyncRequest, SyncResponse, check_document_id, check_follow_up_change, check_sheet_change,
-    decode_message, encode_message, parse_time, revert_follow_up_fields, revert_sheet_fields,
+    MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, ReferenceRows, Rejection, SYNC_VERSION, Sheet,
+    SheetStatus, SyncRequest, SyncResponse, check_document_id, check_follow_up_change,
+    check_sheet_change, decode_message, encode_message, parse_time, revert_follow_up_fields,
+    revert_sheet_fields,
 };
 
 use crate::app::AppState;
@@ -45,11 +46,114 @@ const SIGNED_SHEET_FIELDS: &[&str] = &[
     "handled_at",
 ];
 
+/// The largest blob a device may upload (a signature is a few kilobytes).
+pub const MAX_BLOB_BYTES: usize = 2 * 1024 * 1024;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/sync",
-        post(sync).layer(axum::extract::DefaultBodyLimit::max(MAX_COMPRESSED_BYTES)),
+    Router::new()
+        .route(
+            "/sync",
+            post(sync).layer(axum::extract::DefaultBodyLimit::max(MAX_COMPRESSED_BYTES)),
+        )
+        .route(
+            "/blobs/{sha256}",
+            post(upload_blob)
+                .get(download_blob)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_BLOB_BYTES)),
+        )
+}
+
+fn check_hash(hash: &str) -> AppResult<()> {
+    if hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "a blob is named by its SHA-256: 64 lowercase hex digits",
+        ))
+    }
+}
+
+/// Stores a blob under its SHA-256. Uploading the same blob again changes nothing, so an upload
+/// cut off midway is simply sent again.
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn upload_blob(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(hash): axum::extract::Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> AppResult<StatusCode> {
+    check_hash(&hash)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge {
+                limit: MAX_BLOB_BYTES,
+            }
+        } else {
+            AppError::BadRequest(e.body_text())
+        }
+    })?;
+    use sha2::Digest;
+    if hex::encode(sha2::Sha256::digest(&body)) != hash {
+        return Err(AppError::invalid(
+            "the body's SHA-256 is not the blob's name (cut off or altered on the way)",
+        ));
+    }
+    let done = sqlx::query(
+        "INSERT INTO blobs (sha256, bytes, uploaded_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
     )
+    .bind(&hash)
+    .bind(body.to_vec())
+    .bind(caller.staff_id)
+    .bind(crate::db::now())
+    .execute(state.db().pool())
+    .await?;
+    Ok(if done.rows_affected() == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
+}
+
+/// Serves a blob that a follow-up in the caller's scope refers to.
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn download_blob(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(hash): axum::extract::Path<String>,
+) -> AppResult<Response> {
+    check_hash(&hash)?;
+    let not_found = || {
+        AppError::NotFound(format!(
+            "blob {hash} does not exist or is outside your scope"
+        ))
+    };
+    let referring: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM follow_ups WHERE signature_blob = $1")
+            .bind(&hash)
+            .fetch_all(state.db().pool())
+            .await?;
+    let mut visible = false;
+    for id in referring {
+        if let Some(follow_up) = crate::documents::read::<FollowUp>(state.db(), &id).await?
+            && followups::is_visible(&state, &caller, &follow_up).await?
+        {
+            visible = true;
+            break;
+        }
+    }
+    if !visible {
+        return Err(not_found());
+    }
+    let bytes: Vec<u8> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
+        .bind(&hash)
+        .fetch_optional(state.db().pool())
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
@@ -108,6 +212,12 @@ async fn sync(
     }
     let (documents, removed, cursor, more) =
         outgoing(&state, &caller, request.cursor, request.page_size).await?;
+    let version = reference_version(&state, &caller).await?;
+    let reference = if request.reference_version.as_deref() == Some(version.as_str()) {
+        None
+    } else {
+        Some(reference_rows(&state, &caller, version).await?)
+    };
     let response = SyncResponse {
         version: SYNC_VERSION,
         committed,
@@ -116,6 +226,7 @@ async fn sync(
         removed,
         cursor,
         more,
+        reference,
     };
     let bytes = encode_message(&response).map_err(|e| AppError::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response())
@@ -405,6 +516,92 @@ async fn change_follow_up(
             .await?;
     }
     Ok(notice(&before.id, fields, reasons))
+}
+
+/// A fingerprint of the registry as the caller sees it: it changes whenever any registry row
+/// changes, so a device downloads reference rows only when they changed.
+async fn reference_version(state: &AppState, caller: &Caller) -> Result<String, AppError> {
+    let mut parts = vec![format!(
+        "{}:{}:{:?}",
+        caller.staff_id, caller.role, caller.work_units
+    )];
+    for table in [
+        "units",
+        "staff",
+        "communities",
+        "buildings",
+        "households",
+        "customers",
+    ] {
+        let (count, latest): (i64, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*), MAX(updated_at) FROM {table}"
+        )))
+        .fetch_one(state.db().pool())
+        .await?;
+        parts.push(format!("{table}:{count}:{}", latest.unwrap_or_default()));
+    }
+    let (owned, latest): (i64, Option<String>) =
+        sqlx::query_as("SELECT COUNT(*), MAX(created_at) FROM consultant_customers")
+            .fetch_one(state.db().pool())
+            .await?;
+    parts.push(format!("owners:{owned}:{}", latest.unwrap_or_default()));
+    use sha2::Digest;
+    Ok(hex::encode(sha2::Sha256::digest(
+        parts.join("|").as_bytes(),
+    )))
+}
+
+/// The registry rows of the caller's scope.
+async fn reference_rows(
+    state: &AppState,
+    caller: &Caller,
+    version: String,
+) -> Result<ReferenceRows, AppError> {
+    let registry = state.registry();
+    let units = registry.list_units(None, None, None).await?;
+    let mut staff = Vec::new();
+    let mut households = Vec::new();
+    let staff_filter = crate::registry::StaffFilter::default();
+    let household_filter = crate::registry::HouseholdFilter::default();
+    let mut offset = 0;
+    loop {
+        let page = crate::registry::PageRequest { limit: 500, offset };
+        let got = registry
+            .list_staff(caller.staff_scope(), &staff_filter, page)
+            .await?
+            .items;
+        let done = got.len() < 500;
+        offset += got.len() as u64;
+        staff.extend(got);
+        if done {
+            break;
+        }
+    }
+    let mut offset = 0;
+    loop {
+        let page = crate::registry::PageRequest { limit: 500, offset };
+        let got = registry
+            .list_households(
+                caller.household_scope(),
+                &household_filter,
+                page,
+                caller.sees_customer_phones(),
+            )
+            .await?
+            .items;
+        let done = got.len() < 500;
+        offset += got.len() as u64;
+        households.extend(got);
+        if done {
+            break;
+        }
+    }
+    Ok(ReferenceRows {
+        version,
+        units,
+        staff,
+        households,
+    })
 }
 
 /// The documents in the caller's scope changed after `cursor` (one page), the documents that

@@ -25,9 +25,9 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
         "INSERT INTO follow_ups (id, kind, sheet_id, household_id, customer_id, customer_name,
             assignee_unit_id, assignee_staff_id, rule, status, due_at, due_month, method, done_at,
             done_on_time, rating_handling, rating_efficiency, rating_quality, rating_attitude,
-            rating_overall, unreachable_attempts, overdue_at, created_at, updated_at)
+            rating_overall, unreachable_attempts, overdue_at, created_at, updated_at, signature_blob)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                 $20, $21, $22, $23, $24)
+                 $20, $21, $22, $23, $24, $25)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, sheet_id = excluded.sheet_id,
             household_id = excluded.household_id, customer_id = excluded.customer_id,
             customer_name = excluded.customer_name, assignee_unit_id = excluded.assignee_unit_id,
@@ -38,7 +38,8 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
             rating_quality = excluded.rating_quality, rating_attitude = excluded.rating_attitude,
             rating_overall = excluded.rating_overall,
             unreachable_attempts = excluded.unreachable_attempts, overdue_at = excluded.overdue_at,
-            created_at = excluded.created_at, updated_at = excluded.updated_at",
+            created_at = excluded.created_at, updated_at = excluded.updated_at,
+            signature_blob = excluded.signature_blob",
     )
     .bind(&follow_up.id)
     .bind(follow_up.kind.code())
@@ -64,6 +65,7 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
     .bind(&follow_up.overdue_at)
     .bind(&follow_up.created_at)
     .bind(updated_at)
+    .bind(follow_up.signature.as_ref().map(|s| s.blob_sha256.clone()))
     .execute(&mut **write.tx())
     .await?;
     Ok(())

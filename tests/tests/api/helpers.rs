@@ -22,6 +22,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub db: Database,
+    pub config: Config,
     _dir: tempfile::TempDir,
 }
 
@@ -125,20 +126,43 @@ pub fn example(file: &str) -> std::path::PathBuf {
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let (db, config, dir) = fresh_database(backend).await?;
     seed_examples(&db).await;
-    let app = Application::build(config, db.clone(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("bind");
+    let app = Application::build(
+        config.clone(),
+        db.clone(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("bind");
     let addr = app.local_addr().expect("local addr");
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     Some(TestApp {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         db,
+        config,
         _dir: dir,
     })
 }
 
 impl TestApp {
+    /// Starts another server instance over the same database, with its own pool: what a second
+    /// node behind a load balancer is. Returns its base URL.
+    pub async fn second_instance(&self) -> String {
+        let db = Database::open(self.config.database_url.as_deref(), &self.config.data_dir)
+            .await
+            .expect("open");
+        let app = Application::build(
+            self.config.clone(),
+            db,
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("bind");
+        let addr = app.local_addr().expect("local addr");
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        format!("http://{addr}")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

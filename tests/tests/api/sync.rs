@@ -1,9 +1,7 @@
 //! Sync end to end: the real server and phones (client-core stores) over HTTP.
 
 use automerge::AutoCommit;
-use huifang_client::{
-    ClientStore, OutcomeInput, ReferenceData, Session, Transport, TransportError,
-};
+use huifang_client::{ClientStore, OutcomeInput, Session, Transport, TransportError};
 use huifang_protocol::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,6 +14,7 @@ crate::on_both_backends!(
     a_forbidden_change_is_compensated_and_a_signed_record_stays_signed,
     reassignment_moves_a_follow_up_between_phones,
     bad_sync_requests_are_refused_and_store_nothing,
+    two_server_instances_lose_no_concurrent_edit,
 );
 
 /// The phones' HTTP transport (plain HTTP to the test server; the app's is HTTPS). `sync_now`
@@ -71,7 +70,7 @@ impl Phone {
     async fn sign_in(app: &TestApp, username: &str) -> Phone {
         let token = app.login(username, PASSWORD).await;
         let me = app.get_json(&token, "/api/v1/auth/me").await;
-        let households = app.get_json(&token, "/api/v1/households?limit=500").await;
+
         let dir = tempfile::tempdir().unwrap();
         let store = ClientStore::open(dir.path().join("phone.db")).unwrap();
         store
@@ -87,14 +86,7 @@ impl Phone {
                 time_zone: me["time_zone"].as_str().unwrap().into(),
             })
             .unwrap();
-        let households: Vec<Household> =
-            serde_json::from_value(households["items"].clone()).unwrap();
-        store
-            .apply_reference(&ReferenceData {
-                households,
-                ..ReferenceData::default()
-            })
-            .unwrap();
+
         let transport = Http {
             base: app.base.clone(),
             client: reqwest::Client::new(),
@@ -106,6 +98,15 @@ impl Phone {
             token,
             _dir: dir,
         }
+    }
+
+    /// Points the phone at another server instance.
+    fn use_server(&mut self, base: &str) {
+        self.transport = std::sync::Arc::new(Http {
+            base: base.to_owned(),
+            client: reqwest::Client::new(),
+            runtime: tokio::runtime::Handle::current(),
+        });
     }
 
     async fn sync(&self) -> huifang_client::SyncReport {
@@ -290,6 +291,7 @@ async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
         cursor: 0,
         changes: vec![],
         page_size: 500,
+        reference_version: None,
     };
     let response = raw_sync(app, token, &request).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -332,6 +334,7 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
             changes,
         }],
         page_size: 100,
+        reference_version: None,
     };
     let answer: SyncResponse = decode_message(
         &raw_sync(&app, &csc_token, &request)
@@ -401,10 +404,42 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
         )
         .unwrap();
     assert!(phone.sync().await.rejected.is_empty());
+    let signed = server_follow_up(&app, &csc_token, &follow_up_id).await;
+    assert_eq!(signed["outcome"]["method"], "on_site_signature");
+    // The strokes reached the server under their hash, visible only within scope.
+    let blob = signed["signature"]["blob_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fetched = app.get(&csc_token, &format!("/api/v1/blobs/{blob}")).await;
+    assert_eq!(fetched.status(), StatusCode::OK);
+    use sha2::Digest;
     assert_eq!(
-        server_follow_up(&app, &csc_token, &follow_up_id).await["outcome"]["method"],
-        "on_site_signature"
+        hex::encode(sha2::Sha256::digest(fetched.bytes().await.unwrap())),
+        blob
     );
+    let outsider = app.login("bsw.gw.02", PASSWORD).await;
+    assert_eq!(
+        app.get(&outsider, &format!("/api/v1/blobs/{blob}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let tampered = app
+        .client
+        .post(app.url(&format!("/api/v1/blobs/{blob}")))
+        .bearer_auth(&csc_token)
+        .body("other bytes")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(
+        tampered,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "SHA-256",
+    )
+    .await;
 
     let sheet_id = handled["sheet"]["id"].as_str().unwrap().to_owned();
     let now = fetch(&app, &csc_token).await;
@@ -430,6 +465,7 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
             changes: sheet_doc.save_after(&heads),
         }],
         page_size: 100,
+        reference_version: None,
     };
     let answer: SyncResponse = decode_message(
         &raw_sync(&app, &csc_token, &request)
@@ -515,6 +551,7 @@ async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
         cursor: 0,
         changes: vec![],
         page_size: 10,
+        reference_version: None,
     };
 
     let wrong_version = SyncRequest {
@@ -630,4 +667,43 @@ async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
     assert!(reasons[2].contains("created by the server"), "{reasons:?}");
     assert!(reasons[3].contains("32 lowercase hex"), "{reasons:?}");
     assert_eq!(app.change_seq().await, seq, "nothing stored");
+}
+
+async fn two_server_instances_lose_no_concurrent_edit(app: TestApp) {
+    let second = app.second_instance().await;
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let sheet = accept(&app, &csc_token, "陈志强", "ordinary", "repair").await;
+    let id = sheet["id"].as_str().unwrap().to_owned();
+    let csc = Phone::sign_in(&app, "bsw.csc.01").await;
+    let mut head = Phone::sign_in(&app, "bsw.office.head").await;
+    head.use_server(&second);
+    csc.sync().await;
+    head.sync().await;
+    for round in 0..5 {
+        csc.store
+            .add_tracking_note(&id, format!("客服第{round}次跟进"))
+            .unwrap();
+        head.store
+            .add_tracking_note(&id, format!("主任第{round}次督办"))
+            .unwrap();
+        // Both phones sync at the same moment, each to its own instance.
+        let (a, b) = tokio::join!(csc.sync(), head.sync());
+        assert_eq!((a.committed, b.committed), (1, 1), "round {round}");
+    }
+    csc.sync().await;
+    head.sync().await;
+    let on_server = app
+        .get_json(&csc_token, &format!("/api/v1/sheets/{id}"))
+        .await;
+    assert_eq!(
+        on_server["sheet"]["tracking"].as_array().unwrap().len(),
+        10,
+        "no note lost"
+    );
+    assert_eq!(
+        csc.store.sheet(&id).unwrap(),
+        head.store.sheet(&id).unwrap(),
+        "both phones converge"
+    );
+    assert_eq!(csc.store.sheet(&id).unwrap().tracking.len(), 10);
 }
