@@ -151,6 +151,7 @@ impl Application {
         crate::metrics::init();
         let listener = TcpListener::bind(addr).await?;
         crate::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
+        crate::sync::spawn_change_watcher(db.clone());
         Ok(Application {
             listener,
             router: router(AppState::new(config, db)),

@@ -46,6 +46,9 @@ pub enum DbError {
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// The newest committed change-sequence number this process knows of: live channels wait on
+    /// it (see `sync::events`).
+    changes: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 impl Database {
@@ -71,6 +74,7 @@ impl Database {
                 Ok(Database {
                     pool,
                     backend: Backend::Postgres,
+                    changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
                 })
             }
             None => {
@@ -107,6 +111,7 @@ impl Database {
                 Ok(Database {
                     pool,
                     backend: Backend::Sqlite,
+                    changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
                 })
             }
         }
@@ -136,6 +141,22 @@ impl Database {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+
+    /// Announces a committed change-sequence number to this process's live channels.
+    pub fn announce_change(&self, seq: i64) {
+        self.changes.send_if_modified(|known| {
+            let newer = seq > *known;
+            if newer {
+                *known = seq;
+            }
+            newer
+        });
+    }
+
+    /// A receiver that wakes whenever a newer change-sequence number is announced.
+    pub fn watch_changes(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.changes.subscribe()
     }
 
     pub async fn close(&self) {

@@ -24,6 +24,7 @@ pub fn new_id() -> String {
 /// One write transaction over documents.
 pub struct DocWrite {
     tx: Transaction<'static, Any>,
+    db: Database,
     /// The change-sequence number every document written here gets.
     pub seq: i64,
     pub now: DateTime<Utc>,
@@ -47,6 +48,7 @@ impl DocWrite {
         .await?;
         Ok(DocWrite {
             tx,
+            db: db.clone(),
             seq,
             now: Utc::now(),
             actor,
@@ -200,6 +202,7 @@ impl DocWrite {
 
     pub async fn commit(self) -> Result<(), AppError> {
         self.tx.commit().await?;
+        self.db.announce_change(self.seq);
         Ok(())
     }
 }

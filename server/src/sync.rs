@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
             "/sync",
             post(sync).layer(axum::extract::DefaultBodyLimit::max(MAX_COMPRESSED_BYTES)),
         )
+        .route("/sync/events", axum::routing::get(events))
         .route(
             "/blobs/{sha256}",
             post(upload_blob)
@@ -604,22 +605,11 @@ async fn reference_rows(
     })
 }
 
-/// The documents in the caller's scope changed after `cursor` (one page), the documents that
-/// left the scope, the new cursor and whether more pages wait.
-async fn outgoing(
-    state: &AppState,
-    caller: &Caller,
-    cursor: i64,
-    page_size: u32,
-) -> Result<(Vec<IncomingDocument>, Vec<String>, i64, bool), AppError> {
-    let db = state.db();
-    // Read first: every document with a sequence number up to this value is committed, because
-    // document writers take their numbers one at a time under the change-sequence lock.
-    let head: i64 = sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
-        .fetch_one(db.pool())
-        .await?;
+/// Subqueries selecting the ids of the follow-ups and sheets a device of `caller` holds. Staff and
+/// unit ids come from the session, so they are written inline.
+fn scope_subqueries(caller: &Caller) -> (String, String) {
     let scope = caller.work_scope();
-    let (follow_ups, sheets) = match &scope {
+    match &scope {
         WorkScope::All => (
             "SELECT id FROM follow_ups".to_owned(),
             "SELECT id FROM sheets".to_owned(),
@@ -635,7 +625,24 @@ async fn outgoing(
                 sheets::scope_sql(&scope).unwrap_or_else(|| "1 = 1".into())
             ),
         ),
-    };
+    }
+}
+
+/// The documents in the caller's scope changed after `cursor` (one page),the documents that
+/// left the scope, the new cursor and whether more pages wait.
+async fn outgoing(
+    state: &AppState,
+    caller: &Caller,
+    cursor: i64,
+    page_size: u32,
+) -> Result<(Vec<IncomingDocument>, Vec<String>, i64, bool), AppError> {
+    let db = state.db();
+    // Read first: every document with a sequence number up to this value is committed, because
+    // document writers take their numbers one at a time under the change-sequence lock.
+    let head: i64 = sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
+    let (follow_ups, sheets) = scope_subqueries(caller);
     let mut conditions = Conditions::default();
     conditions.add(
         "d.seq > ? AND d.seq <= ?",
@@ -703,4 +710,118 @@ async fn outgoing(
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     Ok((documents, removed, new_cursor, more))
+}
+
+/// How often each server instance looks for changes committed by the other instances.
+const CHANGE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Keeps this process's view of the change sequence current, including changes committed by
+/// other server instances on the same database (one single-row read per interval for the whole
+/// process, however many devices listen).
+pub fn spawn_change_watcher(db: crate::Database) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(CHANGE_POLL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let read =
+                sqlx::query_scalar::<_, i64>("SELECT value FROM change_sequence WHERE id = 1")
+                    .fetch_one(db.pool())
+                    .await;
+            match read {
+                Ok(seq) => db.announce_change(seq),
+                Err(e) => tracing::debug!(error = %e, "change watcher could not read the sequence"),
+            }
+        }
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    /// The device's cursor; events announce changes in its scope after it.
+    cursor: Option<i64>,
+}
+
+/// Whether anything in the caller's scope changed (or left it) with a sequence in `(after, upto]`.
+async fn scope_changed(
+    state: &AppState,
+    caller: &Caller,
+    after: i64,
+    upto: i64,
+) -> Result<bool, AppError> {
+    let (follow_ups, sheets) = scope_subqueries(caller);
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT d.id FROM documents d WHERE d.seq > $1 AND d.seq <= $2
+            AND (d.id IN ({follow_ups}) OR d.id IN ({sheets})) LIMIT 1) found"
+    );
+    let changed: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(after)
+        .bind(upto)
+        .fetch_one(state.db().pool())
+        .await?;
+    if changed > 0 {
+        return Ok(true);
+    }
+    let exits: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM scope_exits WHERE staff_id = $1 AND seq > $2 AND seq <= $3",
+    )
+    .bind(caller.staff_id)
+    .bind(after)
+    .bind(upto)
+    .fetch_one(state.db().pool())
+    .await?;
+    Ok(exits > 0)
+}
+
+type EventStream = axum::response::sse::Sse<
+    axum::response::sse::KeepAliveStream<
+        std::pin::Pin<
+            Box<
+                dyn futures_util::Stream<
+                        Item = Result<axum::response::sse::Event, std::convert::Infallible>,
+                    > + Send,
+            >,
+        >,
+    >,
+>;
+
+/// `GET /api/v1/sync/events`: a server-sent event stream that says `sync` (with the newest
+/// sequence number) whenever the device's scope changes, so an online phone learns of new work
+/// at once without polling. Connect, sync once, then sync on each event.
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<EventsQuery>,
+) -> AppResult<EventStream> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let head: i64 = sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
+        .fetch_one(state.db().pool())
+        .await?;
+    let start = query.cursor.unwrap_or(head).max(0);
+    let mut changes = state.db().watch_changes();
+    changes.mark_changed();
+    let stream = futures_util::stream::unfold(
+        (changes, start, state, caller),
+        |(mut changes, mut seen, state, caller)| async move {
+            loop {
+                changes.changed().await.ok()?;
+                let newest = *changes.borrow_and_update();
+                if newest <= seen {
+                    continue;
+                }
+                match scope_changed(&state, &caller, seen, newest).await {
+                    Ok(true) => {
+                        seen = newest;
+                        let event = Event::default().event("sync").data(newest.to_string());
+                        return Some((Ok(event), (changes, seen, state, caller)));
+                    }
+                    Ok(false) => seen = newest,
+                    Err(e) => tracing::warn!(error = %e, "live channel check failed"),
+                }
+            }
+        },
+    );
+    Ok(Sse::new(Box::pin(stream) as _).keep_alive(KeepAlive::default()))
 }

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     reassignment_moves_a_follow_up_between_phones,
     bad_sync_requests_are_refused_and_store_nothing,
     two_server_instances_lose_no_concurrent_edit,
+    the_live_channel_says_sync_when_the_scope_changes,
 );
 
 /// The phones' HTTP transport (plain HTTP to the test server; the app's is HTTPS). `sync_now`
@@ -706,4 +707,84 @@ async fn two_server_instances_lose_no_concurrent_edit(app: TestApp) {
         "both phones converge"
     );
     assert_eq!(csc.store.sheet(&id).unwrap().tracking.len(), 10);
+}
+
+/// Reads the next server-sent event, or `None` when nothing arrives within `wait`.
+async fn next_event(stream: &mut reqwest::Response, wait: std::time::Duration) -> Option<String> {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .ok()?
+            .ok()??;
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        if text.contains("event: sync") && text.contains("\n\n") {
+            return Some(text);
+        }
+    }
+}
+
+async fn the_live_channel_says_sync_when_the_scope_changes(app: TestApp) {
+    let csc = app.login("bsw.csc.01", PASSWORD).await;
+    let handled = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "陈志强", "ordinary", "repair").await,
+    )
+    .await;
+    let second = app.second_instance().await;
+    let head: i64 = app.change_seq().await;
+    let open = |base: String| {
+        let client = app.client.clone();
+        let token = csc.clone();
+        async move {
+            let response = client
+                .get(format!("{base}/api/v1/sync/events?cursor={head}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/event-stream")
+            );
+            response
+        }
+    };
+    let mut local = open(app.base.clone()).await;
+    let mut remote = open(second).await;
+
+    // A change outside the scope says nothing.
+    let dev = app.login("dev.01", PASSWORD).await;
+    accept(&app, &dev, "王子涵", "ordinary", "other").await;
+    assert_eq!(
+        next_event(&mut local, std::time::Duration::from_millis(600)).await,
+        None
+    );
+
+    // The deadline job escalates the office's follow-up: both instances tell the phone.
+    let started = std::time::Instant::now();
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    huifang_server::deadlines::escalate_overdue(
+        &app.db,
+        tz,
+        chrono::Utc::now() + chrono::Duration::hours(25),
+    )
+    .await
+    .unwrap();
+    let event = next_event(&mut local, std::time::Duration::from_secs(2))
+        .await
+        .expect("an event on this instance");
+    let local_latency = started.elapsed();
+    assert!(event.contains("event: sync"), "{event}");
+    next_event(&mut remote, std::time::Duration::from_secs(2))
+        .await
+        .expect("an event on the other instance");
+    let remote_latency = started.elapsed();
+    eprintln!("live channel: same instance {local_latency:?}, other instance {remote_latency:?}");
+    let _ = handled;
 }
