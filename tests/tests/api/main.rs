@@ -6,6 +6,7 @@
 mod helpers;
 
 mod auth;
+mod convergence;
 mod errors;
 mod followups;
 mod import;

@@ -20,10 +20,20 @@ crate::on_both_backends!(
 
 /// The phones' HTTP transport (plain HTTP to the test server; the app's is HTTPS). `sync_now`
 /// blocks, so it runs on a blocking thread and drives the async client on the test's runtime.
-struct Http {
+pub(crate) struct Http {
     base: String,
     client: reqwest::Client,
     runtime: tokio::runtime::Handle,
+    /// Loses the next response after the server has handled the request (a cut connection).
+    drop_next_response: std::sync::atomic::AtomicBool,
+}
+
+impl Http {
+    /// The next response is lost after the server has handled the request.
+    pub(crate) fn drop_next_response(&self) {
+        self.drop_next_response
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Transport for Http {
@@ -47,6 +57,14 @@ impl Transport for Http {
                 .map_err(|e| TransportError::Offline {
                     reason: e.to_string(),
                 })?;
+            if self
+                .drop_next_response
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(TransportError::Offline {
+                    reason: "the connection was cut before the answer arrived".into(),
+                });
+            }
             if status.is_success() {
                 Ok(bytes.to_vec())
             } else {
@@ -59,16 +77,16 @@ impl Transport for Http {
     }
 }
 
-struct Phone {
-    store: std::sync::Arc<ClientStore>,
-    transport: std::sync::Arc<Http>,
+pub(crate) struct Phone {
+    pub(crate) store: std::sync::Arc<ClientStore>,
+    pub(crate) transport: std::sync::Arc<Http>,
     token: String,
     _dir: tempfile::TempDir,
 }
 
 impl Phone {
     /// Signs in over HTTP and keeps the session and the reference rows, as the app does.
-    async fn sign_in(app: &TestApp, username: &str) -> Phone {
+    pub(crate) async fn sign_in(app: &TestApp, username: &str) -> Phone {
         let token = app.login(username, PASSWORD).await;
         let me = app.get_json(&token, "/api/v1/auth/me").await;
 
@@ -92,6 +110,7 @@ impl Phone {
             base: app.base.clone(),
             client: reqwest::Client::new(),
             runtime: tokio::runtime::Handle::current(),
+            drop_next_response: Default::default(),
         };
         Phone {
             store: std::sync::Arc::new(store),
@@ -107,10 +126,11 @@ impl Phone {
             base: base.to_owned(),
             client: reqwest::Client::new(),
             runtime: tokio::runtime::Handle::current(),
+            drop_next_response: Default::default(),
         });
     }
 
-    async fn sync(&self) -> huifang_client::SyncReport {
+    pub(crate) async fn sync(&self) -> huifang_client::SyncReport {
         let (store, transport) = (self.store.clone(), self.transport.clone());
         tokio::task::spawn_blocking(move || store.sync_now(transport.as_ref()))
             .await
@@ -138,7 +158,7 @@ fn outcome(overall: u8) -> OutcomeInput {
     }
 }
 
-async fn server_follow_up(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn server_follow_up(app: &TestApp, token: &str, id: &str) -> Value {
     app.get_json(token, &format!("/api/v1/followups/{id}"))
         .await["follow_up"]
         .clone()
