@@ -269,6 +269,10 @@ async fn apply(
     change: OutgoingChanges,
 ) -> Result<Option<Rejection>, Refusal> {
     check_document_id(&change.document_id).map_err(refuse)?;
+    // Read with the pool before the write begins: a write holds a connection and the
+    // change-sequence lock, so it must never wait for a second connection.
+    let visible_sheet = change.kind == DocumentKind::Sheet
+        && sheets::is_visible(state.db(), &caller.work_scope(), &change.document_id).await?;
     let mut write =
         DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
     let stored = write.load_raw(&change.document_id).await?;
@@ -287,7 +291,7 @@ async fn apply(
             return Err(refuse("follow-ups are created by the server's rules"));
         }
         (DocumentKind::Sheet, Some((_, doc))) => {
-            if !sheets::is_visible(state.db(), &caller.work_scope(), &change.document_id).await? {
+            if !visible_sheet {
                 return Err(refuse("the sheet is outside your scope"));
             }
             change_sheet(&mut write, caller, settings, doc, &change).await?

@@ -449,7 +449,11 @@ pub async fn reassign(
         (None, Some(unit)) => (None, unit),
         (None, None) => return Err(AppError::invalid("give staff_id, unit_id or both")),
     };
-    if state.registry().get_unit(unit_id).await?.is_none() {
+    let unit_exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE id = $1")
+        .bind(unit_id)
+        .fetch_one(&mut **write.tx())
+        .await?;
+    if unit_exists == 0 {
         return Err(AppError::invalid(format!("unit {unit_id} does not exist")));
     }
     if before.status.is_closed() {

@@ -377,7 +377,8 @@ pub async fn change(
     id: &str,
     edit: SheetEdit,
 ) -> Result<Sheet, AppError> {
-    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    // Registry lookups come before the write begins: a write must never wait for a second
+    // pool connection while it holds the change-sequence lock.
     if let SheetEdit::Update(SheetUpdate {
         handling_unit_id: Some(unit),
         ..
@@ -386,6 +387,7 @@ pub async fn change(
     {
         return Err(AppError::invalid(format!("unit {unit} does not exist")));
     }
+    let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
     let action = edit.action();
     let mut after = before.clone();
     let now = write.now_text();
