@@ -21,7 +21,7 @@ use crate::transport::{Transport, TransportError};
 /// The sync endpoint, relative to the server URL.
 pub const SYNC_ENDPOINT: &str = "/api/v1/sync";
 /// Documents per page asked of the server.
-const PAGE_SIZE: u32 = 500;
+const PAGE_SIZE: u32 = 2_000;
 /// Attempts per request when the server cannot be reached, with doubling pauses between.
 const ATTEMPTS: u32 = 3;
 const FIRST_PAUSE: Duration = Duration::from_millis(200);

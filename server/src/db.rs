@@ -48,7 +48,11 @@ pub struct Database {
     backend: Backend,
     /// The newest committed change-sequence number this process knows of: live channels wait on
     /// it (see `sync::events`).
-    changes: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+        changes: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    /// Document writes of this process queue here, in order, before they take a connection:
+    /// SQLite's busy handler is neither fair nor quick under contention, and a waiting write
+    /// should not hold a pool connection either.
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Database {
@@ -67,7 +71,7 @@ impl Database {
                     .log_statements(tracing::log::LevelFilter::Debug);
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
                     .await
                     .map_err(DbError::Connect)?;
@@ -75,6 +79,7 @@ impl Database {
                     pool,
                     backend: Backend::Postgres,
                     changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+                    write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
                 })
             }
             None => {
@@ -89,7 +94,7 @@ impl Database {
                     .log_statements(tracing::log::LevelFilter::Debug);
                 let pool = AnyPoolOptions::new()
                     .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             // Foreign keys are on by default in sqlx; WAL readers never block the writer.
@@ -112,6 +117,7 @@ impl Database {
                     pool,
                     backend: Backend::Sqlite,
                     changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+                    write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
                 })
             }
         }
@@ -141,6 +147,11 @@ impl Database {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+
+        /// Waits for this process's turn to write documents (see `write_gate`).
+    pub async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.write_gate.clone().lock_owned().await
     }
 
     /// Announces a committed change-sequence number to this process's live channels.

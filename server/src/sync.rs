@@ -538,18 +538,19 @@ async fn reference_version(state: &AppState, caller: &Caller) -> Result<String, 
         "households",
         "customers",
     ] {
-        let (count, latest): (i64, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*), MAX(updated_at) FROM {table}"
-        )))
+                // Registry rows are never deleted: the newest id and the newest update say it all, and
+        // both are index lookups.
+        let (count, latest): (Option<i64>, Option<String>) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT MAX(id), MAX(updated_at) FROM {table}")))
         .fetch_one(state.db().pool())
         .await?;
-        parts.push(format!("{table}:{count}:{}", latest.unwrap_or_default()));
+                parts.push(format!("{table}:{}:{}", count.unwrap_or(0), latest.unwrap_or_default()));
     }
-    let (owned, latest): (i64, Option<String>) =
-        sqlx::query_as("SELECT COUNT(*), MAX(created_at) FROM consultant_customers")
+        let (owned, latest): (Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT MAX(customer_id), MAX(created_at) FROM consultant_customers")
             .fetch_one(state.db().pool())
             .await?;
-    parts.push(format!("owners:{owned}:{}", latest.unwrap_or_default()));
+        parts.push(format!("owners:{}:{}", owned.unwrap_or(0), latest.unwrap_or_default()));
     use sha2::Digest;
     Ok(hex::encode(sha2::Sha256::digest(
         parts.join("|").as_bytes(),

@@ -608,7 +608,8 @@ pub async fn apply_households(
                 sqlx::query(
                     "INSERT INTO consultant_customers (customer_id, consultant_id, created_at)
                      VALUES ($1, $2, $3)
-                     ON CONFLICT (customer_id) DO UPDATE SET consultant_id = excluded.consultant_id",
+                     ON CONFLICT (customer_id) DO UPDATE SET consultant_id = excluded.consultant_id,
+                         created_at = excluded.created_at",
                 )
                 .bind(customer_id)
                 .bind(*consultant_id)
