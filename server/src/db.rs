@@ -48,7 +48,7 @@ pub struct Database {
     backend: Backend,
     /// The newest committed change-sequence number this process knows of: live channels wait on
     /// it (see `sync::events`).
-        changes: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    changes: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
     /// Document writes of this process queue here, in order, before they take a connection:
     /// SQLite's busy handler is neither fair nor quick under contention, and a waiting write
     /// should not hold a pool connection either.
@@ -149,7 +149,7 @@ impl Database {
             .map(|_| ())
     }
 
-        /// Waits for this process's turn to write documents (see `write_gate`).
+    /// Waits for this process's turn to write documents (see `write_gate`).
     pub async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.write_gate.clone().lock_owned().await
     }

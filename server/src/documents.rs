@@ -25,7 +25,8 @@ pub fn new_id() -> String {
 pub struct DocWrite {
     tx: Transaction<'static, Any>,
     db: Database,
-    _turn: tokio::sync::OwnedMutexGuard<()>,/// The change-sequence number every document written here gets.
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+    /// The change-sequence number every document written here gets.
     pub seq: i64,
     pub now: DateTime<Utc>,
     pub actor: AuditActor,
@@ -38,7 +39,7 @@ impl DocWrite {
         actor: AuditActor,
         time_zone: Tz,
     ) -> Result<Self, sqlx::Error> {
-                let turn = db.write_turn().await;
+        let turn = db.write_turn().await;
         let mut tx = db.pool().begin().await?;
         // The first statement writes, so SQLite takes its write lock now rather than failing to
         // upgrade a read lock later; on PostgreSQL the row lock orders writers the same way.
@@ -47,7 +48,15 @@ impl DocWrite {
         )
         .fetch_one(&mut *tx)
         .await?;
-        Ok(DocWrite { tx, db: db.clone(), _turn: turn, seq, now: Utc::now(), actor, time_zone })
+        Ok(DocWrite {
+            tx,
+            db: db.clone(),
+            _turn: turn,
+            seq,
+            now: Utc::now(),
+            actor,
+            time_zone,
+        })
     }
 
     pub fn tx(&mut self) -> &mut Transaction<'static, Any> {

@@ -538,19 +538,28 @@ async fn reference_version(state: &AppState, caller: &Caller) -> Result<String, 
         "households",
         "customers",
     ] {
-                // Registry rows are never deleted: the newest id and the newest update say it all, and
+        // Registry rows are never deleted: the newest id and the newest update say it all, and
         // both are index lookups.
-        let (count, latest): (Option<i64>, Option<String>) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT MAX(id), MAX(updated_at) FROM {table}")))
+        let (count, latest): (Option<i64>, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(
+            format!("SELECT MAX(id), MAX(updated_at) FROM {table}"),
+        ))
         .fetch_one(state.db().pool())
         .await?;
-                parts.push(format!("{table}:{}:{}", count.unwrap_or(0), latest.unwrap_or_default()));
+        parts.push(format!(
+            "{table}:{}:{}",
+            count.unwrap_or(0),
+            latest.unwrap_or_default()
+        ));
     }
-        let (owned, latest): (Option<i64>, Option<String>) =
+    let (owned, latest): (Option<i64>, Option<String>) =
         sqlx::query_as("SELECT MAX(customer_id), MAX(created_at) FROM consultant_customers")
             .fetch_one(state.db().pool())
             .await?;
-        parts.push(format!("owners:{}:{}", owned.unwrap_or(0), latest.unwrap_or_default()));
+    parts.push(format!(
+        "owners:{}:{}",
+        owned.unwrap_or(0),
+        latest.unwrap_or_default()
+    ));
     use sha2::Digest;
     Ok(hex::encode(sha2::Sha256::digest(
         parts.join("|").as_bytes(),
@@ -610,25 +619,20 @@ async fn reference_rows(
     })
 }
 
-/// Subqueries selecting the ids of the follow-ups and sheets a device of `caller` holds. Staff and
-/// unit ids come from the session, so they are written inline.
-fn scope_subqueries(caller: &Caller) -> (String, String) {
+/// The condition on `documents d` that keeps what a device of `caller` holds. It is checked per
+/// candidate row (correlated `EXISTS`), so a sync costs what its sequence range holds, not what
+/// the whole scope holds. Staff and unit ids come from the session, so they are written inline.
+fn in_scope(caller: &Caller) -> String {
     let scope = caller.work_scope();
     match &scope {
-        WorkScope::All => (
-            "SELECT id FROM follow_ups".to_owned(),
-            "SELECT id FROM sheets".to_owned(),
-        ),
-        WorkScope::Units { staff_id, units } => (
-            format!(
-                "SELECT id FROM follow_ups WHERE assignee_staff_id = {staff_id}
-                 OR (assignee_staff_id IS NULL AND assignee_unit_id IN ({}))",
-                id_list(units)
-            ),
-            format!(
-                "SELECT s.id FROM sheets s WHERE {}",
-                sheets::scope_sql(&scope).unwrap_or_else(|| "1 = 1".into())
-            ),
+        WorkScope::All => "1 = 1".to_owned(),
+        WorkScope::Units { staff_id, units } => format!(
+            "((d.kind = 'follow_up' AND EXISTS (SELECT 1 FROM follow_ups fx WHERE fx.id = d.id
+                 AND (fx.assignee_staff_id = {staff_id}
+                      OR (fx.assignee_staff_id IS NULL AND fx.assignee_unit_id IN ({units})))))
+              OR (d.kind = 'sheet' AND EXISTS (SELECT 1 FROM sheets s WHERE s.id = d.id AND {sheet_scope})))",
+            units = id_list(units),
+            sheet_scope = sheets::scope_sql(&scope).unwrap_or_else(|| "1 = 1".into()),
         ),
     }
 }
@@ -647,16 +651,13 @@ async fn outgoing(
     let head: i64 = sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
         .fetch_one(db.pool())
         .await?;
-    let (follow_ups, sheets) = scope_subqueries(caller);
+    let in_scope = in_scope(caller);
     let mut conditions = Conditions::default();
     conditions.add(
         "d.seq > ? AND d.seq <= ?",
         [SqlArg::Int(cursor), SqlArg::Int(head)],
     );
-    conditions.add(
-        &format!("(d.id IN ({follow_ups}) OR d.id IN ({sheets}))"),
-        [],
-    );
+    conditions.add(&in_scope, []);
     let sql = format!(
         "SELECT d.id, d.kind, d.bytes, d.seq FROM documents d {} ORDER BY d.seq, d.id LIMIT {}",
         conditions.where_sql(),
@@ -676,7 +677,7 @@ async fn outgoing(
         } else {
             let sql = format!(
                 "SELECT d.id, d.kind, d.bytes, d.seq FROM documents d WHERE d.seq = $1
-                 AND (d.id IN ({follow_ups}) OR d.id IN ({sheets})) ORDER BY d.id"
+                 AND {in_scope} ORDER BY d.id"
             );
             rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(last)
@@ -755,10 +756,10 @@ async fn scope_changed(
     after: i64,
     upto: i64,
 ) -> Result<bool, AppError> {
-    let (follow_ups, sheets) = scope_subqueries(caller);
+    let in_scope = in_scope(caller);
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT d.id FROM documents d WHERE d.seq > $1 AND d.seq <= $2
-            AND (d.id IN ({follow_ups}) OR d.id IN ({sheets})) LIMIT 1) found"
+            AND {in_scope} LIMIT 1) found"
     );
     let changed: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(after)

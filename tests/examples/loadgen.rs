@@ -235,7 +235,7 @@ fn main() {
 
     // First sync of a fresh device: 2,000 then 20,000 documents.
     let mut filled = 0;
-        let sizes = if std::env::var_os("LOADGEN_ONLY_DEVICES").is_some() {
+    let sizes = if std::env::var_os("LOADGEN_ONLY_DEVICES").is_some() {
         vec![]
     } else {
         vec![(scaled(2_000), "≤ 1 s"), (scaled(20_000), "≤ 5 s, linear")]
