@@ -6,9 +6,9 @@ use automerge::{ActorId, AutoCommit};
 use chrono::{DateTime, Duration, Utc};
 use huifang_protocol::{
     ComplaintLevel, FollowUp, FollowUpMethod, FollowUpStatus, InformationSource,
-    MAX_UNREACHABLE_ATTEMPTS, Outcome, PhoneNumber, Ratings, ReportedItem, SCHEMA_VERSION, Sheet,
-    SheetCategory, SheetStatus, SignatureRef, TrackingNote, UnreachableAttempt,
-    check_follow_up_change, check_sheet_change, content_sha256, format_time, parse_time,
+    MAX_UNREACHABLE_ATTEMPTS, Outcome, PhoneNumber, Ratings, ReportedItem, Sheet, SheetCategory,
+    SheetIntake, SignatureRef, TrackingNote, UnreachableAttempt, check_follow_up_change,
+    check_sheet_change, content_sha256, format_time, parse_time,
 };
 use rand::RngCore;
 use rusqlite::{OptionalExtension, Transaction};
@@ -150,32 +150,19 @@ pub(crate) fn accept_sheet(
         }
     };
     let now_text = format_time(now);
-    let sheet = Sheet {
-        schema_version: SCHEMA_VERSION,
+    let sheet = Sheet::accepted(SheetIntake {
         id: new_id(),
-        number: None,
         accepted_at: now_text.clone(),
         level: input.level,
         category: input.category,
         source: input.source,
         household_id,
         customer_id: input.customer_id,
-        customer_name: input
-            .customer_name
-            .or(name)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
-        customer_address: input
-            .customer_address
-            .or(address)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
+        customer_name: input.customer_name.or(name).unwrap_or_default(),
+        customer_address: input.customer_address.or(address).unwrap_or_default(),
         contact_phone,
         accepted_by: session.staff_id,
         accepting_unit_id: unit,
-        handling_unit_id: None,
         items: input
             .items
             .into_iter()
@@ -184,15 +171,8 @@ pub(crate) fn accept_sheet(
                 text: text.trim().to_owned(),
             })
             .collect(),
-        investigation: String::new(),
-        tracking: Vec::new(),
-        result: String::new(),
-        handled_at: None,
-        status: SheetStatus::Accepted,
-        invalid_reason: None,
-        reopened_from: None,
         created_at: now_text.clone(),
-    };
+    });
     check_sheet_change(None, &sheet, &session.actor()).map_err(permission)?;
     sheet.validate()?;
     let mut doc = AutoCommit::new().with_actor(actor.clone());

@@ -40,8 +40,8 @@ pub use registry::{
 pub use roles::Role;
 pub use rules::AssignmentRule;
 pub use sheet::{
-    ComplaintLevel, InformationSource, ReportedItem, Sheet, SheetCategory, SheetStatus,
-    TrackingNote,
+    ComplaintLevel, InformationSource, ReportedItem, Sheet, SheetCategory, SheetIntake,
+    SheetStatus, TrackingNote,
 };
 pub use signature::{canonical_content, content_sha256};
 pub use units::UnitKind;

@@ -204,6 +204,58 @@ pub struct Sheet {
     pub created_at: String,
 }
 
+/// What accepting a sheet records; everything else starts empty (D-INF-4: `accepted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetIntake {
+    pub id: String,
+    pub accepted_at: String,
+    pub level: ComplaintLevel,
+    pub category: SheetCategory,
+    pub source: InformationSource,
+    pub household_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub customer_name: String,
+    pub customer_address: String,
+    pub contact_phone: String,
+    pub accepted_by: i64,
+    pub accepting_unit_id: i64,
+    pub items: Vec<ReportedItem>,
+    pub created_at: String,
+}
+
+impl Sheet {
+    /// A newly accepted sheet: unnumbered, unrouted, nothing handled yet. Phone and server both
+    /// build new sheets here, so they agree on what a new sheet is.
+    pub fn accepted(intake: SheetIntake) -> Sheet {
+        Sheet {
+            schema_version: SCHEMA_VERSION,
+            id: intake.id,
+            number: None,
+            accepted_at: intake.accepted_at,
+            level: intake.level,
+            category: intake.category,
+            source: intake.source,
+            household_id: intake.household_id,
+            customer_id: intake.customer_id,
+            customer_name: intake.customer_name.trim().to_owned(),
+            customer_address: intake.customer_address.trim().to_owned(),
+            contact_phone: intake.contact_phone,
+            accepted_by: intake.accepted_by,
+            accepting_unit_id: intake.accepting_unit_id,
+            handling_unit_id: None,
+            items: intake.items,
+            investigation: String::new(),
+            tracking: Vec::new(),
+            result: String::new(),
+            handled_at: None,
+            status: SheetStatus::Accepted,
+            invalid_reason: None,
+            reopened_from: None,
+            created_at: intake.created_at,
+        }
+    }
+}
+
 /// Longest text of one reported item, investigation, tracking note or result.
 pub const MAX_PROSE: usize = 4000;
 

@@ -6,8 +6,8 @@ use automerge::AutoCommit;
 use huifang_protocol::{
     Actor, AssignmentRule, ComplaintLevel, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus,
     InformationSource, Labelled, MAX_UNREACHABLE_ATTEMPTS, Outcome, Ratings, ReportedItem, Role,
-    SCHEMA_VERSION, Sheet, SheetStatus, SignatureRef, UnreachableAttempt, check_document_id,
-    check_follow_up_change, format_time, parse_time,
+    SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus, SignatureRef, UnreachableAttempt,
+    check_document_id, check_follow_up_change, format_time, parse_time,
 };
 use serde::Deserialize;
 
@@ -303,10 +303,8 @@ async fn reopen(
     if !outcome.opinions.is_empty() {
         text.push_str(&format!(":{}", outcome.opinions));
     }
-    let mut sheet = Sheet {
-        schema_version: SCHEMA_VERSION,
+    let mut sheet = Sheet::accepted(SheetIntake {
         id: new_id(),
-        number: Some(crate::sheets::next_number(write, &settings.number_prefix).await?),
         accepted_at: write.now_text(),
         level: original.level.max(ComplaintLevel::Ordinary),
         category: original.category,
@@ -318,17 +316,11 @@ async fn reopen(
         contact_phone: original.contact_phone.clone(),
         accepted_by: recorder.staff_id,
         accepting_unit_id: recorder.unit_id.unwrap_or(follow_up.assignee_unit_id),
-        handling_unit_id: None,
         items: vec![ReportedItem { id: new_id(), text }],
-        investigation: String::new(),
-        tracking: Vec::new(),
-        result: String::new(),
-        handled_at: None,
-        status: SheetStatus::Accepted,
-        invalid_reason: None,
-        reopened_from: Some(original.id.clone()),
         created_at: write.now_text(),
-    };
+    });
+    sheet.number = Some(crate::sheets::next_number(write, &settings.number_prefix).await?);
+    sheet.reopened_from = Some(original.id.clone());
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
     sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
     sheet

@@ -5,8 +5,8 @@
 use automerge::AutoCommit;
 use chrono::{DateTime, Duration, Utc};
 use huifang_protocol::{
-    Actor, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem, SCHEMA_VERSION,
-    Sheet, SheetCategory, SheetStatus, TrackingNote, check_document_id, check_sheet_change,
+    Actor, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem, Sheet,
+    SheetCategory, SheetIntake, SheetStatus, TrackingNote, check_document_id, check_sheet_change,
     format_time, parse_time,
 };
 use serde::Deserialize;
@@ -168,32 +168,19 @@ pub async fn accept(
         return Err(AppError::Conflict(format!("sheet {id} already exists")));
     }
     let accepted_at = submitted_time("accepted_at", request.accepted_at.as_deref(), write.now)?;
-    let mut sheet = Sheet {
-        schema_version: SCHEMA_VERSION,
+    let mut sheet = Sheet::accepted(SheetIntake {
         id: id.clone(),
-        number: None,
         accepted_at: format_time(accepted_at),
         level: request.level,
         category: request.category,
         source: request.source,
         household_id,
         customer_id: request.customer_id,
-        customer_name: request
-            .customer_name
-            .or(name)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
-        customer_address: request
-            .customer_address
-            .or(address)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
+        customer_name: request.customer_name.or(name).unwrap_or_default(),
+        customer_address: request.customer_address.or(address).unwrap_or_default(),
         contact_phone,
         accepted_by: caller.staff_id,
         accepting_unit_id: unit.id,
-        handling_unit_id: None,
         items: request
             .items
             .into_iter()
@@ -202,15 +189,8 @@ pub async fn accept(
                 text: text.trim().to_owned(),
             })
             .collect(),
-        investigation: String::new(),
-        tracking: Vec::new(),
-        result: String::new(),
-        handled_at: None,
-        status: SheetStatus::Accepted,
-        invalid_reason: None,
-        reopened_from: None,
         created_at: write.now_text(),
-    };
+    });
     check_sheet_change(None, &sheet, &caller.actor()).map_err(forbidden)?;
     sheet.validate().map_err(invalid)?;
     // The server's part: the number and the routing.
