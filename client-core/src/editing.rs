@@ -56,12 +56,8 @@ pub struct OutcomeInput {
 }
 
 fn permission(violations: Vec<huifang_protocol::FieldViolation>) -> ClientError {
-    let reasons: Vec<String> = violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.reason))
-        .collect();
     ClientError::PermissionDenied {
-        reason: reasons.join("; "),
+        reason: huifang_protocol::describe_violations(&violations),
     }
 }
 

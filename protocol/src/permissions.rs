@@ -35,6 +35,21 @@ pub struct FieldViolation {
     pub reason: String,
 }
 
+impl std::fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+/// Every violation as one sentence a person can read (`field: reason; field: reason`).
+pub fn describe_violations(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn violation(field: &'static str, reason: impl Into<String>) -> FieldViolation {
     FieldViolation {
         field,

@@ -326,14 +326,8 @@ async fn create_sheet(
     if sheet.id != change.document_id {
         return Err(refuse("the sheet's id does not match the document id"));
     }
-    check_sheet_change(None, &sheet, &caller.actor()).map_err(|v| {
-        refuse(
-            v.iter()
-                .map(|v| format!("{}: {}", v.field, v.reason))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    check_sheet_change(None, &sheet, &caller.actor())
+        .map_err(|v| refuse(huifang_protocol::describe_violations(&v)))?;
     sheet.validate().map_err(|e| refuse(e.to_string()))?;
     sheet.number = Some(sheets::next_number(write, &settings.number_prefix).await?);
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
@@ -386,11 +380,7 @@ async fn change_sheet(
     if let Err(violations) = check_sheet_change(Some(&before), &after, &caller.actor()) {
         let names: Vec<&str> = violations.iter().map(|v| v.field).collect();
         revert_sheet_fields(&mut after, &before, &names);
-        reasons.extend(
-            violations
-                .iter()
-                .map(|v| format!("{}: {}", v.field, v.reason)),
-        );
+        reasons.extend(violations.iter().map(ToString::to_string));
         fields.extend(names.iter().map(|n| (*n).to_owned()));
     }
     let signed: i64 = sqlx::query_scalar(
@@ -465,11 +455,7 @@ async fn change_follow_up(
     if let Err(violations) = check_follow_up_change(Some(&before), &after, &caller.actor()) {
         let names: Vec<&str> = violations.iter().map(|v| v.field).collect();
         revert_follow_up_fields(&mut after, &before, &names);
-        reasons.extend(
-            violations
-                .iter()
-                .map(|v| format!("{}: {}", v.field, v.reason)),
-        );
+        reasons.extend(violations.iter().map(ToString::to_string));
         fields.extend(names.iter().map(|n| (*n).to_owned()));
     }
     // D-CB-2: the phone's time counts, within bounds.

@@ -148,11 +148,7 @@ fn check(before: &FollowUp, after: &FollowUp, actor: &Actor) -> Result<(), AppEr
         )));
     }
     check_follow_up_change(Some(before), after, actor).map_err(|violations| {
-        let reasons: Vec<String> = violations
-            .iter()
-            .map(|v| format!("{}: {}", v.field, v.reason))
-            .collect();
-        AppError::Forbidden(reasons.join("; "))
+        AppError::Forbidden(huifang_protocol::describe_violations(&violations))
     })?;
     after.validate().map_err(|problems| AppError::Invalid {
         message: format!("the follow-up is not valid: {problems}"),

@@ -42,11 +42,7 @@ fn not_found(id: &str) -> AppError {
 }
 
 fn forbidden(violations: Vec<huifang_protocol::FieldViolation>) -> AppError {
-    let reasons: Vec<String> = violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.reason))
-        .collect();
-    AppError::Forbidden(reasons.join("; "))
+    AppError::Forbidden(huifang_protocol::describe_violations(&violations))
 }
 
 fn invalid(problems: huifang_protocol::Invalid) -> AppError {
