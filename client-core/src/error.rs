@@ -19,6 +19,10 @@ pub enum ClientError {
     Conflict { reason: String },
     #[error("nobody is signed in on this phone")]
     NotSignedIn,
+    /// The server did not accept the credentials or the session (wrong password, signed out on
+    /// another device, revoked by an administrator): sign in again.
+    #[error("the server did not accept the sign-in: {reason}")]
+    Unauthorized { reason: String },
     /// Signing out would lose work that has not reached the server.
     #[error(
         "{count} local change(s) have not reached the server yet; sync first, or sign out discarding them"
@@ -30,8 +34,8 @@ pub enum ClientError {
     /// The server cannot be reached; nothing is lost, sync again later.
     #[error("offline: {reason}")]
     Offline { reason: String },
-    /// The server answered the sync with an error (signed out, wrong app version …).
-    #[error("the server refused the sync: {reason}")]
+    /// The server answered with an error (wrong app version, a change it cannot take …).
+    #[error("the server refused the request: {reason}")]
     ServerRefused { reason: String },
     /// The local database failed (disk full, I/O error).
     #[error("local storage failed: {reason}")]
@@ -70,6 +74,22 @@ impl From<huifang_protocol::Invalid> for ClientError {
     fn from(invalid: huifang_protocol::Invalid) -> Self {
         ClientError::InvalidInput {
             reason: invalid.to_string(),
+        }
+    }
+}
+
+impl From<crate::transport::TransportError> for ClientError {
+    fn from(error: crate::transport::TransportError) -> Self {
+        use crate::transport::TransportError;
+        match error {
+            TransportError::Offline { reason } => ClientError::Offline { reason },
+            TransportError::Rejected {
+                status: 401,
+                reason,
+            } => ClientError::Unauthorized { reason },
+            TransportError::Rejected { status, reason } => ClientError::ServerRefused {
+                reason: format!("{status}: {reason}"),
+            },
         }
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use huifang_protocol::{
-    Document, DocumentKind, FollowUp, MAX_PAGE, OutgoingChanges, SYNC_VERSION, Sheet, SyncRequest,
-    SyncResponse, decode_message, encode_message, format_time,
+    BLOB_PART_BYTES, BlobUploadStatus, Document, DocumentKind, FollowUp, MAX_PAGE, OutgoingChanges,
+    SYNC_VERSION, Sheet, SyncRequest, SyncResponse, decode_message, encode_message, format_time,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -16,10 +16,12 @@ use crate::documents;
 use crate::error::{ClientError, Result};
 use crate::projections::{project_follow_up, project_sheet};
 use crate::store::ClientStore;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{Request, Transport, TransportError};
 
 /// The sync endpoint, relative to the server URL.
 pub const SYNC_ENDPOINT: &str = "/api/v1/sync";
+/// The content type of sync bodies (gzip-compressed CBOR).
+const SYNC_CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
 /// Documents per page asked of the server.
 const PAGE_SIZE: u32 = 2_000;
 /// Attempts per request when the server cannot be reached, with doubling pauses between.
@@ -64,28 +66,24 @@ fn cursor(conn: &rusqlite::Connection) -> Result<i64> {
         .unwrap_or(0))
 }
 
-fn post_to(transport: &dyn Transport, endpoint: &str, token: &str, body: &[u8]) -> Result<Vec<u8>> {
+/// Sends a request, retrying with doubling pauses while the server cannot be reached.
+pub(crate) fn send(
+    transport: &dyn Transport,
+    request: Request<'_>,
+) -> std::result::Result<Vec<u8>, TransportError> {
     let mut pause = FIRST_PAUSE;
-    for attempt in 1..=ATTEMPTS {
-        match transport.post(endpoint, token, body) {
+    let mut attempt = 1;
+    loop {
+        match transport.send(request) {
             Ok(bytes) => return Ok(bytes),
-            Err(TransportError::Offline { reason }) if attempt == ATTEMPTS => {
-                return Err(ClientError::Offline { reason });
-            }
-            Err(TransportError::Offline { .. }) => {
+            Err(TransportError::Offline { .. }) if attempt < ATTEMPTS => {
                 std::thread::sleep(pause);
                 pause *= 2;
+                attempt += 1;
             }
-            Err(TransportError::Rejected { status, reason }) => {
-                return Err(ClientError::ServerRefused {
-                    reason: format!("{status}: {reason}"),
-                });
-            }
+            Err(error) => return Err(error),
         }
     }
-    Err(ClientError::Offline {
-        reason: "no attempt was made".into(),
-    })
 }
 
 impl ClientStore {
@@ -126,23 +124,7 @@ impl ClientStore {
             .collect();
         report.sent = changes.len() as u32;
         // Signatures first, so the server holds every blob its documents refer to.
-        let blobs: Vec<(String, Vec<u8>)> = self.read(|conn| {
-            let mut stmt = conn.prepare("SELECT sha256, bytes FROM blobs WHERE uploaded = 0")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })?;
-        for (hash, bytes) in blobs {
-            post_to(
-                transport,
-                &format!("/api/v1/blobs/{hash}"),
-                &session.token,
-                &bytes,
-            )?;
-            report.bytes_sent += bytes.len() as u64;
-            self.write(|tx| {
-                Ok(tx.execute("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?1", [&hash])?)
-            })?;
-        }
+        report.bytes_sent += self.upload_blobs(transport, &session.token)?;
         loop {
             let request = SyncRequest {
                 reference_version: self.read(|conn| meta(conn, "reference_version"))?,
@@ -153,7 +135,15 @@ impl ClientStore {
             };
             let body = encode_message(&request).map_err(|e| ClientError::invalid(e.to_string()))?;
             report.bytes_sent += body.len() as u64;
-            let answer = post_to(transport, SYNC_ENDPOINT, &session.token, &body)?;
+            let answer = send(
+                transport,
+                Request::post(
+                    SYNC_ENDPOINT,
+                    Some(&session.token),
+                    SYNC_CONTENT_TYPE,
+                    &body,
+                ),
+            )?;
             report.bytes_received += answer.len() as u64;
             let response: SyncResponse =
                 decode_message(&answer).map_err(|e| ClientError::ServerRefused {
@@ -171,6 +161,31 @@ impl ClientStore {
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// Uploads the signatures the server does not have yet, part by part; an upload cut off
+    /// midway goes on where the server says it got to. Returns the bytes sent.
+    fn upload_blobs(&self, transport: &dyn Transport, token: &str) -> Result<u64> {
+        let pending: Vec<String> = self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT sha256 FROM blobs WHERE uploaded = 0")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        let mut sent = 0;
+        for hash in pending {
+            let bytes: Vec<u8> = self.read(|conn| {
+                Ok(
+                    conn.query_row("SELECT bytes FROM blobs WHERE sha256 = ?1", [&hash], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })?;
+            sent += upload_blob(transport, token, &hash, &bytes)?;
+            self.write(|tx| {
+                Ok(tx.execute("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?1", [&hash])?)
+            })?;
+        }
+        Ok(sent)
     }
 
     fn apply_response(
@@ -226,6 +241,63 @@ impl ClientStore {
             Ok(())
         })
     }
+}
+
+fn upload_status(answer: &[u8]) -> Result<BlobUploadStatus> {
+    serde_json::from_slice(answer).map_err(|e| ClientError::ServerRefused {
+        reason: format!("unreadable upload status: {e}"),
+    })
+}
+
+/// Sends one blob from wherever the server's copy ends. Returns the bytes sent.
+fn upload_blob(transport: &dyn Transport, token: &str, hash: &str, bytes: &[u8]) -> Result<u64> {
+    let total = bytes.len();
+    let mut offset = 0;
+    let mut sent = 0;
+    // Each round either moves on by a part or learns where to go on; more rounds than that
+    // means the server keeps contradicting itself.
+    let mut rounds_left = 2 * total.div_ceil(BLOB_PART_BYTES) + 4;
+    while rounds_left > 0 {
+        rounds_left -= 1;
+        let end = (offset + BLOB_PART_BYTES).min(total);
+        let path = format!("/api/v1/blobs/{hash}?offset={offset}&total={total}");
+        let part = &bytes[offset..end];
+        match send(
+            transport,
+            Request::post(&path, Some(token), "application/octet-stream", part),
+        ) {
+            Ok(answer) => {
+                sent += part.len() as u64;
+                let status = upload_status(&answer)?;
+                if status.complete {
+                    return Ok(sent);
+                }
+                offset = status.received as usize;
+            }
+            Err(TransportError::Rejected { status: 409, .. }) => {
+                let answer = send(
+                    transport,
+                    Request::get(&format!("/api/v1/blobs/{hash}/upload"), token),
+                )?;
+                let status = upload_status(&answer)?;
+                if status.complete {
+                    return Ok(sent);
+                }
+                // Where the server's copy ends (0 if it has none, or a different total).
+                offset = match status.total {
+                    Some(t) if t as usize == total => status.received as usize,
+                    _ => 0,
+                };
+            }
+            Err(error) => return Err(error.into()),
+        }
+        if offset > total {
+            offset = 0;
+        }
+    }
+    Err(ClientError::ServerRefused {
+        reason: format!("the upload of signature {hash} does not make progress"),
+    })
 }
 
 /// Merges a document from the server and rewrites its projection.

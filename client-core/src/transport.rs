@@ -1,6 +1,6 @@
-//! The seam between the store and the network. The sync client (next issue) implements
-//! [`Transport`] over HTTPS; tests use an in-memory one, so this crate builds and tests with no
-//! network at all.
+//! The seam between the store and the network. [`crate::HttpTransport`] is the real one (HTTPS
+//! with rustls); tests may put their own in between (to cut a connection, say), and an app may
+//! hand over its platform's HTTP stack by implementing [`Transport`].
 
 /// Why a request to the server did not complete.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,9 +13,66 @@ pub enum TransportError {
     Rejected { status: u16, reason: String },
 }
 
-/// Sends one request body to a server endpoint and returns the response body.
+/// The two methods the client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// One request to the server. `path` is relative to the server URL (`/api/v1/sync`).
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    /// The session token, sent as a bearer token; `None` for signing in.
+    pub token: Option<&'a str>,
+    pub content_type: &'a str,
+    pub body: &'a [u8],
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("token", &self.token.map(|_| "<hidden>"))
+            .field("content_type", &self.content_type)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+impl<'a> Request<'a> {
+    pub fn get(path: &'a str, token: &'a str) -> Self {
+        Request {
+            method: Method::Get,
+            path,
+            token: Some(token),
+            content_type: "",
+            body: &[],
+        }
+    }
+
+    pub fn post(
+        path: &'a str,
+        token: Option<&'a str>,
+        content_type: &'a str,
+        body: &'a [u8],
+    ) -> Self {
+        Request {
+            method: Method::Post,
+            path,
+            token,
+            content_type,
+            body,
+        }
+    }
+}
+
+/// Sends one request and returns the body of a successful (2xx) answer.
 pub trait Transport: Send + Sync {
-    fn post(&self, endpoint: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, TransportError>;
+    fn send(&self, request: Request<'_>) -> Result<Vec<u8>, TransportError>;
 }
 
 /// A local change waiting for the server, oldest first.

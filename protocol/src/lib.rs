@@ -46,7 +46,7 @@ pub use sheet::{
 pub use signature::{canonical_content, content_sha256};
 pub use units::UnitKind;
 pub use wire::{
-    IncomingDocument, MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, ReferenceRows, Rejection,
-    SYNC_VERSION, SyncRequest, SyncResponse, WireError, decode as decode_message,
-    encode as encode_message,
+    BLOB_PART_BYTES, BlobUploadStatus, IncomingDocument, MAX_BLOB_BYTES, MAX_COMPRESSED_BYTES,
+    MAX_PAGE, OutgoingChanges, ReferenceRows, Rejection, SYNC_VERSION, SyncRequest, SyncResponse,
+    WireError, decode as decode_message, encode as encode_message,
 };

@@ -98,6 +98,20 @@ pub struct Rejection {
     pub refused: bool,
 }
 
+/// The largest blob (a customer's signature strokes) a device may upload.
+pub const MAX_BLOB_BYTES: usize = 2 * 1024 * 1024;
+/// The size of the parts a blob is uploaded in, so a cut line costs at most one part.
+pub const BLOB_PART_BYTES: usize = 64 * 1024;
+
+/// How far a blob's upload has got (`POST /api/v1/blobs/{sha256}?offset=&total=` answers it,
+/// `GET /api/v1/blobs/{sha256}/upload` tells it): the next part starts at `received`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobUploadStatus {
+    pub received: u64,
+    pub total: Option<u64>,
+    pub complete: bool,
+}
+
 /// Why a message could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {

@@ -78,7 +78,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sheets::router())
         .merge(crate::followups::router())
         .merge(crate::admin::router())
-        .merge(crate::sync::router());
+        .merge(crate::sync::router())
+        .merge(crate::blobs::router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

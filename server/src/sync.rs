@@ -46,9 +46,6 @@ const SIGNED_SHEET_FIELDS: &[&str] = &[
     "handled_at",
 ];
 
-/// The largest blob a device may upload (a signature is a few kilobytes).
-pub const MAX_BLOB_BYTES: usize = 2 * 1024 * 1024;
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -56,105 +53,6 @@ pub fn router() -> Router<AppState> {
             post(sync).layer(axum::extract::DefaultBodyLimit::max(MAX_COMPRESSED_BYTES)),
         )
         .route("/sync/events", axum::routing::get(events))
-        .route(
-            "/blobs/{sha256}",
-            post(upload_blob)
-                .get(download_blob)
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_BLOB_BYTES)),
-        )
-}
-
-fn check_hash(hash: &str) -> AppResult<()> {
-    if hash.len() == 64
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            "a blob is named by its SHA-256: 64 lowercase hex digits",
-        ))
-    }
-}
-
-/// Stores a blob under its SHA-256. Uploading the same blob again changes nothing, so an upload
-/// cut off midway is simply sent again.
-#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
-async fn upload_blob(
-    State(state): State<AppState>,
-    caller: Caller,
-    axum::extract::Path(hash): axum::extract::Path<String>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> AppResult<StatusCode> {
-    check_hash(&hash)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge {
-                limit: MAX_BLOB_BYTES,
-            }
-        } else {
-            AppError::BadRequest(e.body_text())
-        }
-    })?;
-    use sha2::Digest;
-    if hex::encode(sha2::Sha256::digest(&body)) != hash {
-        return Err(AppError::invalid(
-            "the body's SHA-256 is not the blob's name (cut off or altered on the way)",
-        ));
-    }
-    let done = sqlx::query(
-        "INSERT INTO blobs (sha256, bytes, uploaded_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(&hash)
-    .bind(body.to_vec())
-    .bind(caller.staff_id)
-    .bind(crate::db::now())
-    .execute(state.db().pool())
-    .await?;
-    Ok(if done.rows_affected() == 1 {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    })
-}
-
-/// Serves a blob that a follow-up in the caller's scope refers to.
-#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
-async fn download_blob(
-    State(state): State<AppState>,
-    caller: Caller,
-    axum::extract::Path(hash): axum::extract::Path<String>,
-) -> AppResult<Response> {
-    check_hash(&hash)?;
-    let not_found = || {
-        AppError::NotFound(format!(
-            "blob {hash} does not exist or is outside your scope"
-        ))
-    };
-    let referring: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM follow_ups WHERE signature_blob = $1")
-            .bind(&hash)
-            .fetch_all(state.db().pool())
-            .await?;
-    let mut visible = false;
-    for id in referring {
-        if let Some(follow_up) = crate::documents::read::<FollowUp>(state.db(), &id).await?
-            && followups::is_visible(&state, &caller, &follow_up).await?
-        {
-            visible = true;
-            break;
-        }
-    }
-    if !visible {
-        return Err(not_found());
-    }
-    let bytes: Vec<u8> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
-        .bind(&hash)
-        .fetch_optional(state.db().pool())
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]

@@ -72,7 +72,11 @@ impl Http {
     fn new() -> Self {
         Http {
             runtime: tokio::runtime::Runtime::new().unwrap(),
-            client: reqwest::Client::new(),
+            client: {
+                // reqwest is built without a default TLS provider (the phone picks ring itself).
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::new()
+            },
         }
     }
 

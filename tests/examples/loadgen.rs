@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::AutoCommit;
-use huifang_client::{ClientStore, Session, Transport, TransportError};
+use huifang_client::{ClientStore, HttpTransport, Session};
 use huifang_protocol::{
     ComplaintLevel, Document, DocumentKind, InformationSource, OutgoingChanges, Role, SYNC_VERSION,
     Sheet, SheetCategory, SyncRequest, SyncResponse, TrackingNote, decode_message, encode_message,
@@ -18,44 +18,6 @@ use huifang_protocol::{
 use huifang_server::registry::import::{self, ImportKind};
 use huifang_server::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_server::{AppState, Application, Config, Database};
-
-struct Http {
-    base: String,
-    client: reqwest::Client,
-    runtime: tokio::runtime::Handle,
-}
-
-impl Transport for Http {
-    fn post(&self, endpoint: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.runtime.block_on(async {
-            let response = self
-                .client
-                .post(format!("{}{endpoint}", self.base))
-                .bearer_auth(token)
-                .body(body.to_vec())
-                .send()
-                .await
-                .map_err(|e| TransportError::Offline {
-                    reason: e.to_string(),
-                })?;
-            let status = response.status();
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| TransportError::Offline {
-                    reason: e.to_string(),
-                })?;
-            if status.is_success() {
-                Ok(bytes.to_vec())
-            } else {
-                Err(TransportError::Rejected {
-                    status: status.as_u16(),
-                    reason: String::from_utf8_lossy(&bytes).into(),
-                })
-            }
-        })
-    }
-}
 
 fn example(file: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -186,7 +148,7 @@ impl Bench {
         }
     }
 
-    fn phone(&self, dir: &std::path::Path, runtime: tokio::runtime::Handle) -> (ClientStore, Http) {
+    fn phone(&self, dir: &std::path::Path) -> (ClientStore, HttpTransport) {
         let store = ClientStore::open(dir.join(format!("phone-{}.db", rand_suffix()))).unwrap();
         store
             .sign_in(Session {
@@ -201,15 +163,38 @@ impl Bench {
                 time_zone: "Asia/Shanghai".into(),
             })
             .unwrap();
-        (
-            store,
-            Http {
-                base: self.base.clone(),
-                client: reqwest::Client::new(),
-                runtime,
-            },
-        )
+        (store, HttpTransport::new(&self.base).unwrap())
     }
+}
+
+/// The server's own time spent in `POST /api/v1/sync` so far (sum of seconds, count), from
+/// its Prometheus histogram.
+fn server_sync_time(base: &str) -> (f64, f64) {
+    let text = {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::blocking::get(format!("{base}/metrics"))
+    }
+    .unwrap()
+    .text()
+    .unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name) && l.contains("route=\"/api/v1/sync\""))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        value("http_request_duration_seconds_sum"),
+        value("http_request_duration_seconds_count"),
+    )
+}
+
+/// A test HTTP client. reqwest is built without a default TLS provider (the phone's transport
+/// configures ring itself), so one is installed first.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 fn rand_suffix() -> u128 {
@@ -238,12 +223,16 @@ fn main() {
     let sizes = if std::env::var_os("LOADGEN_ONLY_DEVICES").is_some() {
         vec![]
     } else {
-        vec![(scaled(2_000), "≤ 1 s"), (scaled(20_000), "≤ 5 s, linear")]
+        vec![
+            (scaled(2_000), "≤ 1 s"),
+            (scaled(5_000), "report"),
+            (scaled(20_000), "≤ 5 s, linear"),
+        ]
     };
     for (target, goal) in sizes {
         runtime.block_on(bench.fill((target - filled) / 2));
         filled = target;
-        let (store, http) = bench.phone(dir.path(), runtime.handle().clone());
+        let (store, http) = bench.phone(dir.path());
         let started = Instant::now();
         let report = store.sync_now(&http).unwrap();
         let took = started.elapsed();
@@ -260,23 +249,26 @@ fn main() {
             ),
             goal.into(),
         ));
-        if target == scaled(2_000) {
+        if target == scaled(5_000) {
             // No-op syncs with the whole scope already on the phone.
             let mut times = Vec::new();
-            for _ in 0..50 {
+            let (sum_before, count_before) = server_sync_time(&bench.base);
+            for _ in 0..100 {
                 let started = Instant::now();
-                let report = store.sync_now(&http).unwrap();
-                assert_eq!(report.received, 0);
+                let noop = store.sync_now(&http).unwrap();
+                assert_eq!(noop.received, 0);
                 times.push(started.elapsed());
             }
+            let (sum_after, count_after) = server_sync_time(&bench.base);
             times.sort();
             rows.push((
                 format!(
-                    "no-op sync, {} documents in scope (round trip incl. client)",
+                    "no-op sync, {} documents in scope (100 syncs)",
                     report.received
                 ),
                 format!(
-                    "p50 {:.1} ms, p99 {:.1} ms",
+                    "server mean {:.2} ms; round trip incl. phone p50 {:.1} ms, p99 {:.1} ms",
+                    (sum_after - sum_before) / (count_after - count_before).max(1.0) * 1e3,
                     percentile(&times, 0.5).as_secs_f64() * 1e3,
                     percentile(&times, 0.99).as_secs_f64() * 1e3
                 ),
@@ -287,7 +279,7 @@ fn main() {
 
     // One edit on the server reaching an online device through the live channel.
     let latency = runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = http_client();
         let mut stream = client
             .get(format!("{}/api/v1/sync/events", bench.base))
             .bearer_auth(&bench.token)
@@ -317,7 +309,7 @@ fn main() {
     let edits = 10;
     let (sync_rate, p50, p99, errors) = runtime.block_on(async {
         bench.fill_with(devices, false).await;
-        let client = reqwest::Client::new();
+        let client = http_client();
         let first: SyncResponse = {
             let request = SyncRequest {
                 version: SYNC_VERSION,

@@ -137,7 +137,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     Some(TestApp {
         base: format!("http://{addr}"),
-        client: reqwest::Client::new(),
+        client: {
+            // reqwest is built without a default TLS provider (the phone picks ring itself).
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::new()
+        },
         db,
         config,
         _dir: dir,

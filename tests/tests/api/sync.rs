@@ -1,7 +1,9 @@
 //! Sync end to end: the real server and phones (client-core stores) over HTTP.
 
 use automerge::AutoCommit;
-use huifang_client::{ClientStore, OutcomeInput, Session, Transport, TransportError};
+use huifang_client::{
+    ClientStore, HttpTransport, OutcomeInput, Request, Transport, TransportError,
+};
 use huifang_protocol::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,64 +18,60 @@ crate::on_both_backends!(
     bad_sync_requests_are_refused_and_store_nothing,
     two_server_instances_lose_no_concurrent_edit,
     the_live_channel_says_sync_when_the_scope_changes,
+    blob_parts_are_appended_in_order_and_checked,
 );
 
-/// The phones' HTTP transport (plain HTTP to the test server; the app's is HTTPS). `sync_now`
-/// blocks, so it runs on a blocking thread and drives the async client on the test's runtime.
+/// A phone's transport: the client's own [`HttpTransport`], with a switch that loses the next
+/// answer after the server has handled the request (a connection cut at the worst moment).
 pub(crate) struct Http {
-    base: String,
-    client: reqwest::Client,
-    runtime: tokio::runtime::Handle,
-    /// Loses the next response after the server has handled the request (a cut connection).
-    drop_next_response: std::sync::atomic::AtomicBool,
+    inner: HttpTransport,
+    /// Counts down with each request; the answer to the request that takes it to 0 is lost.
+    drop_response_countdown: std::sync::atomic::AtomicUsize,
+    /// Requests sent so far.
+    requests: std::sync::atomic::AtomicUsize,
 }
 
 impl Http {
+    /// Builds the blocking client off the test's async runtime, as an app does on its own thread.
+    pub(crate) async fn to(base: &str) -> Http {
+        let base = base.to_owned();
+        tokio::task::spawn_blocking(move || Http {
+            inner: HttpTransport::new(&base).unwrap(),
+            drop_response_countdown: Default::default(),
+            requests: Default::default(),
+        })
+        .await
+        .unwrap()
+    }
+
     /// The next response is lost after the server has handled the request.
     pub(crate) fn drop_next_response(&self) {
-        self.drop_next_response
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.drop_response(1);
+    }
+
+    /// The answer to the `n`th request from now is lost after the server has handled it.
+    pub(crate) fn drop_response(&self, n: usize) {
+        self.drop_response_countdown
+            .store(n, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 impl Transport for Http {
-    fn post(&self, endpoint: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.runtime.block_on(async {
-            let response = self
-                .client
-                .post(format!("{}{endpoint}", self.base))
-                .bearer_auth(token)
-                .header("content-type", "application/vnd.huifang.sync+cbor")
-                .body(body.to_vec())
-                .send()
-                .await
-                .map_err(|e| TransportError::Offline {
-                    reason: e.to_string(),
-                })?;
-            let status = response.status();
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| TransportError::Offline {
-                    reason: e.to_string(),
-                })?;
-            if self
-                .drop_next_response
-                .swap(false, std::sync::atomic::Ordering::SeqCst)
-            {
-                return Err(TransportError::Offline {
-                    reason: "the connection was cut before the answer arrived".into(),
-                });
-            }
-            if status.is_success() {
-                Ok(bytes.to_vec())
-            } else {
-                Err(TransportError::Rejected {
-                    status: status.as_u16(),
-                    reason: String::from_utf8_lossy(&bytes).into_owned(),
-                })
-            }
-        })
+    fn send(&self, request: Request<'_>) -> Result<Vec<u8>, TransportError> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let answer = self.inner.send(request);
+        let countdown = self.drop_response_countdown.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        );
+        if countdown == Ok(1) {
+            return Err(TransportError::Offline {
+                reason: "the connection was cut before the answer arrived".into(),
+            });
+        }
+        answer
     }
 }
 
@@ -85,49 +83,34 @@ pub(crate) struct Phone {
 }
 
 impl Phone {
-    /// Signs in over HTTP and keeps the session and the reference rows, as the app does.
+    /// Signs in over HTTP with the client's own `log_in`, as the app does.
     pub(crate) async fn sign_in(app: &TestApp, username: &str) -> Phone {
-        let token = app.login(username, PASSWORD).await;
-        let me = app.get_json(&token, "/api/v1/auth/me").await;
-
         let dir = tempfile::tempdir().unwrap();
-        let store = ClientStore::open(dir.path().join("phone.db")).unwrap();
-        store
-            .sign_in(Session {
-                server_url: app.base.clone(),
-                token: token.clone(),
-                staff_id: me["staff"]["id"].as_i64().unwrap(),
-                username: username.into(),
-                name: me["staff"]["name"].as_str().unwrap().into(),
-                role: me["staff"]["role"].as_str().unwrap().parse().unwrap(),
-                unit_id: me["staff"]["unit_id"].as_i64(),
-                work_units: serde_json::from_value(me["work_units"].clone()).unwrap(),
-                time_zone: me["time_zone"].as_str().unwrap().into(),
+        let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap());
+        let transport = std::sync::Arc::new(Http::to(&app.base).await);
+        let session = {
+            let (store, transport) = (store.clone(), transport.clone());
+            let (base, username) = (app.base.clone(), username.to_owned());
+            tokio::task::spawn_blocking(move || {
+                store.log_in_through(transport.as_ref(), &base, &username, PASSWORD, "test phone")
             })
-            .unwrap();
-
-        let transport = Http {
-            base: app.base.clone(),
-            client: reqwest::Client::new(),
-            runtime: tokio::runtime::Handle::current(),
-            drop_next_response: Default::default(),
+            .await
+            .unwrap()
+            .unwrap()
         };
+        assert_eq!(session.username, username);
+        assert_eq!(session.time_zone, "Asia/Shanghai");
         Phone {
-            store: std::sync::Arc::new(store),
-            transport: std::sync::Arc::new(transport),
-            token,
+            store,
+            transport,
+            token: session.token,
             _dir: dir,
         }
     }
 
     /// Points the phone at another server instance.
-    fn use_server(&mut self, base: &str) {
-        self.transport = std::sync::Arc::new(Http {
-            base: base.to_owned(),
-            client: reqwest::Client::new(),
-            runtime: tokio::runtime::Handle::current(),
-            drop_next_response: Default::default(),
-        });
+    async fn use_server(&mut self, base: &str) {
+        self.transport = std::sync::Arc::new(Http::to(base).await);
     }
 
     pub(crate) async fn sync(&self) -> huifang_client::SyncReport {
@@ -393,16 +376,19 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
     // The customer signs on the phone; a later edit of the signed content is reverted and flagged.
     let phone = Phone::sign_in(&app, "bsw.csc.01").await;
     phone.sync().await;
-    let strokes = vec![huifang_client::Stroke {
-        points: (0..10)
-            .map(|i| huifang_client::StrokePoint {
-                x: 10.0 + i as f32,
-                y: 20.0,
-                t_ms: i * 10,
-                pressure: None,
-            })
-            .collect(),
-    }];
+    // A long signature (50 strokes of 100 points, about 150 KiB): it goes up in three parts.
+    let strokes = (0..50)
+        .map(|s| huifang_client::Stroke {
+            points: (0..100)
+                .map(|i| huifang_client::StrokePoint {
+                    x: 10.0 + i as f32 + s as f32 / 7.0,
+                    y: 20.0 + s as f32,
+                    t_ms: s * 1_000 + i * 10,
+                    pressure: Some(0.5),
+                })
+                .collect(),
+        })
+        .collect();
     let signature = huifang_client::SignatureInput {
         strokes,
         width: 200,
@@ -424,7 +410,20 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
             String::new(),
         )
         .unwrap();
-    assert!(phone.sync().await.rejected.is_empty());
+    // The answer to the second part is lost: the phone sends it again, learns that the server
+    // already has it, and goes on from where the server's copy ends.
+    phone.transport.drop_response(2);
+    let before = phone
+        .transport
+        .requests
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let report = phone.sync().await;
+    assert!(report.rejected.is_empty());
+    let requests = phone
+        .transport
+        .requests
+        .load(std::sync::atomic::Ordering::SeqCst)
+        - before;
     let signed = server_follow_up(&app, &csc_token, &follow_up_id).await;
     assert_eq!(signed["outcome"]["method"], "on_site_signature");
     // The strokes reached the server under their hash, visible only within scope.
@@ -439,6 +438,47 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
         hex::encode(sha2::Sha256::digest(fetched.bytes().await.unwrap())),
         blob
     );
+    // A download cut off midway asks for the rest.
+    let whole = app
+        .get(&csc_token, &format!("/api/v1/blobs/{blob}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let rest = app
+        .client
+        .get(app.url(&format!("/api/v1/blobs/{blob}")))
+        .bearer_auth(&csc_token)
+        .header("range", "bytes=100000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        requests,
+        whole.len().div_ceil(huifang_protocol::BLOB_PART_BYTES) + 3,
+        "each part, part 2 again (409: the server has it), where to go on, the sync"
+    );
+    assert_eq!(rest.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        rest.headers()["content-range"],
+        format!("bytes 100000-{}/{}", whole.len() - 1, whole.len()).as_str()
+    );
+    assert_eq!(rest.bytes().await.unwrap(), whole.slice(100_000..));
+    let past_the_end = app
+        .client
+        .get(app.url(&format!("/api/v1/blobs/{blob}")))
+        .bearer_auth(&csc_token)
+        .header("range", format!("bytes={}-", whole.len()))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(
+        past_the_end,
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "range_not_satisfiable",
+        "Range",
+    )
+    .await;
     let outsider = app.login("bsw.gw.02", PASSWORD).await;
     assert_eq!(
         app.get(&outsider, &format!("/api/v1/blobs/{blob}"))
@@ -697,7 +737,7 @@ async fn two_server_instances_lose_no_concurrent_edit(app: TestApp) {
     let id = sheet["id"].as_str().unwrap().to_owned();
     let csc = Phone::sign_in(&app, "bsw.csc.01").await;
     let mut head = Phone::sign_in(&app, "bsw.office.head").await;
-    head.use_server(&second);
+    head.use_server(&second).await;
     csc.sync().await;
     head.sync().await;
     for round in 0..5 {
@@ -807,4 +847,190 @@ async fn the_live_channel_says_sync_when_the_scope_changes(app: TestApp) {
     let remote_latency = started.elapsed();
     eprintln!("live channel: same instance {local_latency:?}, other instance {remote_latency:?}");
     let _ = handled;
+}
+
+async fn blob_parts_are_appended_in_order_and_checked(app: TestApp) {
+    use sha2::Digest;
+    let token = app.login("bsw.csc.01", PASSWORD).await;
+    let blob: Vec<u8> = (0..150_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let hash = hex::encode(sha2::Sha256::digest(&blob));
+    let part = |offset: usize, end: usize, total: usize, bytes: Vec<u8>| {
+        app.client
+            .post(app.url(&format!(
+                "/api/v1/blobs/{hash}?offset={offset}&total={total}"
+            )))
+            .bearer_auth(&token)
+            .body(bytes[offset..end].to_vec())
+            .send()
+    };
+    let status = || async {
+        app.get_json(&token, &format!("/api/v1/blobs/{hash}/upload"))
+            .await
+    };
+    assert_eq!(status().await["received"], 0);
+
+    let first = part(0, 60_000, blob.len(), blob.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert_eq!(first.json::<Value>().await.unwrap()["received"], 60_000);
+    // A part that does not start where the server's copy ends is refused and changes nothing.
+    let gap = part(100_000, 120_000, blob.len(), blob.clone())
+        .await
+        .unwrap();
+    crate::helpers::assert_error(gap, StatusCode::CONFLICT, "conflict", "60000").await;
+    let other_total = part(60_000, 70_000, 200_000, blob.clone()).await.unwrap();
+    crate::helpers::assert_error(other_total, StatusCode::CONFLICT, "conflict", "total").await;
+    let half = app
+        .client
+        .post(app.url(&format!("/api/v1/blobs/{hash}?offset=60000")))
+        .bearer_auth(&token)
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(
+        half,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "total",
+    )
+    .await;
+    let huge = part(0, 10, 3 * 1024 * 1024, blob.clone()).await.unwrap();
+    crate::helpers::assert_error(
+        huge,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "bytes",
+    )
+    .await;
+    let past = part(60_000, 150_000, 100_000, blob.clone()).await;
+    crate::helpers::assert_error(
+        past.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "past",
+    )
+    .await;
+    assert_eq!(status().await["received"], 60_000);
+
+    // The rest, with the last byte altered on the way: refused, and the upload starts over.
+    let mut altered = blob.clone();
+    *altered.last_mut().unwrap() ^= 1;
+    let second = part(60_000, 120_000, blob.len(), blob.clone())
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::ACCEPTED);
+    let bad_end = part(120_000, 150_000, blob.len(), altered).await.unwrap();
+    crate::helpers::assert_error(
+        bad_end,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "SHA-256",
+    )
+    .await;
+    assert_eq!(status().await["received"], 0);
+    assert_eq!(app.count("blobs").await, 0);
+
+    for (offset, end) in [(0, 65_536), (65_536, 131_072), (131_072, 150_000)] {
+        let answer = part(offset, end, blob.len(), blob.clone()).await.unwrap();
+        assert!(answer.status().is_success());
+    }
+    let done = status().await;
+    assert_eq!(done["complete"], true);
+    assert_eq!(done["received"], 150_000);
+    assert_eq!(app.count("blobs").await, 1);
+    assert_eq!(app.count("blob_uploads").await, 0);
+    // Sending it again changes nothing.
+    let again = part(0, 65_536, blob.len(), blob.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap()["complete"], true);
+    let bad_name = app.get(&token, "/api/v1/blobs/XYZ/upload").await;
+    crate::helpers::assert_error(
+        bad_name,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "SHA-256",
+    )
+    .await;
+}
+
+/// A TLS front on a random port with a certificate for `localhost`, forwarding each connection
+/// to the test server (as the company's reverse proxy does). Returns its port.
+async fn tls_front(
+    certificate: &rcgen::CertifiedKey<rcgen::KeyPair>,
+    server: std::net::SocketAddr,
+) -> u16 {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certificate.signing_key.serialize_der(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![certificate.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake: nothing to forward.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut upstream = tokio::net::TcpStream::connect(server).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    port
+}
+
+/// The phone's own transport over HTTPS: it trusts the company's certificate when told to, and
+/// refuses a server it cannot verify (the token is never sent to it).
+#[tokio::test]
+async fn the_phone_syncs_over_https_and_refuses_an_unknown_certificate() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let certificate = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let server: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let port = tls_front(&certificate, server).await;
+    let url = format!("https://localhost:{port}");
+    let company_ca = certificate.cert.pem();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap());
+    let (store2, url2) = (store.clone(), url.clone());
+    let (session, report, refused) = tokio::task::spawn_blocking(move || {
+        let trusting = HttpTransport::with_root_certificates(&url2, company_ca.as_bytes()).unwrap();
+        let wrong = store2
+            .log_in(&trusting, "bsw.csc.01", "not the password", "test phone")
+            .unwrap_err();
+        assert!(
+            matches!(&wrong, huifang_client::ClientError::Unauthorized { reason } if reason.contains("wrong username or password")),
+            "{wrong:?}"
+        );
+        assert!(store2.session().unwrap().is_none());
+        let session = store2
+            .log_in(&trusting, "bsw.csc.01", PASSWORD, "test phone")
+            .unwrap();
+        let report = store2.sync_now(&trusting).unwrap();
+        let public_roots_only = HttpTransport::new(&url2).unwrap();
+        let refused = store2.sync_now(&public_roots_only).unwrap_err();
+        (session, report, refused)
+    })
+    .await
+    .unwrap();
+    assert_eq!(session.server_url, url);
+    assert_eq!(report.pages, 1);
+    assert!(report.bytes_received > 0);
+    assert!(
+        matches!(&refused, huifang_client::ClientError::Offline { reason } if reason.contains("certificate")),
+        "{refused:?}"
+    );
 }
