@@ -17,6 +17,9 @@ use crate::transport::{Method, Request, Transport, TransportError};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may take in all (a first sync page of 2,000 documents on a slow line).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the live channel stays open before it is opened anew (the server sends a keep-alive
+/// every 15 s, so a dead line is noticed well before).
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// HTTPS (or, for a server on the same machine, plain HTTP) to one Huifang server.
 #[derive(Debug, Clone)]
@@ -74,6 +77,59 @@ impl HttpTransport {
 
     pub fn server_url(&self) -> &str {
         &self.server_url
+    }
+
+    /// Holds the server's live channel (`GET /api/v1/sync/events`) open and calls `on_work` with
+    /// the server's change sequence each time something in the staff member's scope changed
+    /// after `cursor`. Returns when `on_work` returns `false`, or when the connection ends (the
+    /// caller reconnects, after a sync); an error means the server could not be reached.
+    pub fn listen_for_work(
+        &self,
+        token: &str,
+        cursor: i64,
+        on_work: &dyn Fn(i64) -> bool,
+    ) -> std::result::Result<(), TransportError> {
+        use std::io::BufRead;
+        let offline = |e: reqwest::Error| TransportError::Offline {
+            reason: without_url(&e),
+        };
+        let response = self
+            .client
+            .get(format!(
+                "{}/api/v1/sync/events?cursor={cursor}",
+                self.server_url
+            ))
+            .bearer_auth(token)
+            .timeout(LISTEN_TIMEOUT)
+            .send()
+            .map_err(offline)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().map_err(offline)?;
+            return Err(TransportError::Rejected {
+                status: status.as_u16(),
+                reason: reason_of(&body),
+            });
+        }
+        let mut event = String::new();
+        for line in std::io::BufReader::new(response).lines() {
+            let line = line.map_err(|e| TransportError::Offline {
+                reason: format!("the live channel broke: {e}"),
+            })?;
+            if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data:") {
+                if event == "sync"
+                    && let Ok(sequence) = data.trim().parse()
+                    && !on_work(sequence)
+                {
+                    return Ok(());
+                }
+            } else if line.is_empty() {
+                event.clear();
+            }
+        }
+        Ok(())
     }
 }
 

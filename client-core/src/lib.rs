@@ -28,10 +28,13 @@ mod transport;
 pub use editing::{NewSheet, OutcomeInput};
 pub use error::ClientError;
 pub use http::HttpTransport;
-pub use queries::{BadgeCounts, BuildingTasks, HouseholdHistory, SearchResults, SheetRow, Task};
+pub use queries::{
+    BadgeCounts, BuildingTasks, CustomerContact, HouseholdHistory, HouseholdHit, SearchResults,
+    SheetRow, Task,
+};
 pub use reference::ReferenceData;
 pub use session::Session;
 pub use signature::{SignatureCheck, SignatureInput, Stroke, StrokePoint};
 pub use store::ClientStore;
-pub use sync::{SYNC_ENDPOINT, SyncProgress, SyncReport};
+pub use sync::{SYNC_ENDPOINT, SyncNotice, SyncProgress, SyncReport};
 pub use transport::{Method, PendingChange, Request, Transport, TransportError};

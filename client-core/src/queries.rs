@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use huifang_protocol::format_time;
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 use crate::session::Session;
 
 /// A follow-up to do, with where to go and whom to call.
@@ -57,17 +57,31 @@ pub struct SheetRow {
 pub struct HouseholdHistory {
     pub household_id: i64,
     pub address: String,
-    /// Customer names with their phones.
-    pub customers: Vec<(String, String)>,
+    pub customers: Vec<CustomerContact>,
     pub sheets: Vec<SheetRow>,
     pub follow_ups: Vec<Task>,
+}
+
+/// A customer of a household, to call or visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerContact {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A household found by a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdHit {
+    pub household_id: i64,
+    pub address: String,
+    /// The customers' names, joined with 、.
+    pub customer_names: String,
 }
 
 /// Search hits.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchResults {
-    /// (household id, address, customer names joined)
-    pub households: Vec<(i64, String, String)>,
+    pub households: Vec<HouseholdHit>,
     pub sheets: Vec<SheetRow>,
 }
 
@@ -206,6 +220,23 @@ const SHEET_SELECT: &str =
     customer_address, summary, accepted_at FROM sheets";
 
 /// One household's sheets and follow-ups, newest first.
+/// One follow-up as the task list shows it (after the app changed it, say).
+pub(crate) fn task_by_id(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<Task> {
+    let now_text = format_time(now);
+    conn.query_row(&format!("{TASK_SELECT} WHERE f.id = ?1"), [id], |row| {
+        task(row, &now_text)
+    })
+    .optional()?
+    .ok_or_else(|| ClientError::not_found(format!("follow-up {id}")))
+}
+
+/// One sheet as lists show it.
+pub(crate) fn sheet_row_by_id(conn: &Connection, id: &str) -> Result<SheetRow> {
+    conn.query_row(&format!("{SHEET_SELECT} WHERE id = ?1"), [id], sheet_row)
+        .optional()?
+        .ok_or_else(|| ClientError::not_found(format!("sheet {id}")))
+}
+
 pub(crate) fn household_history(
     conn: &Connection,
     household_id: i64,
@@ -222,7 +253,12 @@ pub(crate) fn household_history(
     let mut stmt =
         conn.prepare("SELECT name, phone FROM customers WHERE household_id = ?1 ORDER BY id")?;
     let customers = stmt
-        .query_map([household_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([household_id], |r| {
+            Ok(CustomerContact {
+                name: r.get(0)?,
+                phone: r.get(1)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut stmt = conn.prepare(&format!(
         "{SHEET_SELECT} WHERE household_id = ?1 ORDER BY accepted_at DESC, id"
@@ -273,7 +309,13 @@ pub(crate) fn search(conn: &Connection, text: &str) -> Result<SearchResults> {
          ORDER BY h.community_name, h.building_name, h.room LIMIT 50",
     )?;
     let households = stmt
-        .query_map([&pattern], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([&pattern], |r| {
+            Ok(HouseholdHit {
+                household_id: r.get(0)?,
+                address: r.get(1)?,
+                customer_names: r.get(2)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut stmt = conn.prepare(&format!(
         "{SHEET_SELECT} WHERE number LIKE ?1 ESCAPE '\\' OR customer_name LIKE ?1 ESCAPE '\\'

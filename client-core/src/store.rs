@@ -10,7 +10,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::editing::{self, NewSheet, OutcomeInput, Signing};
 use crate::error::{ClientError, Result};
-use crate::queries::{self, BadgeCounts, BuildingTasks, HouseholdHistory, SearchResults, Task};
+use crate::queries::{
+    self, BadgeCounts, BuildingTasks, HouseholdHistory, SearchResults, SheetRow, Task,
+};
 use crate::reference::{self, ReferenceData};
 use crate::session::{self, Session};
 use crate::signature::{self, SignatureCheck, SignatureInput};
@@ -251,6 +253,16 @@ impl ClientStore {
     }
 
     /// Today's and overdue tasks of the signed-in staff member, soonest due first.
+    /// One follow-up as a task-list row.
+    pub fn task(&self, follow_up_id: &str) -> Result<Task> {
+        self.read(|conn| queries::task_by_id(conn, follow_up_id, Utc::now()))
+    }
+
+    /// One sheet as a list row.
+    pub fn sheet_row(&self, sheet_id: &str) -> Result<SheetRow> {
+        self.read(|conn| queries::sheet_row_by_id(conn, sheet_id))
+    }
+
     pub fn tasks_due(&self, now: DateTime<Utc>) -> Result<Vec<Task>> {
         self.read(|conn| queries::tasks_due(conn, &session::require(conn)?, now))
     }

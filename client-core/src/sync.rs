@@ -39,12 +39,19 @@ pub struct SyncReport {
     pub received: u32,
     /// Documents purged because they left this staff member's scope.
     pub removed: u32,
-    /// Per-document notices: (document id, reason). Refused changes are kept in `refused_changes`.
-    pub rejected: Vec<(String, String)>,
+    /// Per-document notices. Refused changes are kept in `refused_changes`.
+    pub rejected: Vec<SyncNotice>,
     pub pages: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub duration_ms: u64,
+}
+
+/// Why (part of) a local change to one document did not stand on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncNotice {
+    pub document_id: String,
+    pub reason: String,
 }
 
 /// Progress of a long (first) sync, after each page.
@@ -163,6 +170,19 @@ impl ClientStore {
         Ok(report)
     }
 
+    /// Waits on the server's live channel and calls `on_work` whenever something new arrived in
+    /// this staff member's scope (then the app syncs). Returns when `on_work` returns `false` or
+    /// the connection ends; the app calls it again from its background thread.
+    pub fn listen_for_work(
+        &self,
+        transport: &crate::HttpTransport,
+        on_work: &dyn Fn() -> bool,
+    ) -> Result<()> {
+        let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
+        let cursor = self.read(cursor)?;
+        Ok(transport.listen_for_work(&session.token, cursor, &|_| on_work())?)
+    }
+
     /// Uploads the signatures the server does not have yet, part by part; an upload cut off
     /// midway goes on where the server says it got to. Returns the bytes sent.
     fn upload_blobs(&self, transport: &dyn Transport, token: &str) -> Result<u64> {
@@ -203,7 +223,10 @@ impl ClientStore {
                 }
             }
             for rejection in &response.rejections {
-                report.rejected.push((rejection.document_id.clone(), rejection.reason.clone()));
+                report.rejected.push(SyncNotice {
+                    document_id: rejection.document_id.clone(),
+                    reason: rejection.reason.clone(),
+                });
                 if !rejection.refused {
                     continue;
                 }

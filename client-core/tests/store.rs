@@ -65,7 +65,10 @@ fn a_sheet_accepted_on_the_doorstep_is_stored_queued_and_findable() {
     );
 
     assert_eq!(store.search("阳台").unwrap().sheets.len(), 1);
-    assert_eq!(store.search("13900138003").unwrap().households[0].0, 2);
+    assert_eq!(
+        store.search("13900138003").unwrap().households[0].household_id,
+        2
+    );
     assert_eq!(store.household_history(2).unwrap().sheets[0].id, sheet.id);
 
     let noted = store
@@ -287,7 +290,10 @@ fn screens_list_todays_tasks_by_due_time_and_by_building() {
     let history = store.household_history(1).unwrap();
     assert_eq!(
         history.customers,
-        [("陈志强".to_owned(), "13800138001".to_owned())]
+        [huifang_client::CustomerContact {
+            name: "陈志强".to_owned(),
+            phone: "13800138001".to_owned()
+        }]
     );
     assert_eq!(
         history.follow_ups.len(),

@@ -1,0 +1,128 @@
+// The field scenario through the generated Kotlin bindings on the JVM (JNA), as an Android app
+// would call them. Run by run.py against a live server:
+// HUIFANG_URL, HUIFANG_USER, HUIFANG_PASSWORD, HUIFANG_FOLLOW_UP (an open follow-up of that user).
+
+import cn.huifang.core.*
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.util.concurrent.atomic.AtomicInteger
+import kotlin.concurrent.thread
+import kotlin.system.exitProcess
+
+val url = System.getenv("HUIFANG_URL")!!
+val user = System.getenv("HUIFANG_USER")!!
+val password = System.getenv("HUIFANG_PASSWORD")!!
+val followUp = System.getenv("HUIFANG_FOLLOW_UP")!!
+
+fun check(condition: Boolean, what: () -> String) {
+    if (!condition) throw AssertionError(what())
+}
+
+inline fun <reified E : MobileException> expectError(call: () -> Unit): String {
+    try {
+        call()
+    } catch (e: MobileException) {
+        check(e is E) { "expected ${E::class.simpleName}, got ${e::class.simpleName}: ${e.message}" }
+        check(!e.message.isNullOrBlank()) { "an error carries a message" }
+        return e.message!!
+    }
+    throw AssertionError("expected ${E::class.simpleName}")
+}
+
+/** The follow-up as the server sees it (its JSON, from the REST API). */
+fun serverFollowUp(): String {
+    val http = HttpClient.newHttpClient()
+    val login = http.send(
+        HttpRequest.newBuilder(URI("$url/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("""{"username":"$user","password":"$password"}"""))
+            .build(),
+        HttpResponse.BodyHandlers.ofString(),
+    ).body()
+    val token = Regex("\"token\":\"([^\"]+)\"").find(login)!!.groupValues[1]
+    return http.send(
+        HttpRequest.newBuilder(URI("$url/api/v1/followups/$followUp"))
+            .header("authorization", "Bearer $token")
+            .build(),
+        HttpResponse.BodyHandlers.ofString(),
+    ).body()
+}
+
+fun ratings(handling: Int) = Ratings(handling.toUByte(), 5u, 5u, 5u, 5u)
+
+fun main() {
+    try {
+        run()
+        println("kotlin proof: ok")
+    } catch (e: Throwable) {
+        e.printStackTrace()
+        exitProcess(1)
+    }
+}
+
+fun run() {
+    val folder = Files.createTempDirectory("huifang-phone")
+    val store = FieldStore.open(folder.resolve("phone.db").toString(), null)
+    check(store.signedIn() == null) { "nobody is signed in yet" }
+    val wrong = expectError<MobileException.Unauthorized> { store.logIn(url, user, "not the password", "kotlin proof") }
+    check(wrong.contains("wrong username or password")) { wrong }
+    expectError<MobileException.InvalidInput> { store.logIn("http://example.com", user, password, "k") }
+    expectError<MobileException.NotSignedIn> { store.tasksDue() }
+
+    val me = store.logIn(url, user, password, "kotlin proof")
+    check(me.username == user && me.role == Role.STAFF) { "$me" }
+    val pages = AtomicInteger()
+    val report = store.syncNow(object : SyncObserver {
+        override fun onProgress(progress: SyncProgress) {
+            pages.set(progress.pages.toInt())
+        }
+    })
+    check(report.received >= 1u && pages.get() >= 1) { "$report" }
+
+    val task = store.tasksByBuilding().flatMap { it.tasks }.first { it.followUpId == followUp }
+    check(task.status == "open") { "$task" }
+
+    // Two threads of the app read while a third records: the store serialises them safely.
+    val reads = AtomicInteger()
+    val readers = (1..2).map {
+        thread {
+            repeat(200) {
+                store.badgeCounts()
+                store.tasksByBuilding()
+                store.search(task.customerName)
+                reads.incrementAndGet()
+            }
+        }
+    }
+    expectError<MobileException.InvalidInput> {
+        store.recordOutcome(followUp, OutcomeInput(FollowUpMethod.HOME_VISIT, ratings(6), "", null))
+    }
+    expectError<MobileException.NotFound> { store.task("0".repeat(32)) }
+    check(store.badgeCounts().unsynced == 0u) { "a refused change stores nothing" }
+
+    // Offline: the customer signs on the phone.
+    val strokes = (0 until 3).map { s ->
+        Stroke((0 until 30).map { i -> StrokePoint(10f + i, 20f + s, (s * 1000 + i * 10).toULong(), 0.5f) })
+    }
+    val signature = SignatureInput(strokes, 300u, 120u, task.customerName)
+    val done = store.completeWithSignature(followUp, signature, ratings(5), "修好了")
+    readers.forEach { it.join() }
+    check(reads.get() == 400) { "every read finished: ${reads.get()}" }
+    check(done.status == "completed") { "$done" }
+    check(store.verifySignature(followUp).intact) { "the signature matches" }
+    check(store.badgeCounts().unsynced == 1u) { "one change waits for the server" }
+    expectError<MobileException.UnsyncedChanges> { store.signOut(false) }
+
+    // Back online.
+    val back = store.syncNow(null)
+    check(back.committed == 1u && back.rejected.isEmpty()) { "$back" }
+    check(store.badgeCounts().unsynced == 0u) { "nothing left to send" }
+    val seen = serverFollowUp()
+    check(seen.contains("\"status\":\"completed\"")) { seen }
+    check(seen.contains("\"method\":\"on_site_signature\"")) { seen }
+    store.signOut(false)
+    check(store.signedIn() == null) { "signed out" }
+}

@@ -1,0 +1,119 @@
+"""The field scenario through the generated Python bindings (ctypes only).
+
+Run by run.py with the bindings on PYTHONPATH and a live server:
+HUIFANG_URL, HUIFANG_USER, HUIFANG_PASSWORD, HUIFANG_FOLLOW_UP (an open follow-up of that user).
+"""
+
+import json
+import os
+import sys
+import tempfile
+import urllib.request
+
+import huifang as hf
+
+URL = os.environ["HUIFANG_URL"]
+USER = os.environ["HUIFANG_USER"]
+PASSWORD = os.environ["HUIFANG_PASSWORD"]
+FOLLOW_UP = os.environ["HUIFANG_FOLLOW_UP"]
+
+
+def expect_error(kind, call):
+    try:
+        call()
+    except kind as error:
+        assert str(error), "an error carries a message"
+        return str(error)
+    raise AssertionError(f"expected {kind.__name__}")
+
+
+def server_follow_up():
+    login = urllib.request.Request(
+        f"{URL}/api/v1/auth/login",
+        data=json.dumps({"username": USER, "password": PASSWORD}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    token = json.load(urllib.request.urlopen(login))["token"]
+    request = urllib.request.Request(
+        f"{URL}/api/v1/followups/{FOLLOW_UP}", headers={"authorization": f"Bearer {token}"}
+    )
+    return json.load(urllib.request.urlopen(request))["follow_up"]
+
+
+class Progress(hf.SyncObserver):
+    def __init__(self):
+        self.pages = 0
+
+    def on_progress(self, progress):
+        self.pages = progress.pages
+
+
+def main():
+    folder = tempfile.mkdtemp()
+    store = hf.FieldStore.open(os.path.join(folder, "phone.db"), None)
+    assert store.signed_in() is None
+    message = expect_error(
+        hf.MobileError.Unauthorized,
+        lambda: store.log_in(URL, USER, "not the password", "python proof"),
+    )
+    assert "wrong username or password" in message, message
+    expect_error(hf.MobileError.InvalidInput, lambda: store.log_in("ftp://x", USER, PASSWORD, "p"))
+    expect_error(hf.MobileError.NotSignedIn, lambda: store.tasks_due())
+
+    me = store.log_in(URL, USER, PASSWORD, "python proof")
+    assert me.username == USER and me.role == hf.Role.STAFF, me
+    progress = Progress()
+    report = store.sync_now(progress)
+    assert report.received >= 1 and progress.pages >= 1, report
+
+    # The follow-up is on the task list.
+    open_tasks = [t for b in store.tasks_by_building() for t in b.tasks]
+    task = next(t for t in open_tasks if t.follow_up_id == FOLLOW_UP)
+    assert task.status == "open", task
+    assert store.search(task.customer_name).households, "the household is on the phone"
+
+    # Bad input is an error of its own kind, and changes nothing.
+    bad = hf.OutcomeInput(
+        method=hf.FollowUpMethod.HOME_VISIT,
+        ratings=hf.Ratings(handling=6, efficiency=5, quality=5, attitude=5, overall=5),
+        opinions="",
+        done_at=None,
+    )
+    expect_error(hf.MobileError.InvalidInput, lambda: store.record_outcome(FOLLOW_UP, bad))
+    expect_error(hf.MobileError.NotFound, lambda: store.task("0" * 32))
+    assert store.badge_counts().unsynced == 0
+
+    # Offline: the customer signs on the phone.
+    strokes = [
+        hf.Stroke(points=[hf.StrokePoint(x=10.0 + i, y=20.0 + s, t_ms=s * 1000 + i * 10, pressure=None) for i in range(30)])
+        for s in range(3)
+    ]
+    signature = hf.SignatureInput(strokes=strokes, width=300, height=120, signer_name=task.customer_name)
+    ratings = hf.Ratings(handling=5, efficiency=4, quality=5, attitude=5, overall=5)
+    done = store.complete_with_signature(FOLLOW_UP, signature, ratings, "修好了")
+    assert done.status == "completed", done
+    assert store.verify_signature(FOLLOW_UP).intact
+    assert store.badge_counts().unsynced == 1
+    expect_error(hf.MobileError.UnsyncedChanges, lambda: store.sign_out(False))
+
+    # Back online.
+    report = store.sync_now(None)
+    assert report.committed == 1 and not report.rejected, report
+    assert store.badge_counts().unsynced == 0
+    seen = server_follow_up()
+    assert seen["status"] == "completed", seen
+    assert seen["outcome"]["method"] == "on_site_signature", seen
+    assert seen["signature"]["signer_name"] == task.customer_name, seen
+    store.sign_out(False)
+    assert store.signed_in() is None
+    print("python proof: ok")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        sys.exit(1)

@@ -1,0 +1,245 @@
+//! `FieldStore`: the one object the apps hold. Each method is a client-core call, guarded so
+//! that nothing unwinds into the app; none holds business logic of its own.
+
+use std::sync::{Arc, RwLock};
+
+use huifang_client::{
+    BadgeCounts, BuildingTasks, ClientError, ClientStore, HouseholdHistory, HttpTransport,
+    NewSheet, OutcomeInput, SearchResults, SheetRow, SignatureCheck, SignatureInput, SyncProgress,
+    SyncReport, Task,
+};
+use huifang_protocol::{FollowUpMethod, Ratings};
+
+use crate::error::{MobileError, guarded};
+use crate::records::SignedIn;
+
+/// Told of a long sync's progress, page by page (a first sync of thousands of documents).
+#[uniffi::export(with_foreign)]
+pub trait SyncObserver: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Told when new work for this staff member reached the server: the app then syncs.
+#[uniffi::export(with_foreign)]
+pub trait WorkObserver: Send + Sync {
+    /// Return `false` to stop listening.
+    fn on_work_arrived(&self) -> bool;
+}
+
+/// The phone's store of follow-ups and sheets, and its connection to the server. Safe to call
+/// from several threads; every call blocks, so call it off the UI thread.
+#[derive(uniffi::Object)]
+pub struct FieldStore {
+    store: ClientStore,
+    /// PEM certificates of the company's own certificate authority, if its server uses one.
+    extra_roots_pem: Option<String>,
+    transport: RwLock<Option<Arc<HttpTransport>>>,
+}
+
+impl FieldStore {
+    /// The transport to the signed-in server, made on first use.
+    fn transport(&self) -> Result<Arc<HttpTransport>, ClientError> {
+        let session = self.store.session()?.ok_or(ClientError::NotSignedIn)?;
+        if let Ok(current) = self.transport.read()
+            && let Some(transport) = current.as_ref()
+            && transport.server_url() == session.server_url
+        {
+            return Ok(transport.clone());
+        }
+        let transport = Arc::new(self.connect(&session.server_url)?);
+        if let Ok(mut slot) = self.transport.write() {
+            *slot = Some(transport.clone());
+        }
+        Ok(transport)
+    }
+
+    fn connect(&self, server_url: &str) -> Result<HttpTransport, ClientError> {
+        match &self.extra_roots_pem {
+            Some(pem) => HttpTransport::with_root_certificates(server_url, pem.as_bytes()),
+            None => HttpTransport::new(server_url),
+        }
+    }
+}
+
+#[uniffi::export]
+impl FieldStore {
+    /// Opens (or creates) the store at `path` in the app's private storage.
+    /// `extra_root_certificates_pem`: the company's CA certificate(s), if its server's
+    /// certificate is not from a public authority.
+    #[uniffi::constructor]
+    pub fn open(
+        path: String,
+        extra_root_certificates_pem: Option<String>,
+    ) -> Result<Arc<Self>, MobileError> {
+        guarded(|| {
+            Ok(Arc::new(FieldStore {
+                store: ClientStore::open(&path)?,
+                extra_roots_pem: extra_root_certificates_pem.filter(|pem| !pem.trim().is_empty()),
+                transport: RwLock::new(None),
+            }))
+        })
+    }
+
+    /// Signs in with a username and password. Another staff member's data on this phone is
+    /// wiped first, which is refused while their changes have not reached the server.
+    pub fn log_in(
+        &self,
+        server_url: String,
+        username: String,
+        password: String,
+        device_name: String,
+    ) -> Result<SignedIn, MobileError> {
+        guarded(|| {
+            let transport = Arc::new(self.connect(&server_url)?);
+            let session = self
+                .store
+                .log_in(&transport, &username, &password, &device_name)?;
+            if let Ok(mut slot) = self.transport.write() {
+                *slot = Some(transport);
+            }
+            Ok(session.into())
+        })
+    }
+
+    /// Who is signed in, if anyone.
+    pub fn signed_in(&self) -> Result<Option<SignedIn>, MobileError> {
+        guarded(|| Ok(self.store.session()?.map(SignedIn::from)))
+    }
+
+    /// Signs out and wipes this staff member's data; refused while changes are unsynced unless
+    /// `discard_unsynced`.
+    pub fn sign_out(&self, discard_unsynced: bool) -> Result<(), MobileError> {
+        guarded(|| self.store.sign_out(discard_unsynced))
+    }
+
+    /// Sends this phone's changes and receives what is new, in pages.
+    pub fn sync_now(
+        &self,
+        observer: Option<Arc<dyn SyncObserver>>,
+    ) -> Result<SyncReport, MobileError> {
+        guarded(|| {
+            let transport = self.transport()?;
+            match observer {
+                Some(observer) => self
+                    .store
+                    .sync_with_progress(transport.as_ref(), &|progress| {
+                        observer.on_progress(progress)
+                    }),
+                None => self.store.sync_now(transport.as_ref()),
+            }
+        })
+    }
+
+    /// Holds the server's live channel open, calling `observer` when new work arrives. Returns
+    /// when the observer says stop or the connection ends; call it again (after a sync) from a
+    /// background thread to keep listening.
+    pub fn listen_for_work(&self, observer: Arc<dyn WorkObserver>) -> Result<(), MobileError> {
+        guarded(|| {
+            let transport = self.transport()?;
+            self.store
+                .listen_for_work(&transport, &|| observer.on_work_arrived())
+        })
+    }
+
+    /// Open follow-ups due today (company time) or overdue, most urgent first.
+    pub fn tasks_due(&self) -> Result<Vec<Task>, MobileError> {
+        guarded(|| self.store.tasks_due(chrono::Utc::now()))
+    }
+
+    /// Open follow-ups grouped by building, for a round of visits.
+    pub fn tasks_by_building(&self) -> Result<Vec<BuildingTasks>, MobileError> {
+        guarded(|| self.store.tasks_by_building(chrono::Utc::now()))
+    }
+
+    pub fn task(&self, follow_up_id: String) -> Result<Task, MobileError> {
+        guarded(|| self.store.task(&follow_up_id))
+    }
+
+    pub fn sheet(&self, sheet_id: String) -> Result<SheetRow, MobileError> {
+        guarded(|| self.store.sheet_row(&sheet_id))
+    }
+
+    pub fn household_history(&self, household_id: i64) -> Result<HouseholdHistory, MobileError> {
+        guarded(|| self.store.household_history(household_id))
+    }
+
+    pub fn search(&self, text: String) -> Result<SearchResults, MobileError> {
+        guarded(|| self.store.search(&text))
+    }
+
+    pub fn badge_counts(&self) -> Result<BadgeCounts, MobileError> {
+        guarded(|| self.store.badge_counts(chrono::Utc::now()))
+    }
+
+    /// Accepts a new information sheet on the phone (it gets its number on the server).
+    pub fn accept_sheet(&self, input: NewSheet) -> Result<SheetRow, MobileError> {
+        guarded(|| {
+            let sheet = self.store.accept_sheet(input)?;
+            self.store.sheet_row(&sheet.id)
+        })
+    }
+
+    pub fn add_tracking_note(
+        &self,
+        sheet_id: String,
+        note: String,
+    ) -> Result<SheetRow, MobileError> {
+        guarded(|| {
+            self.store.add_tracking_note(&sheet_id, note)?;
+            self.store.sheet_row(&sheet_id)
+        })
+    }
+
+    /// Records what the customer said; works offline, judged on the time it was done.
+    pub fn record_outcome(
+        &self,
+        follow_up_id: String,
+        input: OutcomeInput,
+    ) -> Result<Task, MobileError> {
+        guarded(|| {
+            self.store.record_outcome(&follow_up_id, input)?;
+            self.store.task(&follow_up_id)
+        })
+    }
+
+    /// Records a failed attempt to reach the customer (the third marks it unreachable).
+    pub fn record_unreachable(
+        &self,
+        follow_up_id: String,
+        method: FollowUpMethod,
+        note: String,
+    ) -> Result<Task, MobileError> {
+        guarded(|| {
+            self.store.record_unreachable(&follow_up_id, method, note)?;
+            self.store.task(&follow_up_id)
+        })
+    }
+
+    /// The customer signs on the phone to confirm the repair (R-INF-8).
+    pub fn complete_with_signature(
+        &self,
+        follow_up_id: String,
+        signature: SignatureInput,
+        ratings: Ratings,
+        opinions: String,
+    ) -> Result<Task, MobileError> {
+        guarded(|| {
+            self.store
+                .complete_with_signature(&follow_up_id, signature, ratings, opinions)?;
+            self.store.task(&follow_up_id)
+        })
+    }
+
+    /// Whether a signed follow-up still matches what the customer signed.
+    pub fn verify_signature(&self, follow_up_id: String) -> Result<SignatureCheck, MobileError> {
+        guarded(|| self.store.verify_signature(&follow_up_id))
+    }
+
+    pub fn signature_svg(&self, blob_sha256: String) -> Result<String, MobileError> {
+        guarded(|| self.store.signature_svg(&blob_sha256))
+    }
+
+    pub fn signature_png(&self, blob_sha256: String, width: u32) -> Result<Vec<u8>, MobileError> {
+        guarded(|| self.store.signature_png(&blob_sha256, width))
+    }
+}
