@@ -19,6 +19,7 @@ crate::on_both_backends!(
     two_server_instances_lose_no_concurrent_edit,
     the_live_channel_says_sync_when_the_scope_changes,
     blob_parts_are_appended_in_order_and_checked,
+    a_listening_phone_hears_of_new_work,
 );
 
 /// A phone's transport: the client's own [`HttpTransport`], with a switch that loses the next
@@ -1033,4 +1034,41 @@ async fn the_phone_syncs_over_https_and_refuses_an_unknown_certificate() {
         matches!(&refused, huifang_client::ClientError::Offline { reason } if reason.contains("certificate")),
         "{refused:?}"
     );
+}
+
+/// The client's side of the live channel: a phone holding it open is told of new work and then
+/// finds it with a sync.
+async fn a_listening_phone_hears_of_new_work(app: TestApp) {
+    let phone = Phone::sign_in(&app, "bsw.csc.01").await;
+    phone.sync().await;
+    let heard = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listening = {
+        let (store, transport, heard) =
+            (phone.store.clone(), phone.transport.clone(), heard.clone());
+        tokio::task::spawn_blocking(move || {
+            store.listen_for_work(&transport.inner, &|| {
+                heard.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                false
+            })
+        })
+    };
+    // Give the phone time to connect, then new work arrives for its unit.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let handled = handle(
+        &app,
+        &csc_token,
+        &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
+    )
+    .await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), listening)
+        .await
+        .expect("the phone heard within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let report = phone.sync().await;
+    assert!(report.received >= 1, "{report:?}");
+    let id = handled["follow_up"]["id"].as_str().unwrap();
+    assert_eq!(phone.store.task(id).unwrap().status, "open");
 }

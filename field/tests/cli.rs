@@ -1,0 +1,244 @@
+//! `huifang-field` against a real server (in this process, on a random port, over the demo
+//! company): sign in, sync, see the follow-up, refuse bad input, sign offline, sync again.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const USER: &str = "ch.csc.01";
+
+/// Starts the server over a fresh demo company; returns its URL (it runs until the test ends).
+fn start_server(data_dir: &std::path::Path) -> String {
+    let data_dir = data_dir.to_path_buf();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let config = huifang_server::Config::new(
+                data_dir.clone(),
+                None,
+                "Asia/Shanghai".parse().unwrap(),
+            );
+            let db = huifang_server::Database::open(None, &data_dir)
+                .await
+                .unwrap();
+            db.migrate().await.unwrap();
+            huifang_server::demo::seed(&db).await.unwrap();
+            let app =
+                huifang_server::Application::build(config, db, "127.0.0.1:0".parse().unwrap())
+                    .await
+                    .unwrap();
+            sender
+                .send(format!("http://{}", app.local_addr().unwrap()))
+                .unwrap();
+            app.run_until_stopped(std::future::pending()).await.unwrap();
+        });
+    });
+    receiver.recv().unwrap()
+}
+
+struct Api {
+    base: String,
+    token: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Api {
+    fn sign_in(base: &str) -> Api {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::blocking::Client::new();
+        let login: Value = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({ "username": USER, "password": huifang_server::demo::DEMO_PASSWORD }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        Api {
+            base: base.to_owned(),
+            token: login["token"].as_str().unwrap().to_owned(),
+            client,
+        }
+    }
+
+    fn get(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().unwrap()
+    }
+
+    /// A handled repair sheet; returns its follow-up's id (given to the service centre).
+    fn open_follow_up(&self) -> (String, String) {
+        let households = self.get("/api/v1/households?limit=1");
+        let customer = &households["items"][0]["customers"][0];
+        let sheet = self.post(
+            "/api/v1/sheets",
+            json!({ "level": "ordinary", "category": "repair", "source": "phone",
+                    "customer_id": customer["id"], "items": ["卫生间漏水"] }),
+        );
+        let handled = self.post(
+            &format!("/api/v1/sheets/{}/handled", sheet["id"].as_str().unwrap()),
+            json!({ "result": "已修复" }),
+        );
+        (
+            handled["follow_up"]["id"].as_str().unwrap().to_owned(),
+            customer["name"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+fn field(store: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_huifang-field"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn a_day_in_the_field_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = start_server(&dir.path().join("server"));
+    let api = Api::sign_in(&base);
+    let (follow_up, customer) = api.open_follow_up();
+    let store = dir.path().join("field.db");
+
+    // The password comes on standard input, never on the command line.
+    let mut login = Command::new(env!("CARGO_BIN_EXE_huifang-field"))
+        .arg("--store")
+        .arg(&store)
+        .args(["login", "--server", &base, "--username", USER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(
+        login.stdin.take().unwrap(),
+        "{}",
+        huifang_server::demo::DEMO_PASSWORD
+    )
+    .unwrap();
+    let login = login.wait_with_output().unwrap();
+    assert!(login.status.success());
+    assert!(String::from_utf8_lossy(&login.stdout).contains("signed in as"));
+
+    let synced = ok(field(&store, &["sync"]));
+    assert!(synced.contains("received"), "{synced}");
+    let tasks = ok(field(&store, &["tasks", "--all"]));
+    assert!(tasks.contains(&follow_up), "{tasks}");
+    assert!(
+        !tasks.contains("13800"),
+        "phone numbers are masked on screen: {tasks}"
+    );
+
+    // Bad input: exit code 2, a reason, and nothing stored.
+    let bad = field(
+        &store,
+        &[
+            "record",
+            &follow_up,
+            "--method",
+            "home_visit",
+            "--ratings",
+            "6,5,5,5,5",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("1 to 5"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let unknown = field(&store, &["show", &"0".repeat(32)]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let nonsense = field(
+        &store,
+        &[
+            "record",
+            &follow_up,
+            "--method",
+            "telepathy",
+            "--ratings",
+            "5,5,5,5,5",
+        ],
+    );
+    assert_eq!(
+        nonsense.status.code(),
+        Some(2),
+        "clap refuses an unknown method"
+    );
+
+    // Offline: the customer signs; the change waits in the local store.
+    let strokes = dir.path().join("strokes.json");
+    std::fs::write(
+        &strokes,
+        r#"{"width":300,"height":120,"strokes":[{"points":[{"x":10,"y":20,"t_ms":0,"pressure":null},{"x":60,"y":40,"t_ms":80,"pressure":null}]}]}"#,
+    )
+    .unwrap();
+    let signed = ok(field(
+        &store,
+        &[
+            "sign",
+            &follow_up,
+            "--strokes",
+            strokes.to_str().unwrap(),
+            "--signer",
+            &customer,
+            "--ratings",
+            "5,5,4,5,5",
+        ],
+    ));
+    assert!(
+        signed.contains("completed") && signed.contains("signature intact"),
+        "{signed}"
+    );
+    let refused = field(&store, &["logout"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "unsynced work is not dropped"
+    );
+
+    let synced = ok(field(&store, &["sync"]));
+    assert!(synced.contains("committed 1"), "{synced}");
+    let seen = api.get(&format!("/api/v1/followups/{follow_up}"));
+    assert_eq!(seen["follow_up"]["status"], "completed");
+    assert_eq!(seen["follow_up"]["outcome"]["method"], "on_site_signature");
+    let shown: Value = serde_json::from_str(&ok(field(&store, &["show", &follow_up]))).unwrap();
+    assert_eq!(shown["status"], "completed");
+    ok(field(&store, &["logout"]));
+}
