@@ -16,6 +16,7 @@ pub mod error;
 mod extract;
 pub mod followups;
 pub mod metrics;
+pub mod plans;
 pub mod registry;
 pub mod rules;
 pub mod sheets;
