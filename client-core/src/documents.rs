@@ -142,10 +142,12 @@ pub(crate) fn merge_remote(
             Ok(doc)
         }
         None => {
-            let mut doc = AutoCommit::load(bytes).map_err(corrupt)?;
+            let doc = AutoCommit::load(bytes).map_err(corrupt)?;
+            // The bytes loaded, so they are the snapshot: the server sends whole documents,
+            // already compacted, and saving them again would only spend time on a first sync.
             tx.execute(
                 "INSERT INTO documents (id, kind, snapshot, chunk_bytes, updated_at) VALUES (?1, ?2, ?3, 0, ?4)",
-                params![id, kind.code(), doc.save(), now],
+                params![id, kind.code(), bytes, now],
             )?;
             Ok(doc)
         }
