@@ -166,10 +166,10 @@ struct Field {
 
 impl Field {
     fn transport(&self, server_url: &str) -> Result<HttpTransport, ClientError> {
-        match &self.ca_pem {
-            Some(pem) => HttpTransport::with_root_certificates(server_url, pem),
-            None => HttpTransport::new(server_url),
-        }
+        HttpTransport::with_root_certificates(
+            server_url,
+            self.ca_pem.as_deref().unwrap_or_default(),
+        )
     }
 
     fn signed_in_transport(&self) -> Result<HttpTransport, ClientError> {

@@ -54,10 +54,8 @@ impl FieldStore {
     }
 
     fn connect(&self, server_url: &str) -> Result<HttpTransport, ClientError> {
-        match &self.extra_roots_pem {
-            Some(pem) => HttpTransport::with_root_certificates(server_url, pem.as_bytes()),
-            None => HttpTransport::new(server_url),
-        }
+        let pem = self.extra_roots_pem.as_deref().unwrap_or_default();
+        HttpTransport::with_root_certificates(server_url, pem.as_bytes())
     }
 }
 

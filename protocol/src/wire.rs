@@ -112,6 +112,17 @@ pub struct BlobUploadStatus {
     pub complete: bool,
 }
 
+impl BlobUploadStatus {
+    /// The blob is on the server, whole.
+    pub fn complete(size: u64) -> Self {
+        BlobUploadStatus {
+            received: size,
+            total: Some(size),
+            complete: true,
+        }
+    }
+}
+
 /// Why a message could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {

@@ -74,15 +74,7 @@ async fn upload(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> AppResult<Response> {
     check_hash(&hash)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge {
-                limit: MAX_BLOB_BYTES,
-            }
-        } else {
-            AppError::BadRequest(e.body_text())
-        }
-    })?;
+    let body = body.map_err(|e| AppError::from_body_rejection(e, MAX_BLOB_BYTES))?;
     let (offset, total) = match (part.offset, part.total) {
         (None, None) => (0, body.len() as u64),
         (Some(offset), Some(total)) => (offset, total),
@@ -114,11 +106,7 @@ async fn upload(
     if let Some(size) = stored_size(&state, &hash).await? {
         return Ok(status_response(
             StatusCode::OK,
-            UploadStatus {
-                received: size,
-                total: Some(size),
-                complete: true,
-            },
+            UploadStatus::complete(size),
         ));
     }
     let pool = state.db().pool();
@@ -227,11 +215,7 @@ async fn upload(
         } else {
             StatusCode::OK
         },
-        UploadStatus {
-            received: total,
-            total: Some(total),
-            complete: true,
-        },
+        UploadStatus::complete(total),
     ))
 }
 
@@ -248,11 +232,7 @@ async fn upload_status(
 ) -> AppResult<Json<UploadStatus>> {
     check_hash(&hash)?;
     if let Some(size) = stored_size(&state, &hash).await? {
-        return Ok(Json(UploadStatus {
-            received: size,
-            total: Some(size),
-            complete: true,
-        }));
+        return Ok(Json(UploadStatus::complete(size)));
     }
     let partial: Option<(i64, i64)> =
         sqlx::query_as("SELECT received, total FROM blob_uploads WHERE sha256 = $1")

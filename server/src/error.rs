@@ -82,6 +82,20 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A raw body that could not be read: too large for `limit`, or cut off.
+    pub fn from_body_rejection(
+        rejection: axum::extract::rejection::BytesRejection,
+        limit: usize,
+    ) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge { limit }
+        } else {
+            AppError::BadRequest(rejection.body_text())
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status_code();

@@ -12,7 +12,7 @@ use automerge::AutoCommit;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use huifang_protocol::{
@@ -61,15 +61,7 @@ async fn sync(
     caller: Caller,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> AppResult<Response> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge {
-                limit: MAX_COMPRESSED_BYTES,
-            }
-        } else {
-            AppError::BadRequest(e.body_text())
-        }
-    })?;
+    let body = body.map_err(|e| AppError::from_body_rejection(e, MAX_COMPRESSED_BYTES))?;
     let request: SyncRequest =
         decode_message(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
     request

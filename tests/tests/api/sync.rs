@@ -290,6 +290,13 @@ async fn raw_sync(app: &TestApp, token: &str, request: &SyncRequest) -> reqwest:
         .unwrap()
 }
 
+/// Sends a sync request that must succeed and returns the server's answer.
+async fn sync_answer(app: &TestApp, token: &str, request: &SyncRequest) -> SyncResponse {
+    let response = raw_sync(app, token, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    decode_message(&response.bytes().await.unwrap()).unwrap()
+}
+
 async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
     let request = SyncRequest {
         version: SYNC_VERSION,
@@ -298,9 +305,7 @@ async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
         page_size: 500,
         reference_version: None,
     };
-    let response = raw_sync(app, token, &request).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    decode_message(&response.bytes().await.unwrap()).unwrap()
+    sync_answer(app, token, &request).await
 }
 
 async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app: TestApp) {
@@ -341,14 +346,7 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
         page_size: 100,
         reference_version: None,
     };
-    let answer: SyncResponse = decode_message(
-        &raw_sync(&app, &csc_token, &request)
-            .await
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let answer: SyncResponse = sync_answer(&app, &csc_token, &request).await;
     assert_eq!(
         answer.committed,
         std::slice::from_ref(&follow_up_id),
@@ -529,14 +527,7 @@ async fn a_forbidden_change_is_compensated_and_a_signed_record_stays_signed(app:
         page_size: 100,
         reference_version: None,
     };
-    let answer: SyncResponse = decode_message(
-        &raw_sync(&app, &csc_token, &request)
-            .await
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let answer: SyncResponse = sync_answer(&app, &csc_token, &request).await;
     assert_eq!(answer.rejections.len(), 1, "{answer:?}");
     // Signed and followed up: the content is frozen, the edit set back and reported.
     assert_eq!(
@@ -705,14 +696,7 @@ async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
         ],
         ..good.clone()
     };
-    let answer: SyncResponse = decode_message(
-        &raw_sync(&app, &csc_token, &request)
-            .await
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let answer: SyncResponse = sync_answer(&app, &csc_token, &request).await;
     assert!(answer.committed.is_empty(), "{answer:?}");
     assert_eq!(answer.rejections.len(), 4);
     assert!(answer.rejections.iter().all(|r| r.refused));
