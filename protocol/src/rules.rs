@@ -22,6 +22,16 @@ pub enum AssignmentRule {
     ReopenedAfterDissatisfaction,
     /// A unit head moved the follow-up to someone else.
     ReassignedByHead,
+    /// R-RTN-1: a consultant's monthly follow-up of each of their customers.
+    RoutineConsultant,
+    /// R-RTN-2: the office director's monthly 1 % sample.
+    RoutineOfficeDirector,
+    /// R-RTN-3: the customer service centre's share of its yearly 50 %.
+    RoutineServiceCentre,
+    /// R-RTN-4: an office department's monthly 2 % sample.
+    RoutineDepartment,
+    /// R-SUR-1: the annual opinion survey, sent to every household of the selected communities.
+    SurveyDistribution,
 }
 
 labelled_enum!(AssignmentRule {
@@ -33,4 +43,9 @@ labelled_enum!(AssignmentRule {
     OfficeFollowsUp => ("R-INF-8", "物业管理处回访其受理的信息及维修(含保修)", "The property office follows up what it accepted and its repair works, warranty repairs included (R-INF-8)"),
     ReopenedAfterDissatisfaction => ("D-CB-3", "回访不满意,重新作为新信息单处理", "A dissatisfied follow-up reopened the matter as a new sheet (D-CB-3)"),
     ReassignedByHead => ("reassigned", "部门负责人改派", "A unit head reassigned the follow-up"),
+    RoutineConsultant => ("R-RTN-1", "置业顾问每月回访其全部客户", "A property consultant follows up each of their customers every month (R-RTN-1)"),
+    RoutineOfficeDirector => ("R-RTN-2", "管理处主任每月回访小区客户的 1%", "The office director follows up 1 % of the community every month (R-RTN-2)"),
+    RoutineServiceCentre => ("R-RTN-3", "客户服务中心每年回访小区客户的 50%,按月分摊", "The customer service centre follows up 50 % of the community a year, spread over the months (R-RTN-3)"),
+    RoutineDepartment => ("R-RTN-4", "管理处其他部门每月回访 2%,全年不少于 20%", "Each other office department follows up 2 % a month and at least 20 % a year (R-RTN-4)"),
+    SurveyDistribution => ("R-SUR-1", "年度客户意见调查", "The annual customer opinion survey (R-SUR-1)"),
 });

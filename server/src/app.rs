@@ -79,7 +79,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::followups::router())
         .merge(crate::admin::router())
         .merge(crate::sync::router())
-        .merge(crate::blobs::router());
+        .merge(crate::blobs::router())
+        .merge(crate::plans::router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -152,6 +153,7 @@ impl Application {
         crate::metrics::init();
         let listener = TcpListener::bind(addr).await?;
         crate::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
+        crate::plans::spawn_monthly(db.clone(), config.time_zone, config.deadline_interval);
         crate::sync::spawn_change_watcher(db.clone());
         Ok(Application {
             listener,

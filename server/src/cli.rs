@@ -88,6 +88,19 @@ enum Command {
     /// The audit log (D-GOV-1).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Preview or generate a month's routine follow-up plan (R-RTN-1…5): each unit's quota and
+    /// the chosen households with their reasons. Generating twice changes nothing.
+    Plan {
+        /// The month, YYYY-MM (this month or the next).
+        #[arg(long)]
+        month: String,
+        /// Show the plan without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Households listed per plan (0: only the quotas).
+        #[arg(long, default_value_t = 5)]
+        show: usize,
+    },
     /// Seed a demo company (once per database) and serve it.
     Demo {
         #[arg(long, env = "HUIFANG_ADDR", default_value = "127.0.0.1:8080")]
@@ -201,6 +214,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ))
             }
         }
+        Command::Plan {
+            month,
+            dry_run,
+            show,
+        } => plan(&config, &db, &month, dry_run, show).await,
         Command::Demo { addr, seed_only } => {
             if demo::seed(&db).await.map_err(import_failure)? {
                 println!(
@@ -391,6 +409,208 @@ async fn admin(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("revoked {revoked} session(s) of {username}");
+        }
+    }
+    Ok(())
+}
+
+/// Names to print a plan with.
+struct PlanNames {
+    units: std::collections::BTreeMap<i64, String>,
+    staff: std::collections::BTreeMap<i64, String>,
+    communities: std::collections::BTreeMap<i64, String>,
+    addresses: std::collections::BTreeMap<i64, String>,
+}
+
+impl PlanNames {
+    async fn load(db: &Database) -> anyhow::Result<Self> {
+        let pairs = |sql: &'static str| async move {
+            anyhow::Ok(
+                sqlx::query_as::<_, (i64, String)>(sql)
+                    .fetch_all(db.pool())
+                    .await?
+                    .into_iter()
+                    .collect(),
+            )
+        };
+        Ok(PlanNames {
+            units: pairs("SELECT id, name FROM units").await?,
+            staff: pairs("SELECT id, name FROM staff").await?,
+            communities: pairs("SELECT id, name FROM communities").await?,
+            addresses: std::collections::BTreeMap::new(),
+        })
+    }
+
+    async fn load_addresses(&mut self, db: &Database, households: &[i64]) -> anyhow::Result<()> {
+        for chunk in households.chunks(500) {
+            let sql = format!(
+                "SELECT id, address FROM households WHERE id IN ({})",
+                huifang_server::db::id_list(chunk)
+            );
+            let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(db.pool())
+                .await?;
+            self.addresses.extend(rows);
+        }
+        Ok(())
+    }
+
+    fn address(&self, household: i64) -> String {
+        self.addresses
+            .get(&household)
+            .cloned()
+            .unwrap_or_else(|| format!("household #{household}"))
+    }
+
+    fn of(map: &std::collections::BTreeMap<i64, String>, id: i64) -> String {
+        map.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+    }
+
+    fn holder(&self, unit_id: i64, staff_id: i64, community_id: Option<i64>) -> String {
+        let unit = Self::of(&self.units, unit_id);
+        match (staff_id, community_id) {
+            (0, Some(community)) => format!("{} · {unit}", Self::of(&self.communities, community)),
+            (0, None) => unit,
+            (staff, _) => format!("{unit} · {}", Self::of(&self.staff, staff)),
+        }
+    }
+
+    fn assignee(&self, staff_id: Option<i64>) -> String {
+        staff_id.map_or_else(|| "the unit".to_owned(), |id| Self::of(&self.staff, id))
+    }
+}
+
+async fn plan(
+    config: &Config,
+    db: &Database,
+    month: &str,
+    dry_run: bool,
+    show: usize,
+) -> anyhow::Result<()> {
+    use huifang_server::auth::WorkScope;
+    use huifang_server::plans::{self, Month, store};
+
+    let month: Month = month.parse().map_err(anyhow::Error::msg)?;
+    plans::check_plannable(month, chrono::Utc::now(), config.time_zone)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut names = PlanNames::load(db).await?;
+    if dry_run {
+        let plan = plans::preview(db, config.time_zone, month)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let shown: Vec<i64> = plan
+            .plans
+            .iter()
+            .flat_map(|unit| unit.items.iter().take(show).map(|item| item.household_id))
+            .collect();
+        names.load_addresses(db, &shown).await?;
+        println!(
+            "Routine plan for {month} (dry run: nothing written): {} plans, {} households",
+            plan.plans.len(),
+            plan.household_count()
+        );
+        for unit in &plan.plans {
+            println!(
+                "{} [{}]: quota {} — {}{}",
+                names.holder(unit.unit_id, unit.staff_id, unit.community_id),
+                unit.quota.rule_id,
+                unit.quota.quota,
+                unit.quota.explanation,
+                if unit.new_cycle {
+                    "; a new cycle begins"
+                } else {
+                    ""
+                }
+            );
+            for item in unit.items.iter().take(show) {
+                println!(
+                    "    {} → {}: {}",
+                    names.address(item.household_id),
+                    names.assignee(item.assignee_staff_id),
+                    item.why
+                );
+            }
+            if unit.items.len() > show && show > 0 {
+                println!("    … and {} more", unit.items.len() - show);
+            }
+        }
+        return Ok(());
+    }
+    let generated = plans::generate(
+        db,
+        config.time_zone,
+        huifang_server::audit::AuditActor::SERVER,
+        month,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if generated.stored.created {
+        println!(
+            "Generated the routine plan for {month}: {} plans, {} households, {} follow-ups written",
+            generated.stored.plans, generated.stored.households, generated.documents_written
+        );
+    } else {
+        println!(
+            "The routine plan for {month} already exists ({} plans, {} households): nothing \
+             changed{}",
+            generated.stored.plans,
+            generated.stored.households,
+            if generated.documents_written > 0 {
+                format!(
+                    "; wrote the {} follow-ups still missing",
+                    generated.documents_written
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    let Some(progress) = store::progress(db, &WorkScope::All, month)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    else {
+        bail!("the plan for {month} was not found after generating it");
+    };
+    for unit in &progress.plans {
+        println!(
+            "{} [{}]: quota {} — {}; planned {}, done {}, unreachable {}, overdue {}",
+            names.holder(unit.unit_id, unit.staff_id, unit.community_id),
+            unit.rule,
+            unit.quota,
+            unit.explanation,
+            unit.planned,
+            unit.done,
+            unit.unreachable,
+            unit.overdue
+        );
+        if show == 0 {
+            continue;
+        }
+        let filter = store::PlannedFilter {
+            unit_id: Some(unit.unit_id),
+            staff_id: Some(unit.staff_id),
+            household_id: None,
+        };
+        let page = huifang_server::registry::PageRequest {
+            limit: u32::try_from(show).unwrap_or(u32::MAX),
+            offset: 0,
+        };
+        let households = store::planned_households(db, &WorkScope::All, month, &filter, page)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for item in &households.items {
+            println!(
+                "    {} → {}: {}",
+                item.address,
+                names.assignee(item.assignee_staff_id),
+                item.why
+            );
+        }
+        if households.total > i64::try_from(show).unwrap_or(i64::MAX) {
+            println!(
+                "    … and {} more",
+                households.total - households.items.len() as i64
+            );
         }
     }
     Ok(())

@@ -16,6 +16,8 @@ use crate::registry::import::{
 pub const DEMO_PASSWORD: &str = "huifang-demo";
 
 const SEEDED_KEY: &str = "demo_seeded_at";
+/// When the demo's households count as registered.
+const DEMO_REGISTERED_AT: &str = "2025-01-01T00:00:00.000Z";
 
 /// A demo community: name, address, buildings, floors, flats per floor.
 struct DemoCommunity {
@@ -127,6 +129,12 @@ pub async fn seed(db: &Database) -> Result<bool, ImportError> {
         })
         .collect();
     apply_households(db, &owned, false).await?;
+    // The demo company has served these estates since last year, so this month's routine plan
+    // has households to sample (D-RTN-1 counts those registered before the period began).
+    sqlx::query("UPDATE households SET created_at = $1")
+        .bind(DEMO_REGISTERED_AT)
+        .execute(db.pool())
+        .await?;
 
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
         .bind(SEEDED_KEY)

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// A household of the community at the start of the period.
@@ -55,9 +55,11 @@ impl Default for SamplingInput<'_> {
 }
 
 /// Why a household was chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
+    /// One of a consultant's own customers: every one is followed up each month (R-RTN-1).
+    OwnCustomer,
     /// It could not be reached in an earlier round; retried before new households.
     Retry,
     /// Drawn in its building's share of the sample.
@@ -78,6 +80,9 @@ impl Reason {
     /// The reason in words, for the plan preview.
     pub fn explain(&self) -> String {
         match self {
+            Reason::OwnCustomer => {
+                "one of the consultant's own customers, followed up every month (R-RTN-1)".into()
+            }
             Reason::Retry => "could not be reached in an earlier round; retried first".into(),
             Reason::Stratum {
                 building_id,

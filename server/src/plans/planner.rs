@@ -1,0 +1,430 @@
+//! Planning one month: [`gather`] reads what the rules need (households at the period starts,
+//! units and their people, each unit's sampling cycle, earlier unreachable households, the
+//! consultants' customers); [`plan_month`] decides every quota and every household from those
+//! facts alone, so a preview and the real run choose the same, and the whole decision is tested
+//! without a database.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::month::Month;
+use super::quotas::{Base, Quota, QuotaRule, QuotaSettings, monthly_quota};
+use super::sampling::{self, Household, Reason, SamplingInput};
+use crate::db::{self, Database};
+use crate::error::AppError;
+
+/// A unit of a community that owes sampled routine follow-ups (R-RTN-2…4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFacts {
+    pub unit_id: i64,
+    pub rule: QuotaRule,
+    /// Who its follow-ups go to, in turn; empty: the unit as a whole.
+    pub people: Vec<i64>,
+    /// The unit's current sampling cycle (0 before its first).
+    pub cycle: i64,
+    /// Households not to sample again in the current cycle: those already sampled in it, and
+    /// those registered after it began (they join the next cycle).
+    pub outside_current_cycle: BTreeSet<i64>,
+    /// Households the unit could not reach in earlier rounds, oldest first.
+    pub unreachable_earlier: Vec<i64>,
+}
+
+/// A community with an office: its households and the units that sample them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommunityFacts {
+    pub community_id: i64,
+    /// Households registered before the month began, by id.
+    pub households: Vec<Household>,
+    /// How many were registered before the year began (the base of yearly rates, D-RTN-1).
+    pub households_at_year_start: u32,
+    /// The office first, then the customer service centre, then the other departments.
+    pub units: Vec<UnitFacts>,
+}
+
+/// A consultant and their customers' households (R-RTN-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsultantFacts {
+    pub staff_id: i64,
+    pub unit_id: i64,
+    /// `(household, the consultant's customer in it, building)`, by household.
+    pub households: Vec<(i64, i64, i64)>,
+}
+
+/// Everything a month's plan is decided from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanFacts {
+    pub month: Month,
+    pub settings: QuotaSettings,
+    pub communities: Vec<CommunityFacts>,
+    pub consultants: Vec<ConsultantFacts>,
+}
+
+/// One household chosen for a routine follow-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanItem {
+    pub household_id: i64,
+    pub building_id: i64,
+    /// The consultant's own customer (R-RTN-1); for sampled rounds the household's first
+    /// customer is taken when the follow-up is written.
+    pub customer_id: Option<i64>,
+    /// The unit's cycle this choice belongs to.
+    pub cycle: i64,
+    pub reason: Reason,
+    /// The reason in words.
+    pub why: String,
+    pub assignee_staff_id: Option<i64>,
+}
+
+/// One quota holder's plan for the month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitPlan {
+    pub unit_id: i64,
+    /// The consultant whose own plan this is; 0 for a unit's.
+    pub staff_id: i64,
+    pub community_id: Option<i64>,
+    pub quota: Quota,
+    /// The seed of the month's draw, so anyone can re-check a choice.
+    pub seed: u64,
+    /// The unit's cycle at the end of the month.
+    pub cycle: i64,
+    pub new_cycle: bool,
+    pub items: Vec<PlanItem>,
+}
+
+impl UnitPlan {
+    /// Whether its households count against "once a month across units" (D-RTN-2).
+    pub fn is_sampled(&self) -> bool {
+        self.quota.rule != QuotaRule::Consultant
+    }
+}
+
+/// A month's plan for the whole company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthPlan {
+    pub month: Month,
+    pub plans: Vec<UnitPlan>,
+}
+
+impl MonthPlan {
+    pub fn household_count(&self) -> usize {
+        self.plans.iter().map(|p| p.items.len()).sum()
+    }
+}
+
+/// The seed of a unit's draw in a month: stable, and different each month so that rounds move
+/// across the community.
+pub fn seed_for(month: Month, unit_id: i64) -> u64 {
+    let month_number =
+        u64::try_from(month.year()).unwrap_or_default() * 100 + u64::from(month.number());
+    sampling::draw(month_number, unit_id)
+}
+
+/// Gives chosen households to `people` in turn, a run of neighbouring households each (sorted
+/// by building), so each person walks as few buildings as possible.
+fn hand_out(items: &mut [PlanItem], people: &[i64]) {
+    items.sort_by_key(|item| (item.building_id, item.household_id));
+    if people.is_empty() {
+        return;
+    }
+    let total = items.len();
+    for (index, item) in items.iter_mut().enumerate() {
+        item.assignee_staff_id = Some(people[index * people.len() / total.max(1)]);
+    }
+}
+
+/// Decides the month: every unit's quota and households, with reasons.
+pub fn plan_month(facts: &PlanFacts) -> MonthPlan {
+    let mut plans = Vec::new();
+    for community in &facts.communities {
+        let base = Base {
+            month_start: u32::try_from(community.households.len()).unwrap_or(u32::MAX),
+            year_start: community.households_at_year_start,
+        };
+        let by_id: BTreeMap<i64, i64> = community
+            .households
+            .iter()
+            .map(|h| (h.id, h.building_id))
+            .collect();
+        let mut taken_this_month = BTreeSet::new();
+        for unit in &community.units {
+            let quota = monthly_quota(unit.rule, base, &facts.settings);
+            let seed = seed_for(facts.month, unit.unit_id);
+            let sample = sampling::sample(&SamplingInput {
+                households: &community.households,
+                sampled_this_cycle: &unit.outside_current_cycle,
+                taken_this_month: &taken_this_month,
+                unreachable_earlier: &unit.unreachable_earlier,
+                quota: quota.quota as usize,
+                seed,
+            });
+            let current = unit.cycle.max(1);
+            let cycle = if sample.new_cycle || unit.cycle == 0 {
+                unit.cycle + 1
+            } else {
+                current
+            };
+            let mut items: Vec<PlanItem> = sample
+                .choices
+                .into_iter()
+                .map(|choice| {
+                    let in_new_cycle = matches!(
+                        choice.reason,
+                        Reason::Stratum {
+                            new_cycle: true,
+                            ..
+                        }
+                    );
+                    PlanItem {
+                        household_id: choice.household_id,
+                        building_id: by_id.get(&choice.household_id).copied().unwrap_or(0),
+                        customer_id: None,
+                        cycle: if in_new_cycle || unit.cycle == 0 {
+                            cycle
+                        } else {
+                            current
+                        },
+                        why: choice.reason.explain(),
+                        reason: choice.reason,
+                        assignee_staff_id: None,
+                    }
+                })
+                .collect();
+            taken_this_month.extend(items.iter().map(|item| item.household_id));
+            hand_out(&mut items, &unit.people);
+            plans.push(UnitPlan {
+                unit_id: unit.unit_id,
+                staff_id: 0,
+                community_id: Some(community.community_id),
+                quota,
+                seed,
+                cycle,
+                new_cycle: sample.new_cycle,
+                items,
+            });
+        }
+    }
+    for consultant in &facts.consultants {
+        let count = u32::try_from(consultant.households.len()).unwrap_or(u32::MAX);
+        let quota = monthly_quota(QuotaRule::Consultant, Base::steady(count), &facts.settings);
+        let items = consultant
+            .households
+            .iter()
+            .map(|&(household_id, customer_id, building_id)| PlanItem {
+                household_id,
+                building_id,
+                customer_id: Some(customer_id),
+                cycle: 0,
+                reason: Reason::OwnCustomer,
+                why: Reason::OwnCustomer.explain(),
+                assignee_staff_id: Some(consultant.staff_id),
+            })
+            .collect();
+        plans.push(UnitPlan {
+            unit_id: consultant.unit_id,
+            staff_id: consultant.staff_id,
+            community_id: None,
+            quota,
+            seed: 0,
+            cycle: 0,
+            new_cycle: false,
+            items,
+        });
+    }
+    MonthPlan {
+        month: facts.month,
+        plans,
+    }
+}
+
+/// Reads the facts for `month` from the database (outside any write).
+pub async fn gather(
+    db: &Database,
+    time_zone: Tz,
+    month: Month,
+    settings: QuotaSettings,
+) -> Result<PlanFacts, AppError> {
+    let month_start = db::timestamp(month.start(time_zone));
+    let year_start = db::timestamp(month.january().start(time_zone));
+    let pool = db.pool();
+
+    let units: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT u.id, u.kind, COALESCE(u.community_id, p.community_id)
+         FROM units u LEFT JOIN units p ON p.id = u.parent_id
+         WHERE u.kind IN ('property_office', 'customer_service_center', 'office_department')
+         ORDER BY u.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let people: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT id, unit_id, role FROM staff
+         WHERE deactivated_at IS NULL AND unit_id IS NOT NULL AND role IN ('unit_head', 'staff')
+         ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let households: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT id, community_id, building_id, created_at FROM households
+         WHERE created_at < $1 ORDER BY community_id, id",
+    )
+    .bind(&month_start)
+    .fetch_all(pool)
+    .await?;
+    let cycles: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT c.unit_id, c.cycle, c.started_month FROM routine_cycles c
+         WHERE c.staff_id = 0 AND c.cycle = (SELECT MAX(d.cycle) FROM routine_cycles d
+                                             WHERE d.unit_id = c.unit_id AND d.staff_id = 0)",
+    )
+    .fetch_all(pool)
+    .await?;
+    let sampled: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT i.unit_id, i.household_id FROM routine_plan_items i
+         WHERE i.sampled = 1 AND i.month < $1
+           AND i.cycle = (SELECT MAX(c.cycle) FROM routine_cycles c
+                          WHERE c.unit_id = i.unit_id AND c.staff_id = 0)",
+    )
+    .bind(month.to_string())
+    .fetch_all(pool)
+    .await?;
+    let unreachable: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT i.unit_id, i.household_id FROM routine_plan_items i
+         JOIN follow_ups f ON f.id = i.follow_up_id
+         WHERE i.sampled = 1 AND i.month < $1 AND f.status = 'unreachable'
+           AND NOT EXISTS (SELECT 1 FROM routine_plan_items j
+                           WHERE j.unit_id = i.unit_id AND j.staff_id = i.staff_id
+                             AND j.household_id = i.household_id AND j.month > i.month)
+         ORDER BY i.month, i.household_id",
+    )
+    .bind(month.to_string())
+    .fetch_all(pool)
+    .await?;
+    let consultant_rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT cc.consultant_id, s.unit_id, c.household_id, MIN(c.id), h.building_id
+         FROM consultant_customers cc
+         JOIN staff s ON s.id = cc.consultant_id
+         JOIN customers c ON c.id = cc.customer_id
+         JOIN households h ON h.id = c.household_id
+         WHERE s.deactivated_at IS NULL AND s.role = 'consultant' AND s.unit_id IS NOT NULL
+           AND h.created_at < $1
+         GROUP BY cc.consultant_id, s.unit_id, c.household_id, h.building_id
+         ORDER BY cc.consultant_id, c.household_id",
+    )
+    .bind(&month_start)
+    .fetch_all(pool)
+    .await?;
+
+    // Who the follow-ups of each unit go to: its staff in turn, else its head, else the unit.
+    let mut staff_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let mut heads_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (id, unit, role) in people {
+        if role == "unit_head" {
+            heads_of.entry(unit).or_default().push(id);
+        } else {
+            staff_of.entry(unit).or_default().push(id);
+        }
+    }
+    let cycle_of: BTreeMap<i64, (i64, Month)> = cycles
+        .into_iter()
+        .filter_map(|(unit, cycle, started)| Some((unit, (cycle, started.parse().ok()?))))
+        .collect();
+    let mut sampled_by: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for (unit, household) in sampled {
+        sampled_by.entry(unit).or_default().insert(household);
+    }
+    let mut unreachable_by: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (unit, household) in unreachable {
+        unreachable_by.entry(unit).or_default().push(household);
+    }
+    let mut households_of: BTreeMap<i64, Vec<(Household, String)>> = BTreeMap::new();
+    for (id, community, building_id, created_at) in households {
+        households_of
+            .entry(community)
+            .or_default()
+            .push((Household { id, building_id }, created_at));
+    }
+
+    let mut units_of: BTreeMap<i64, Vec<(i64, QuotaRule)>> = BTreeMap::new();
+    for (id, kind, community) in units {
+        let Some(community) = community else { continue };
+        let rule = match kind.as_str() {
+            "property_office" => QuotaRule::OfficeDirector,
+            "customer_service_center" => QuotaRule::ServiceCentre,
+            _ => QuotaRule::Department,
+        };
+        units_of.entry(community).or_default().push((id, rule));
+    }
+    let mut communities = Vec::new();
+    for (community_id, mut units) in units_of {
+        units.sort_by_key(|&(id, rule)| (rule, id));
+        let registered = households_of.remove(&community_id).unwrap_or_default();
+        let households_at_year_start = registered
+            .iter()
+            .filter(|(_, created)| created.as_str() < year_start.as_str())
+            .count();
+        let units = units
+            .into_iter()
+            .map(|(unit_id, rule)| {
+                let (cycle, started) = cycle_of.get(&unit_id).copied().unzip();
+                let mut outside = sampled_by.remove(&unit_id).unwrap_or_default();
+                if let Some(started) = started {
+                    let began = db::timestamp(started.start(time_zone));
+                    outside.extend(
+                        registered
+                            .iter()
+                            .filter(|(_, created)| created.as_str() >= began.as_str())
+                            .map(|(h, _)| h.id),
+                    );
+                }
+                let people = if rule == QuotaRule::OfficeDirector {
+                    heads_of.get(&unit_id).cloned().unwrap_or_default()
+                } else {
+                    staff_of
+                        .get(&unit_id)
+                        .or_else(|| heads_of.get(&unit_id))
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                UnitFacts {
+                    unit_id,
+                    rule,
+                    // An office's round is the director's own (R-RTN-2): the first head only.
+                    people: if rule == QuotaRule::OfficeDirector {
+                        people.into_iter().take(1).collect()
+                    } else {
+                        people
+                    },
+                    cycle: cycle.unwrap_or(0),
+                    outside_current_cycle: outside,
+                    unreachable_earlier: unreachable_by.remove(&unit_id).unwrap_or_default(),
+                }
+            })
+            .collect();
+        communities.push(CommunityFacts {
+            community_id,
+            households: registered.into_iter().map(|(h, _)| h).collect(),
+            households_at_year_start: u32::try_from(households_at_year_start).unwrap_or(u32::MAX),
+            units,
+        });
+    }
+
+    let mut consultants: Vec<ConsultantFacts> = Vec::new();
+    for (staff_id, unit_id, household, customer, building) in consultant_rows {
+        match consultants.last_mut() {
+            Some(last) if last.staff_id == staff_id => {
+                last.households.push((household, customer, building))
+            }
+            _ => consultants.push(ConsultantFacts {
+                staff_id,
+                unit_id,
+                households: vec![(household, customer, building)],
+            }),
+        }
+    }
+    Ok(PlanFacts {
+        month,
+        settings,
+        communities,
+        consultants,
+    })
+}
