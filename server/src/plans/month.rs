@@ -53,14 +53,6 @@ impl Month {
         }
     }
 
-    /// January of this month's year.
-    pub fn january(self) -> Self {
-        Month {
-            year: self.year,
-            month: 1,
-        }
-    }
-
     /// The first instant of the month in `time_zone`.
     pub fn start(self, time_zone: Tz) -> DateTime<Utc> {
         let midnight = NaiveDate::from_ymd_opt(self.year, self.month, 1)
@@ -140,6 +132,5 @@ mod tests {
         assert_eq!(december.end(shanghai), december.next().start(shanghai));
         let late_evening = "2026-11-30T17:00:00Z".parse::<DateTime<Utc>>().unwrap();
         assert_eq!(Month::of(late_evening, shanghai), december);
-        assert_eq!(december.january().to_string(), "2026-01");
     }
 }

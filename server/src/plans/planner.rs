@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::month::Month;
-use super::quotas::{Base, Quota, QuotaRule, QuotaSettings, monthly_quota};
+use super::quotas::{Quota, QuotaRule, QuotaSettings, monthly_quota};
 use super::sampling::{self, Household, Reason, SamplingInput};
 use crate::db::{self, Database};
 use crate::error::AppError;
@@ -35,10 +35,8 @@ pub struct UnitFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommunityFacts {
     pub community_id: i64,
-    /// Households registered before the month began, by id.
+    /// Households registered before the month began, by id (the base of D-RTN-1).
     pub households: Vec<Household>,
-    /// How many were registered before the year began (the base of yearly rates, D-RTN-1).
-    pub households_at_year_start: u32,
     /// The office first, then the customer service centre, then the other departments.
     pub units: Vec<UnitFacts>,
 }
@@ -138,23 +136,34 @@ fn hand_out(items: &mut [PlanItem], people: &[i64]) {
 pub fn plan_month(facts: &PlanFacts) -> MonthPlan {
     let mut plans = Vec::new();
     for community in &facts.communities {
-        let base = Base {
-            month_start: u32::try_from(community.households.len()).unwrap_or(u32::MAX),
-            year_start: community.households_at_year_start,
-        };
+        let base = u32::try_from(community.households.len()).unwrap_or(u32::MAX);
         let by_id: BTreeMap<i64, i64> = community
             .households
             .iter()
             .map(|h| (h.id, h.building_id))
             .collect();
         let mut taken_this_month = BTreeSet::new();
+        // Retries go before new households (R-RTN-5) across units too: a household another
+        // unit must retry is not drawn afresh by a unit that plans before it.
+        let retries: BTreeSet<i64> = community
+            .units
+            .iter()
+            .flat_map(|unit| unit.unreachable_earlier.iter().copied())
+            .collect();
         for unit in &community.units {
             let quota = monthly_quota(unit.rule, base, &facts.settings);
             let seed = seed_for(facts.month, unit.unit_id);
+            let mut unavailable = taken_this_month.clone();
+            unavailable.extend(
+                retries
+                    .iter()
+                    .filter(|id| !unit.unreachable_earlier.contains(id))
+                    .copied(),
+            );
             let sample = sampling::sample(&SamplingInput {
                 households: &community.households,
                 sampled_this_cycle: &unit.outside_current_cycle,
-                taken_this_month: &taken_this_month,
+                taken_this_month: &unavailable,
                 unreachable_earlier: &unit.unreachable_earlier,
                 quota: quota.quota as usize,
                 seed,
@@ -207,7 +216,7 @@ pub fn plan_month(facts: &PlanFacts) -> MonthPlan {
     }
     for consultant in &facts.consultants {
         let count = u32::try_from(consultant.households.len()).unwrap_or(u32::MAX);
-        let quota = monthly_quota(QuotaRule::Consultant, Base::steady(count), &facts.settings);
+        let quota = monthly_quota(QuotaRule::Consultant, count, &facts.settings);
         let items = consultant
             .households
             .iter()
@@ -246,7 +255,6 @@ pub async fn gather(
     settings: QuotaSettings,
 ) -> Result<PlanFacts, AppError> {
     let month_start = db::timestamp(month.start(time_zone));
-    let year_start = db::timestamp(month.january().start(time_zone));
     let pool = db.pool();
 
     let units: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
@@ -358,10 +366,6 @@ pub async fn gather(
     for (community_id, mut units) in units_of {
         units.sort_by_key(|&(id, rule)| (rule, id));
         let registered = households_of.remove(&community_id).unwrap_or_default();
-        let households_at_year_start = registered
-            .iter()
-            .filter(|(_, created)| created.as_str() < year_start.as_str())
-            .count();
         let units = units
             .into_iter()
             .map(|(unit_id, rule)| {
@@ -403,7 +407,6 @@ pub async fn gather(
         communities.push(CommunityFacts {
             community_id,
             households: registered.into_iter().map(|(h, _)| h).collect(),
-            households_at_year_start: u32::try_from(households_at_year_start).unwrap_or(u32::MAX),
             units,
         });
     }

@@ -107,25 +107,6 @@ fn share(households: u64, bp: u32, per: u64) -> u64 {
     (households * u64::from(bp)).div_ceil(10_000 * per)
 }
 
-/// The households a quota is a share of, counted at the start of each period (D-RTN-1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Base {
-    /// At the start of the month (monthly rates, and a consultant's customers' households).
-    pub month_start: u32,
-    /// At the start of the year (yearly rates: R-RTN-3's 50 %, R-RTN-4's 20 % minimum).
-    pub year_start: u32,
-}
-
-impl Base {
-    /// The same count for both periods (a community that did not change this year).
-    pub fn steady(households: u32) -> Self {
-        Base {
-            month_start: households,
-            year_start: households,
-        }
-    }
-}
-
 /// A month's quota and how it was reached, in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Quota {
@@ -137,68 +118,53 @@ pub struct Quota {
     pub explanation: String,
 }
 
-/// The month's quota under `rule`.
-pub fn monthly_quota(rule: QuotaRule, base: Base, settings: &QuotaSettings) -> Quota {
-    let month = u64::from(base.month_start);
-    let year = u64::from(base.year_start);
+/// The month's quota under `rule` for a base of `households` at the start of the month
+/// (D-RTN-1; a yearly rate is spread evenly over the months, so its monthly share is also taken
+/// of the households at the month's start — an estate registered mid-year owes its share from
+/// the next month on, not from next January).
+pub fn monthly_quota(rule: QuotaRule, households: u32, settings: &QuotaSettings) -> Quota {
+    let h = u64::from(households);
     let pct = |bp: u32| format!("{}.{:02} %", bp / 100, bp % 100);
-    let (households, quota, explanation) = match rule {
+    let (quota, explanation) = match rule {
         QuotaRule::Consultant => (
-            base.month_start,
-            month,
-            format!(
-                "every one of the consultant's {} customer households, once a month",
-                base.month_start
-            ),
+            h,
+            format!("every one of the consultant's {households} customer households, once a month"),
         ),
         QuotaRule::OfficeDirector => {
             let bp = settings.office_director_monthly_bp;
             (
-                base.month_start,
-                share(month, bp, 1),
-                format!(
-                    "{} of {} households at the start of the month, rounded up",
-                    pct(bp),
-                    base.month_start
-                ),
+                share(h, bp, 1),
+                format!("{} of {households} households, rounded up", pct(bp)),
             )
         }
         QuotaRule::ServiceCentre => {
             let bp = settings.service_centre_yearly_bp;
             (
-                base.year_start,
-                share(year, bp, 12),
+                share(h, bp, 12),
                 format!(
-                    "{} of {} households at the start of the year, one twelfth a month, rounded up",
-                    pct(bp),
-                    base.year_start
+                    "{} of {households} households a year, one twelfth a month, rounded up",
+                    pct(bp)
                 ),
             )
         }
         QuotaRule::Department => {
-            let monthly = share(month, settings.department_monthly_bp, 1);
-            let yearly_floor = share(year, settings.department_yearly_minimum_bp, 12);
+            let monthly = share(h, settings.department_monthly_bp, 1);
+            let yearly_floor = share(h, settings.department_yearly_minimum_bp, 12);
             (
-                base.month_start,
                 monthly.max(yearly_floor),
                 format!(
-                    "{} of {} households a month, rounded up (and at least {} of the {} at the \
-                     start of the year)",
+                    "{} of {households} households a month, rounded up (and at least {} a year)",
                     pct(settings.department_monthly_bp),
-                    base.month_start,
-                    pct(settings.department_yearly_minimum_bp),
-                    base.year_start
+                    pct(settings.department_yearly_minimum_bp)
                 ),
             )
         }
     };
-    // A quota never exceeds the households there are to follow up this month.
-    let available = u64::from(base.month_start.max(households));
     Quota {
         rule,
         rule_id: rule.rule_id(),
         households,
-        quota: u32::try_from(quota.min(available)).unwrap_or(households),
+        quota: u32::try_from(quota.min(h)).unwrap_or(households),
         explanation,
     }
 }
@@ -208,7 +174,7 @@ mod tests {
     use super::*;
 
     fn quota(rule: QuotaRule, households: u32) -> u32 {
-        monthly_quota(rule, Base::steady(households), &QuotaSettings::default()).quota
+        monthly_quota(rule, households, &QuotaSettings::default()).quota
     }
 
     /// R-RTN-1: a consultant follows up every customer once a month.
@@ -249,41 +215,12 @@ mod tests {
         };
         // 1 % a month would miss 20 % a year: the yearly minimum wins (3000 × 20 % / 12 = 50).
         assert_eq!(
-            monthly_quota(QuotaRule::Department, Base::steady(3_000), &settings).quota,
+            monthly_quota(QuotaRule::Department, 3_000, &settings).quota,
             50
         );
         for households in [1, 7, 333, 3_000] {
             assert!(12 * quota(QuotaRule::Department, households) * 5 >= households);
         }
-    }
-
-    /// D-RTN-1: yearly rates are shares of the households at the start of the year, monthly
-    /// rates of those at the start of the month.
-    #[test]
-    fn d_rtn_1_each_rate_uses_its_own_period_start() {
-        let base = Base {
-            month_start: 3_600,
-            year_start: 2_400,
-        };
-        let settings = QuotaSettings::default();
-        assert_eq!(
-            monthly_quota(QuotaRule::ServiceCentre, base, &settings).quota,
-            100
-        );
-        assert_eq!(
-            monthly_quota(QuotaRule::OfficeDirector, base, &settings).quota,
-            36
-        );
-        assert_eq!(
-            monthly_quota(QuotaRule::Department, base, &settings).quota,
-            72
-        );
-        let low = QuotaSettings {
-            department_monthly_bp: 50,
-            ..settings
-        };
-        // 0.5 % of 3,600 = 18 a month; the 20 % yearly floor of 2,400 is 40 a month.
-        assert_eq!(monthly_quota(QuotaRule::Department, base, &low).quota, 40);
     }
 
     #[test]
@@ -302,11 +239,7 @@ mod tests {
 
     #[test]
     fn a_quota_explains_itself() {
-        let q = monthly_quota(
-            QuotaRule::ServiceCentre,
-            Base::steady(1_200),
-            &QuotaSettings::default(),
-        );
+        let q = monthly_quota(QuotaRule::ServiceCentre, 1_200, &QuotaSettings::default());
         assert_eq!(q.rule_id, "R-RTN-3");
         assert_eq!(q.quota, 50);
         assert!(q.explanation.contains("50.00 %"), "{}", q.explanation);

@@ -11,6 +11,7 @@ mod errors;
 mod followups;
 mod import;
 mod ops;
+mod plans;
 mod projections;
 mod registry;
 mod sheets;
