@@ -272,8 +272,8 @@ pub async fn gather(
     )
     .fetch_all(pool)
     .await?;
-    let households: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-        "SELECT id, community_id, building_id, created_at FROM households
+    let households: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, community_id, building_id FROM households
          WHERE created_at < $1 ORDER BY community_id, id",
     )
     .bind(&month_start)
@@ -344,13 +344,28 @@ pub async fn gather(
     for (unit, household) in unreachable {
         unreachable_by.entry(unit).or_default().push(household);
     }
-    let mut households_of: BTreeMap<i64, Vec<(Household, String)>> = BTreeMap::new();
-    for (id, community, building_id, created_at) in households {
+    let mut households_of: BTreeMap<i64, Vec<Household>> = BTreeMap::new();
+    for (id, community, building_id) in households {
         households_of
             .entry(community)
             .or_default()
-            .push((Household { id, building_id }, created_at));
+            .push(Household { id, building_id });
     }
+    // Households registered after a unit's current cycle began wait for its next cycle: only
+    // those registered since the oldest current cycle began need their time read.
+    let oldest_cycle = cycle_of.values().map(|(_, started)| *started).min();
+    let recent: Vec<(i64, String)> = match oldest_cycle {
+        Some(started) => {
+            sqlx::query_as(
+                "SELECT id, created_at FROM households WHERE created_at >= $1 AND created_at < $2",
+            )
+            .bind(db::timestamp(started.start(time_zone)))
+            .bind(&month_start)
+            .fetch_all(pool)
+            .await?
+        }
+        None => Vec::new(),
+    };
 
     let mut units_of: BTreeMap<i64, Vec<(i64, QuotaRule)>> = BTreeMap::new();
     for (id, kind, community) in units {
@@ -374,10 +389,10 @@ pub async fn gather(
                 if let Some(started) = started {
                     let began = db::timestamp(started.start(time_zone));
                     outside.extend(
-                        registered
+                        recent
                             .iter()
                             .filter(|(_, created)| created.as_str() >= began.as_str())
-                            .map(|(h, _)| h.id),
+                            .map(|(id, _)| *id),
                     );
                 }
                 let people = if rule == QuotaRule::OfficeDirector {
@@ -406,7 +421,7 @@ pub async fn gather(
             .collect();
         communities.push(CommunityFacts {
             community_id,
-            households: registered.into_iter().map(|(h, _)| h).collect(),
+            households: registered,
             units,
         });
     }
@@ -430,4 +445,171 @@ pub async fn gather(
         communities,
         consultants,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn community(id: i64, sizes: &[usize], first_household: i64) -> Vec<Household> {
+        let mut next = first_household;
+        let mut households = Vec::new();
+        for (building, &size) in sizes.iter().enumerate() {
+            for _ in 0..size {
+                households.push(Household {
+                    id: next,
+                    building_id: id * 100 + building as i64,
+                });
+                next += 1;
+            }
+        }
+        households
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// R-RTN-2…5 and D-RTN-2 over thirteen months of random communities, with households
+        /// that cannot be reached: every quota is met exactly, no household gets two routine
+        /// follow-ups in a month, no unit samples a household twice within a cycle, and an
+        /// unreachable household is retried by its unit the next month.
+        #[test]
+        fn d_rtn_2_a_year_of_plans_meets_quotas_without_repeats(
+            communities in proptest::collection::vec(
+                (proptest::collection::vec(10usize..60, 1..5), 1usize..4),
+                1..4,
+            ),
+            unreachable_every in 3usize..20,
+        ) {
+            let settings = QuotaSettings::default();
+            let mut facts_communities = Vec::new();
+            let mut next_household = 1;
+            let mut next_unit = 1;
+            for (n, (sizes, departments)) in communities.iter().enumerate() {
+                let households = community(n as i64 + 1, sizes, next_household);
+                next_household += households.len() as i64;
+                let mut units = Vec::new();
+                for rule in [QuotaRule::OfficeDirector, QuotaRule::ServiceCentre]
+                    .into_iter()
+                    .chain(std::iter::repeat_n(QuotaRule::Department, *departments))
+                {
+                    units.push(UnitFacts {
+                        unit_id: next_unit,
+                        rule,
+                        people: vec![next_unit * 10, next_unit * 10 + 1],
+                        cycle: 0,
+                        outside_current_cycle: BTreeSet::new(),
+                        unreachable_earlier: Vec::new(),
+                    });
+                    next_unit += 1;
+                }
+                facts_communities.push(CommunityFacts {
+                    community_id: n as i64 + 1,
+                    households,
+                    units,
+                });
+            }
+            let mut facts = PlanFacts {
+                month: "2026-01".parse().unwrap(),
+                settings,
+                communities: facts_communities,
+                consultants: Vec::new(),
+            };
+            let mut seen: BTreeMap<(i64, i64), BTreeSet<i64>> = BTreeMap::new();
+            let mut counter = 0usize;
+            for _ in 0..13 {
+                let plan = plan_month(&facts);
+                let mut this_month = BTreeSet::new();
+                let mut plans = plan.plans.iter();
+                for community in &mut facts.communities {
+                    for unit in &mut community.units {
+                        let unit_plan = plans.next().unwrap();
+                        prop_assert_eq!(unit_plan.unit_id, unit.unit_id);
+                        let quota = monthly_quota(
+                            unit.rule,
+                            community.households.len() as u32,
+                            &settings,
+                        );
+                        prop_assert_eq!(unit_plan.items.len() as u32, quota.quota);
+                        // Every retry due this month comes first in the reasons.
+                        let retried: BTreeSet<i64> = unit_plan
+                            .items
+                            .iter()
+                            .filter(|i| i.reason == Reason::Retry)
+                            .map(|i| i.household_id)
+                            .collect();
+                        for id in &unit.unreachable_earlier {
+                            prop_assert!(retried.contains(id), "retry of {} missed", id);
+                        }
+                        for item in &unit_plan.items {
+                            prop_assert!(this_month.insert(item.household_id));
+                            prop_assert!(item.assignee_staff_id.is_some());
+                            if item.reason != Reason::Retry {
+                                prop_assert!(
+                                    seen.entry((unit.unit_id, item.cycle))
+                                        .or_default()
+                                        .insert(item.household_id),
+                                    "unit {} repeated {} in cycle {}",
+                                    unit.unit_id, item.household_id, item.cycle
+                                );
+                            }
+                        }
+                        // What the database would hold for next month.
+                        unit.cycle = unit_plan.cycle;
+                        unit.outside_current_cycle = seen
+                            .get(&(unit.unit_id, unit.cycle))
+                            .cloned()
+                            .unwrap_or_default();
+                        unit.unreachable_earlier = unit_plan
+                            .items
+                            .iter()
+                            .filter(|_| {
+                                counter += 1;
+                                counter % unreachable_every == 0
+                            })
+                            .map(|i| i.household_id)
+                            .take(quota.quota as usize / 2)
+                            .collect();
+                    }
+                }
+                facts.month = facts.month.next();
+            }
+        }
+    }
+
+    #[test]
+    fn people_get_neighbouring_households_in_turn() {
+        let mut items: Vec<PlanItem> = [(5, 2), (1, 1), (3, 1), (9, 3), (7, 2), (2, 1)]
+            .into_iter()
+            .map(|(household_id, building_id)| PlanItem {
+                household_id,
+                building_id,
+                customer_id: None,
+                cycle: 1,
+                reason: Reason::Retry,
+                why: String::new(),
+                assignee_staff_id: None,
+            })
+            .collect();
+        hand_out(&mut items, &[100, 200]);
+        let given: Vec<(i64, Option<i64>)> = items
+            .iter()
+            .map(|i| (i.household_id, i.assignee_staff_id))
+            .collect();
+        assert_eq!(
+            given,
+            vec![
+                (1, Some(100)),
+                (2, Some(100)),
+                (3, Some(100)),
+                (5, Some(200)),
+                (7, Some(200)),
+                (9, Some(200))
+            ]
+        );
+    }
 }

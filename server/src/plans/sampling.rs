@@ -169,7 +169,7 @@ fn stratified(pool: &[Household], n: usize, seed: u64, new_cycle: bool, out: &mu
     for (building, quota, _, _) in shares {
         let mut ids = by_building.remove(&building).unwrap_or_default();
         let eligible = ids.len();
-        ids.sort_by_key(|id| (draw(seed, *id), *id));
+        ids.sort_by_cached_key(|id| (draw(seed, *id), *id));
         for (rank, id) in ids.into_iter().take(quota).enumerate() {
             out.push(Choice {
                 household_id: id,
