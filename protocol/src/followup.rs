@@ -248,6 +248,9 @@ impl FollowUp {
                     "an open follow-up has no outcome yet",
                 );
             }
+            // An opinion survey is completed by its answers to the form (D-SUR-1), kept with
+            // the form's version beside the document, not by the five ratings.
+            FollowUpStatus::Completed if self.kind == FollowUpKind::Survey => {}
             FollowUpStatus::Completed => {
                 invalid.require(
                     self.outcome.is_some(),

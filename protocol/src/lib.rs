@@ -16,6 +16,7 @@ mod roles;
 mod rules;
 mod sheet;
 mod signature;
+mod survey;
 mod units;
 mod wire;
 
@@ -44,6 +45,9 @@ pub use sheet::{
     SheetStatus, TrackingNote,
 };
 pub use signature::{canonical_content, content_sha256};
+pub use survey::{
+    MAX_FREE_TEXT, QuestionKind, SurveyAnswer, SurveyContent, SurveyOption, SurveyQuestion,
+};
 pub use units::UnitKind;
 pub use wire::{
     BLOB_PART_BYTES, BlobUploadStatus, IncomingDocument, MAX_BLOB_BYTES, MAX_COMPRESSED_BYTES,

@@ -80,7 +80,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router())
         .merge(crate::sync::router())
         .merge(crate::blobs::router())
-        .merge(crate::plans::router());
+        .merge(crate::plans::router())
+        .merge(crate::surveys::router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -20,6 +20,7 @@ pub mod plans;
 pub mod registry;
 pub mod rules;
 pub mod sheets;
+pub mod surveys;
 pub mod sync;
 pub mod telemetry;
 

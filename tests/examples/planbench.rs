@@ -23,7 +23,10 @@ const REGISTERED: &str = "2025-01-01T00:00:00.000Z";
 /// Inserts `rows` (each a list of SQL literals) into `table` in multi-row statements.
 async fn insert_rows(db: &Database, table: &str, columns: &str, rows: &[String]) {
     for chunk in rows.chunks(1_000) {
-        let sql = format!("INSERT INTO {table} ({columns}) VALUES {}", chunk.join(", "));
+        let sql = format!(
+            "INSERT INTO {table} ({columns}) VALUES {}",
+            chunk.join(", ")
+        );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(db.pool())
             .await
@@ -38,7 +41,13 @@ async fn fill(db: &Database, communities: i64) {
     for c in 1..=communities {
         rows.push(format!("({c}, '小区{c}', '', '{t}', '{t}')"));
     }
-    insert_rows(db, "communities", "id, name, address, created_at, updated_at", &rows).await;
+    insert_rows(
+        db,
+        "communities",
+        "id, name, address, created_at, updated_at",
+        &rows,
+    )
+    .await;
     rows.clear();
     for c in 1..=communities {
         for b in 1..=BUILDINGS {
@@ -46,7 +55,13 @@ async fn fill(db: &Database, communities: i64) {
             rows.push(format!("({id}, {c}, '{b}栋', '{t}', '{t}')"));
         }
     }
-    insert_rows(db, "buildings", "id, community_id, name, created_at, updated_at", &rows).await;
+    insert_rows(
+        db,
+        "buildings",
+        "id, community_id, name, created_at, updated_at",
+        &rows,
+    )
+    .await;
     let mut households = Vec::new();
     let mut customers = Vec::new();
     for c in 1..=communities {

@@ -354,18 +354,17 @@ pub async fn gather(
     // Households registered after a unit's current cycle began wait for its next cycle: only
     // those registered since the oldest current cycle began need their time read.
     let oldest_cycle = cycle_of.values().map(|(_, started)| *started).min();
-    let recent: Vec<(i64, String)> = match oldest_cycle {
-        Some(started) => {
-            sqlx::query_as(
+    let recent: Vec<(i64, String)> =
+        match oldest_cycle {
+            Some(started) => sqlx::query_as(
                 "SELECT id, created_at FROM households WHERE created_at >= $1 AND created_at < $2",
             )
             .bind(db::timestamp(started.start(time_zone)))
             .bind(&month_start)
             .fetch_all(pool)
-            .await?
-        }
-        None => Vec::new(),
-    };
+            .await?,
+            None => Vec::new(),
+        };
 
     let mut units_of: BTreeMap<i64, Vec<(i64, QuotaRule)>> = BTreeMap::new();
     for (id, kind, community) in units {

@@ -15,4 +15,5 @@ mod plans;
 mod projections;
 mod registry;
 mod sheets;
+mod surveys;
 mod sync;

@@ -1,0 +1,286 @@
+//! The Customer Opinion Survey Report (客户意见调查报告, R-SUR-3): per question and per community,
+//! the response rate, the mean and distribution of ratings, the count of each choice and the
+//! free-text answers grouped, as JSON and as a spreadsheet.
+
+use std::collections::BTreeMap;
+
+use huifang_protocol::QuestionKind;
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use serde::{Deserialize, Serialize};
+
+use super::{SurveyForm, get};
+use crate::db::Database;
+use crate::error::AppError;
+
+/// One question's figures within one community (or the whole company).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuestionFigures {
+    /// Answer sheets with an answer to this question.
+    pub answered: i64,
+    /// Ratings 1…5: how many of each.
+    pub ratings: [i64; 5],
+    pub mean_rating: Option<f64>,
+    /// Option id → how many chose it.
+    pub choices: BTreeMap<String, i64>,
+    /// Identical answers (after trimming) grouped, most frequent first.
+    pub texts: Vec<TextGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextGroup {
+    pub text: String,
+    pub count: i64,
+}
+
+/// One community's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommunityFigures {
+    /// `None` for the whole company.
+    pub community_id: Option<i64>,
+    pub community_name: String,
+    /// Survey follow-ups sent.
+    pub sent: i64,
+    pub responses: i64,
+    pub response_rate: Option<f64>,
+    /// Question id → its figures.
+    pub questions: BTreeMap<String, QuestionFigures>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyReport {
+    pub form: SurveyForm,
+    /// The whole company first, then each community.
+    pub communities: Vec<CommunityFigures>,
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Tabulates the answers of a form.
+pub async fn build(db: &Database, id: i64) -> Result<SurveyReport, AppError> {
+    let form = get(db, id).await?;
+    let pool = db.pool();
+    let sent: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT d.community_id, c.name, COUNT(*) FROM survey_distributions d
+         JOIN communities c ON c.id = d.community_id WHERE d.form_id = $1
+         GROUP BY d.community_id, c.name ORDER BY d.community_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let responses: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT community_id, COUNT(*) FROM survey_responses WHERE form_id = $1 GROUP BY community_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let answered: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT community_id, question_id, COUNT(DISTINCT follow_up_id) FROM survey_answers
+         WHERE form_id = $1 GROUP BY community_id, question_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let ratings: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT community_id, question_id, rating, COUNT(*) FROM survey_answers
+         WHERE form_id = $1 AND rating IS NOT NULL GROUP BY community_id, question_id, rating",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let choices: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT community_id, question_id, choice, COUNT(*) FROM survey_answers
+         WHERE form_id = $1 AND choice IS NOT NULL GROUP BY community_id, question_id, choice",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let texts: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT community_id, question_id, text, COUNT(*) FROM survey_answers
+         WHERE form_id = $1 AND text IS NOT NULL AND text <> ''
+         GROUP BY community_id, question_id, text",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+
+    let blank = |community_id: Option<i64>, name: String, sent: i64| CommunityFigures {
+        community_id,
+        community_name: name,
+        sent,
+        responses: 0,
+        response_rate: None,
+        questions: form
+            .content
+            .questions
+            .iter()
+            .map(|q| (q.id.clone(), QuestionFigures::default()))
+            .collect(),
+    };
+    let total_sent = sent.iter().map(|s| s.2).sum();
+    let mut all = blank(None, "全部小区".into(), total_sent);
+    let mut by_community: BTreeMap<i64, CommunityFigures> = sent
+        .into_iter()
+        .map(|(id, name, count)| (id, blank(Some(id), name, count)))
+        .collect();
+    for (community, count) in responses {
+        all.responses += count;
+        if let Some(c) = by_community.get_mut(&community) {
+            c.responses += count;
+        }
+    }
+    // Each figure goes to its community and to the whole company.
+    let mut apply = |community: i64, question: &str, f: &dyn Fn(&mut QuestionFigures)| {
+        for target in [Some(&mut all), by_community.get_mut(&community)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(figures) = target.questions.get_mut(question) {
+                f(figures);
+            }
+        }
+    };
+    for (community, question, count) in &answered {
+        apply(*community, question, &|f| f.answered += count);
+    }
+    for (community, question, rating, count) in &ratings {
+        if let Some(index) = usize::try_from(*rating - 1).ok().filter(|i| *i < 5) {
+            apply(*community, question, &|f| f.ratings[index] += count);
+        }
+    }
+    for (community, question, choice, count) in &choices {
+        apply(*community, question, &|f| {
+            *f.choices.entry(choice.clone()).or_default() += count
+        });
+    }
+    for (community, question, text, count) in &texts {
+        apply(
+            *community,
+            question,
+            &|f| match f.texts.iter_mut().find(|g| &g.text == text) {
+                Some(group) => group.count += count,
+                None => f.texts.push(TextGroup {
+                    text: text.clone(),
+                    count: *count,
+                }),
+            },
+        );
+    }
+    let mut communities = vec![all];
+    communities.extend(by_community.into_values());
+    for community in &mut communities {
+        community.response_rate = rate(community.responses, community.sent);
+        for figures in community.questions.values_mut() {
+            let n: i64 = figures.ratings.iter().sum();
+            let sum: i64 = figures
+                .ratings
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i as i64 + 1) * c)
+                .sum();
+            figures.mean_rating = rate(sum, n);
+            figures
+                .texts
+                .sort_by(|a, b| b.count.cmp(&a.count).then(a.text.cmp(&b.text)));
+        }
+    }
+    Ok(SurveyReport { form, communities })
+}
+
+/// The report as an XLSX workbook: a summary sheet (one row per community and question) and a
+/// sheet of the free-text answers.
+pub fn to_xlsx(report: &SurveyReport) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let percent = Format::new().set_num_format("0.0%");
+    let decimal = Format::new().set_num_format("0.00");
+    let summary = workbook.add_worksheet().set_name("调查汇总")?;
+    summary.write_string_with_format(0, 0, report.form.content.title.as_str(), &bold)?;
+    summary.write_string(
+        1,
+        0,
+        format!(
+            "版本 {} · 内容哈希 {}",
+            report.form.version, report.form.content_sha256
+        ),
+    )?;
+    let headers = [
+        "小区",
+        "发放",
+        "回收",
+        "回收率",
+        "题号",
+        "题目",
+        "题型",
+        "作答数",
+        "平均分",
+        "1分",
+        "2分",
+        "3分",
+        "4分",
+        "5分",
+        "选项统计",
+    ];
+    for (col, header) in headers.iter().enumerate() {
+        summary.write_string_with_format(3, col as u16, *header, &bold)?;
+    }
+    let mut row = 4;
+    for community in &report.communities {
+        for question in &report.form.content.questions {
+            let Some(figures) = community.questions.get(&question.id) else {
+                continue;
+            };
+            summary.write_string(row, 0, community.community_name.as_str())?;
+            summary.write_number(row, 1, community.sent as f64)?;
+            summary.write_number(row, 2, community.responses as f64)?;
+            if let Some(rate) = community.response_rate {
+                summary.write_number_with_format(row, 3, rate, &percent)?;
+            }
+            summary.write_string(row, 4, question.id.as_str())?;
+            summary.write_string(row, 5, question.text.as_str())?;
+            let kind = match question.kind {
+                QuestionKind::Rating => "评分",
+                QuestionKind::SingleChoice => "单选",
+                QuestionKind::MultipleChoice => "多选",
+                QuestionKind::FreeText => "文字",
+            };
+            summary.write_string(row, 6, kind)?;
+            summary.write_number(row, 7, figures.answered as f64)?;
+            if let Some(mean) = figures.mean_rating {
+                summary.write_number_with_format(row, 8, mean, &decimal)?;
+            }
+            if question.kind == QuestionKind::Rating {
+                for (i, count) in figures.ratings.iter().enumerate() {
+                    summary.write_number(row, 9 + i as u16, *count as f64)?;
+                }
+            }
+            let counted: Vec<String> = question
+                .options
+                .iter()
+                .map(|o| format!("{} {}", o.text, figures.choices.get(&o.id).unwrap_or(&0)))
+                .collect();
+            summary.write_string(row, 14, counted.join(";"))?;
+            row += 1;
+        }
+    }
+    summary.autofit();
+    let texts = workbook.add_worksheet().set_name("文字意见")?;
+    for (col, header) in ["小区", "题号", "意见", "人数"].iter().enumerate() {
+        texts.write_string_with_format(0, col as u16, *header, &bold)?;
+    }
+    let mut row = 1;
+    for community in report.communities.iter().skip(1) {
+        for (question, figures) in &community.questions {
+            for group in &figures.texts {
+                texts.write_string(row, 0, community.community_name.as_str())?;
+                texts.write_string(row, 1, question.as_str())?;
+                texts.write_string(row, 2, group.text.as_str())?;
+                texts.write_number(row, 3, group.count as f64)?;
+                row += 1;
+            }
+        }
+    }
+    texts.autofit();
+    workbook.save_to_buffer()
+}

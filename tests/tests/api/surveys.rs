@@ -1,0 +1,341 @@
+//! The annual opinion survey (R-SUR-1…3, D-SUR-1/2): a form from draft to report, over HTTP.
+
+use std::io::Cursor;
+
+use calamine::{Reader, Xlsx};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, assert_error};
+
+crate::on_both_backends!(a_survey_goes_from_draft_through_approval_to_answers_and_a_report);
+
+fn form() -> Value {
+    json!({
+        "title": "2026年度客户意见调查表", "year": 2026,
+        "introduction": "感谢您抽出时间填写。",
+        "questions": [
+            {"id": "overall", "text": "您对物业服务的总体评价", "kind": "rating", "required": true},
+            {"id": "channel", "text": "您最常用的报修方式", "kind": "single_choice",
+             "options": [{"id": "phone", "text": "电话"}, {"id": "app", "text": "手机"}]},
+            {"id": "improve", "text": "希望改进的方面", "kind": "multiple_choice",
+             "options": [{"id": "clean", "text": "保洁"}, {"id": "green", "text": "绿化"},
+                         {"id": "safety", "text": "安全"}]},
+            {"id": "advice", "text": "其他意见或建议", "kind": "free_text"}
+        ]
+    })
+}
+
+fn answers(rating: u8, advice: &str) -> Value {
+    json!([
+        {"question_id": "overall", "rating": rating},
+        {"question_id": "channel", "choices": ["app"]},
+        {"question_id": "improve", "choices": ["clean", "safety"]},
+        {"question_id": "advice", "text": advice}
+    ])
+}
+
+async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    app.client
+        .put(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_survey_goes_from_draft_through_approval_to_answers_and_a_report(app: TestApp) {
+    let dev = app.login("dev.head", PASSWORD).await;
+    let gm = app.login("gm", PASSWORD).await;
+    let office = app.login("bsw.csc.01", PASSWORD).await;
+
+    // R-SUR-1: the development department drafts; others cannot; a bad form says what is wrong.
+    assert_error(
+        app.post(&office, "/api/v1/surveys", form()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "development department",
+    )
+    .await;
+    let mut bad = form();
+    bad["questions"][1]["options"] = json!([{"id": "phone", "text": "电话"}]);
+    assert_error(
+        app.post(&dev, "/api/v1/surveys", bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "2 to 20 options",
+    )
+    .await;
+    let draft = app
+        .post_ok(&dev, "/api/v1/surveys", form(), StatusCode::CREATED)
+        .await;
+    let id = draft["id"].as_i64().unwrap();
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["version"], 1);
+    let path = format!("/api/v1/surveys/{id}");
+    let mut edited = form();
+    edited["questions"][0]["text"] = json!("您对本年度物业服务的总体评价");
+    assert_eq!(
+        put(&app, &dev, &path, edited.clone()).await.status(),
+        StatusCode::OK
+    );
+    let submitted = app
+        .post_ok(&dev, &format!("{path}/submit"), json!({}), StatusCode::OK)
+        .await;
+    let sha = submitted["content_sha256"].as_str().unwrap().to_owned();
+
+    // R-SUR-2: only the general manager approves, and only the version they read (D-SUR-2).
+    assert_error(
+        app.post(
+            &dev,
+            &format!("{path}/approve"),
+            json!({"content_sha256": sha}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "general manager",
+    )
+    .await;
+    assert_error(
+        app.post(
+            &gm,
+            &format!("{path}/approve"),
+            json!({"content_sha256": "0".repeat(64)}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "read it again",
+    )
+    .await;
+    // Not yet approved: it cannot be sent.
+    let community: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE name = '碧水湾'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_error(
+        app.post(
+            &dev,
+            &format!("{path}/distribute"),
+            json!({"community_ids": [community]}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "approved",
+    )
+    .await;
+    let approved = app
+        .post_ok(
+            &gm,
+            &format!("{path}/approve"),
+            json!({"content_sha256": sha}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["approved_sha256"], sha.as_str());
+    assert_eq!(approved["approved_by"], app.staff_id("gm").await);
+
+    // D-SUR-1: an approved form is frozen; a change is a new version.
+    assert_error(
+        put(&app, &dev, &path, form()).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "new version",
+    )
+    .await;
+    let revised = app
+        .post_ok(
+            &dev,
+            &format!("{path}/revise"),
+            json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(revised["version"], 2);
+    assert_eq!(revised["status"], "draft");
+
+    // R-SUR-1: sent to every household of the community, once.
+    assert_error(
+        app.post(
+            &dev,
+            &format!("{path}/distribute"),
+            json!({"community_ids": [999_999]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "999999",
+    )
+    .await;
+    let sent = app
+        .post_ok(
+            &dev,
+            &format!("{path}/distribute"),
+            json!({"community_ids": [community]}),
+            StatusCode::OK,
+        )
+        .await;
+    let households = app.count("households").await;
+    assert_eq!(sent["follow_ups_written"], households);
+    assert_eq!(sent["form"]["status"], "distributed");
+    let again = app
+        .post_ok(
+            &dev,
+            &format!("{path}/distribute"),
+            json!({"community_ids": [community]}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(again["follow_ups_written"], 0);
+
+    // The customer service centre has them on its list, as survey follow-ups.
+    let listed = app
+        .get_json(&office, "/api/v1/followups?view=unit&kind=survey&limit=100")
+        .await;
+    assert_eq!(listed["total"], households);
+    let ids: Vec<String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+
+    // Answers typed in from paper: checked against the form, nothing stored when wrong.
+    let responses = format!("{path}/responses");
+    let mut stranger = answers(4, "");
+    stranger[1] = json!({"question_id": "parking", "rating": 3});
+    let before = app.count("survey_answers").await;
+    assert_error(
+        app.post(
+            &office,
+            &responses,
+            json!({"follow_up_id": ids[0], "channel": "paper", "answers": stranger}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "not on this form",
+    )
+    .await;
+    assert_eq!(app.count("survey_answers").await, before);
+    let gw = app.login("bsw.gw.01", PASSWORD).await;
+    assert_error(
+        app.post(
+            &gw,
+            &responses,
+            json!({"follow_up_id": ids[0], "channel": "paper", "answers": answers(5, "")}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "scope",
+    )
+    .await;
+    for (n, (rating, advice)) in [(5, "电梯维护要及时"), (3, "电梯维护要及时"), (4, "")]
+        .into_iter()
+        .enumerate()
+    {
+        let response = app
+            .post(
+                &office,
+                &responses,
+                json!({"follow_up_id": ids[n], "channel": "paper", "answers": answers(rating, advice)}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    assert_error(
+        app.post(
+            &office,
+            &responses,
+            json!({"follow_up_id": ids[0], "channel": "paper", "answers": answers(5, "")}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "completed",
+    )
+    .await;
+    let follow_up = app
+        .get_json(&office, &format!("/api/v1/followups/{}", ids[0]))
+        .await;
+    assert_eq!(follow_up["follow_up"]["status"], "completed", "{follow_up}");
+    let recorded: Vec<String> =
+        sqlx::query_scalar("SELECT form_sha256 FROM survey_responses WHERE form_id = $1")
+            .bind(id)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        recorded,
+        vec![sha.clone(); 3],
+        "D-SUR-2: each answer records the version"
+    );
+
+    // R-SUR-3: the report, per question and community.
+    let report = app.get_json(&dev, &format!("{path}/report")).await;
+    let company = &report["communities"][0];
+    assert_eq!(company["sent"], households);
+    assert_eq!(company["responses"], 3);
+    let rate = company["response_rate"].as_f64().unwrap();
+    assert!((rate - 3.0 / households as f64).abs() < 1e-9);
+    let overall = &company["questions"]["overall"];
+    assert_eq!(overall["ratings"], json!([0, 0, 1, 1, 1]));
+    assert!((overall["mean_rating"].as_f64().unwrap() - 4.0).abs() < 1e-9);
+    assert_eq!(company["questions"]["improve"]["choices"]["clean"], 3);
+    assert_eq!(company["questions"]["channel"]["choices"]["app"], 3);
+    assert_eq!(
+        company["questions"]["advice"]["texts"],
+        json!([{"text": "电梯维护要及时", "count": 2}])
+    );
+    assert_eq!(report["communities"][1]["community_name"], "碧水湾");
+
+    // … and as a spreadsheet that reads back.
+    let download = app.get(&dev, &format!("{path}/report.xlsx")).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(
+        download.headers()[reqwest::header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
+    let bytes = download.bytes().await.unwrap();
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(workbook.sheet_names(), vec!["调查汇总", "文字意见"]);
+    let summary = workbook.worksheet_range("调查汇总").unwrap();
+    assert_eq!(
+        summary.get_value((0, 0)).unwrap().to_string(),
+        "2026年度客户意见调查表"
+    );
+    assert!(
+        summary
+            .rows()
+            .any(|row| row.iter().any(|cell| cell.to_string() == "碧水湾")),
+        "a row per community"
+    );
+    let texts = workbook.worksheet_range("文字意见").unwrap();
+    assert_eq!(
+        texts.get_value((1, 2)).unwrap().to_string(),
+        "电梯维护要及时"
+    );
+
+    // Closed: no more answers.
+    app.post_ok(&dev, &format!("{path}/close"), json!({}), StatusCode::OK)
+        .await;
+    assert_error(
+        app.post(
+            &office,
+            &responses,
+            json!({"follow_up_id": ids[5], "channel": "paper", "answers": answers(5, "")}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+        "closed",
+    )
+    .await;
+}
