@@ -314,7 +314,7 @@ mod tests {
 
         let mut stranger = answer("parking");
         stranger.rating = Some(3);
-        let mut six = overall.clone();
+        let mut six = overall;
         six.rating = Some(6);
         let mut two = channel.clone();
         two.choices = vec!["app".into(), "phone".into()];

@@ -314,7 +314,7 @@ async fn a_survey_goes_from_draft_through_approval_to_answers_and_a_report(app: 
     assert!(
         summary
             .rows()
-            .any(|row| row.iter().any(|cell| cell.to_string() == "碧水湾")),
+            .any(|row| row.iter().any(|cell| *cell == "碧水湾")),
         "a row per community"
     );
     let texts = workbook.worksheet_range("文字意见").unwrap();
