@@ -50,7 +50,14 @@ impl LoginThrottle {
     /// Counts a failed attempt and locks the username once it has failed too often.
     pub async fn record_failure(&self, username: &str) -> Result<(), AppError> {
         let now = Utc::now();
+        let _turn = self.db.write_turn().await;
         let mut tx = self.db.pool().begin().await?;
+        // The first statement writes, so SQLite takes its write lock now instead of failing to
+        // upgrade its read snapshot when a document write commits meanwhile (as `DocWrite`).
+        sqlx::query("UPDATE login_failures SET failures = failures WHERE username = $1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
         let previous =
             sqlx::query("SELECT failures, last_failed_at FROM login_failures WHERE username = $1")
                 .bind(username)
