@@ -63,6 +63,11 @@ impl DocWrite {
         &mut self.tx
     }
 
+    /// Which engine the write goes to (for [`db::insert_rows`]).
+    pub fn backend(&self) -> db::Backend {
+        self.db.backend()
+    }
+
     /// Now, as stored.
     pub fn now_text(&self) -> String {
         db::timestamp(self.now)

@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo run --release -p huifang-e2e --example planbench` (SQLite in a temporary folder);
 //! with `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres` it creates and afterwards
-//! drops a database of its own on that server. `PLANBENCH_COMMUNITIES=20` for a smaller company.
+//! drops a database of its own on that server. `PLANBENCH_COMMUNITIES=20` for a smaller company,
+//! `PLANBENCH_DOCUMENTS=0` to measure the planning without writing the follow-up documents.
 
 #![allow(clippy::unwrap_used)]
 
@@ -160,6 +161,8 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
+    // PLANBENCH_DOCUMENTS=0 measures the planning alone.
+    let write_documents = std::env::var("PLANBENCH_DOCUMENTS").map_or(true, |v| v != "0");
     let dir = tempfile::tempdir().unwrap();
     let server_url = std::env::var("DATABASE_URL").ok();
     let postgres = match &server_url {
@@ -205,7 +208,11 @@ async fn main() {
         let storing = secs(start);
         assert!(stored.created);
         let start = Instant::now();
-        let written = store::create_documents(&db, tz, month).await.unwrap();
+        let written = if write_documents {
+            store::create_documents(&db, tz, month).await.unwrap()
+        } else {
+            0
+        };
         let documents = secs(start);
         println!(
             "{month}  {gathered:6.2} s {decided:6.2} s {storing:6.2} s {:6.2} s   | {documents:7.1} s {written:8} {:6.2} ms",

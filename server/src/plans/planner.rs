@@ -273,8 +273,7 @@ pub async fn gather(
     .fetch_all(pool)
     .await?;
     let households: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, community_id, building_id FROM households
-         WHERE created_at < $1 ORDER BY community_id, id",
+        "SELECT id, community_id, building_id FROM households WHERE created_at < $1 ORDER BY id",
     )
     .bind(&month_start)
     .fetch_all(pool)
@@ -288,17 +287,17 @@ pub async fn gather(
     .await?;
     let sampled: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT i.unit_id, i.household_id FROM routine_plan_items i
-         WHERE i.sampled = 1 AND i.month < $1
-           AND i.cycle = (SELECT MAX(c.cycle) FROM routine_cycles c
-                          WHERE c.unit_id = i.unit_id AND c.staff_id = 0)",
+         JOIN (SELECT unit_id, MAX(cycle) AS cycle FROM routine_cycles WHERE staff_id = 0
+               GROUP BY unit_id) c ON c.unit_id = i.unit_id AND c.cycle = i.cycle
+         WHERE i.staff_id = 0 AND i.sampled = 1 AND i.month < $1",
     )
     .bind(month.to_string())
     .fetch_all(pool)
     .await?;
     let unreachable: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT i.unit_id, i.household_id FROM routine_plan_items i
-         JOIN follow_ups f ON f.id = i.follow_up_id
-         WHERE i.sampled = 1 AND i.month < $1 AND f.status = 'unreachable'
+        "SELECT i.unit_id, i.household_id FROM follow_ups f
+         JOIN routine_plan_items i ON i.follow_up_id = f.id
+         WHERE f.status = 'unreachable' AND f.kind = 'routine' AND i.sampled = 1 AND i.month < $1
            AND NOT EXISTS (SELECT 1 FROM routine_plan_items j
                            WHERE j.unit_id = i.unit_id AND j.staff_id = i.staff_id
                              AND j.household_id = i.household_id AND j.month > i.month)

@@ -10,13 +10,12 @@
 //! - **Retried first**: households that could not be reached in an earlier round go before new
 //!   ones.
 //! - **Reproducible and explained**: within a building, households are taken in the order of a
-//!   draw, SHA-256 of (seed, household id), stable across versions and platforms; every choice
+//!   draw, SplitMix64 of (seed, household id), stable across versions and platforms; every choice
 //!   carries its reason.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// A household of the community at the start of the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,15 +116,18 @@ pub struct Sample {
     pub new_cycle: bool,
 }
 
-/// A stable draw for a household: the first 8 bytes of SHA-256(seed ‖ id).
+/// SplitMix64's finaliser: a fixed, well-mixing permutation of 64-bit values.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A stable draw for a household: SplitMix64 over (seed, id). Plain integer arithmetic, so the
+/// same on every platform and version, and cheap enough to draw for every household of 200
+/// communities each month (SHA-256 here was most of the planning time).
 pub fn draw(seed: u64, household_id: i64) -> u64 {
-    let digest = Sha256::new()
-        .chain_update(seed.to_be_bytes())
-        .chain_update(household_id.to_be_bytes())
-        .finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(first)
+    mix(mix(seed) ^ mix(household_id as u64 ^ 0x9e37_79b9_7f4a_7c15))
 }
 
 /// Takes `n` households from `pool`, apportioned across buildings by largest remainders.

@@ -21,7 +21,7 @@ use super::quotas::{QuotaRule, QuotaSettings};
 use super::sampling::Reason;
 use crate::audit::AuditActor;
 use crate::auth::WorkScope;
-use crate::db::{Conditions, Database, SqlArg, id_list};
+use crate::db::{self, ColumnType, Conditions, Database, SqlArg, id_list};
 use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
 use crate::registry::PageRequest;
@@ -29,9 +29,6 @@ use crate::registry::PageRequest;
 const SETTINGS_KEY: &str = "quotas";
 /// Follow-up documents written per transaction.
 const DOCUMENT_BATCH: i64 = 200;
-/// Plan rows per INSERT statement (9 values each: well under both engines' parameter limits).
-const ROWS_PER_INSERT: usize = 200;
-
 /// The quota rates in force (R-GOV-1); the defaults of R-RTN-2…4 until an administrator changes them.
 pub async fn load_settings(db: &Database) -> Result<QuotaSettings, AppError> {
     let stored: Option<String> =
@@ -144,93 +141,82 @@ pub async fn store_plan(
     .bind(actor.staff_id)
     .execute(&mut **write.tx())
     .await?;
-    for chunk in plan.plans.chunks(ROWS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|n| {
-                let p = n * 11;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7,
-                    p + 8,
-                    p + 9,
-                    p + 10,
-                    p + 11
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO routine_plans (month, unit_id, staff_id, rule, community_id, households,
-                quota, explanation, seed, cycle, new_cycle) VALUES {}",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for unit in chunk {
-            query = query
-                .bind(month.clone())
-                .bind(unit.unit_id)
-                .bind(unit.staff_id)
-                .bind(unit.quota.rule_id)
-                .bind(unit.community_id)
-                .bind(i64::from(unit.quota.households))
-                .bind(i64::from(unit.quota.quota))
-                .bind(unit.quota.explanation.clone())
-                .bind(unit.seed.to_string())
-                .bind(unit.cycle)
-                .bind(i64::from(unit.new_cycle));
-        }
-        query.execute(&mut **write.tx()).await?;
-    }
-    let items: Vec<(&super::planner::UnitPlan, &super::planner::PlanItem)> = plan
+    let backend = write.backend();
+    let plan_rows: Vec<serde_json::Value> = plan
         .plans
         .iter()
-        .flat_map(|unit| unit.items.iter().map(move |item| (unit, item)))
+        .map(|unit| {
+            json!([
+                month,
+                unit.unit_id,
+                unit.staff_id,
+                unit.quota.rule_id,
+                unit.community_id,
+                unit.quota.households,
+                unit.quota.quota,
+                unit.quota.explanation,
+                unit.seed.to_string(),
+                unit.cycle,
+                i64::from(unit.new_cycle)
+            ])
+        })
         .collect();
-    for chunk in items.chunks(ROWS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|n| {
-                let p = n * 9;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7,
-                    p + 8,
-                    p + 9
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO routine_plan_items (month, unit_id, staff_id, household_id, customer_id,
-                sampled, cycle, reason, assignee_staff_id) VALUES {}",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (unit, item) in chunk {
+    db::insert_rows(
+        write.tx(),
+        backend,
+        "routine_plans",
+        &[
+            ("month", ColumnType::Text),
+            ("unit_id", ColumnType::Int),
+            ("staff_id", ColumnType::Int),
+            ("rule", ColumnType::Text),
+            ("community_id", ColumnType::Int),
+            ("households", ColumnType::Int),
+            ("quota", ColumnType::Int),
+            ("explanation", ColumnType::Text),
+            ("seed", ColumnType::Text),
+            ("cycle", ColumnType::Int),
+            ("new_cycle", ColumnType::Int),
+        ],
+        &plan_rows,
+    )
+    .await?;
+    let mut item_rows = Vec::with_capacity(plan.household_count());
+    for unit in &plan.plans {
+        for item in &unit.items {
             let reason =
                 serde_json::to_string(&item.reason).map_err(|e| AppError::Internal(e.into()))?;
-            query = query
-                .bind(month.clone())
-                .bind(unit.unit_id)
-                .bind(unit.staff_id)
-                .bind(item.household_id)
-                .bind(item.customer_id)
-                .bind(i64::from(unit.is_sampled()))
-                .bind(item.cycle)
-                .bind(reason)
-                .bind(item.assignee_staff_id);
+            item_rows.push(json!([
+                month,
+                unit.unit_id,
+                unit.staff_id,
+                item.household_id,
+                item.customer_id,
+                i64::from(unit.is_sampled()),
+                item.cycle,
+                reason,
+                item.assignee_staff_id
+            ]));
         }
-        query.execute(&mut **write.tx()).await?;
     }
+    db::insert_rows(
+        write.tx(),
+        backend,
+        "routine_plan_items",
+        &[
+            ("month", ColumnType::Text),
+            ("unit_id", ColumnType::Int),
+            ("staff_id", ColumnType::Int),
+            ("household_id", ColumnType::Int),
+            ("customer_id", ColumnType::Int),
+            ("sampled", ColumnType::Int),
+            ("cycle", ColumnType::Int),
+            ("reason", ColumnType::Text),
+            ("assignee_staff_id", ColumnType::Int),
+        ],
+        &item_rows,
+    )
+    .await?;
     for unit in plan.plans.iter().filter(|unit| unit.is_sampled()) {
         // The first plan of a unit, or a cycle that began this month.
         sqlx::query(
@@ -254,7 +240,7 @@ pub async fn store_plan(
         .audit(
             "routine_plan.generated",
             &format!("routine-plan/{month}"),
-            json!({ "plans": plan.plans.len(), "households": items.len(), "by_rule": by_rule }),
+            json!({ "plans": plan.plans.len(), "households": item_rows.len(), "by_rule": by_rule }),
         )
         .await?;
     write.commit().await?;
@@ -262,7 +248,7 @@ pub async fn store_plan(
         month: plan.month,
         created: true,
         plans: plan.plans.len(),
-        households: items.len(),
+        households: item_rows.len(),
     })
 }
 
