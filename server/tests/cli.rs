@@ -394,3 +394,55 @@ fn demo_complaints_of_every_category_and_level_are_assigned_by_rule() {
         stdout(&verify)
     );
 }
+
+/// Issue #7's "done when": on the demo data, `huifang plan` shows each unit's quota and the
+/// chosen households with their reasons; generating twice changes nothing (R-RTN-1…5).
+#[test]
+fn routine_plans_from_the_command_line_on_the_demo_company() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = run(huifang(dir.path()).args(["demo", "--seed-only"]));
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let month = huifang_server::plans::Month::of(chrono::Utc::now(), chrono_tz::Asia::Shanghai)
+        .next()
+        .to_string();
+
+    let preview =
+        run(huifang(dir.path()).args(["plan", "--month", &month, "--dry-run", "--show", "2"]));
+    assert!(preview.status.success(), "{}", stderr(&preview));
+    let text = stdout(&preview);
+    assert!(text.contains("dry run: nothing written"), "{text}");
+    for rule in ["R-RTN-1", "R-RTN-2", "R-RTN-3", "R-RTN-4"] {
+        assert!(text.contains(rule), "{rule} missing:\n{text}");
+    }
+    assert!(
+        text.contains("翠湖花园物业管理处 [R-RTN-2]: quota 18"),
+        "{text}"
+    );
+    assert!(text.contains("place 1 in the building's draw"), "{text}");
+    assert!(
+        text.contains("室 → "),
+        "households shown by address:\n{text}"
+    );
+
+    let generated = run(huifang(dir.path()).args(["plan", "--month", &month, "--show", "1"]));
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let text = stdout(&generated);
+    assert!(text.contains("Generated the routine plan"), "{text}");
+    assert!(text.contains("planned 18, done 0"), "{text}");
+
+    let again = run(huifang(dir.path()).args(["plan", "--month", &month, "--show", "0"]));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("already exists"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(stdout(&again).contains("nothing changed"));
+
+    let past = run(huifang(dir.path()).args(["plan", "--month", "2020-01"]));
+    assert!(!past.status.success());
+    assert!(stderr(&past).contains("has passed"), "{}", stderr(&past));
+    let garbled = run(huifang(dir.path()).args(["plan", "--month", "next"]));
+    assert!(!garbled.status.success());
+    assert!(stderr(&garbled).contains("YYYY-MM"), "{}", stderr(&garbled));
+}
