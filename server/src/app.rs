@@ -81,7 +81,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sync::router())
         .merge(crate::blobs::router())
         .merge(crate::plans::router())
-        .merge(crate::surveys::router());
+        .merge(crate::surveys::router())
+        .merge(crate::reports::router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -18,6 +18,7 @@ pub mod followups;
 pub mod metrics;
 pub mod plans;
 pub mod registry;
+pub mod reports;
 pub mod rules;
 pub mod sheets;
 pub mod surveys;

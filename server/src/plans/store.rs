@@ -271,7 +271,9 @@ pub async fn create_documents(
     month: Month,
 ) -> Result<usize, AppError> {
     let key = month.to_string();
-    let due_at = format_time(month.end(time_zone));
+    // The month's last millisecond: due within the month it was planned for, so the figures
+    // count it there.
+    let due_at = format_time(month.end(time_zone) - chrono::Duration::milliseconds(1));
     let mut written = 0;
     loop {
         let batch: Vec<Waiting> = sqlx::query_as(

@@ -14,6 +14,7 @@ mod ops;
 mod plans;
 mod projections;
 mod registry;
+mod reports;
 mod sheets;
 mod surveys;
 mod sync;

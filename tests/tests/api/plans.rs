@@ -178,7 +178,9 @@ async fn a_month_is_planned_once_and_its_follow_ups_reach_the_assignees(app: Tes
         .get_json(&gw, "/api/v1/followups?view=mine&kind=routine")
         .await;
     assert_eq!(mine["total"], owned);
-    let due = huifang_protocol::format_time(month.end(app.config.time_zone));
+    let due = huifang_protocol::format_time(
+        month.end(app.config.time_zone) - chrono::Duration::milliseconds(1),
+    );
     for item in mine["items"].as_array().unwrap() {
         assert_eq!(item["rule"], "R-RTN-1");
         assert_eq!(item["due_at"], due.as_str());

@@ -1,0 +1,288 @@
+//! The figures of D-STA-2 for a range of months: sheets accepted / valid / handled (by the month
+//! of acceptance); follow-ups due, done, done by their due time, overdue and unreachable, the mean
+//! of each rating and the distribution of overall satisfaction (by the month they were due);
+//! routine quota planned against done (by plan month). Each is one grouped SQL query over the
+//! projections, so the figures of a large company come from indexes, not from documents.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::AssertSqlSafe;
+
+use crate::db::Database;
+use crate::error::AppError;
+use crate::plans::Month;
+
+/// What the figures are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// One row for the whole range.
+    Total,
+    Month,
+    /// Sheets by accepting unit, follow-ups and routine rounds by assigned unit.
+    Unit,
+    Community,
+    /// The sheet's category; follow-ups without a sheet count under their kind
+    /// (`routine`, `survey`).
+    Category,
+    /// The sheet's complaint level; follow-ups without a sheet under `none`.
+    Level,
+    /// Sheets by acceptor, follow-ups by assignee (`unassigned` when the unit as a whole).
+    Staff,
+}
+
+/// The SQL giving each part's group key, as text.
+struct Keys {
+    sheet: &'static str,
+    follow_up: &'static str,
+    routine: &'static str,
+}
+
+impl GroupBy {
+    fn keys(self) -> Keys {
+        match self {
+            // An expression, not a bare literal: PostgreSQL refuses `GROUP BY 'total'`.
+            GroupBy::Total => Keys {
+                sheet: "CAST('total' AS TEXT)",
+                follow_up: "CAST('total' AS TEXT)",
+                routine: "CAST('total' AS TEXT)",
+            },
+            GroupBy::Month => Keys {
+                sheet: "s.accepted_month",
+                follow_up: "f.due_month",
+                routine: "i.month",
+            },
+            GroupBy::Unit => Keys {
+                sheet: "CAST(s.accepting_unit_id AS TEXT)",
+                follow_up: "CAST(f.assignee_unit_id AS TEXT)",
+                routine: "CAST(i.unit_id AS TEXT)",
+            },
+            GroupBy::Community => Keys {
+                sheet: "COALESCE(CAST(s.community_id AS TEXT), 'none')",
+                follow_up: "COALESCE(CAST(COALESCE(fs.community_id, h.community_id) AS TEXT), 'none')",
+                routine: "COALESCE(CAST(h.community_id AS TEXT), 'none')",
+            },
+            GroupBy::Category => Keys {
+                sheet: "s.category",
+                follow_up: "COALESCE(fs.category, f.kind)",
+                routine: "CAST('routine' AS TEXT)",
+            },
+            GroupBy::Level => Keys {
+                sheet: "s.level",
+                follow_up: "COALESCE(fs.level, 'none')",
+                routine: "CAST('none' AS TEXT)",
+            },
+            GroupBy::Staff => Keys {
+                sheet: "CAST(s.accepted_by AS TEXT)",
+                follow_up: "COALESCE(CAST(f.assignee_staff_id AS TEXT), 'unassigned')",
+                routine: "COALESCE(CAST(COALESCE(f.assignee_staff_id, i.assignee_staff_id) AS TEXT), 'unassigned')",
+            },
+        }
+    }
+}
+
+/// Means of the five ratings of D-CB-1 over the follow-ups done.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RatingMeans {
+    pub handling: Option<f64>,
+    pub efficiency: Option<f64>,
+    pub quality: Option<f64>,
+    pub attitude: Option<f64>,
+    pub overall: Option<f64>,
+}
+
+/// One group's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub key: String,
+    pub sheets_accepted: i64,
+    pub sheets_valid: i64,
+    pub sheets_handled: i64,
+    /// Follow-ups due in the range (cancelled ones left out).
+    pub follow_ups_due: i64,
+    pub follow_ups_done: i64,
+    /// Done by their due time (R-INF-4: within 24 hours of handling).
+    pub done_on_time: i64,
+    pub on_time_rate: Option<f64>,
+    /// Not done when their deadline passed (and still not done, or unreachable).
+    pub overdue: i64,
+    pub unreachable: i64,
+    pub rating_means: RatingMeans,
+    /// Overall satisfaction 1…5: how many of each.
+    pub overall_distribution: [i64; 5],
+    pub routine_planned: i64,
+    pub routine_done: i64,
+}
+
+/// The figures asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiguresReport {
+    pub from: Month,
+    pub to: Month,
+    pub by: GroupBy,
+    /// Groups in key order.
+    pub groups: Vec<Figures>,
+}
+
+type SheetRow = (String, i64, i64, i64);
+type FollowUpRow = (
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+fn ratio(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Computes the figures of `from ..= to`, grouped by `by`, optionally for one unit (its sheets
+/// accepted, its follow-ups and routine rounds assigned).
+pub async fn compute(
+    db: &Database,
+    from: Month,
+    to: Month,
+    by: GroupBy,
+    unit: Option<i64>,
+) -> Result<FiguresReport, AppError> {
+    if from > to {
+        return Err(AppError::invalid(format!(
+            "from ({from}) is after to ({to})"
+        )));
+    }
+    let keys = by.keys();
+    let (from_text, to_text) = (from.to_string(), to.to_string());
+    let unit_filter = |column: &str| match unit {
+        Some(id) => format!(" AND {column} = {id}"),
+        None => String::new(),
+    };
+    let count = |condition: &str| {
+        format!("CAST(COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+    };
+
+    let sheets: Vec<SheetRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {key} AS k, COUNT(*), {valid}, {handled}
+         FROM sheets s WHERE s.accepted_month >= $1 AND s.accepted_month <= $2{unit}
+         GROUP BY {key}",
+        key = keys.sheet,
+        valid = count("s.status <> 'invalid'"),
+        handled = count("s.handled_at IS NOT NULL"),
+        unit = unit_filter("s.accepting_unit_id"),
+    )))
+    .bind(&from_text)
+    .bind(&to_text)
+    .fetch_all(db.pool())
+    .await?;
+
+    let mean = |column: &str| format!("AVG(CAST(f.{column} AS DOUBLE PRECISION))");
+    let follow_ups: Vec<FollowUpRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {key} AS k, COUNT(*), {done}, {on_time}, {overdue}, {unreachable},
+            {handling}, {efficiency}, {quality}, {attitude}, {overall}
+         FROM follow_ups f
+         LEFT JOIN sheets fs ON fs.id = f.sheet_id
+         LEFT JOIN households h ON h.id = f.household_id
+         WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status <> 'cancelled'{unit}
+         GROUP BY {key}",
+        key = keys.follow_up,
+        done = count("f.status = 'completed'"),
+        on_time = count("f.status = 'completed' AND f.done_on_time = 1"),
+        overdue = count("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
+        unreachable = count("f.status = 'unreachable'"),
+        handling = mean("rating_handling"),
+        efficiency = mean("rating_efficiency"),
+        quality = mean("rating_quality"),
+        attitude = mean("rating_attitude"),
+        overall = mean("rating_overall"),
+        unit = unit_filter("f.assignee_unit_id"),
+    )))
+    .bind(&from_text)
+    .bind(&to_text)
+    .fetch_all(db.pool())
+    .await?;
+
+    let distribution: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {key} AS k, f.rating_overall, COUNT(*)
+         FROM follow_ups f
+         LEFT JOIN sheets fs ON fs.id = f.sheet_id
+         LEFT JOIN households h ON h.id = f.household_id
+         WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status = 'completed'
+           AND f.rating_overall IS NOT NULL{unit}
+         GROUP BY {key}, f.rating_overall",
+        key = keys.follow_up,
+        unit = unit_filter("f.assignee_unit_id"),
+    )))
+    .bind(&from_text)
+    .bind(&to_text)
+    .fetch_all(db.pool())
+    .await?;
+
+    let routine: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {key} AS k, COUNT(*), {done}
+         FROM routine_plan_items i
+         LEFT JOIN follow_ups f ON f.id = i.follow_up_id
+         LEFT JOIN households h ON h.id = i.household_id
+         WHERE i.month >= $1 AND i.month <= $2{unit}
+         GROUP BY {key}",
+        key = keys.routine,
+        done = count("f.status = 'completed'"),
+        unit = unit_filter("i.unit_id"),
+    )))
+    .bind(&from_text)
+    .bind(&to_text)
+    .fetch_all(db.pool())
+    .await?;
+
+    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
+    fn group(groups: &mut BTreeMap<String, Figures>, key: String) -> &mut Figures {
+        groups.entry(key.clone()).or_insert_with(|| Figures {
+            key,
+            ..Figures::default()
+        })
+    }
+    for (key, accepted, valid, handled) in sheets {
+        let g = group(&mut groups, key);
+        g.sheets_accepted = accepted;
+        g.sheets_valid = valid;
+        g.sheets_handled = handled;
+    }
+    for (key, due, done, on_time, overdue, unreachable, h, e, q, a, o) in follow_ups {
+        let g = group(&mut groups, key);
+        g.follow_ups_due = due;
+        g.follow_ups_done = done;
+        g.done_on_time = on_time;
+        g.on_time_rate = ratio(on_time, due);
+        g.overdue = overdue;
+        g.unreachable = unreachable;
+        g.rating_means = RatingMeans {
+            handling: h,
+            efficiency: e,
+            quality: q,
+            attitude: a,
+            overall: o,
+        };
+    }
+    for (key, rating, count) in distribution {
+        if let Some(slot) = usize::try_from(rating - 1).ok().filter(|i| *i < 5) {
+            group(&mut groups, key).overall_distribution[slot] = count;
+        }
+    }
+    for (key, planned, done) in routine {
+        let g = group(&mut groups, key);
+        g.routine_planned = planned;
+        g.routine_done = done;
+    }
+    Ok(FiguresReport {
+        from,
+        to,
+        by,
+        groups: groups.into_values().collect(),
+    })
+}

@@ -1,0 +1,354 @@
+//! The figures of D-STA-2 (R-STA-1) over HTTP, checked against a recomputation from the
+//! documents themselves for every grouping, on both databases.
+
+use std::collections::BTreeMap;
+
+use huifang_protocol::{
+    DocumentKind, FollowUp, FollowUpKind, FollowUpStatus, Labelled, Sheet, SheetStatus, parse_time,
+};
+use huifang_server::documents;
+use huifang_server::plans::Month;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, assert_error};
+use crate::sheets::{accept, handle};
+
+crate::on_both_backends!(d_sta_2_figures_equal_a_recomputation_from_the_documents);
+
+/// The figures of one group, as the documents say.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Expected {
+    sheets: [i64; 3],
+    follow_ups: [i64; 5],
+    overall: [i64; 5],
+    overall_sum: i64,
+    routine: [i64; 2],
+}
+
+async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<String, Expected> {
+    let tz = app.config.time_zone;
+    let month_of = |text: &str| Month::of(parse_time("t", text).unwrap(), tz);
+    let in_range = |m: Month| m >= from && m <= to;
+    let communities: BTreeMap<i64, i64> = sqlx::query_as("SELECT id, community_id FROM households")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let mut sheets = BTreeMap::new();
+    for id in documents::ids_of(&app.db, DocumentKind::Sheet)
+        .await
+        .unwrap()
+    {
+        let sheet: Sheet = documents::read(&app.db, &id).await.unwrap().unwrap();
+        sheets.insert(id, sheet);
+    }
+    let mut groups: BTreeMap<String, Expected> = BTreeMap::new();
+    for sheet in sheets.values() {
+        let month = month_of(&sheet.accepted_at);
+        if !in_range(month) {
+            continue;
+        }
+        let key = match by {
+            "total" => "total".to_owned(),
+            "month" => month.to_string(),
+            "unit" => sheet.accepting_unit_id.to_string(),
+            "community" => sheet
+                .household_id
+                .and_then(|h| communities.get(&h))
+                .map_or("none".into(), |c| c.to_string()),
+            "category" => sheet.category.code().to_owned(),
+            "level" => sheet.level.code().to_owned(),
+            _ => sheet.accepted_by.to_string(),
+        };
+        let g = groups.entry(key).or_default();
+        g.sheets[0] += 1;
+        g.sheets[1] += i64::from(sheet.status != SheetStatus::Invalid);
+        g.sheets[2] += i64::from(sheet.handled_at.is_some());
+    }
+    for id in documents::ids_of(&app.db, DocumentKind::FollowUp)
+        .await
+        .unwrap()
+    {
+        let f: FollowUp = documents::read(&app.db, &id).await.unwrap().unwrap();
+        let month = month_of(&f.due_at);
+        if !in_range(month) || f.status == FollowUpStatus::Cancelled {
+            continue;
+        }
+        let sheet = f.sheet_id.as_ref().and_then(|s| sheets.get(s));
+        let key = match by {
+            "total" => "total".to_owned(),
+            "month" => month.to_string(),
+            "unit" => f.assignee_unit_id.to_string(),
+            "community" => sheet
+                .and_then(|s| s.household_id)
+                .or(f.household_id)
+                .and_then(|h| communities.get(&h))
+                .map_or("none".into(), |c| c.to_string()),
+            "category" => sheet.map_or(f.kind.code().to_owned(), |s| s.category.code().into()),
+            "level" => sheet.map_or("none".to_owned(), |s| s.level.code().into()),
+            _ => f
+                .assignee_staff_id
+                .map_or("unassigned".into(), |s| s.to_string()),
+        };
+        let g = groups.entry(key).or_default();
+        g.follow_ups[0] += 1;
+        if f.status == FollowUpStatus::Completed {
+            g.follow_ups[1] += 1;
+            if let Some(outcome) = &f.outcome {
+                let done = parse_time("done", &outcome.done_at).unwrap();
+                let due = parse_time("due", &f.due_at).unwrap();
+                g.follow_ups[2] += i64::from(done <= due);
+                g.overall[usize::from(outcome.ratings.overall) - 1] += 1;
+                g.overall_sum += i64::from(outcome.ratings.overall);
+            }
+        }
+        if f.overdue_at.is_some()
+            && matches!(f.status, FollowUpStatus::Open | FollowUpStatus::Unreachable)
+        {
+            g.follow_ups[3] += 1;
+        }
+        g.follow_ups[4] += i64::from(f.status == FollowUpStatus::Unreachable);
+        if f.kind == FollowUpKind::Routine {
+            let g = groups
+                .entry(match by {
+                    "category" => "routine".into(),
+                    "level" => "none".into(),
+                    _ => g_key(by, &f, month, &communities),
+                })
+                .or_default();
+            g.routine[0] += 1;
+            g.routine[1] += i64::from(f.status == FollowUpStatus::Completed);
+        }
+    }
+    groups
+}
+
+/// The group of a routine follow-up where it is the same as its follow-up's.
+fn g_key(by: &str, f: &FollowUp, month: Month, communities: &BTreeMap<i64, i64>) -> String {
+    match by {
+        "total" => "total".into(),
+        "month" => month.to_string(),
+        "unit" => f.assignee_unit_id.to_string(),
+        "community" => f
+            .household_id
+            .and_then(|h| communities.get(&h))
+            .map_or("none".into(), |c| c.to_string()),
+        _ => f
+            .assignee_staff_id
+            .map_or("unassigned".into(), |s| s.to_string()),
+    }
+}
+
+fn from_api(group: &Value) -> Expected {
+    let n = |field: &str| group[field].as_i64().unwrap();
+    let overall: Vec<i64> = group["overall_distribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let done_with_ratings: i64 = overall.iter().sum();
+    Expected {
+        sheets: [n("sheets_accepted"), n("sheets_valid"), n("sheets_handled")],
+        follow_ups: [
+            n("follow_ups_due"),
+            n("follow_ups_done"),
+            n("done_on_time"),
+            n("overdue"),
+            n("unreachable"),
+        ],
+        overall: overall.try_into().unwrap(),
+        overall_sum: group["rating_means"]["overall"]
+            .as_f64()
+            .map_or(0, |mean| (mean * done_with_ratings as f64).round() as i64),
+        routine: [n("routine_planned"), n("routine_done")],
+    }
+}
+
+async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) {
+    let csc = app.login("bsw.csc.01", PASSWORD).await;
+    let admin = app.admin_token().await;
+    let customers = [
+        "陈志强",
+        "林秀英",
+        "黄建华",
+        "周海燕",
+        "吴文博",
+        "郑玉兰",
+        "王子涵",
+    ];
+    let kinds = [
+        ("none", "property_service"),
+        ("ordinary", "repair"),
+        ("significant", "warranty_repair"),
+        ("major", "repair"),
+        ("ordinary", "other"),
+    ];
+    // A varied month: sheets of each kind, some invalid, some handled; follow-ups done with
+    // different ratings, one unreachable, one overdue, some left open.
+    for n in 0..12usize {
+        let (level, category) = kinds[n % kinds.len()];
+        let sheet = accept(&app, &csc, customers[n % customers.len()], level, category).await;
+        let id = sheet["id"].as_str().unwrap();
+        if n % 6 == 5 {
+            app.post_ok(
+                &csc,
+                &format!("/api/v1/sheets/{id}/invalid"),
+                json!({"reason": "重复登记"}),
+                StatusCode::OK,
+            )
+            .await;
+            continue;
+        }
+        if n % 4 == 3 {
+            continue; // accepted, not handled yet
+        }
+        let handled = handle(&app, &csc, &sheet).await;
+        let follow_up = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+        let mine = handled["follow_up"]["assignee_unit_id"] == app.unit_id("PMO-BSW-CSC").await;
+        match (mine, n % 3) {
+            (true, 0) => {
+                let overall = (n % 5 + 1) as u8;
+                app.post_ok(
+                    &csc,
+                    &format!("/api/v1/followups/{follow_up}/outcome"),
+                    json!({"method": "phone", "ratings": {"handling": 4, "efficiency": 3,
+                           "quality": 5, "attitude": 5, "overall": overall}}),
+                    StatusCode::OK,
+                )
+                .await;
+            }
+            (true, 1) => {
+                for _ in 0..3 {
+                    app.post_ok(
+                        &csc,
+                        &format!("/api/v1/followups/{follow_up}/unreachable"),
+                        json!({"method": "phone", "note": ""}),
+                        StatusCode::OK,
+                    )
+                    .await;
+                }
+            }
+            _ => {}
+        }
+    }
+    // One follow-up past its deadline, and a routine plan for next month with one round done.
+    huifang_server::deadlines::escalate_overdue(
+        &app.db,
+        app.config.time_zone,
+        chrono::Utc::now() + chrono::Duration::days(2),
+    )
+    .await
+    .unwrap();
+    let this_month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let next = this_month.next();
+    app.post_ok(
+        &admin,
+        &format!("/api/v1/plans/{next}"),
+        json!({}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let planned = app
+        .get_json(
+            &csc,
+            &format!(
+                "/api/v1/plans/{next}/households?unit_id={}",
+                app.unit_id("PMO-BSW-CSC").await
+            ),
+        )
+        .await;
+    let routine = planned["items"][0]["follow_up_id"].as_str().unwrap();
+    app.post_ok(
+        &csc,
+        &format!("/api/v1/followups/{routine}/outcome"),
+        json!({"method": "home_visit", "ratings": {"handling": 5, "efficiency": 5,
+               "quality": 5, "attitude": 5, "overall": 5}}),
+        StatusCode::OK,
+    )
+    .await;
+
+    for by in [
+        "total",
+        "month",
+        "unit",
+        "community",
+        "category",
+        "level",
+        "staff",
+    ] {
+        let report = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/reports/figures?from={this_month}&to={next}&by={by}"),
+            )
+            .await;
+        let got: BTreeMap<String, Expected> = report["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| (g["key"].as_str().unwrap().to_owned(), from_api(g)))
+            .collect();
+        let expected = recompute(&app, this_month, next, by).await;
+        assert_eq!(got, expected, "grouped by {by}");
+    }
+    let total = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/figures?from={this_month}&to={next}"),
+        )
+        .await;
+    assert!(total["groups"][0]["follow_ups_done"].as_i64().unwrap() >= 2);
+    assert!(total["groups"][0]["unreachable"].as_i64().unwrap() >= 1);
+    assert!(total["groups"][0]["routine_planned"].as_i64().unwrap() >= 1);
+
+    // Unit heads see their own units only; staff see none; bad input says what is wrong.
+    let head = app.login("bsw.office.head", PASSWORD).await;
+    let own = app
+        .get_json(&head, &format!("/api/v1/reports/figures?from={this_month}"))
+        .await;
+    assert_eq!(own["by"], "total");
+    assert_error(
+        app.get(
+            &head,
+            &format!(
+                "/api/v1/reports/figures?from={this_month}&unit_id={}",
+                app.unit_id("DEV").await
+            ),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "own units",
+    )
+    .await;
+    assert_error(
+        app.get(&csc, &format!("/api/v1/reports/figures?from={this_month}"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "unit heads",
+    )
+    .await;
+    assert_error(
+        app.get(
+            &admin,
+            &format!("/api/v1/reports/figures?from={next}&to={this_month}"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "is after",
+    )
+    .await;
+    assert_error(
+        app.get(&admin, "/api/v1/reports/figures?from=2026-13")
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "YYYY-MM",
+    )
+    .await;
+}
