@@ -11,7 +11,9 @@ use huifang_server::plans::Month;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_error};
+use proptest::prelude::*;
+
+use crate::helpers::{Backend, PASSWORD, TestApp, assert_error, spawn_app};
 use crate::sheets::{accept, handle};
 
 crate::on_both_backends!(d_sta_2_figures_equal_a_recomputation_from_the_documents);
@@ -167,50 +169,74 @@ fn from_api(group: &Value) -> Expected {
     }
 }
 
-async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) {
+/// What becomes of one sheet in a generated month.
+#[derive(Debug, Clone, Copy)]
+enum Fate {
+    Invalid,
+    Accepted,
+    /// Handled; its follow-up left open.
+    Open,
+    /// Handled and followed up with this overall satisfaction.
+    Done(u8),
+    /// Handled; the customer could not be reached three times.
+    Unreachable,
+}
+
+const CUSTOMERS: [&str; 7] = [
+    "陈志强",
+    "林秀英",
+    "黄建华",
+    "周海燕",
+    "吴文博",
+    "郑玉兰",
+    "王子涵",
+];
+const KINDS: [(&str, &str); 5] = [
+    ("none", "property_service"),
+    ("ordinary", "repair"),
+    ("significant", "warranty_repair"),
+    ("major", "repair"),
+    ("ordinary", "other"),
+];
+
+/// Makes the sheets and follow-ups over the API; then optionally lets deadlines pass and plans
+/// next month's routine rounds with one done.
+async fn make_month(app: &TestApp, sheets: &[(usize, usize, Fate)], escalate: bool, plan: bool) {
     let csc = app.login("bsw.csc.01", PASSWORD).await;
     let admin = app.admin_token().await;
-    let customers = [
-        "陈志强",
-        "林秀英",
-        "黄建华",
-        "周海燕",
-        "吴文博",
-        "郑玉兰",
-        "王子涵",
-    ];
-    let kinds = [
-        ("none", "property_service"),
-        ("ordinary", "repair"),
-        ("significant", "warranty_repair"),
-        ("major", "repair"),
-        ("ordinary", "other"),
-    ];
-    // A varied month: sheets of each kind, some invalid, some handled; follow-ups done with
-    // different ratings, one unreachable, one overdue, some left open.
-    for n in 0..12usize {
-        let (level, category) = kinds[n % kinds.len()];
-        let sheet = accept(&app, &csc, customers[n % customers.len()], level, category).await;
+    let csc_unit = app.unit_id("PMO-BSW-CSC").await;
+    for &(customer, kind, fate) in sheets {
+        let (level, category) = KINDS[kind % KINDS.len()];
+        let sheet = accept(
+            app,
+            &csc,
+            CUSTOMERS[customer % CUSTOMERS.len()],
+            level,
+            category,
+        )
+        .await;
         let id = sheet["id"].as_str().unwrap();
-        if n % 6 == 5 {
-            app.post_ok(
-                &csc,
-                &format!("/api/v1/sheets/{id}/invalid"),
-                json!({"reason": "重复登记"}),
-                StatusCode::OK,
-            )
-            .await;
-            continue;
+        match fate {
+            Fate::Invalid => {
+                app.post_ok(
+                    &csc,
+                    &format!("/api/v1/sheets/{id}/invalid"),
+                    json!({"reason": "重复登记"}),
+                    StatusCode::OK,
+                )
+                .await;
+                continue;
+            }
+            Fate::Accepted => continue,
+            _ => {}
         }
-        if n % 4 == 3 {
-            continue; // accepted, not handled yet
-        }
-        let handled = handle(&app, &csc, &sheet).await;
+        let handled = handle(app, &csc, &sheet).await;
         let follow_up = handled["follow_up"]["id"].as_str().unwrap().to_owned();
-        let mine = handled["follow_up"]["assignee_unit_id"] == app.unit_id("PMO-BSW-CSC").await;
-        match (mine, n % 3) {
-            (true, 0) => {
-                let overall = (n % 5 + 1) as u8;
+        if handled["follow_up"]["assignee_unit_id"] != csc_unit {
+            continue; // another unit's (a major complaint): left open
+        }
+        match fate {
+            Fate::Done(overall) => {
                 app.post_ok(
                     &csc,
                     &format!("/api/v1/followups/{follow_up}/outcome"),
@@ -220,7 +246,7 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
                 )
                 .await;
             }
-            (true, 1) => {
+            Fate::Unreachable => {
                 for _ in 0..3 {
                     app.post_ok(
                         &csc,
@@ -234,42 +260,48 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
             _ => {}
         }
     }
-    // One follow-up past its deadline, and a routine plan for next month with one round done.
-    huifang_server::deadlines::escalate_overdue(
-        &app.db,
-        app.config.time_zone,
-        chrono::Utc::now() + chrono::Duration::days(2),
-    )
-    .await
-    .unwrap();
-    let this_month = Month::of(chrono::Utc::now(), app.config.time_zone);
-    let next = this_month.next();
-    app.post_ok(
-        &admin,
-        &format!("/api/v1/plans/{next}"),
-        json!({}),
-        StatusCode::CREATED,
-    )
-    .await;
-    let planned = app
-        .get_json(
-            &csc,
-            &format!(
-                "/api/v1/plans/{next}/households?unit_id={}",
-                app.unit_id("PMO-BSW-CSC").await
-            ),
+    if escalate {
+        huifang_server::deadlines::escalate_overdue(
+            &app.db,
+            app.config.time_zone,
+            chrono::Utc::now() + chrono::Duration::days(2),
+        )
+        .await
+        .unwrap();
+    }
+    if plan {
+        let next = Month::of(chrono::Utc::now(), app.config.time_zone).next();
+        app.post_ok(
+            &admin,
+            &format!("/api/v1/plans/{next}"),
+            json!({}),
+            StatusCode::CREATED,
         )
         .await;
-    let routine = planned["items"][0]["follow_up_id"].as_str().unwrap();
-    app.post_ok(
-        &csc,
-        &format!("/api/v1/followups/{routine}/outcome"),
-        json!({"method": "home_visit", "ratings": {"handling": 5, "efficiency": 5,
-               "quality": 5, "attitude": 5, "overall": 5}}),
-        StatusCode::OK,
-    )
-    .await;
+        let planned = app
+            .get_json(
+                &csc,
+                &format!("/api/v1/plans/{next}/households?unit_id={csc_unit}"),
+            )
+            .await;
+        let routine = planned["items"][0]["follow_up_id"].as_str().unwrap();
+        app.post_ok(
+            &csc,
+            &format!("/api/v1/followups/{routine}/outcome"),
+            json!({"method": "home_visit", "ratings": {"handling": 5, "efficiency": 5,
+                   "quality": 5, "attitude": 5, "overall": 5}}),
+            StatusCode::OK,
+        )
+        .await;
+    }
+}
 
+/// Every grouping of the API's figures over this month and the next equals the recomputation
+/// from the documents.
+async fn assert_figures_match(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let this_month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let next = this_month.next();
     for by in [
         "total",
         "month",
@@ -291,9 +323,35 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
             .iter()
             .map(|g| (g["key"].as_str().unwrap().to_owned(), from_api(g)))
             .collect();
-        let expected = recompute(&app, this_month, next, by).await;
+        let expected = recompute(app, this_month, next, by).await;
         assert_eq!(got, expected, "grouped by {by}");
     }
+}
+
+async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) {
+    let fates = [
+        Fate::Done(1),
+        Fate::Unreachable,
+        Fate::Open,
+        Fate::Accepted,
+        Fate::Done(5),
+        Fate::Invalid,
+        Fate::Done(2),
+        Fate::Open,
+        Fate::Done(4),
+        Fate::Unreachable,
+        Fate::Done(3),
+        Fate::Invalid,
+    ];
+    let sheets: Vec<(usize, usize, Fate)> =
+        fates.iter().enumerate().map(|(n, f)| (n, n, *f)).collect();
+    make_month(&app, &sheets, true, true).await;
+    assert_figures_match(&app).await;
+
+    let admin = app.admin_token().await;
+    let csc = app.login("bsw.csc.01", PASSWORD).await;
+    let this_month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let next = this_month.next();
     let total = app
         .get_json(
             &admin,
@@ -351,4 +409,46 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
         "YYYY-MM",
     )
     .await;
+}
+
+fn fate() -> impl Strategy<Value = Fate> {
+    prop_oneof![
+        Just(Fate::Invalid),
+        Just(Fate::Accepted),
+        Just(Fate::Open),
+        (1u8..=5).prop_map(Fate::Done),
+        Just(Fate::Unreachable),
+    ]
+}
+
+fn random_months(backend: Backend, cases: u32) {
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(
+        sheets in prop::collection::vec((0usize..7, 0usize..5, fate()), 0..10),
+        escalate in any::<bool>(),
+        plan in any::<bool>(),
+    )| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            if let Some(app) = spawn_app(backend).await {
+                make_month(&app, &sheets, escalate, plan).await;
+                assert_figures_match(&app).await;
+            }
+        });
+    });
+}
+
+/// D-STA-2 over random months: the SQL figures equal the recomputation, whatever the mix.
+#[test]
+fn sqlite_d_sta_2_figures_equal_a_recomputation_on_random_months() {
+    random_months(Backend::Sqlite, 6);
+}
+
+#[test]
+fn postgres_d_sta_2_figures_equal_a_recomputation_on_random_months() {
+    random_months(Backend::Postgres, 3);
 }
