@@ -7,12 +7,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use huifang_protocol::Role;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, Verification};
 use crate::auth::Caller;
-use crate::documents::DocWrite;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::rules::RuleSettings;
@@ -41,19 +39,8 @@ async fn put_rules(
 ) -> AppResult<Json<RuleSettings>> {
     caller.require_role(&[Role::Admin])?;
     body.check().map_err(AppError::invalid)?;
-    let before = RuleSettings::load(state.db()).await?;
-    let mut write =
-        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
-    let now = write.now_text();
-    body.store(write.tx(), Some(caller.staff_id), &now).await?;
-    write
-        .audit(
-            "rules.changed",
-            "rule_settings",
-            json!({ "before": before, "after": body }),
-        )
+    body.change(state.db(), state.config().time_zone, caller.audit_actor())
         .await?;
-    write.commit().await?;
     Ok(Json(body))
 }
 

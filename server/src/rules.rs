@@ -4,11 +4,16 @@
 //! instruction leaves open is [`RuleSettings`], which an administrator can change (R-GOV-1).
 
 use chrono::Duration;
+use chrono_tz::Tz;
 use huifang_protocol::{AssignmentRule, ComplaintLevel, Sheet, SheetCategory, UnitKind};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::{Any, Transaction};
 
+use crate::audit::AuditActor;
 use crate::db::Database;
+use crate::documents::DocWrite;
 use crate::error::AppError;
 
 const SETTINGS_KEY: &str = "assignment";
@@ -73,39 +78,76 @@ impl RuleSettings {
     }
 
     pub async fn load(db: &Database) -> Result<Self, AppError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
-                .bind(SETTINGS_KEY)
-                .fetch_optional(db.pool())
-                .await?;
-        match stored {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored rule settings: {e}"))),
-            None => Ok(RuleSettings::default()),
-        }
+        load_setting(db, SETTINGS_KEY).await
     }
 
-    /// Stores new settings inside a document write (so the change is audited in the chain).
-    pub async fn store(
+    /// Replaces the settings, with the old and new values in the audit chain.
+    pub async fn change(
         &self,
-        tx: &mut Transaction<'static, Any>,
-        staff_id: Option<i64>,
-        now: &str,
+        db: &Database,
+        time_zone: Tz,
+        actor: AuditActor,
     ) -> Result<(), AppError> {
-        let text = serde_json::to_string(self).map_err(|e| AppError::Internal(e.into()))?;
-        sqlx::query(
-            "INSERT INTO rule_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-                 updated_by = excluded.updated_by",
-        )
-        .bind(SETTINGS_KEY)
-        .bind(text)
-        .bind(now)
-        .bind(staff_id)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        change_setting(db, time_zone, actor, SETTINGS_KEY, self, "rules.changed").await
     }
+}
+
+/// A setting an administrator may change (R-GOV-1), stored as JSON under `key` in
+/// `rule_settings`; its default until first changed.
+pub async fn load_setting<T: DeserializeOwned + Default>(
+    db: &Database,
+    key: &str,
+) -> Result<T, AppError> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?;
+    match stored {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored setting {key}: {e}"))),
+        None => Ok(T::default()),
+    }
+}
+
+/// Replaces the setting under `key` in a document write, so the change, with the value before
+/// and after, is in the audit chain (subject `rule_settings` or `rule_settings/{key}`).
+pub async fn change_setting<T: Serialize + DeserializeOwned + Default>(
+    db: &Database,
+    time_zone: Tz,
+    actor: AuditActor,
+    key: &str,
+    value: &T,
+    action: &str,
+) -> Result<(), AppError> {
+    let before: T = load_setting(db, key).await?;
+    let text = serde_json::to_string(value).map_err(|e| AppError::Internal(e.into()))?;
+    let mut write = DocWrite::begin(db, actor, time_zone).await?;
+    let now = write.now_text();
+    sqlx::query(
+        "INSERT INTO rule_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+             updated_by = excluded.updated_by",
+    )
+    .bind(key)
+    .bind(text)
+    .bind(now)
+    .bind(actor.staff_id)
+    .execute(&mut **write.tx())
+    .await?;
+    let subject = if key == SETTINGS_KEY {
+        "rule_settings".to_owned()
+    } else {
+        format!("rule_settings/{key}")
+    };
+    write
+        .audit(
+            action,
+            &subject,
+            json!({ "before": before, "after": value }),
+        )
+        .await?;
+    write.commit().await
 }
 
 /// A unit the rules can send work to, with its head (who is told, R-ORG-2).

@@ -25,22 +25,14 @@ use crate::db::{self, ColumnType, Conditions, Database, SqlArg, id_list};
 use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
 use crate::registry::PageRequest;
+use crate::rules;
 
 const SETTINGS_KEY: &str = "quotas";
 /// Follow-up documents written per transaction.
 const DOCUMENT_BATCH: i64 = 200;
 /// The quota rates in force (R-GOV-1); the defaults of R-RTN-2…4 until an administrator changes them.
 pub async fn load_settings(db: &Database) -> Result<QuotaSettings, AppError> {
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
-            .bind(SETTINGS_KEY)
-            .fetch_optional(db.pool())
-            .await?;
-    match stored {
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored quota settings: {e}"))),
-        None => Ok(QuotaSettings::default()),
-    }
+    rules::load_setting(db, SETTINGS_KEY).await
 }
 
 /// Changes the quota rates, with the old and new values in the audit chain (R-GOV-1).
@@ -51,29 +43,15 @@ pub async fn store_settings(
     settings: &QuotaSettings,
 ) -> Result<(), AppError> {
     settings.validate().map_err(AppError::invalid)?;
-    let before = load_settings(db).await?;
-    let text = serde_json::to_string(settings).map_err(|e| AppError::Internal(e.into()))?;
-    let mut write = DocWrite::begin(db, actor, time_zone).await?;
-    let now = write.now_text();
-    sqlx::query(
-        "INSERT INTO rule_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-             updated_by = excluded.updated_by",
+    rules::change_setting(
+        db,
+        time_zone,
+        actor,
+        SETTINGS_KEY,
+        settings,
+        "quotas.changed",
     )
-    .bind(SETTINGS_KEY)
-    .bind(text)
-    .bind(now)
-    .bind(actor.staff_id)
-    .execute(&mut **write.tx())
-    .await?;
-    write
-        .audit(
-            "quotas.changed",
-            "rule_settings/quotas",
-            json!({ "before": before, "after": settings }),
-        )
-        .await?;
-    write.commit().await
+    .await
 }
 
 /// What storing a plan did.
