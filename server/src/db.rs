@@ -262,6 +262,12 @@ impl Conditions {
     }
 }
 
+/// How many rows of a group meet `condition`, as a `BIGINT` on both engines (PostgreSQL's `SUM`
+/// of integers is `NUMERIC`, which `Any` cannot decode; an empty group gives 0, not NULL).
+pub fn count_where(condition: &str) -> String {
+    format!("CAST(COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+}
+
 /// The type of a column filled by [`insert_rows`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {

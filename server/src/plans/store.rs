@@ -21,7 +21,7 @@ use super::quotas::{QuotaRule, QuotaSettings};
 use super::sampling::Reason;
 use crate::audit::AuditActor;
 use crate::auth::WorkScope;
-use crate::db::{self, ColumnType, Conditions, Database, SqlArg, id_list};
+use crate::db::{self, ColumnType, Conditions, Database, SqlArg, count_where, id_list};
 use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
 use crate::registry::PageRequest;
@@ -431,12 +431,16 @@ pub struct MonthProgress {
     pub people: Vec<PersonProgress>,
 }
 
-const COUNTS: &str = "COUNT(i.household_id) AS planned,
-    CAST(COALESCE(SUM(CASE WHEN i.follow_up_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS written,
-    CAST(COALESCE(SUM(CASE WHEN f.status = 'completed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS done,
-    CAST(COALESCE(SUM(CASE WHEN f.status = 'unreachable' THEN 1 ELSE 0 END), 0) AS BIGINT) AS unreachable,
-    CAST(COALESCE(SUM(CASE WHEN f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')
-                      THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue";
+/// Planned, written, done, unreachable and overdue, over items `i` joined to follow-ups `f`.
+fn progress_counts() -> String {
+    format!(
+        "COUNT(i.household_id) AS planned, {} AS written, {} AS done, {} AS unreachable, {} AS overdue",
+        count_where("i.follow_up_id IS NOT NULL"),
+        count_where("f.status = 'completed'"),
+        count_where("f.status = 'unreachable'"),
+        count_where("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
+    )
+}
 
 /// The month's plans and progress; `None` when the month is not planned.
 pub async fn progress(
@@ -459,7 +463,7 @@ pub async fn progress(
     scope_condition(scope, &mut conditions, "p");
     let sql = format!(
         "SELECT p.unit_id, u.name AS unit_name, p.staff_id, p.rule, p.community_id, p.households,
-            p.quota, p.explanation, p.cycle, p.new_cycle, {COUNTS}
+            p.quota, p.explanation, p.cycle, p.new_cycle, {counts}
          FROM routine_plans p
          JOIN units u ON u.id = p.unit_id
          LEFT JOIN routine_plan_items i
@@ -469,7 +473,8 @@ pub async fn progress(
          GROUP BY p.unit_id, u.name, p.staff_id, p.rule, p.community_id, p.households, p.quota,
             p.explanation, p.cycle, p.new_cycle
          ORDER BY p.unit_id, p.staff_id",
-        conditions.where_sql()
+        conditions.where_sql(),
+        counts = progress_counts()
     );
     let plans = conditions
         .bind(sqlx::query_as(AssertSqlSafe(sql)))
@@ -480,14 +485,15 @@ pub async fn progress(
     scope_condition(scope, &mut conditions, "i");
     // A follow-up a head reassigned counts for its new assignee.
     let sql = format!(
-        "SELECT s.id AS staff_id, s.name, i.unit_id, {COUNTS}
+        "SELECT s.id AS staff_id, s.name, i.unit_id, {counts}
          FROM routine_plan_items i
          LEFT JOIN follow_ups f ON f.id = i.follow_up_id
          JOIN staff s ON s.id = COALESCE(f.assignee_staff_id, i.assignee_staff_id)
          {}
          GROUP BY s.id, s.name, i.unit_id
          ORDER BY i.unit_id, s.id",
-        conditions.where_sql()
+        conditions.where_sql(),
+        counts = progress_counts()
     );
     let people = conditions
         .bind(sqlx::query_as(AssertSqlSafe(sql)))

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
-use crate::db::Database;
+use crate::db::{Database, count_where};
 use crate::error::AppError;
 use crate::plans::Month;
 
@@ -140,7 +140,8 @@ type FollowUpRow = (
     Option<f64>,
 );
 
-fn ratio(part: i64, whole: i64) -> Option<f64> {
+/// `part / whole`, or `None` when there is nothing to divide by.
+pub fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
@@ -164,17 +165,14 @@ pub async fn compute(
         Some(id) => format!(" AND {column} = {id}"),
         None => String::new(),
     };
-    let count = |condition: &str| {
-        format!("CAST(COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS BIGINT)")
-    };
 
     let sheets: Vec<SheetRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {key} AS k, COUNT(*), {valid}, {handled}
          FROM sheets s WHERE s.accepted_month >= $1 AND s.accepted_month <= $2{unit}
          GROUP BY {key}",
         key = keys.sheet,
-        valid = count("s.status <> 'invalid'"),
-        handled = count("s.handled_at IS NOT NULL"),
+        valid = count_where("s.status <> 'invalid'"),
+        handled = count_where("s.handled_at IS NOT NULL"),
         unit = unit_filter("s.accepting_unit_id"),
     )))
     .bind(&from_text)
@@ -192,10 +190,10 @@ pub async fn compute(
          WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status <> 'cancelled'{unit}
          GROUP BY {key}",
         key = keys.follow_up,
-        done = count("f.status = 'completed'"),
-        on_time = count("f.status = 'completed' AND f.done_on_time = 1"),
-        overdue = count("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
-        unreachable = count("f.status = 'unreachable'"),
+        done = count_where("f.status = 'completed'"),
+        on_time = count_where("f.status = 'completed' AND f.done_on_time = 1"),
+        overdue = count_where("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
+        unreachable = count_where("f.status = 'unreachable'"),
         handling = mean("rating_handling"),
         efficiency = mean("rating_efficiency"),
         quality = mean("rating_quality"),
@@ -232,7 +230,7 @@ pub async fn compute(
          WHERE i.month >= $1 AND i.month <= $2{unit}
          GROUP BY {key}",
         key = keys.routine,
-        done = count("f.status = 'completed'"),
+        done = count_where("f.status = 'completed'"),
         unit = unit_filter("i.unit_id"),
     )))
     .bind(&from_text)

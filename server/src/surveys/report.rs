@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{SurveyForm, get};
 use crate::db::Database;
 use crate::error::AppError;
+use crate::reports::figures::ratio;
 
 /// One question's figures within one community (or the whole company).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -51,10 +52,6 @@ pub struct SurveyReport {
     pub form: SurveyForm,
     /// The whole company first, then each community.
     pub communities: Vec<CommunityFigures>,
-}
-
-fn rate(part: i64, whole: i64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// Tabulates the answers of a form.
@@ -170,7 +167,7 @@ pub async fn build(db: &Database, id: i64) -> Result<SurveyReport, AppError> {
     let mut communities = vec![all];
     communities.extend(by_community.into_values());
     for community in &mut communities {
-        community.response_rate = rate(community.responses, community.sent);
+        community.response_rate = ratio(community.responses, community.sent);
         for figures in community.questions.values_mut() {
             let n: i64 = figures.ratings.iter().sum();
             let sum: i64 = figures
@@ -179,7 +176,7 @@ pub async fn build(db: &Database, id: i64) -> Result<SurveyReport, AppError> {
                 .enumerate()
                 .map(|(i, c)| (i as i64 + 1) * c)
                 .sum();
-            figures.mean_rating = rate(sum, n);
+            figures.mean_rating = ratio(sum, n);
             figures
                 .texts
                 .sort_by(|a, b| b.count.cmp(&a.count).then(a.text.cmp(&b.text)));
