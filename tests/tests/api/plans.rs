@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, PASSWORD, TestApp, assert_error, fresh_database, seed_examples};
 
 crate::on_both_backends!(
-    a_month_is_planned_once_and_its_follow_ups_reach_the_assignees,
+    r_rtn_1_to_4_d_rtn_1_a_month_is_planned_once_and_reaches_the_assignees,
     quota_rates_are_configuration_with_an_audit_trail,
 );
 
@@ -24,7 +24,7 @@ fn next_month(app: &TestApp) -> Month {
 /// R-RTN-1…4 with D-RTN-1 on the example company (9 households, some of them a consultant's),
 /// generated over the API: previewed without writing, generated once, a second run changes
 /// nothing, and the follow-ups are on the assignees' lists.
-async fn a_month_is_planned_once_and_its_follow_ups_reach_the_assignees(app: TestApp) {
+async fn r_rtn_1_to_4_d_rtn_1_a_month_is_planned_once_and_reaches_the_assignees(app: TestApp) {
     let month = next_month(&app);
     let path = format!("/api/v1/plans/{month}");
     let admin = app.admin_token().await;
@@ -311,19 +311,19 @@ async fn quota_rates_are_configuration_with_an_audit_trail(app: TestApp) {
 }
 
 #[tokio::test]
-async fn sqlite_months_of_plans_cycle_retry_and_admit_late_households() {
-    months_of_plans_cycle_retry_and_admit_late_households(Backend::Sqlite).await;
+async fn sqlite_r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households() {
+    r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households(Backend::Sqlite).await;
 }
 
 #[tokio::test]
-async fn postgres_months_of_plans_cycle_retry_and_admit_late_households() {
-    months_of_plans_cycle_retry_and_admit_late_households(Backend::Postgres).await;
+async fn postgres_r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households() {
+    r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households(Backend::Postgres).await;
 }
 
 /// R-RTN-5 and D-RTN-2 over stored months: a unit does not repeat a household until its cycle
 /// has covered the community, no household is sampled twice in a month, an unreachable household
 /// is retried first the next month, and a household registered mid-month joins the next cycle.
-async fn months_of_plans_cycle_retry_and_admit_late_households(backend: Backend) {
+async fn r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households(backend: Backend) {
     let Some((db, config, _dir)) = fresh_database(backend).await else {
         return;
     };

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, assert_error};
 
-crate::on_both_backends!(a_survey_goes_from_draft_through_approval_to_answers_and_a_report);
+crate::on_both_backends!(r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report);
 
 fn form() -> Value {
     json!({
@@ -45,7 +45,7 @@ async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Re
         .unwrap()
 }
 
-async fn a_survey_goes_from_draft_through_approval_to_answers_and_a_report(app: TestApp) {
+async fn r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report(app: TestApp) {
     let dev = app.login("dev.head", PASSWORD).await;
     let gm = app.login("gm", PASSWORD).await;
     let office = app.login("bsw.csc.01", PASSWORD).await;
