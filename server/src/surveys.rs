@@ -593,6 +593,12 @@ pub async fn answer(
     };
     let community = sent.ok_or_else(missing)?;
     let mut write = begin(db, caller, time_zone).await?;
+    // Checked again under the write lock: the form may have been closed meanwhile.
+    if load(&mut write, id).await?.status != FormStatus::Distributed {
+        return Err(AppError::Conflict(format!(
+            "survey form {id} was closed; answers are no longer taken"
+        )));
+    }
     let (mut doc, follow_up) = write
         .load::<FollowUp>(follow_up_id)
         .await?
