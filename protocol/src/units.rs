@@ -37,6 +37,16 @@ impl UnitKind {
         )
     }
 
+    /// Units that hand their month's figures to the development department (R-STA-2): the
+    /// marketing department, every property office (for itself and its departments) and every
+    /// sales site (through its sales manager, R-INF-7).
+    pub fn submits_monthly_figures(self) -> bool {
+        matches!(
+            self,
+            UnitKind::MarketingDepartment | UnitKind::PropertyOffice | UnitKind::SalesSite
+        )
+    }
+
     /// The kind of parent this unit must have, if any: office sub-units sit under their office.
     pub fn required_parent(self) -> Option<UnitKind> {
         match self {

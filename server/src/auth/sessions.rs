@@ -140,15 +140,14 @@ impl SessionStore {
             }
             None => None,
         };
-        let mut work_units: Vec<i64> = unit.iter().map(|u| u.id).collect();
-        if let (Role::UnitHead, Some(unit)) = (role, unit) {
-            let children: Vec<i64> =
-                sqlx::query_scalar("SELECT id FROM units WHERE parent_id = $1 ORDER BY id")
-                    .bind(unit.id)
-                    .fetch_all(self.db.pool())
-                    .await?;
-            work_units.extend(children);
-        }
+        let work_units: Vec<i64> = match (role, unit) {
+            (Role::UnitHead, Some(unit)) => {
+                crate::registry::RegistryStore::new(self.db.clone())
+                    .unit_and_below(unit.id)
+                    .await?
+            }
+            _ => unit.iter().map(|u| u.id).collect(),
+        };
         Ok(Caller {
             staff_id: row.try_get("staff_id")?,
             session_id,

@@ -53,9 +53,39 @@ impl Month {
         }
     }
 
+    /// The month before.
+    pub fn previous(self) -> Self {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// How many days the month has (28 … 31).
+    pub fn days(self) -> u32 {
+        let next = self.next();
+        NaiveDate::from_ymd_opt(next.year, next.month, 1)
+            .and_then(|first| first.pred_opt())
+            .map_or(28, |last| last.day())
+    }
+
     /// The first instant of the month in `time_zone`.
     pub fn start(self, time_zone: Tz) -> DateTime<Utc> {
+        self.day_start(1, time_zone)
+    }
+
+    /// The first instant of day `day` of the month in `time_zone` (`day` past the month's end
+    /// continues into the next month, so `days() + 1` is the month's end).
+    pub fn day_start(self, day: u32, time_zone: Tz) -> DateTime<Utc> {
         let midnight = NaiveDate::from_ymd_opt(self.year, self.month, 1)
+            .and_then(|first| first.checked_add_days(chrono::Days::new(u64::from(day.max(1) - 1))))
             .and_then(|day| day.and_hms_opt(0, 0, 0))
             .unwrap_or_default();
         // Midnight can fall in a daylight-saving gap in some zones; take the earliest valid time.
@@ -132,5 +162,23 @@ mod tests {
         assert_eq!(december.end(shanghai), december.next().start(shanghai));
         let late_evening = "2026-11-30T17:00:00Z".parse::<DateTime<Utc>>().unwrap();
         assert_eq!(Month::of(late_evening, shanghai), december);
+    }
+
+    #[test]
+    fn months_know_their_length_and_neighbours() {
+        let month = |text: &str| text.parse::<Month>().unwrap();
+        assert_eq!(month("2027-02").days(), 28);
+        assert_eq!(month("2028-02").days(), 29);
+        assert_eq!(month("2026-04").days(), 30);
+        assert_eq!(month("2026-12").days(), 31);
+        assert_eq!(month("2027-01").previous(), month("2026-12"));
+        assert_eq!(month("2026-12").previous(), month("2026-11"));
+        let shanghai = chrono_tz::Asia::Shanghai;
+        let april = month("2026-04");
+        assert_eq!(april.day_start(31, shanghai), april.end(shanghai));
+        assert_eq!(
+            april.day_start(30, shanghai).to_rfc3339(),
+            "2026-04-29T16:00:00+00:00"
+        );
     }
 }

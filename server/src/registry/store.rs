@@ -183,6 +183,19 @@ impl RegistryStore {
         rows.into_iter().map(Unit::try_from).collect()
     }
 
+    /// A unit and the units directly under it (an office and its centre and departments): what
+    /// its head directs and what its figures cover.
+    pub async fn unit_and_below(&self, unit_id: i64) -> Result<Vec<i64>, AppError> {
+        let mut units = vec![unit_id];
+        units.extend(
+            sqlx::query_scalar::<_, i64>("SELECT id FROM units WHERE parent_id = $1 ORDER BY id")
+                .bind(unit_id)
+                .fetch_all(self.db.pool())
+                .await?,
+        );
+        Ok(units)
+    }
+
     pub async fn get_unit(&self, id: i64) -> Result<Option<Unit>, AppError> {
         let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1");
         let row: Option<UnitRow> = sqlx::query_as(AssertSqlSafe(sql))

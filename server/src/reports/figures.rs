@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Database, count_where};
+use crate::db::{Database, count_where, id_list};
 use crate::error::AppError;
 use crate::plans::Month;
 
@@ -145,14 +145,14 @@ pub fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Computes the figures of `from ..= to`, grouped by `by`, optionally for one unit (its sheets
-/// accepted, its follow-ups and routine rounds assigned).
+/// Computes the figures of `from ..= to`, grouped by `by`, optionally only for some units (their
+/// sheets accepted, their follow-ups and routine rounds assigned).
 pub async fn compute(
     db: &Database,
     from: Month,
     to: Month,
     by: GroupBy,
-    unit: Option<i64>,
+    units: Option<&[i64]>,
 ) -> Result<FiguresReport, AppError> {
     if from > to {
         return Err(AppError::invalid(format!(
@@ -161,8 +161,8 @@ pub async fn compute(
     }
     let keys = by.keys();
     let (from_text, to_text) = (from.to_string(), to.to_string());
-    let unit_filter = |column: &str| match unit {
-        Some(id) => format!(" AND {column} = {id}"),
+    let unit_filter = |column: &str| match units {
+        Some(ids) => format!(" AND {column} IN ({})", id_list(ids)),
         None => String::new(),
     };
 

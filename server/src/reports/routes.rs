@@ -1,21 +1,52 @@
-//! `/api/v1/reports`: the figures of D-STA-2 for head office (every unit) and unit heads
-//! (their own units).
+//! `/api/v1/reports`: the figures of D-STA-2 for head office (every unit) and unit heads (their
+//! own units), and the monthly submissions of R-STA-2.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use huifang_protocol::Role;
 use serde::Deserialize;
 
 use super::figures::{self, FiguresReport, GroupBy};
+use super::submissions::{self, Submission, SubmissionOverview};
 use crate::app::AppState;
 use crate::auth::{Caller, WorkScope};
 use crate::error::{AppError, AppResult};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::plans::Month;
+use crate::registry::RegistryStore;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/reports/figures", get(show_figures))
+    Router::new()
+        .route("/reports/figures", get(show_figures))
+        .route(
+            "/reports/submissions/{month}",
+            get(show_submissions).post(submit),
+        )
+        .route(
+            "/reports/submissions/{month}/{unit_id}",
+            get(show_submission),
+        )
+}
+
+/// Whose figures the caller may read: `None` for head office's company-wide view, else one unit
+/// (with the units under it): the one asked for, or a unit head's own.
+pub(crate) fn readable_unit(caller: &Caller, asked: Option<i64>) -> Result<Option<i64>, AppError> {
+    match caller.work_scope() {
+        WorkScope::All => Ok(asked),
+        WorkScope::Units { units, .. } if caller.role == Role::UnitHead => {
+            match asked.or(caller.unit.map(|u| u.id)) {
+                Some(id) if units.contains(&id) => Ok(Some(id)),
+                _ => Err(AppError::Forbidden(
+                    "a unit head sees the figures of their own units".into(),
+                )),
+            }
+        }
+        WorkScope::Units { .. } => Err(AppError::Forbidden(
+            "figures are for head office and unit heads".into(),
+        )),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,26 +70,85 @@ async fn show_figures(
     ApiQuery(query): ApiQuery<FiguresQuery>,
 ) -> AppResult<Json<FiguresReport>> {
     let to = query.to.unwrap_or(query.from);
-    let unit = match caller.work_scope() {
-        WorkScope::All => query.unit_id,
-        WorkScope::Units { units, .. } if caller.role == Role::UnitHead => {
-            let unit = query.unit_id.or(caller.unit.map(|u| u.id));
-            match unit {
-                Some(id) if units.contains(&id) => Some(id),
-                _ => {
-                    return Err(AppError::Forbidden(
-                        "a unit head sees the figures of their own units".into(),
-                    ));
-                }
-            }
-        }
-        WorkScope::Units { .. } => {
-            return Err(AppError::Forbidden(
-                "figures are for head office and unit heads".into(),
-            ));
-        }
+    let units = match readable_unit(&caller, query.unit_id)? {
+        Some(unit) => Some(
+            RegistryStore::new(state.db().clone())
+                .unit_and_below(unit)
+                .await?,
+        ),
+        None => None,
     };
     Ok(Json(
-        figures::compute(state.db(), query.from, to, query.by, unit).await?,
+        figures::compute(state.db(), query.from, to, query.by, units.as_deref()).await?,
     ))
+}
+
+fn parse_month(text: &str) -> Result<Month, AppError> {
+    text.parse().map_err(AppError::invalid)
+}
+
+/// Head office sees every unit that must submit; the head of such a unit sees their own.
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn show_submissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(month): Path<String>,
+) -> AppResult<Json<SubmissionOverview>> {
+    let month = parse_month(&month)?;
+    let only = match caller.work_scope() {
+        WorkScope::All => None,
+        WorkScope::Units { .. } => Some(submissions::submitting_unit(&caller, None)?),
+    };
+    Ok(Json(
+        submissions::overview(state.db(), state.config().time_zone, month, only).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    unit_id: Option<i64>,
+    #[serde(default)]
+    note: String,
+}
+
+#[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
+async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(month): Path<String>,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> AppResult<(StatusCode, Json<Submission>)> {
+    let month = parse_month(&month)?;
+    let unit_id = submissions::submitting_unit(&caller, body.unit_id)?;
+    let submission = submissions::submit(
+        state.db(),
+        state.config().time_zone,
+        &caller,
+        month,
+        unit_id,
+        body.note,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(submission)))
+}
+
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn show_submission(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((month, unit_id)): Path<(String, i64)>,
+) -> AppResult<Json<Submission>> {
+    let month = parse_month(&month)?;
+    if caller.work_scope() != WorkScope::All {
+        submissions::submitting_unit(&caller, Some(unit_id))?;
+    }
+    submissions::find(state.db(), month, unit_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "unit {unit_id} has not submitted {month}'s figures"
+            ))
+        })
 }

@@ -16,5 +16,6 @@ mod projections;
 mod registry;
 mod reports;
 mod sheets;
+mod submissions;
 mod surveys;
 mod sync;
