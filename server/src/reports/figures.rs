@@ -22,6 +22,9 @@ pub enum GroupBy {
     Month,
     /// Sheets by accepting unit, follow-ups and routine rounds by assigned unit.
     Unit,
+    /// As `Unit`, with an office's customer service centre and departments counted under the
+    /// office: the units that report to head office (the Service Bulletin's table).
+    TopUnit,
     Community,
     /// The sheet's category; follow-ups without a sheet count under their kind
     /// (`routine`, `survey`).
@@ -40,6 +43,15 @@ struct Keys {
 }
 
 impl GroupBy {
+    /// The joins a grouping needs beyond each query's own: the unit row (as `tu`) for `TopUnit`,
+    /// given the column holding the unit's id.
+    fn unit_join(self, unit_column: &str) -> String {
+        match self {
+            GroupBy::TopUnit => format!(" LEFT JOIN units tu ON tu.id = {unit_column}"),
+            _ => String::new(),
+        }
+    }
+
     fn keys(self) -> Keys {
         match self {
             // An expression, not a bare literal: PostgreSQL refuses `GROUP BY 'total'`.
@@ -57,6 +69,11 @@ impl GroupBy {
                 sheet: "CAST(s.accepting_unit_id AS TEXT)",
                 follow_up: "CAST(f.assignee_unit_id AS TEXT)",
                 routine: "CAST(i.unit_id AS TEXT)",
+            },
+            GroupBy::TopUnit => Keys {
+                sheet: "CAST(COALESCE(tu.parent_id, tu.id) AS TEXT)",
+                follow_up: "CAST(COALESCE(tu.parent_id, tu.id) AS TEXT)",
+                routine: "CAST(COALESCE(tu.parent_id, tu.id) AS TEXT)",
             },
             GroupBy::Community => Keys {
                 sheet: "COALESCE(CAST(s.community_id AS TEXT), 'none')",
@@ -168,9 +185,10 @@ pub async fn compute(
 
     let sheets: Vec<SheetRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {key} AS k, COUNT(*), {valid}, {handled}
-         FROM sheets s WHERE s.accepted_month >= $1 AND s.accepted_month <= $2{unit}
+         FROM sheets s{join} WHERE s.accepted_month >= $1 AND s.accepted_month <= $2{unit}
          GROUP BY {key}",
         key = keys.sheet,
+        join = by.unit_join("s.accepting_unit_id"),
         valid = count_where("s.status <> 'invalid'"),
         handled = count_where("s.handled_at IS NOT NULL"),
         unit = unit_filter("s.accepting_unit_id"),
@@ -186,10 +204,11 @@ pub async fn compute(
             {handling}, {efficiency}, {quality}, {attitude}, {overall}
          FROM follow_ups f
          LEFT JOIN sheets fs ON fs.id = f.sheet_id
-         LEFT JOIN households h ON h.id = f.household_id
+         LEFT JOIN households h ON h.id = f.household_id{join}
          WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status <> 'cancelled'{unit}
          GROUP BY {key}",
         key = keys.follow_up,
+        join = by.unit_join("f.assignee_unit_id"),
         done = count_where("f.status = 'completed'"),
         on_time = count_where("f.status = 'completed' AND f.done_on_time = 1"),
         overdue = count_where("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
@@ -210,11 +229,12 @@ pub async fn compute(
         "SELECT {key} AS k, f.rating_overall, COUNT(*)
          FROM follow_ups f
          LEFT JOIN sheets fs ON fs.id = f.sheet_id
-         LEFT JOIN households h ON h.id = f.household_id
+         LEFT JOIN households h ON h.id = f.household_id{join}
          WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status = 'completed'
            AND f.rating_overall IS NOT NULL{unit}
          GROUP BY {key}, f.rating_overall",
         key = keys.follow_up,
+        join = by.unit_join("f.assignee_unit_id"),
         unit = unit_filter("f.assignee_unit_id"),
     )))
     .bind(&from_text)
@@ -226,10 +246,11 @@ pub async fn compute(
         "SELECT {key} AS k, COUNT(*), {done}
          FROM routine_plan_items i
          LEFT JOIN follow_ups f ON f.id = i.follow_up_id
-         LEFT JOIN households h ON h.id = i.household_id
+         LEFT JOIN households h ON h.id = i.household_id{join}
          WHERE i.month >= $1 AND i.month <= $2{unit}
          GROUP BY {key}",
         key = keys.routine,
+        join = by.unit_join("i.unit_id"),
         done = count_where("f.status = 'completed'"),
         unit = unit_filter("i.unit_id"),
     )))

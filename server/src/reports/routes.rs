@@ -8,12 +8,17 @@ use axum::{Json, Router};
 use huifang_protocol::Role;
 use serde::Deserialize;
 
+use axum::response::{IntoResponse, Response};
+
+use super::bulletin;
 use super::figures::{self, FiguresReport, GroupBy};
 use super::submissions::{self, Submission, SubmissionOverview};
 use crate::app::AppState;
 use crate::auth::{Caller, WorkScope};
 use crate::error::{AppError, AppResult};
+use crate::exports::{self, FileFormat};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::i18n::Lang;
 use crate::plans::Month;
 use crate::registry::RegistryStore;
 
@@ -28,6 +33,49 @@ pub fn router() -> Router<AppState> {
             "/reports/submissions/{month}/{unit_id}",
             get(show_submission),
         )
+        .route("/reports/bulletin/{month}", get(show_bulletin))
+}
+
+/// The bulletin is published to head office and every unit head (R-STA-1).
+pub(crate) fn require_bulletin_reader(caller: &Caller) -> Result<(), AppError> {
+    if caller.work_scope() == WorkScope::All || caller.role == Role::UnitHead {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "the Service Bulletin is for head office and unit heads".into(),
+        ))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// `GET /reports/bulletin/2026-11` (JSON), `…/2026-11.xlsx` or `…/2026-11.csv` (the unit
+/// table), in Chinese or with `?lang=en` in English.
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn show_bulletin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(file): Path<String>,
+    ApiQuery(query): ApiQuery<LangQuery>,
+) -> AppResult<Response> {
+    require_bulletin_reader(&caller)?;
+    let (month, format) = exports::split_file_name(&file)?;
+    let month = parse_month(month)?;
+    let bulletin = bulletin::build(state.db(), state.config().time_zone, month).await?;
+    let Some(format) = format else {
+        return Ok(Json(bulletin).into_response());
+    };
+    let lang = Lang::parse(query.lang.as_deref().unwrap_or_default());
+    let mut tables = bulletin::tables(&bulletin, lang);
+    if format == FileFormat::Csv {
+        // A CSV file holds one table: the per-unit one.
+        tables.swap(0, 1);
+    }
+    exports::download(&format!("service-bulletin-{month}"), format, &tables)
 }
 
 /// Whose figures the caller may read: `None` for head office's company-wide view, else one unit

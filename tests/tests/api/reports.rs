@@ -2,6 +2,9 @@
 //! documents themselves for every grouping, on both databases.
 
 use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use calamine::{Reader, Xlsx};
 
 use huifang_protocol::{
     DocumentKind, FollowUp, FollowUpKind, FollowUpStatus, Labelled, Sheet, SheetStatus, parse_time,
@@ -16,7 +19,10 @@ use proptest::prelude::*;
 use crate::helpers::{Backend, PASSWORD, TestApp, assert_error, spawn_app};
 use crate::sheets::{accept, handle};
 
-crate::on_both_backends!(d_sta_2_figures_equal_a_recomputation_from_the_documents);
+crate::on_both_backends!(
+    d_sta_2_figures_equal_a_recomputation_from_the_documents,
+    r_sta_1_the_service_bulletin_agrees_with_the_figures_and_downloads_as_xlsx,
+);
 
 /// The figures of one group, as the documents say.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -38,6 +44,13 @@ async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<
         .unwrap()
         .into_iter()
         .collect();
+    let top_units: BTreeMap<i64, i64> =
+        sqlx::query_as("SELECT id, COALESCE(parent_id, id) FROM units")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
     let mut sheets = BTreeMap::new();
     for id in documents::ids_of(&app.db, DocumentKind::Sheet)
         .await
@@ -56,6 +69,7 @@ async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<
             "total" => "total".to_owned(),
             "month" => month.to_string(),
             "unit" => sheet.accepting_unit_id.to_string(),
+            "top_unit" => top_units[&sheet.accepting_unit_id].to_string(),
             "community" => sheet
                 .household_id
                 .and_then(|h| communities.get(&h))
@@ -83,6 +97,7 @@ async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<
             "total" => "total".to_owned(),
             "month" => month.to_string(),
             "unit" => f.assignee_unit_id.to_string(),
+            "top_unit" => top_units[&f.assignee_unit_id].to_string(),
             "community" => sheet
                 .and_then(|s| s.household_id)
                 .or(f.household_id)
@@ -117,6 +132,7 @@ async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<
                 .entry(match by {
                     "category" => "routine".into(),
                     "level" => "none".into(),
+                    "top_unit" => top_units[&f.assignee_unit_id].to_string(),
                     _ => g_key(by, &f, month, &communities),
                 })
                 .or_default();
@@ -306,6 +322,7 @@ async fn assert_figures_match(app: &TestApp) {
         "total",
         "month",
         "unit",
+        "top_unit",
         "community",
         "category",
         "level",
@@ -451,4 +468,199 @@ fn sqlite_d_sta_2_figures_equal_a_recomputation_on_random_months() {
 #[test]
 fn postgres_d_sta_2_figures_equal_a_recomputation_on_random_months() {
     random_months(Backend::Postgres, 3);
+}
+
+/// R-STA-1: the bulletin's headline, unit lines, complaint categories and overdue list agree with
+/// the figures and the documents; it downloads as XLSX (read back) and CSV, in either language.
+async fn r_sta_1_the_service_bulletin_agrees_with_the_figures_and_downloads_as_xlsx(app: TestApp) {
+    let fates = [
+        Fate::Done(5),
+        Fate::Open,
+        Fate::Done(2),
+        Fate::Unreachable,
+        Fate::Accepted,
+        Fate::Done(4),
+        Fate::Open,
+    ];
+    let sheets: Vec<(usize, usize, Fate)> =
+        fates.iter().enumerate().map(|(n, f)| (n, n, *f)).collect();
+    make_month(&app, &sheets, true, false).await;
+    let dev = app.login("dev.head", PASSWORD).await;
+    let month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let bulletin = app
+        .get_json(&dev, &format!("/api/v1/reports/bulletin/{month}"))
+        .await;
+    let figures = app
+        .get_json(&dev, &format!("/api/v1/reports/figures?from={month}"))
+        .await;
+    let total = &figures["groups"][0];
+    assert_eq!(bulletin["this_month"], *total, "{bulletin}");
+    let measure = |name: &str| {
+        bulletin["headline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["measure"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        measure("follow_ups_done")["value"],
+        total["follow_ups_done"].as_f64().unwrap()
+    );
+    assert_eq!(measure("on_time_rate")["value"], total["on_time_rate"]);
+    assert_eq!(
+        measure("overdue")["value"],
+        total["overdue"].as_f64().unwrap()
+    );
+    assert!(
+        total["overdue"].as_i64().unwrap() >= 1,
+        "deadlines passed: {total}"
+    );
+
+    // The unit lines add up to the total; the office's line includes its service centre.
+    let units = bulletin["units"].as_array().unwrap();
+    let sum = |field: &str| -> i64 {
+        units
+            .iter()
+            .map(|u| u["figures"][field].as_i64().unwrap())
+            .sum()
+    };
+    for field in [
+        "sheets_accepted",
+        "follow_ups_due",
+        "follow_ups_done",
+        "overdue",
+    ] {
+        assert_eq!(sum(field), total[field].as_i64().unwrap(), "{field}");
+    }
+    let office = units.iter().find(|u| u["unit_code"] == "PMO-BSW").unwrap();
+    assert_eq!(
+        office["figures"]["sheets_accepted"],
+        total["sheets_accepted"]
+    );
+    assert_eq!(office["submitted"], false);
+    assert_eq!(
+        units.iter().find(|u| u["unit_code"] == "DEV").unwrap()["submitted"],
+        Value::Null
+    );
+
+    // Complaint categories counted from the documents (sheets with a complaint level).
+    let mut complaints: BTreeMap<String, i64> = BTreeMap::new();
+    for id in documents::ids_of(&app.db, DocumentKind::Sheet)
+        .await
+        .unwrap()
+    {
+        let sheet: Sheet = documents::read(&app.db, &id).await.unwrap().unwrap();
+        if sheet.level.code() != "none" {
+            *complaints
+                .entry(sheet.category.code().to_owned())
+                .or_default() += 1;
+        }
+    }
+    let listed: BTreeMap<String, i64> = bulletin["top_complaints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["category"].as_str().unwrap().to_owned(),
+                c["complaints"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, complaints);
+    assert_eq!(bulletin["overdue_total"], total["overdue"]);
+    assert_eq!(
+        bulletin["overdue"].as_array().unwrap().len() as i64,
+        total["overdue"].as_i64().unwrap()
+    );
+    assert_eq!(bulletin["trend"].as_array().unwrap().len(), 6);
+    assert_eq!(bulletin["trend"][5]["month"], month.to_string());
+
+    // As XLSX, in Chinese by default, read back.
+    let response = app
+        .get(&dev, &format!("/api/v1/reports/bulletin/{month}.xlsx"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("service-bulletin-{month}.xlsx"))
+    );
+    let bytes = response.bytes().await.unwrap();
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(
+        workbook.sheet_names(),
+        vec!["本月概况", "各单位", "满意度趋势", "投诉类别", "逾期回访"]
+    );
+    let unit_sheet = workbook.worksheet_range("各单位").unwrap();
+    assert_eq!(unit_sheet.get_value((0, 0)).unwrap().to_string(), "单位");
+    let office_row = (1..unit_sheet.height() as u32)
+        .find(|r| unit_sheet.get_value((*r, 0)).unwrap().to_string() == "碧水湾物业管理处")
+        .expect("the office's line");
+    assert_eq!(
+        unit_sheet.get_value((office_row, 1)).unwrap().to_string(),
+        total["sheets_accepted"].to_string()
+    );
+    let overdue_sheet = workbook.worksheet_range("逾期回访").unwrap();
+    assert_eq!(
+        overdue_sheet.height() as i64,
+        1 + total["overdue"].as_i64().unwrap()
+    );
+
+    // In English, and as CSV (the unit table).
+    let english = app
+        .get(
+            &dev,
+            &format!("/api/v1/reports/bulletin/{month}.xlsx?lang=en"),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let workbook: Xlsx<_> = Xlsx::new(Cursor::new(english.to_vec())).unwrap();
+    assert_eq!(workbook.sheet_names()[1], "Units");
+    let csv = app
+        .get(&dev, &format!("/api/v1/reports/bulletin/{month}.csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("\u{feff}单位,受理,"), "{csv}");
+    assert!(csv.contains("碧水湾物业管理处"));
+
+    // Staff do not read the bulletin; bad months and formats say what is wrong.
+    let csc = app.login("bsw.csc.01", PASSWORD).await;
+    assert_error(
+        app.get(&csc, &format!("/api/v1/reports/bulletin/{month}"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "unit heads",
+    )
+    .await;
+    let head = app.login("bsw.office.head", PASSWORD).await;
+    assert_eq!(
+        app.get(&head, &format!("/api/v1/reports/bulletin/{month}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_error(
+        app.get(&dev, "/api/v1/reports/bulletin/2026-13.xlsx").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "YYYY-MM",
+    )
+    .await;
+    assert_error(
+        app.get(&dev, &format!("/api/v1/reports/bulletin/{month}.pdf"))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        ".xlsx",
+    )
+    .await;
 }

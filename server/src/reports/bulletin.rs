@@ -1,0 +1,447 @@
+//! The monthly Service Bulletin (服务简报, R-STA-1): the development department's account of the
+//! company's follow-up work in a month — the headline figures against last month, a line per
+//! reporting unit with whether it submitted, the satisfaction trend, the complaint categories
+//! seen most, and the follow-ups that went overdue. Built from the same figures as the API, so
+//! the bulletin and the figures never disagree.
+
+use huifang_protocol::{SheetCategory, UnitKind};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use super::figures::{self, Figures, GroupBy, ratio};
+use super::submissions;
+use crate::db::Database;
+use crate::error::AppError;
+use crate::exports::{Cell, Table};
+use crate::i18n::Lang;
+use crate::plans::Month;
+
+/// How many months the satisfaction trend covers, the bulletin's month included.
+pub const TREND_MONTHS: usize = 6;
+/// How many complaint categories the bulletin names.
+pub const TOP_CATEGORIES: usize = 5;
+/// How many overdue follow-ups the bulletin lists (it counts them all).
+pub const OVERDUE_LISTED: i64 = 200;
+
+/// A headline figure this month and last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Headline {
+    /// `sheets_accepted`, `follow_ups_due`, `follow_ups_done`, `on_time_rate`, `overall_mean`,
+    /// `overdue`, `unreachable`, `routine_done`.
+    pub measure: String,
+    pub value: Option<f64>,
+    pub previous: Option<f64>,
+    /// `value − previous` (percentage points for the rate).
+    pub change: Option<f64>,
+}
+
+/// One reporting unit's line: its figures (with the units under it) and its submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitLine {
+    pub unit_id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub unit_kind: UnitKind,
+    pub figures: Figures,
+    /// `None` for units that do not submit (the development department).
+    pub submitted: Option<bool>,
+    pub late: bool,
+}
+
+/// A month of the satisfaction trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub month: Month,
+    pub follow_ups_done: i64,
+    pub on_time_rate: Option<f64>,
+    pub overall_mean: Option<f64>,
+}
+
+/// A complaint category and how many complaints (sheets with a complaint level) it had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryCount {
+    pub category: String,
+    pub complaints: i64,
+}
+
+/// A follow-up of the month that went overdue and is still not done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromRow)]
+pub struct OverdueLine {
+    pub follow_up_id: String,
+    pub kind: String,
+    pub unit_name: String,
+    pub assignee_name: Option<String>,
+    pub customer_name: String,
+    pub category: Option<String>,
+    pub due_at: String,
+    pub overdue_at: String,
+    pub status: String,
+}
+
+/// The Service Bulletin of a month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bulletin {
+    pub month: Month,
+    pub headline: Vec<Headline>,
+    pub this_month: Figures,
+    pub last_month: Figures,
+    pub units: Vec<UnitLine>,
+    pub trend: Vec<TrendPoint>,
+    pub top_complaints: Vec<CategoryCount>,
+    pub overdue_total: i64,
+    /// The first [`OVERDUE_LISTED`], earliest due first.
+    pub overdue: Vec<OverdueLine>,
+}
+
+fn total(report: figures::FiguresReport) -> Figures {
+    report.groups.into_iter().next().unwrap_or_else(|| Figures {
+        key: "total".into(),
+        ..Figures::default()
+    })
+}
+
+/// The overall-satisfaction mean from its distribution (exact: every rated follow-up counts).
+pub fn overall_mean(figures: &Figures) -> Option<f64> {
+    let rated: i64 = figures.overall_distribution.iter().sum();
+    let sum: i64 = (1..=5)
+        .zip(figures.overall_distribution)
+        .map(|(score, count)| score * count)
+        .sum();
+    ratio(sum, rated)
+}
+
+fn headline(this: &Figures, last: &Figures) -> Vec<Headline> {
+    let count = |f: &Figures, measure: &str| -> Option<f64> {
+        Some(match measure {
+            "sheets_accepted" => f.sheets_accepted as f64,
+            "follow_ups_due" => f.follow_ups_due as f64,
+            "follow_ups_done" => f.follow_ups_done as f64,
+            "on_time_rate" => return f.on_time_rate,
+            "overall_mean" => return overall_mean(f),
+            "overdue" => f.overdue as f64,
+            "unreachable" => f.unreachable as f64,
+            _ => f.routine_done as f64,
+        })
+    };
+    MEASURES
+        .iter()
+        .map(|measure| {
+            let value = count(this, measure);
+            let previous = count(last, measure);
+            Headline {
+                measure: (*measure).to_owned(),
+                value,
+                previous,
+                change: value.zip(previous).map(|(v, p)| v - p),
+            }
+        })
+        .collect()
+}
+
+const MEASURES: [&str; 8] = [
+    "sheets_accepted",
+    "follow_ups_due",
+    "follow_ups_done",
+    "on_time_rate",
+    "overall_mean",
+    "overdue",
+    "unreachable",
+    "routine_done",
+];
+
+/// A headline measure's name in `lang`.
+pub fn measure_label(measure: &str, lang: Lang) -> &'static str {
+    match measure {
+        "sheets_accepted" => lang.pick("受理信息单", "Sheets accepted"),
+        "follow_ups_due" => lang.pick("应回访", "Follow-ups due"),
+        "follow_ups_done" => lang.pick("已回访", "Follow-ups done"),
+        "on_time_rate" => lang.pick("及时回访率", "On-time rate"),
+        "overall_mean" => lang.pick("总体满意度", "Overall satisfaction"),
+        "overdue" => lang.pick("逾期未回访", "Overdue"),
+        "unreachable" => lang.pick("无法联系", "Unreachable"),
+        _ => lang.pick("例行回访完成", "Routine rounds done"),
+    }
+}
+
+/// Builds the bulletin of `month`.
+pub async fn build(
+    db: &Database,
+    time_zone: chrono_tz::Tz,
+    month: Month,
+) -> Result<Bulletin, AppError> {
+    let this_month = total(figures::compute(db, month, month, GroupBy::Total, None).await?);
+    let last_month = total(
+        figures::compute(db, month.previous(), month.previous(), GroupBy::Total, None).await?,
+    );
+
+    let by_unit = figures::compute(db, month, month, GroupBy::TopUnit, None).await?;
+    let submitted = submissions::overview(db, time_zone, month, None).await?;
+    let top_units: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, code, name, kind FROM units WHERE parent_id IS NULL ORDER BY code",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let units = top_units
+        .into_iter()
+        .filter_map(|(id, code, name, kind)| {
+            let kind = kind.parse::<UnitKind>().ok()?;
+            let figures = by_unit
+                .groups
+                .iter()
+                .find(|g| g.key == id.to_string())
+                .cloned()
+                .unwrap_or_else(|| Figures {
+                    key: id.to_string(),
+                    ..Figures::default()
+                });
+            let state = submitted.units.iter().find(|u| u.unit_id == id);
+            Some(UnitLine {
+                unit_id: id,
+                unit_code: code,
+                unit_name: name,
+                unit_kind: kind,
+                figures,
+                submitted: state.map(|s| s.submitted),
+                late: state.is_some_and(|s| s.late),
+            })
+        })
+        .collect();
+
+    let mut first = month;
+    for _ in 1..TREND_MONTHS {
+        first = first.previous();
+    }
+    let by_month = figures::compute(db, first, month, GroupBy::Month, None).await?;
+    let mut trend = Vec::with_capacity(TREND_MONTHS);
+    let mut current = first;
+    for _ in 0..TREND_MONTHS {
+        let figures = by_month
+            .groups
+            .iter()
+            .find(|g| g.key == current.to_string());
+        trend.push(TrendPoint {
+            month: current,
+            follow_ups_done: figures.map_or(0, |f| f.follow_ups_done),
+            on_time_rate: figures.and_then(|f| f.on_time_rate),
+            overall_mean: figures.and_then(overall_mean),
+        });
+        current = current.next();
+    }
+
+    let top_complaints: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT category, COUNT(*) FROM sheets
+         WHERE accepted_month = $1 AND level <> 'none'
+         GROUP BY category ORDER BY COUNT(*) DESC, category LIMIT $2",
+    )
+    .bind(month.to_string())
+    .bind(TOP_CATEGORIES as i64)
+    .fetch_all(db.pool())
+    .await?;
+
+    let overdue_total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follow_ups
+         WHERE due_month = $1 AND overdue_at IS NOT NULL AND status IN ('open', 'unreachable')",
+    )
+    .bind(month.to_string())
+    .fetch_one(db.pool())
+    .await?;
+    let overdue: Vec<OverdueLine> = sqlx::query_as(
+        "SELECT f.id AS follow_up_id, f.kind, u.name AS unit_name, st.name AS assignee_name,
+            f.customer_name, s.category, f.due_at, f.overdue_at, f.status
+         FROM follow_ups f
+         JOIN units u ON u.id = f.assignee_unit_id
+         LEFT JOIN staff st ON st.id = f.assignee_staff_id
+         LEFT JOIN sheets s ON s.id = f.sheet_id
+         WHERE f.due_month = $1 AND f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')
+         ORDER BY f.due_at, f.id LIMIT $2",
+    )
+    .bind(month.to_string())
+    .bind(OVERDUE_LISTED)
+    .fetch_all(db.pool())
+    .await?;
+
+    Ok(Bulletin {
+        month,
+        headline: headline(&this_month, &last_month),
+        this_month,
+        last_month,
+        units,
+        trend,
+        top_complaints: top_complaints
+            .into_iter()
+            .map(|(category, complaints)| CategoryCount {
+                category,
+                complaints,
+            })
+            .collect(),
+        overdue_total,
+        overdue,
+    })
+}
+
+/// The bulletin as tables, for the XLSX download and the printable page.
+pub fn tables(bulletin: &Bulletin, lang: Lang) -> Vec<Table> {
+    let mut headline = Table::new(
+        lang.pick("本月概况", "Headline"),
+        &[
+            lang.pick("指标", "Measure"),
+            &format!("{}", bulletin.month),
+            &format!("{}", bulletin.month.previous()),
+            lang.pick("变化", "Change"),
+        ],
+    );
+    for line in &bulletin.headline {
+        let cell = |value: Option<f64>| match (line.measure.as_str(), value) {
+            ("on_time_rate", v) => Cell::optional_percent(v),
+            ("overall_mean", v) => Cell::optional_number(v),
+            (_, Some(v)) => Cell::Int(v as i64),
+            (_, None) => Cell::Empty,
+        };
+        headline.push(vec![
+            Cell::text(measure_label(&line.measure, lang)),
+            cell(line.value),
+            cell(line.previous),
+            cell(line.change),
+        ]);
+    }
+
+    let mut units = Table::new(
+        lang.pick("各单位", "Units"),
+        &[
+            lang.pick("单位", "Unit"),
+            lang.pick("受理", "Accepted"),
+            lang.pick("有效", "Valid"),
+            lang.pick("已处理", "Handled"),
+            lang.pick("应回访", "Due"),
+            lang.pick("已回访", "Done"),
+            lang.pick("及时率", "On-time rate"),
+            lang.pick("逾期", "Overdue"),
+            lang.pick("无法联系", "Unreachable"),
+            lang.pick("总体满意度", "Overall satisfaction"),
+            lang.pick("例行计划", "Routine planned"),
+            lang.pick("例行完成", "Routine done"),
+            lang.pick("月报提交", "Submission"),
+        ],
+    );
+    for line in &bulletin.units {
+        let f = &line.figures;
+        let submission = match (line.submitted, line.late) {
+            (None, _) => "",
+            (Some(false), _) => lang.pick("未提交", "Not submitted"),
+            (Some(true), true) => lang.pick("逾期提交", "Submitted late"),
+            (Some(true), false) => lang.pick("已提交", "Submitted"),
+        };
+        units.push(vec![
+            Cell::text(&line.unit_name),
+            Cell::Int(f.sheets_accepted),
+            Cell::Int(f.sheets_valid),
+            Cell::Int(f.sheets_handled),
+            Cell::Int(f.follow_ups_due),
+            Cell::Int(f.follow_ups_done),
+            Cell::optional_percent(f.on_time_rate),
+            Cell::Int(f.overdue),
+            Cell::Int(f.unreachable),
+            Cell::optional_number(overall_mean(f)),
+            Cell::Int(f.routine_planned),
+            Cell::Int(f.routine_done),
+            Cell::text(submission),
+        ]);
+    }
+
+    let mut trend = Table::new(
+        lang.pick("满意度趋势", "Satisfaction trend"),
+        &[
+            lang.pick("月份", "Month"),
+            lang.pick("已回访", "Done"),
+            lang.pick("及时率", "On-time rate"),
+            lang.pick("总体满意度", "Overall satisfaction"),
+        ],
+    );
+    for point in &bulletin.trend {
+        trend.push(vec![
+            Cell::text(point.month.to_string()),
+            Cell::Int(point.follow_ups_done),
+            Cell::optional_percent(point.on_time_rate),
+            Cell::optional_number(point.overall_mean),
+        ]);
+    }
+
+    let mut complaints = Table::new(
+        lang.pick("投诉类别", "Complaint categories"),
+        &[
+            lang.pick("类别", "Category"),
+            lang.pick("投诉数", "Complaints"),
+        ],
+    );
+    for line in &bulletin.top_complaints {
+        complaints.push(vec![
+            Cell::text(lang.label_of::<SheetCategory>(&line.category)),
+            Cell::Int(line.complaints),
+        ]);
+    }
+
+    let mut overdue = Table::new(
+        lang.pick("逾期回访", "Overdue follow-ups"),
+        &[
+            lang.pick("回访单位", "Unit"),
+            lang.pick("回访人", "Assignee"),
+            lang.pick("客户", "Customer"),
+            lang.pick("类别", "Category"),
+            lang.pick("应回访时间", "Due"),
+            lang.pick("逾期时间", "Overdue since"),
+        ],
+    );
+    for line in &bulletin.overdue {
+        overdue.push(vec![
+            Cell::text(&line.unit_name),
+            Cell::text(line.assignee_name.clone().unwrap_or_default()),
+            Cell::text(&line.customer_name),
+            Cell::text(match &line.category {
+                Some(code) => lang.label_of::<SheetCategory>(code),
+                None => lang.label_of::<huifang_protocol::FollowUpKind>(&line.kind),
+            }),
+            Cell::text(&line.due_at),
+            Cell::text(&line.overdue_at),
+        ]);
+    }
+    vec![headline, units, trend, complaints, overdue]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overall_mean_comes_exactly_from_the_distribution() {
+        let figures = Figures {
+            overall_distribution: [1, 0, 0, 2, 1],
+            ..Figures::default()
+        };
+        assert_eq!(overall_mean(&figures), Some((1.0 + 8.0 + 5.0) / 4.0));
+        assert_eq!(overall_mean(&Figures::default()), None);
+    }
+
+    #[test]
+    fn headline_changes_are_this_month_minus_last() {
+        let this = Figures {
+            follow_ups_done: 10,
+            follow_ups_due: 10,
+            done_on_time: 9,
+            on_time_rate: Some(0.9),
+            ..Figures::default()
+        };
+        let last = Figures {
+            follow_ups_done: 4,
+            on_time_rate: None,
+            ..Figures::default()
+        };
+        let lines = headline(&this, &last);
+        let done = lines
+            .iter()
+            .find(|l| l.measure == "follow_ups_done")
+            .unwrap();
+        assert_eq!(done.change, Some(6.0));
+        let rate = lines.iter().find(|l| l.measure == "on_time_rate").unwrap();
+        assert_eq!((rate.value, rate.change), (Some(0.9), None));
+    }
+}
