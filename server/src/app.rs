@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
         .nest("/api/v1", api)
+        .merge(crate::web::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .route_layer(middleware::from_fn(crate::metrics::track))

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 
 pub use password::{check_new_password, hash_password, verify_password};
-pub use routes::router;
+pub use routes::{router, sign_in};
 pub use sessions::{SessionStore, TOKEN_PREFIX};
 pub use throttle::LoginThrottle;
 
@@ -157,16 +157,32 @@ impl Caller {
     }
 }
 
+/// The cookie holding a dashboard session's token (HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "huifang_session";
+/// The header a browser request signed in by cookie must carry to change anything: a page of
+/// another site cannot send it without a CORS preflight, which this server never grants.
+pub const BROWSER_WRITE_HEADER: &str = "x-huifang-request";
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
+    /// Phones and scripts send `Authorization: Bearer <token>`; the dashboard's browser sends the
+    /// session cookie (and, for anything but reading, [`BROWSER_WRITE_HEADER`]).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                AppError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
-            })?;
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
+            let Some(cookie) = jar.get(SESSION_COOKIE) else {
+                return Err(AppError::Unauthorized(
+                    "missing `Authorization: Bearer <token>` header".into(),
+                ));
+            };
+            if !parts.method.is_safe() && !parts.headers.contains_key(BROWSER_WRITE_HEADER) {
+                return Err(AppError::Forbidden(format!(
+                    "a change made from the browser must carry the {BROWSER_WRITE_HEADER} header"
+                )));
+            }
+            return state.sessions().authenticate(cookie.value()).await;
+        };
         let token = header
             .to_str()
             .ok()

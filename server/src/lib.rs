@@ -26,6 +26,7 @@ pub mod sheets;
 pub mod surveys;
 pub mod sync;
 pub mod telemetry;
+pub mod web;
 
 pub use app::{AppState, Application};
 pub use config::Config;

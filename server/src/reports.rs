@@ -10,3 +10,4 @@ mod routes;
 pub mod submissions;
 
 pub use routes::router;
+pub(crate) use routes::{readable_unit, require_bulletin_reader};

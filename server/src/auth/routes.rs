@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use huifang_protocol::{Role, StaffMember, Unit};
 use serde::{Deserialize, Serialize};
 
-use super::sessions::SessionInfo;
+use super::sessions::{IssuedToken, SessionInfo};
 use super::{Caller, StaffScope, check_new_password, hash_password, verify_password};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -48,18 +48,35 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
-    let username = normalise_username(&body.username);
-    if username.is_empty()
-        || username.len() > 64
-        || body.password.len() > super::password::MAX_PASSWORD_LEN
-    {
-        return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
-    }
     let device_name = body.device_name.unwrap_or_default().trim().to_owned();
     if device_name.chars().count() > 100 {
         return Err(AppError::invalid(
             "device_name must have at most 100 characters",
         ));
+    }
+    let (issued, staff) = sign_in(&state, &body.username, body.password, &device_name).await?;
+    Ok(Json(LoginResponse {
+        token: issued.token,
+        expires_at: issued.expires_at,
+        session_id: issued.session_id,
+        staff,
+    }))
+}
+
+/// Checks a username and password (throttled per username) and opens a session: the one way in,
+/// for phones, scripts and the dashboard alike.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: String,
+    device_name: &str,
+) -> AppResult<(IssuedToken, StaffMember)> {
+    let username = normalise_username(username);
+    if username.is_empty()
+        || username.len() > 64
+        || password.len() > super::password::MAX_PASSWORD_LEN
+    {
+        return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     }
     let throttle = state.throttle();
     throttle.check(&username).await?;
@@ -69,7 +86,7 @@ async fn login(
         .as_ref()
         .filter(|a| a.active)
         .and_then(|a| a.password_hash.clone());
-    let ok = verify_password(body.password, stored_hash)
+    let ok = verify_password(password, stored_hash)
         .await
         .map_err(AppError::Internal)?;
     let Some(account) = account.filter(|_| ok) else {
@@ -78,7 +95,7 @@ async fn login(
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     };
     throttle.clear(&username).await?;
-    let issued = state.sessions().issue(account.id, &device_name).await?;
+    let issued = state.sessions().issue(account.id, device_name).await?;
     let staff = state
         .registry()
         .get_staff(StaffScope::All, account.id)
@@ -87,15 +104,9 @@ async fn login(
             AppError::Internal(anyhow::anyhow!("staff {} vanished at sign-in", account.id))
         })?;
     tracing::info!(staff = account.id, session = issued.session_id, "signed in");
-    Ok(Json(LoginResponse {
-        token: issued.token,
-        expires_at: issued.expires_at,
-        session_id: issued.session_id,
-        staff,
-    }))
+    Ok((issued, staff))
 }
 
-#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> AppResult<StatusCode> {
     state.sessions().revoke(caller.session_id).await?;
     Ok(StatusCode::NO_CONTENT)

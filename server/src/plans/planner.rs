@@ -567,7 +567,7 @@ mod tests {
                             .iter()
                             .filter(|_| {
                                 counter += 1;
-                                counter % unreachable_every == 0
+                                counter.is_multiple_of(unreachable_every)
                             })
                             .map(|i| i.household_id)
                             .take(quota.quota as usize / 2)

@@ -603,22 +603,22 @@ pub async fn apply_households(
             }
         };
 
-        if let Some(consultant_id) = row.consultant.as_deref().and_then(|u| consultants.get(u)) {
-            if owners.get(&customer_id) != Some(consultant_id) {
-                sqlx::query(
-                    "INSERT INTO consultant_customers (customer_id, consultant_id, created_at)
-                     VALUES ($1, $2, $3)
-                     ON CONFLICT (customer_id) DO UPDATE SET consultant_id = excluded.consultant_id,
-                         created_at = excluded.created_at",
-                )
-                .bind(customer_id)
-                .bind(*consultant_id)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-                owners.insert(customer_id, *consultant_id);
-                outcome = outcome.max(Outcome::Updated);
-            }
+        if let Some(consultant_id) = row.consultant.as_deref().and_then(|u| consultants.get(u))
+            && owners.get(&customer_id) != Some(consultant_id)
+        {
+            sqlx::query(
+                "INSERT INTO consultant_customers (customer_id, consultant_id, created_at)
+                 VALUES ($1, $2, $3)
+                 ON CONFLICT (customer_id) DO UPDATE SET consultant_id = excluded.consultant_id,
+                     created_at = excluded.created_at",
+            )
+            .bind(customer_id)
+            .bind(*consultant_id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+            owners.insert(customer_id, *consultant_id);
+            outcome = outcome.max(Outcome::Updated);
         }
         outcomes[index] = outcome;
     }

@@ -93,7 +93,8 @@ pub struct Bulletin {
     pub overdue: Vec<OverdueLine>,
 }
 
-fn total(report: figures::FiguresReport) -> Figures {
+/// The single group of a `GroupBy::Total` report (zeros when nothing happened).
+pub fn total(report: figures::FiguresReport) -> Figures {
     report.groups.into_iter().next().unwrap_or_else(|| Figures {
         key: "total".into(),
         ..Figures::default()
@@ -110,7 +111,8 @@ pub fn overall_mean(figures: &Figures) -> Option<f64> {
     ratio(sum, rated)
 }
 
-fn headline(this: &Figures, last: &Figures) -> Vec<Headline> {
+/// The headline measures of `this` month against `last`.
+pub fn headline(this: &Figures, last: &Figures) -> Vec<Headline> {
     let count = |f: &Figures, measure: &str| -> Option<f64> {
         Some(match measure {
             "sheets_accepted" => f.sheets_accepted as f64,
@@ -207,26 +209,7 @@ pub async fn build(
         })
         .collect();
 
-    let mut first = month;
-    for _ in 1..TREND_MONTHS {
-        first = first.previous();
-    }
-    let by_month = figures::compute(db, first, month, GroupBy::Month, None).await?;
-    let mut trend = Vec::with_capacity(TREND_MONTHS);
-    let mut current = first;
-    for _ in 0..TREND_MONTHS {
-        let figures = by_month
-            .groups
-            .iter()
-            .find(|g| g.key == current.to_string());
-        trend.push(TrendPoint {
-            month: current,
-            follow_ups_done: figures.map_or(0, |f| f.follow_ups_done),
-            on_time_rate: figures.and_then(|f| f.on_time_rate),
-            overall_mean: figures.and_then(overall_mean),
-        });
-        current = current.next();
-    }
+    let trend = trend(db, month, None).await?;
 
     let top_complaints: Vec<(String, i64)> = sqlx::query_as(
         "SELECT category, COUNT(*) FROM sheets
@@ -277,6 +260,35 @@ pub async fn build(
         overdue_total,
         overdue,
     })
+}
+
+/// The [`TREND_MONTHS`] months up to `month`, optionally for some units only.
+pub async fn trend(
+    db: &Database,
+    month: Month,
+    units: Option<&[i64]>,
+) -> Result<Vec<TrendPoint>, AppError> {
+    let mut first = month;
+    for _ in 1..TREND_MONTHS {
+        first = first.previous();
+    }
+    let by_month = figures::compute(db, first, month, GroupBy::Month, units).await?;
+    let mut trend = Vec::with_capacity(TREND_MONTHS);
+    let mut current = first;
+    for _ in 0..TREND_MONTHS {
+        let figures = by_month
+            .groups
+            .iter()
+            .find(|g| g.key == current.to_string());
+        trend.push(TrendPoint {
+            month: current,
+            follow_ups_done: figures.map_or(0, |f| f.follow_ups_done),
+            on_time_rate: figures.and_then(|f| f.on_time_rate),
+            overall_mean: figures.and_then(overall_mean),
+        });
+        current = current.next();
+    }
+    Ok(trend)
 }
 
 /// The bulletin as tables, for the XLSX download and the printable page.

@@ -220,7 +220,9 @@ pub async fn submit(
         .unit_and_below(unit_id)
         .await?;
     let snapshot = SubmittedFigures {
-        total: single(figures::compute(db, month, month, GroupBy::Total, Some(&units)).await?),
+        total: super::bulletin::total(
+            figures::compute(db, month, month, GroupBy::Total, Some(&units)).await?,
+        ),
         by_unit: figures::compute(db, month, month, GroupBy::Unit, Some(&units))
             .await?
             .groups,
@@ -269,13 +271,6 @@ pub async fn submit(
     find(db, month, unit_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a submission vanished after commit")))
-}
-
-fn single(report: figures::FiguresReport) -> Figures {
-    report.groups.into_iter().next().unwrap_or_else(|| Figures {
-        key: "total".into(),
-        ..Figures::default()
-    })
 }
 
 fn already_submitted(existing: &Submission) -> AppError {

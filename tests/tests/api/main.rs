@@ -6,6 +6,7 @@
 mod helpers;
 
 mod auth;
+mod browser;
 mod convergence;
 mod errors;
 mod followups;

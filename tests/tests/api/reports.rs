@@ -187,7 +187,7 @@ fn from_api(group: &Value) -> Expected {
 
 /// What becomes of one sheet in a generated month.
 #[derive(Debug, Clone, Copy)]
-enum Fate {
+pub enum Fate {
     Invalid,
     Accepted,
     /// Handled; its follow-up left open.
@@ -217,7 +217,12 @@ const KINDS: [(&str, &str); 5] = [
 
 /// Makes the sheets and follow-ups over the API; then optionally lets deadlines pass and plans
 /// next month's routine rounds with one done.
-async fn make_month(app: &TestApp, sheets: &[(usize, usize, Fate)], escalate: bool, plan: bool) {
+pub async fn make_month(
+    app: &TestApp,
+    sheets: &[(usize, usize, Fate)],
+    escalate: bool,
+    plan: bool,
+) {
     let csc = app.login("bsw.csc.01", PASSWORD).await;
     let admin = app.admin_token().await;
     let csc_unit = app.unit_id("PMO-BSW-CSC").await;
@@ -598,7 +603,7 @@ async fn r_sta_1_the_service_bulletin_agrees_with_the_figures_and_downloads_as_x
     let unit_sheet = workbook.worksheet_range("各单位").unwrap();
     assert_eq!(unit_sheet.get_value((0, 0)).unwrap().to_string(), "单位");
     let office_row = (1..unit_sheet.height() as u32)
-        .find(|r| unit_sheet.get_value((*r, 0)).unwrap().to_string() == "碧水湾物业管理处")
+        .find(|r| *unit_sheet.get_value((*r, 0)).unwrap() == "碧水湾物业管理处")
         .expect("the office's line");
     assert_eq!(
         unit_sheet.get_value((office_row, 1)).unwrap().to_string(),
