@@ -8,6 +8,7 @@ mod helpers;
 mod auth;
 mod browser;
 mod convergence;
+mod dashboard;
 mod errors;
 mod followups;
 mod import;
