@@ -2,12 +2,14 @@
 //! projections on both databases and grouped by month, unit, community, category, complaint level
 //! or staff member (`GET /api/v1/reports/figures`), and the units' monthly submissions of those
 //! figures to the development department (R-STA-2, D-STA-1), and the monthly Service Bulletin
-//! built from them (R-STA-1) as JSON, XLSX, CSV and a printable page.
+//! built from them (R-STA-1) as JSON, XLSX, CSV and a printable page, and the units' analysis
+//! reports with their improvement measures (R-STA-3).
 
+pub mod analyses;
 pub mod bulletin;
 pub mod figures;
 mod routes;
 pub mod submissions;
 
 pub use routes::router;
-pub(crate) use routes::{readable_unit, require_bulletin_reader};
+pub(crate) use routes::{analysis_scope, readable_unit, require_bulletin_reader};

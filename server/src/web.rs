@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/app/overdue", get(lists::overdue))
         .route("/app/plans", get(lists::plans))
         .route("/app/surveys", get(lists::surveys))
+        .route("/app/analyses", get(pages::analyses))
         .route("/assets/{file}", get(assets::serve))
 }
 
@@ -234,6 +235,7 @@ impl Chrome {
             "Submissions",
             head_office || submits,
         );
+        add("/app/analyses", "分析报告", "Analyses", reader);
         add("/app/bulletin", "服务简报", "Bulletin", reader);
         let other = match lang {
             Lang::Zh => Lang::En,

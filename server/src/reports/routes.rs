@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use axum::response::{IntoResponse, Response};
 
-use super::bulletin;
 use super::figures::{self, FiguresReport, GroupBy};
 use super::submissions::{self, Submission, SubmissionOverview};
+use super::{analyses, bulletin};
 use crate::app::AppState;
 use crate::auth::{Caller, WorkScope};
 use crate::error::{AppError, AppResult};
@@ -34,6 +34,75 @@ pub fn router() -> Router<AppState> {
             get(show_submission),
         )
         .route("/reports/bulletin/{month}", get(show_bulletin))
+        .route("/reports/analyses", get(list_analyses).post(write_analysis))
+        .route("/reports/analyses/{id}", get(show_analysis))
+        .route("/reports/measures", get(list_measures))
+}
+
+/// The units whose analyses and measures the caller reads: `None` for head office (all), a unit
+/// head's own units otherwise.
+pub(crate) async fn analysis_scope(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Option<Vec<i64>>, AppError> {
+    match readable_unit(caller, None)? {
+        None => Ok(None),
+        Some(unit) => Ok(Some(
+            RegistryStore::new(state.db().clone())
+                .unit_and_below(unit)
+                .await?,
+        )),
+    }
+}
+
+async fn write_analysis(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<analyses::NewAnalysis>,
+) -> AppResult<(StatusCode, Json<analyses::Analysis>)> {
+    let unit = analyses::writing_unit(&caller)?;
+    let written =
+        analyses::write(state.db(), state.config().time_zone, &caller, unit, body).await?;
+    Ok((StatusCode::CREATED, Json(written)))
+}
+
+async fn list_analyses(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> AppResult<Json<Vec<analyses::AnalysisSummary>>> {
+    let units = analysis_scope(&state, &caller).await?;
+    Ok(Json(analyses::list(state.db(), units.as_deref()).await?))
+}
+
+async fn show_analysis(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> AppResult<Json<analyses::Analysis>> {
+    let units = analysis_scope(&state, &caller).await?;
+    let analysis = analyses::get(state.db(), id).await?;
+    if units.is_some_and(|units| !units.contains(&analysis.unit_id)) {
+        return Err(AppError::NotFound(format!("no analysis report {id}")));
+    }
+    Ok(Json(analysis))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeasuresQuery {
+    #[serde(default)]
+    open: bool,
+}
+
+async fn list_measures(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<MeasuresQuery>,
+) -> AppResult<Json<Vec<analyses::Measure>>> {
+    let units = analysis_scope(&state, &caller).await?;
+    Ok(Json(
+        analyses::measures(state.db(), units.as_deref(), query.open).await?,
+    ))
 }
 
 /// The bulletin is published to head office and every unit head (R-STA-1).

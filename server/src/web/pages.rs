@@ -462,6 +462,101 @@ pub async fn submissions(
     )
 }
 
+#[derive(Template)]
+#[template(path = "analyses.html")]
+struct AnalysesPage {
+    chrome: Chrome,
+    reports: Table,
+    measures: Table,
+    open_measures: usize,
+}
+
+/// Analysis reports and their improvement measures (R-STA-3), newest first; the open measures
+/// are what the unit's next report must follow up.
+pub async fn analyses(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<MonthQuery>,
+) -> WebResult<Response> {
+    use crate::reports::analyses;
+    let lang = viewer.lang;
+    let units = crate::reports::analysis_scope(&state, &viewer.caller)
+        .await
+        .in_lang(lang)?;
+    let reports = analyses::list(state.db(), units.as_deref())
+        .await
+        .in_lang(lang)?;
+    let measures = analyses::measures(state.db(), units.as_deref(), false)
+        .await
+        .in_lang(lang)?;
+    let names = unit_names(&state).await.in_lang(lang)?;
+    let mut report_table = Table::new(
+        lang.pick("分析报告", "Analysis reports"),
+        &[
+            lang.pick("单位", "Unit"),
+            lang.pick("期间", "Period"),
+            lang.pick("标题", "Title"),
+            lang.pick("撰写人", "Author"),
+            lang.pick("撰写时间", "Written"),
+            lang.pick("新措施", "New measures"),
+            lang.pick("跟进措施", "Measures followed up"),
+        ],
+    );
+    for report in &reports {
+        report_table.push(vec![
+            Cell::text(&report.unit_name),
+            Cell::text(format!("{} – {}", report.period_from, report.period_to)),
+            Cell::text(&report.title),
+            Cell::text(&report.author_name),
+            Cell::text(&report.created_at),
+            Cell::Int(report.measures),
+            Cell::Int(report.reviews),
+        ]);
+    }
+    let mut measure_table = Table::new(
+        lang.pick("改进措施", "Improvement measures"),
+        &[
+            lang.pick("单位", "Unit"),
+            lang.pick("措施", "Measure"),
+            lang.pick("负责人", "Owner"),
+            lang.pick("完成期限", "Due"),
+            lang.pick("状态", "Status"),
+            lang.pick("报告", "Report"),
+        ],
+    );
+    for measure in &measures {
+        let unit = names
+            .iter()
+            .find(|(id, _)| *id == measure.unit_id)
+            .map_or_else(String::new, |(_, name)| name.clone());
+        measure_table.push(vec![
+            Cell::text(unit),
+            Cell::text(&measure.description),
+            Cell::text(&measure.owner_name),
+            Cell::text(measure.due_on.clone().unwrap_or_default()),
+            Cell::text(measure.status.label(lang)),
+            Cell::Int(measure.report_id),
+        ]);
+    }
+    if let Some(format) = format_of(query.format.as_deref(), lang)? {
+        // A CSV file holds one table: the measures, which is what gets followed up.
+        let tables = match format {
+            FileFormat::Csv => vec![measure_table],
+            FileFormat::Xlsx => vec![report_table, measure_table],
+        };
+        return exports::download("analyses", format, &tables).in_lang(lang);
+    }
+    render(
+        &AnalysesPage {
+            chrome: Chrome::new(&viewer, "/app/analyses", "/app/analyses"),
+            open_measures: measures.iter().filter(|m| m.status.is_open()).count(),
+            reports: report_table,
+            measures: measure_table,
+        },
+        lang,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

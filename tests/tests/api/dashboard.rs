@@ -130,6 +130,7 @@ async fn the_dashboard_signs_in_by_cookie_and_guards_what_the_browser_does(app: 
         format!("/app/plans?month={month}"),
         format!("/app/submissions?month={month}"),
         format!("/app/bulletin?month={month}"),
+        "/app/analyses".to_owned(),
     ] {
         let joiner = if path.contains('?') { '&' } else { '?' };
         let csv = page(&app, &gm, &format!("{path}{joiner}format=csv")).await;

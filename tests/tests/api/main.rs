@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod analyses;
 mod auth;
 mod browser;
 mod convergence;
