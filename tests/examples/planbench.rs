@@ -15,141 +15,11 @@ use std::time::Instant;
 use huifang_server::audit::AuditActor;
 use huifang_server::plans::{self, Month, store};
 use huifang_server::{Config, Database};
-use sqlx::Connection;
 
-const BUILDINGS: i64 = 30;
-const HOUSEHOLDS_PER_BUILDING: i64 = 100;
-const REGISTERED: &str = "2025-01-01T00:00:00.000Z";
+#[path = "common/company.rs"]
+mod company;
 
-/// Inserts `rows` (each a list of SQL literals) into `table` in multi-row statements.
-async fn insert_rows(db: &Database, table: &str, columns: &str, rows: &[String]) {
-    for chunk in rows.chunks(1_000) {
-        let sql = format!(
-            "INSERT INTO {table} ({columns}) VALUES {}",
-            chunk.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(db.pool())
-            .await
-            .unwrap();
-    }
-}
-
-/// Fills the registry: communities, buildings, households with one customer each, units, staff.
-async fn fill(db: &Database, communities: i64) {
-    let t = REGISTERED;
-    let mut rows = Vec::new();
-    for c in 1..=communities {
-        rows.push(format!("({c}, '小区{c}', '', '{t}', '{t}')"));
-    }
-    insert_rows(
-        db,
-        "communities",
-        "id, name, address, created_at, updated_at",
-        &rows,
-    )
-    .await;
-    rows.clear();
-    for c in 1..=communities {
-        for b in 1..=BUILDINGS {
-            let id = c * 1_000 + b;
-            rows.push(format!("({id}, {c}, '{b}栋', '{t}', '{t}')"));
-        }
-    }
-    insert_rows(
-        db,
-        "buildings",
-        "id, community_id, name, created_at, updated_at",
-        &rows,
-    )
-    .await;
-    let mut households = Vec::new();
-    let mut customers = Vec::new();
-    for c in 1..=communities {
-        for b in 1..=BUILDINGS {
-            for h in 1..=HOUSEHOLDS_PER_BUILDING {
-                let id = (c * 1_000 + b) * 1_000 + h;
-                households.push(format!(
-                    "({id}, {c}, {}, '{h}', '小区{c}{b}栋{h}室', '{t}', '{t}')",
-                    c * 1_000 + b
-                ));
-                customers.push(format!(
-                    "({id}, {id}, '业主{id}', '138{:08}', '{t}', '{t}')",
-                    id % 100_000_000
-                ));
-            }
-        }
-    }
-    insert_rows(
-        db,
-        "households",
-        "id, community_id, building_id, room, address, created_at, updated_at",
-        &households,
-    )
-    .await;
-    insert_rows(
-        db,
-        "customers",
-        "id, household_id, name, phone, created_at, updated_at",
-        &customers,
-    )
-    .await;
-    let mut units = Vec::new();
-    let mut staff = Vec::new();
-    let kinds = [
-        "customer_service_center",
-        "office_department",
-        "office_department",
-        "office_department",
-        "office_department",
-    ];
-    for c in 1..=communities {
-        let office = c * 10;
-        units.push(format!(
-            "({office}, 'PMO-{c}', '管理处{c}', 'property_office', NULL, {c}, '{t}', '{t}')"
-        ));
-        staff.push(format!(
-            "({office}1, 'head{office}', '主任{c}', 'unit_head', {office}, '{t}', '{t}')"
-        ));
-        for (n, kind) in kinds.iter().enumerate() {
-            let unit = office + 1 + n as i64;
-            units.push(format!(
-                "({unit}, 'U-{unit}', '部门{unit}', '{kind}', {office}, {c}, '{t}', '{t}')"
-            ));
-            for s in 1..=3 {
-                staff.push(format!(
-                    "({unit}{s}, 'staff{unit}-{s}', '员工{unit}-{s}', 'staff', {unit}, '{t}', '{t}')"
-                ));
-            }
-        }
-    }
-    insert_rows(
-        db,
-        "units",
-        "id, code, name, kind, parent_id, community_id, created_at, updated_at",
-        &units,
-    )
-    .await;
-    insert_rows(
-        db,
-        "staff",
-        "id, username, name, role, unit_id, created_at, updated_at",
-        &staff,
-    )
-    .await;
-}
-
-/// A fresh PostgreSQL database on the server of `url`, or `None` for SQLite.
-async fn fresh_postgres(url: &str) -> (String, String) {
-    let (prefix, _) = url.rsplit_once('/').unwrap();
-    let name = format!("planbench_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    (format!("{prefix}/{name}"), name)
-}
+use company::{BUILDINGS, HOUSEHOLDS_PER_BUILDING, fill, fresh_postgres};
 
 fn secs(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
@@ -166,7 +36,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let server_url = std::env::var("DATABASE_URL").ok();
     let postgres = match &server_url {
-        Some(url) => Some(fresh_postgres(url).await),
+        Some(url) => Some(fresh_postgres(url, "planbench").await),
         None => None,
     };
     let config = Config::new(
@@ -223,10 +93,6 @@ async fn main() {
     }
     db.close().await;
     if let (Some(url), Some((_, name))) = (server_url, postgres) {
-        let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        company::drop_postgres(&url, &name).await;
     }
 }
