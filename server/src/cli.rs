@@ -253,7 +253,9 @@ async fn serve(
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = application.local_addr()?;
     tracing::info!(%local, "listening");
-    println!("Huifang is serving at http://{local}/  (health: /healthz, API: /api/v1/…)");
+    println!(
+        "Huifang is serving at http://{local}/  (dashboard: /app, health: /healthz, API: /api/v1/…)"
+    );
     if let Some(logins) = demo_logins {
         println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
         for login in logins {

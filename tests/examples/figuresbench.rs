@@ -59,7 +59,8 @@ async fn months_table(db: &Database) {
 }
 
 /// One sheet per household, and three follow-ups: the sheet's (information) and two routine
-/// rounds with their plan items. Generated inside the database from the households.
+/// rounds with their plan items. Generated inside the database from the households, month after
+/// month as real work arrives (so a month's rows sit together, as they do in a live database).
 async fn generate_work(db: &Database) {
     let empty_bytes = match db.backend() {
         Backend::Sqlite => "X''",
@@ -93,7 +94,8 @@ async fn generate_work(db: &Database) {
                 (h.community_id * 10 + 1) * 10 + 1, h.community_id * 10 + 1,
                 h.community_id * 10 + 1, m.at, m.month,
                 CASE WHEN h.id % 10 >= 2 THEN m.at END, NULL, m.at
-             FROM households h JOIN bench_months m ON m.m = h.id % {MONTHS}"
+             FROM households h JOIN bench_months m ON m.m = h.id % {MONTHS}
+             ORDER BY m.m, h.id"
         ),
     )
     .await;
@@ -108,6 +110,7 @@ async fn generate_work(db: &Database) {
     .await;
     // Status by a hash of household and round: 7 in 10 completed (3 of 4 on time), one open
     // and overdue, one unreachable and overdue, one still open.
+    let r = "((h.id * 2654435761 + k.k * 40503) % 1000003)";
     run(
         db,
         &format!(
@@ -125,24 +128,25 @@ async fn generate_work(db: &Database) {
                 CASE k.k WHEN 0 THEN (h.community_id * 10 + 1) * 10 + 1 + h.id % 3
                          ELSE (h.community_id * 10 + 2 + (h.id + k.k) % 4) * 10 + 1 + h.id % 3 END,
                 CASE k.k WHEN 0 THEN 'R-INF-8' ELSE 'R-RTN-4' END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN 'completed'
-                     WHEN (h.id * 31 + k.k * 17) % 10 = 8 THEN 'unreachable' ELSE 'open' END,
+                CASE WHEN {r} % 10 < 7 THEN 'completed'
+                     WHEN {r} % 10 = 8 THEN 'unreachable' ELSE 'open' END,
                 m.at, m.month,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN 'phone' END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN m.at END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN
-                     CASE WHEN (h.id + k.k) % 4 = 0 THEN 0 ELSE 1 END END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN 1 + (h.id + k.k) % 5 END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN 1 + (h.id + 2 * k.k) % 5 END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN 1 + (h.id + 3 * k.k) % 5 END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN 1 + (h.id * 7 + k.k) % 5 END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 < 7 THEN 1 + (h.id * 3 + k.k) % 5 END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 = 8 THEN 3 ELSE 0 END,
-                CASE WHEN (h.id * 31 + k.k * 17) % 10 IN (7, 8) THEN m.at END,
+                CASE WHEN {r} % 10 < 7 THEN 'phone' END,
+                CASE WHEN {r} % 10 < 7 THEN m.at END,
+                CASE WHEN {r} % 10 < 7 THEN
+                     CASE WHEN {r} % 4 = 1 THEN 0 ELSE 1 END END,
+                CASE WHEN {r} % 10 < 7 THEN 1 + {r} % 5 END,
+                CASE WHEN {r} % 10 < 7 THEN 1 + ({r} / 5) % 5 END,
+                CASE WHEN {r} % 10 < 7 THEN 1 + ({r} / 25) % 5 END,
+                CASE WHEN {r} % 10 < 7 THEN 1 + ({r} / 125) % 5 END,
+                CASE WHEN {r} % 10 < 7 THEN 1 + ({r} / 625) % 5 END,
+                CASE WHEN {r} % 10 = 8 THEN 3 ELSE 0 END,
+                CASE WHEN {r} % 10 IN (7, 8) THEN m.at END,
                 '{t}', '{t}'
              FROM households h
              CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) k
-             JOIN bench_months m ON m.m = (h.id + k.k * 5) % {MONTHS}"
+             JOIN bench_months m ON m.m = (h.id + k.k * 5) % {MONTHS}
+             ORDER BY m.m, h.id, k.k"
         ),
     )
     .await;
@@ -156,7 +160,8 @@ async fn generate_work(db: &Database) {
                 'f-' || h.id || '-' || k.k
              FROM households h
              CROSS JOIN (SELECT 1 AS k UNION ALL SELECT 2) k
-             JOIN bench_months m ON m.m = (h.id + k.k * 5) % {MONTHS}"
+             JOIN bench_months m ON m.m = (h.id + k.k * 5) % {MONTHS}
+             ORDER BY m.m, h.id, k.k"
         ),
     )
     .await;
@@ -182,13 +187,16 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(334);
     let dir = tempfile::tempdir().unwrap();
+    // FIGURESBENCH_KEEP=folder keeps the SQLite database there (and the PostgreSQL database
+    // undropped), to look at query plans.
+    let kept = std::env::var_os("FIGURESBENCH_KEEP").map(std::path::PathBuf::from);
     let server_url = std::env::var("DATABASE_URL").ok();
     let postgres = match &server_url {
         Some(url) => Some(fresh_postgres(url, "figuresbench").await),
         None => None,
     };
     let config = Config::new(
-        dir.path().to_path_buf(),
+        kept.clone().unwrap_or_else(|| dir.path().to_path_buf()),
         postgres.as_ref().map(|(url, _)| url.clone()),
         "Asia/Shanghai".parse().unwrap(),
     );
@@ -253,7 +261,11 @@ async fn main() {
     );
     db.close().await;
     if let (Some(url), Some((_, name))) = (server_url, postgres) {
-        company::drop_postgres(&url, &name).await;
+        if kept.is_some() {
+            println!("kept the PostgreSQL database {name}");
+        } else {
+            company::drop_postgres(&url, &name).await;
+        }
     }
 }
 

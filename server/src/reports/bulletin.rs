@@ -171,10 +171,11 @@ pub async fn build(
     time_zone: chrono_tz::Tz,
     month: Month,
 ) -> Result<Bulletin, AppError> {
-    let this_month = total(figures::compute(db, month, month, GroupBy::Total, None).await?);
-    let last_month = total(
-        figures::compute(db, month.previous(), month.previous(), GroupBy::Total, None).await?,
-    );
+    let RecentMonths {
+        this_month,
+        last_month,
+        trend,
+    } = recent_months(db, month, None).await?;
 
     let by_unit = figures::compute(db, month, month, GroupBy::TopUnit, None).await?;
     let submitted = submissions::overview(db, time_zone, month, None).await?;
@@ -208,8 +209,6 @@ pub async fn build(
             })
         })
         .collect();
-
-    let trend = trend(db, month, None).await?;
 
     let top_complaints: Vec<(String, i64)> = sqlx::query_as(
         "SELECT category, COUNT(*) FROM sheets
@@ -262,33 +261,53 @@ pub async fn build(
     })
 }
 
-/// The [`TREND_MONTHS`] months up to `month`, optionally for some units only.
-pub async fn trend(
+/// A month's figures, the month before's, and the trend of the [`TREND_MONTHS`] months up to
+/// it — all from one pass over those months.
+pub struct RecentMonths {
+    pub this_month: Figures,
+    pub last_month: Figures,
+    pub trend: Vec<TrendPoint>,
+}
+
+/// The figures of the months up to `month`, optionally for some units only.
+pub async fn recent_months(
     db: &Database,
     month: Month,
     units: Option<&[i64]>,
-) -> Result<Vec<TrendPoint>, AppError> {
+) -> Result<RecentMonths, AppError> {
     let mut first = month;
     for _ in 1..TREND_MONTHS {
         first = first.previous();
     }
     let by_month = figures::compute(db, first, month, GroupBy::Month, units).await?;
+    let of = |wanted: Month| {
+        by_month
+            .groups
+            .iter()
+            .find(|g| g.key == wanted.to_string())
+            .cloned()
+    };
+    let as_total = |figures: Option<Figures>| Figures {
+        key: "total".into(),
+        ..figures.unwrap_or_default()
+    };
     let mut trend = Vec::with_capacity(TREND_MONTHS);
     let mut current = first;
     for _ in 0..TREND_MONTHS {
-        let figures = by_month
-            .groups
-            .iter()
-            .find(|g| g.key == current.to_string());
+        let figures = of(current);
         trend.push(TrendPoint {
             month: current,
-            follow_ups_done: figures.map_or(0, |f| f.follow_ups_done),
-            on_time_rate: figures.and_then(|f| f.on_time_rate),
-            overall_mean: figures.and_then(overall_mean),
+            follow_ups_done: figures.as_ref().map_or(0, |f| f.follow_ups_done),
+            on_time_rate: figures.as_ref().and_then(|f| f.on_time_rate),
+            overall_mean: figures.as_ref().and_then(overall_mean),
         });
         current = current.next();
     }
-    Ok(trend)
+    Ok(RecentMonths {
+        this_month: as_total(of(month)),
+        last_month: as_total(of(month.previous())),
+        trend,
+    })
 }
 
 /// The bulletin as tables, for the XLSX download and the printable page.

@@ -35,6 +35,14 @@ pub enum GroupBy {
     Staff,
 }
 
+/// The three parts of the figures, each one query.
+#[derive(Clone, Copy)]
+enum Part {
+    Sheet,
+    FollowUp,
+    Routine,
+}
+
 /// The SQL giving each part's group key, as text.
 struct Keys {
     sheet: &'static str,
@@ -43,13 +51,40 @@ struct Keys {
 }
 
 impl GroupBy {
-    /// The joins a grouping needs beyond each query's own: the unit row (as `tu`) for `TopUnit`,
-    /// given the column holding the unit's id.
-    fn unit_join(self, unit_column: &str) -> String {
-        match self {
-            GroupBy::TopUnit => format!(" LEFT JOIN units tu ON tu.id = {unit_column}"),
-            _ => String::new(),
+    /// The joins a grouping needs beyond each query's own, given the query's unit column:
+    /// the unit row (as `tu`) for `TopUnit`; the sheet (`fs`) and household (`h`) of a
+    /// follow-up or planned round for the groupings that read them. Joining only what the key
+    /// reads keeps a month's figures to one index range scan per part.
+    fn joins(self, part: Part) -> String {
+        let mut joins = String::new();
+        let unit_column = match part {
+            Part::Sheet => "s.accepting_unit_id",
+            Part::FollowUp => "f.assignee_unit_id",
+            Part::Routine => "i.unit_id",
+        };
+        if self == GroupBy::TopUnit {
+            joins.push_str(&format!(" LEFT JOIN units tu ON tu.id = {unit_column}"));
         }
+        let sheet = matches!(
+            self,
+            GroupBy::Community | GroupBy::Category | GroupBy::Level
+        );
+        match part {
+            Part::FollowUp if sheet => joins.push_str(" LEFT JOIN sheets fs ON fs.id = f.sheet_id"),
+            _ => {}
+        }
+        if self == GroupBy::Community {
+            match part {
+                Part::FollowUp => {
+                    joins.push_str(" LEFT JOIN households h ON h.id = f.household_id");
+                }
+                Part::Routine => {
+                    joins.push_str(" LEFT JOIN households h ON h.id = i.household_id");
+                }
+                Part::Sheet => {}
+            }
+        }
+        joins
     }
 
     fn keys(self) -> Keys {
@@ -155,6 +190,11 @@ type FollowUpRow = (
     Option<f64>,
     Option<f64>,
     Option<f64>,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
 );
 
 /// `part / whole`, or `None` when there is nothing to divide by.
@@ -188,7 +228,7 @@ pub async fn compute(
          FROM sheets s{join} WHERE s.accepted_month >= $1 AND s.accepted_month <= $2{unit}
          GROUP BY {key}",
         key = keys.sheet,
-        join = by.unit_join("s.accepting_unit_id"),
+        join = by.joins(Part::Sheet),
         valid = count_where("s.status <> 'invalid'"),
         handled = count_where("s.handled_at IS NOT NULL"),
         unit = unit_filter("s.accepting_unit_id"),
@@ -201,14 +241,14 @@ pub async fn compute(
     let mean = |column: &str| format!("AVG(CAST(f.{column} AS DOUBLE PRECISION))");
     let follow_ups: Vec<FollowUpRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {key} AS k, COUNT(*), {done}, {on_time}, {overdue}, {unreachable},
-            {handling}, {efficiency}, {quality}, {attitude}, {overall}
+            {handling}, {efficiency}, {quality}, {attitude}, {overall},
+            {rated_1}, {rated_2}, {rated_3}, {rated_4}, {rated_5}
          FROM follow_ups f
-         LEFT JOIN sheets fs ON fs.id = f.sheet_id
-         LEFT JOIN households h ON h.id = f.household_id{join}
+{join}
          WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status <> 'cancelled'{unit}
          GROUP BY {key}",
         key = keys.follow_up,
-        join = by.unit_join("f.assignee_unit_id"),
+        join = by.joins(Part::FollowUp),
         done = count_where("f.status = 'completed'"),
         on_time = count_where("f.status = 'completed' AND f.done_on_time = 1"),
         overdue = count_where("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
@@ -218,6 +258,11 @@ pub async fn compute(
         quality = mean("rating_quality"),
         attitude = mean("rating_attitude"),
         overall = mean("rating_overall"),
+        rated_1 = count_where("f.status = 'completed' AND f.rating_overall = 1"),
+        rated_2 = count_where("f.status = 'completed' AND f.rating_overall = 2"),
+        rated_3 = count_where("f.status = 'completed' AND f.rating_overall = 3"),
+        rated_4 = count_where("f.status = 'completed' AND f.rating_overall = 4"),
+        rated_5 = count_where("f.status = 'completed' AND f.rating_overall = 5"),
         unit = unit_filter("f.assignee_unit_id"),
     )))
     .bind(&from_text)
@@ -225,32 +270,17 @@ pub async fn compute(
     .fetch_all(db.pool())
     .await?;
 
-    let distribution: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {key} AS k, f.rating_overall, COUNT(*)
-         FROM follow_ups f
-         LEFT JOIN sheets fs ON fs.id = f.sheet_id
-         LEFT JOIN households h ON h.id = f.household_id{join}
-         WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status = 'completed'
-           AND f.rating_overall IS NOT NULL{unit}
-         GROUP BY {key}, f.rating_overall",
-        key = keys.follow_up,
-        join = by.unit_join("f.assignee_unit_id"),
-        unit = unit_filter("f.assignee_unit_id"),
-    )))
-    .bind(&from_text)
-    .bind(&to_text)
-    .fetch_all(db.pool())
-    .await?;
-
+    // A planned round's follow-up is due at the end of the plan's month; saying so in the join
+    // lets the database find those follow-ups by month instead of reading them all.
     let routine: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {key} AS k, COUNT(*), {done}
          FROM routine_plan_items i
-         LEFT JOIN follow_ups f ON f.id = i.follow_up_id
-         LEFT JOIN households h ON h.id = i.household_id{join}
+         LEFT JOIN follow_ups f ON f.id = i.follow_up_id AND f.due_month >= $1 AND f.due_month <= $2
+{join}
          WHERE i.month >= $1 AND i.month <= $2{unit}
          GROUP BY {key}",
         key = keys.routine,
-        join = by.unit_join("i.unit_id"),
+        join = by.joins(Part::Routine),
         done = count_where("f.status = 'completed'"),
         unit = unit_filter("i.unit_id"),
     )))
@@ -272,7 +302,9 @@ pub async fn compute(
         g.sheets_valid = valid;
         g.sheets_handled = handled;
     }
-    for (key, due, done, on_time, overdue, unreachable, h, e, q, a, o) in follow_ups {
+    for (key, due, done, on_time, overdue, unreachable, h, e, q, a, o, r1, r2, r3, r4, r5) in
+        follow_ups
+    {
         let g = group(&mut groups, key);
         g.follow_ups_due = due;
         g.follow_ups_done = done;
@@ -287,11 +319,7 @@ pub async fn compute(
             attitude: a,
             overall: o,
         };
-    }
-    for (key, rating, count) in distribution {
-        if let Some(slot) = usize::try_from(rating - 1).ok().filter(|i| *i < 5) {
-            group(&mut groups, key).overall_distribution[slot] = count;
-        }
+        g.overall_distribution = [r1, r2, r3, r4, r5];
     }
     for (key, planned, done) in routine {
         let g = group(&mut groups, key);

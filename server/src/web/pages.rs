@@ -203,23 +203,13 @@ pub async fn overview(
         None => None,
     };
     let units = units.as_deref();
-    let this = bulletin::total(
-        figures::compute(db, month, month, GroupBy::Total, units)
-            .await
-            .in_lang(lang)?,
-    );
-    let last = bulletin::total(
-        figures::compute(
-            db,
-            month.previous(),
-            month.previous(),
-            GroupBy::Total,
-            units,
-        )
+    let bulletin::RecentMonths {
+        this_month: this,
+        last_month: last,
+        trend,
+    } = bulletin::recent_months(db, month, units)
         .await
-        .in_lang(lang)?,
-    );
-    let trend = bulletin::trend(db, month, units).await.in_lang(lang)?;
+        .in_lang(lang)?;
     let by_category = figures::compute(db, month, month, GroupBy::Category, units)
         .await
         .in_lang(lang)?;
