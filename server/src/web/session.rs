@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -63,6 +63,7 @@ pub struct LoginForm {
 /// and goes on to the page asked for, otherwise shows the form again with the reason.
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> WebResult<Response> {
@@ -74,6 +75,7 @@ pub async fn login(
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
+                .secure(behind_https(&headers))
                 .max_age(Duration::seconds(state.config().session_ttl.num_seconds()))
                 .build();
             Ok((jar.add(cookie), Redirect::to(&next)).into_response())
@@ -99,6 +101,15 @@ pub async fn login(
         }
         Err(error) => Err(super::WebError { error, lang }),
     }
+}
+
+/// Whether the browser reached us over HTTPS through the TLS front (which says so in
+/// `X-Forwarded-Proto`); the session cookie is then marked `Secure`, so it never travels in clear.
+fn behind_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
 }
 
 /// Ends the browser's session (revoked on the server, so the cookie is worthless afterwards).

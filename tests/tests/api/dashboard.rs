@@ -94,6 +94,27 @@ async fn the_dashboard_signs_in_by_cookie_and_guards_what_the_browser_does(app: 
     assert_eq!(gm_in.status(), StatusCode::SEE_OTHER);
     assert_eq!(gm_in.headers()[header::LOCATION], "/app/sheets");
     let gm = session_cookie(&gm_in);
+    assert!(
+        !gm_in.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+    let through_tls = browser_like()
+        .post(app.url("/app/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("X-Forwarded-Proto", "https")
+        .body(format!("username=gm&password={}", urlencode(PASSWORD)))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        through_tls.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Secure"),
+        "behind a TLS front the session cookie is Secure"
+    );
     let elsewhere = sign_in(&app, "gm", PASSWORD, "https://evil.example/app").await;
     assert_eq!(elsewhere.headers()[header::LOCATION], "/app");
 
