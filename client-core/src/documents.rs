@@ -94,7 +94,9 @@ pub(crate) fn insert_local<D: Document>(
         "INSERT INTO documents (id, kind, snapshot, chunk_bytes, updated_at) VALUES (?1, ?2, ?3, 0, ?4)",
         params![value.id(), D::KIND.code(), snapshot, now],
     )?;
-    queue(tx, value.id(), D::KIND, &snapshot, now)
+    // The server takes plain changes only (never a saved document, whose columns may be
+    // compressed): see `huifang_protocol::inspect_changes`.
+    queue(tx, value.id(), D::KIND, &doc.save_after(&[]), now)
 }
 
 /// Writes an edit made on this phone: the changes since `before` become a chunk and an outbox

@@ -3,12 +3,12 @@
 //! never makes a change the server will refuse, and nothing typed is lost to a later rejection.
 
 use automerge::{ActorId, AutoCommit};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    ComplaintLevel, FollowUp, FollowUpMethod, FollowUpStatus, InformationSource,
-    MAX_UNREACHABLE_ATTEMPTS, Outcome, PhoneNumber, Ratings, ReportedItem, Sheet, SheetCategory,
-    SheetIntake, SignatureRef, TrackingNote, UnreachableAttempt, check_follow_up_change,
-    check_sheet_change, content_sha256, format_time, parse_time,
+    BlobFact, CLOCK_SKEW, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpMethod, FollowUpStatus,
+    HouseholdFact, InformationSource, MAX_UNREACHABLE_ATTEMPTS, Outcome, PhoneNumber, Ratings,
+    ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake, SignatureRef, TrackingNote,
+    UnreachableAttempt, content_sha256, format_time, parse_time, review_follow_up, review_sheet,
 };
 use rand::RngCore;
 use rusqlite::{OptionalExtension, Transaction};
@@ -17,9 +17,6 @@ use crate::documents;
 use crate::error::{ClientError, Result};
 use crate::projections::{project_follow_up, project_sheet};
 use crate::session::Session;
-
-/// How far ahead of the phone's clock a given time may be.
-const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// A new random document id (32 hex digits), made on the phone so it can be created offline.
 pub(crate) fn new_id() -> String {
@@ -55,10 +52,114 @@ pub struct OutcomeInput {
     pub done_at: Option<String>,
 }
 
-fn permission(violations: Vec<huifang_protocol::FieldViolation>) -> ClientError {
-    ClientError::PermissionDenied {
-        reason: huifang_protocol::describe_violations(&violations),
+/// The review's verdict as the app sees it: the same kinds the server answers with.
+fn refused(refusal: huifang_protocol::Refusal) -> ClientError {
+    let reason = refusal.to_string();
+    match refusal.kind {
+        huifang_protocol::RefusalKind::Conflict => ClientError::Conflict { reason },
+        huifang_protocol::RefusalKind::Forbidden => ClientError::PermissionDenied { reason },
+        huifang_protocol::RefusalKind::Invalid => ClientError::invalid(reason),
     }
+}
+
+/// The facts for reviewing a sheet on this phone: its clock, the household as its reference rows
+/// (its scope) have it, and whether the customer signed for the matter here.
+fn sheet_facts(
+    tx: &Transaction<'_>,
+    before: Option<&Sheet>,
+    after: &Sheet,
+    now: DateTime<Utc>,
+) -> Result<SheetFacts> {
+    let household_changed = before
+        .is_none_or(|b| b.household_id != after.household_id || b.customer_id != after.customer_id);
+    let household = match after.household_id {
+        Some(household_id) if household_changed => {
+            let known: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM households WHERE id = ?1",
+                [household_id],
+                |r| r.get(0),
+            )?;
+            Some(if known == 0 {
+                HouseholdFact::Unknown { household_id }
+            } else {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id FROM customers WHERE household_id = ?1 ORDER BY id",
+                )?;
+                let customers = stmt
+                    .query_map([household_id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()?;
+                HouseholdFact::InScope {
+                    household_id,
+                    customers,
+                }
+            })
+        }
+        _ => None,
+    };
+    // D-SIG-1: a follow-up of this sheet carries the customer's signature.
+    let signed = match before {
+        Some(before) => {
+            let mut stmt = tx.prepare_cached("SELECT id FROM follow_ups WHERE sheet_id = ?1")?;
+            let ids = stmt
+                .query_map([&before.id], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            let mut signed = false;
+            for id in ids {
+                let (_, follow_up) = documents::load::<FollowUp>(tx, &ActorId::random(), &id)?;
+                signed |= follow_up.signature.is_some();
+            }
+            signed
+        }
+        None => false,
+    };
+    Ok(SheetFacts {
+        now,
+        household,
+        signed,
+    })
+}
+
+/// The facts for reviewing a follow-up on this phone: its clock, the sheet as this phone has it,
+/// and the signature strokes stored here (made by this phone's signed-in user).
+fn follow_up_facts(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    before: &FollowUp,
+    after: &FollowUp,
+    now: DateTime<Utc>,
+) -> Result<FollowUpFacts> {
+    let sheet = match &after.sheet_id {
+        Some(sheet_id) => match documents::load::<Sheet>(tx, actor, sheet_id) {
+            Ok((_, sheet)) => Some(sheet),
+            Err(ClientError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let signature_blob = match (&before.signature, &after.signature) {
+        (None, Some(signature)) => {
+            let stored: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM blobs WHERE sha256 = ?1",
+                [&signature.blob_sha256],
+                |r| r.get(0),
+            )?;
+            Some(if stored == 0 {
+                BlobFact::Missing
+            } else {
+                BlobFact::Stored {
+                    uploaded_by: session.staff_id,
+                    used_elsewhere: false,
+                }
+            })
+        }
+        _ => None,
+    };
+    Ok(FollowUpFacts {
+        now,
+        sheet,
+        signature_blob,
+    })
 }
 
 /// A time given by the app, not in the future.
@@ -169,8 +270,8 @@ pub(crate) fn accept_sheet(
             .collect(),
         created_at: now_text.clone(),
     });
-    check_sheet_change(None, &sheet, &session.actor()).map_err(permission)?;
-    sheet.validate()?;
+    let facts = sheet_facts(tx, None, &sheet, now)?;
+    review_sheet(None, &sheet, &session.actor(), &facts).map_err(refused)?;
     let mut doc = AutoCommit::new().with_actor(actor.clone());
     documents::insert_local(tx, &mut doc, &sheet, &now_text)?;
     project_sheet(tx, &sheet)?;
@@ -183,24 +284,16 @@ fn change_follow_up(
     session: &Session,
     actor: &ActorId,
     id: &str,
-    now: &str,
+    now: DateTime<Utc>,
     edit: impl FnOnce(&mut FollowUp) -> Result<()>,
 ) -> Result<FollowUp> {
     let (mut doc, before) = documents::load::<FollowUp>(tx, actor, id)?;
     let heads = doc.get_heads();
     let mut after = before.clone();
     edit(&mut after)?;
-    if !before.status.can_become(after.status) || (before.status.is_closed() && before != after) {
-        return Err(ClientError::Conflict {
-            reason: format!(
-                "the follow-up is {}; it cannot become {}",
-                before.status, after.status
-            ),
-        });
-    }
-    check_follow_up_change(Some(&before), &after, &session.actor()).map_err(permission)?;
-    after.validate()?;
-    documents::update_local(tx, &mut doc, &heads, &after, now)?;
+    let facts = follow_up_facts(tx, session, actor, &before, &after, now)?;
+    review_follow_up(&before, &after, &session.actor(), &facts).map_err(refused)?;
+    documents::update_local(tx, &mut doc, &heads, &after, &format_time(now))?;
     project_follow_up(tx, &after)?;
     Ok(after)
 }
@@ -222,30 +315,6 @@ pub(crate) fn record_outcome(
     now: DateTime<Utc>,
 ) -> Result<FollowUp> {
     let done_at = given_time("done_at", input.done_at.as_deref(), now)?;
-    if input.method == FollowUpMethod::OnSiteSignature {
-        let sheet_id: Option<String> = tx
-            .query_row("SELECT sheet_id FROM follow_ups WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .flatten();
-        let category: Option<String> = match sheet_id {
-            Some(sheet) => tx
-                .query_row("SELECT category FROM sheets WHERE id = ?1", [sheet], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            None => None,
-        };
-        let repair = category
-            .and_then(|c| c.parse::<SheetCategory>().ok())
-            .is_some_and(SheetCategory::is_repair);
-        if !repair {
-            return Err(ClientError::invalid(
-                "an on-site signature confirms a repair; this follow-up is not about one (R-INF-8)",
-            ));
-        }
-    }
     // What a signature binds to: the sheet as it is on this phone, and the follow-up's outcome.
     let sheet: Option<Sheet> = match &signing {
         Some(_) => {
@@ -267,7 +336,7 @@ pub(crate) fn record_outcome(
         None => None,
     };
     let signed_at = format_time(now);
-    change_follow_up(tx, session, actor, id, &format_time(now), |follow_up| {
+    change_follow_up(tx, session, actor, id, now, |follow_up| {
         follow_up.status = FollowUpStatus::Completed;
         follow_up.outcome = Some(Outcome {
             method: input.method,
@@ -299,7 +368,7 @@ pub(crate) fn record_unreachable(
     now: DateTime<Utc>,
 ) -> Result<FollowUp> {
     let at = format_time(now);
-    change_follow_up(tx, session, actor, id, &at, |follow_up| {
+    change_follow_up(tx, session, actor, id, now, |follow_up| {
         follow_up.unreachable_attempts.push(UnreachableAttempt {
             id: new_id(),
             at: at.clone(),
@@ -333,8 +402,8 @@ pub(crate) fn add_tracking_note(
         by_staff_id: session.staff_id,
         note: note.trim().to_owned(),
     });
-    check_sheet_change(Some(&before), &after, &session.actor()).map_err(permission)?;
-    after.validate()?;
+    let facts = sheet_facts(tx, Some(&before), &after, now)?;
+    review_sheet(Some(&before), &after, &session.actor(), &facts).map_err(refused)?;
     documents::update_local(tx, &mut doc, &heads, &after, &at)?;
     project_sheet(tx, &after)?;
     Ok(after)

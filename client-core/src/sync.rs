@@ -230,12 +230,18 @@ impl ClientStore {
                 if !rejection.refused {
                     continue;
                 }
-                if let Some((kind, bytes, last)) = sent.get(&rejection.document_id) {
+                // The server took none of this document's changes. Every pending change of it
+                // (also any made while this sync ran, which build on the refused ones) is kept
+                // where its owner sees it, and the phone's copy gives way to the server's, which
+                // comes in this answer when this staff member may still hold the document.
+                if sent.contains_key(&rejection.document_id) {
                     tx.execute(
-                        "INSERT INTO refused_changes (document_id, kind, changes, reason, refused_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![rejection.document_id, kind.to_string(), bytes, rejection.reason, now],
+                        "INSERT INTO refused_changes (document_id, kind, changes, reason, refused_at)
+                         SELECT document_id, kind, changes, ?2, ?3 FROM outbox WHERE document_id = ?1 ORDER BY id",
+                        params![rejection.document_id, rejection.reason, now],
                     )?;
-                    tx.execute("DELETE FROM outbox WHERE document_id = ?1 AND id <= ?2", params![rejection.document_id, last])?;
+                    tx.execute("DELETE FROM outbox WHERE document_id = ?1", [&rejection.document_id])?;
+                    forget(tx, &rejection.document_id)?;
                 }
             }
             for document in &response.documents {
@@ -245,9 +251,7 @@ impl ClientStore {
             for id in &response.removed {
                 let pending: i64 = tx.query_row("SELECT COUNT(*) FROM outbox WHERE document_id = ?1", [id], |r| r.get(0))?;
                 if pending == 0 {
-                    tx.execute("DELETE FROM follow_ups WHERE id = ?1", [id])?;
-                    tx.execute("DELETE FROM sheets WHERE id = ?1", [id])?;
-                    tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
+                    forget(tx, id)?;
                     report.removed += 1;
                 }
             }
@@ -342,6 +346,15 @@ pub(crate) fn receive(
             project_follow_up(tx, &FollowUp::hydrate_from(&doc).map_err(invalid)?)
         }
     }
+}
+
+/// Drops this phone's copy of a document: its projection, snapshot and chunks.
+fn forget(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    tx.execute("DELETE FROM follow_ups WHERE id = ?1", [id])?;
+    tx.execute("DELETE FROM sheets WHERE id = ?1", [id])?;
+    tx.execute("DELETE FROM document_chunks WHERE document_id = ?1", [id])?;
+    tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
+    Ok(())
 }
 
 fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {

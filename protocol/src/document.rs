@@ -150,3 +150,75 @@ impl Invalid {
         }
     }
 }
+
+/// Finds content of `doc` that `value` (the document hydrated from it) does not hold: a key the
+/// schema does not have, a list longer than the value's, or an object where the schema has a
+/// plain value. Hydrating ignores such content, but it would still be stored and sent to every
+/// device, so a device's changes that add it are refused. Returns the path of the first one.
+pub fn unknown_content<D: Document>(
+    doc: &AutoCommit,
+    value: &D,
+) -> Result<Option<String>, DocumentError> {
+    let mut canonical = AutoCommit::new();
+    value.reconcile_into(&mut canonical)?;
+    Ok(compare_objects(
+        doc,
+        &automerge::ROOT,
+        &canonical,
+        &automerge::ROOT,
+        "",
+    ))
+}
+
+fn compare_objects(
+    doc: &AutoCommit,
+    obj: &automerge::ObjId,
+    canonical: &AutoCommit,
+    canonical_obj: &automerge::ObjId,
+    path: &str,
+) -> Option<String> {
+    use automerge::{ObjType, ReadDoc, Value};
+    let child = |doc_value: Option<(Value<'_>, automerge::ObjId)>,
+                 canonical_value: Option<(Value<'_>, automerge::ObjId)>,
+                 path: String| {
+        match (doc_value, canonical_value) {
+            (Some(_), None) => Some(path),
+            (Some((Value::Object(_), id)), Some((Value::Object(_), canonical_id))) => {
+                compare_objects(doc, &id, canonical, &canonical_id, &path)
+            }
+            (Some((Value::Object(_), _)), Some(_)) => Some(path),
+            _ => None,
+        }
+    };
+    match doc.object_type(obj).ok()? {
+        ObjType::Map | ObjType::Table => {
+            for key in doc.keys(obj) {
+                let found = child(
+                    doc.get(obj, &key).ok()?,
+                    canonical.get(canonical_obj, &key).ok()?,
+                    format!("{path}/{key}"),
+                );
+                if found.is_some() {
+                    return found;
+                }
+            }
+            None
+        }
+        ObjType::List | ObjType::Text => {
+            let length = doc.length(obj);
+            if length > canonical.length(canonical_obj) {
+                return Some(format!("{path}/{}", canonical.length(canonical_obj)));
+            }
+            if doc.object_type(obj).ok()? == ObjType::Text {
+                return None;
+            }
+            (0..length).find_map(|index| {
+                child(
+                    doc.get(obj, index).ok()?,
+                    canonical.get(canonical_obj, index).ok()?,
+                    format!("{path}/{index}"),
+                )
+            })
+        }
+    }
+}

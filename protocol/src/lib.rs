@@ -6,12 +6,14 @@
 //! that flow from the server to devices, so a phone and the server never disagree about what a
 //! valid value or a permitted change is.
 
+mod changes;
 mod document;
 mod followup;
 mod labels;
 mod permissions;
 mod phone;
 mod registry;
+mod review;
 mod roles;
 mod rules;
 mod sheet;
@@ -20,9 +22,13 @@ mod survey;
 mod units;
 mod wire;
 
+pub use changes::{
+    ChangeBytesError, ChangeLimits, ChangeSummary, DOCUMENT_CHANGE_LIMITS, MAX_DOCUMENT_BYTES,
+    MAX_REQUEST_OPS, inspect_changes,
+};
 pub use document::{
     Document, DocumentError, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, format_time,
-    parse_time,
+    parse_time, unknown_content,
 };
 pub use followup::{
     Escalation, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, MAX_UNREACHABLE_ATTEMPTS,
@@ -38,6 +44,10 @@ pub use registry::{
     Building, Community, Customer, DEFAULT_PAGE_SIZE, Household, MAX_PAGE_SIZE, Page, StaffMember,
     Unit,
 };
+pub use review::{
+    BlobFact, CLOCK_SKEW, FollowUpFacts, HouseholdFact, MAX_BACKDATE, Refusal, RefusalKind,
+    SIGNED_SHEET_FIELDS, SheetFacts, review_follow_up, review_sheet,
+};
 pub use roles::Role;
 pub use rules::AssignmentRule;
 pub use sheet::{
@@ -51,6 +61,7 @@ pub use survey::{
 pub use units::UnitKind;
 pub use wire::{
     BLOB_PART_BYTES, BlobUploadStatus, IncomingDocument, MAX_BLOB_BYTES, MAX_COMPRESSED_BYTES,
-    MAX_PAGE, OutgoingChanges, ReferenceRows, Rejection, SYNC_VERSION, SyncRequest, SyncResponse,
-    WireError, decode as decode_message, encode as encode_message,
+    MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges, ReferenceRows, Rejection, SYNC_VERSION,
+    SyncRequest, SyncResponse, WireError, decode as decode_message, decode_request,
+    encode as encode_message,
 };

@@ -19,6 +19,10 @@ pub const SYNC_VERSION: u32 = 1;
 pub const MAX_COMPRESSED_BYTES: usize = 16 * 1024 * 1024;
 /// The largest body after decompression (a gzip bomb stops here).
 pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
+/// The largest sync request, compressed or not. A request carries at most a thousand documents'
+/// pending changes (a few KB each); this bound keeps what one request makes the server hold in
+/// memory (body, CBOR, decoded request) well under 64 MiB.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// The most documents one response page carries.
 pub const MAX_PAGE: u32 = 2_000;
 
@@ -146,23 +150,39 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, WireError> {
     gz.finish().map_err(|e| WireError::Malformed(e.to_string()))
 }
 
-/// Decompresses (within [`MAX_DECOMPRESSED_BYTES`]) and deserialises a message.
+/// Decompresses (within [`MAX_DECOMPRESSED_BYTES`]) and deserialises a message (a device reading
+/// the server's answer).
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
-    if body.len() > MAX_COMPRESSED_BYTES {
+    decode_within(body, MAX_COMPRESSED_BYTES, MAX_DECOMPRESSED_BYTES)
+}
+
+/// Decodes a device's sync request within [`MAX_REQUEST_BYTES`], compressed and decompressed.
+pub fn decode_request(body: &[u8]) -> Result<SyncRequest, WireError> {
+    decode_within(body, MAX_REQUEST_BYTES, MAX_REQUEST_BYTES)
+}
+
+fn decode_within<T: DeserializeOwned>(
+    body: &[u8],
+    max_compressed: usize,
+    max_decompressed: usize,
+) -> Result<T, WireError> {
+    if body.len() > max_compressed {
         return Err(WireError::TooLarge {
-            limit: MAX_COMPRESSED_BYTES,
+            limit: max_compressed,
         });
     }
     let mut cbor = Vec::new();
     flate2::read::GzDecoder::new(body)
-        .take(MAX_DECOMPRESSED_BYTES as u64 + 1)
+        .take(max_decompressed as u64 + 1)
         .read_to_end(&mut cbor)
         .map_err(|e| WireError::Malformed(e.to_string()))?;
-    if cbor.len() > MAX_DECOMPRESSED_BYTES {
+    if cbor.len() > max_decompressed {
         return Err(WireError::TooLarge {
-            limit: MAX_DECOMPRESSED_BYTES,
+            limit: max_decompressed,
         });
     }
+    // ciborium reads nested arrays and maps recursively up to its own depth limit (256) and
+    // allocates no more than the input holds, so bounded input gives bounded work.
     ciborium::from_reader(cbor.as_slice()).map_err(|e| WireError::Malformed(e.to_string()))
 }
 

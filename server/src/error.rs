@@ -127,6 +127,22 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// The review of a document change (`huifang_protocol::review_*`): 409, 403 or 422, with every
+/// refused field in `details`.
+impl From<huifang_protocol::Refusal> for AppError {
+    fn from(refusal: huifang_protocol::Refusal) -> Self {
+        let message = refusal.to_string();
+        match refusal.kind {
+            huifang_protocol::RefusalKind::Conflict => AppError::Conflict(message),
+            huifang_protocol::RefusalKind::Forbidden => AppError::Forbidden(message),
+            huifang_protocol::RefusalKind::Invalid => AppError::Invalid {
+                message,
+                details: refusal.violations.iter().map(ToString::to_string).collect(),
+            },
+        }
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {

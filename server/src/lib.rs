@@ -15,6 +15,7 @@ pub mod documents;
 pub mod error;
 pub mod exports;
 mod extract;
+pub mod facts;
 pub mod followups;
 pub mod i18n;
 pub mod metrics;

@@ -10,6 +10,6 @@ pub use routes::router;
 pub use store::next_number;
 pub use store::{SheetFilter, SheetSummary, is_visible, list, project, scope_sql};
 pub use workflow::{
-    AcceptSheet, CLOCK_SKEW, HandleSheet, SheetEdit, SheetUpdate, accept, archive, change, handle,
+    AcceptSheet, HandleSheet, SheetEdit, SheetUpdate, accept, archive, change, handle,
     load_visible, submitted_time,
 };

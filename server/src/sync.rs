@@ -1,12 +1,15 @@
 //! `POST /api/v1/sync`: the server's half of the sync protocol (`huifang_protocol::wire`).
 //!
-//! The server never trusts a device. Each document's incoming changes are applied to the stored
-//! document inside its own [`DocWrite`]; the result is checked against the sender's permissions,
-//! the lifecycle, validation and the customer's signature; whatever does not stand is set back by
-//! a compensating change (so every replica converges on the same allowed state) and reported with
-//! a reason. Then the rules run as if the edit had come over the API: a sheet handled on a phone
-//! gets its follow-up, a completed follow-up its consequences. Finally the device receives what
-//! changed in its scope after its cursor, a page at a time.
+//! The server never trusts a device. A request's bytes are bounded and every document's
+//! Automerge changes are walked (`huifang_protocol::inspect_changes`) before Automerge sees them
+//! or a write lock is taken. Each document's changes are then applied to the stored document
+//! inside its own [`DocWrite`] and the result goes through the same review as an API edit
+//! (`huifang_protocol::review_*`, facts from [`crate::facts`]). A document's changes are taken
+//! whole or refused whole: a refusal stores nothing, names the fields and reasons, and the answer
+//! carries the server's copy so the phone can drop its own. Then the rules run as if the edit had
+//! come over the API: a sheet handled on a phone gets its follow-up, a completed follow-up its
+//! consequences. Finally the device receives what changed in its scope after its cursor, a page
+//! at a time.
 
 use automerge::AutoCommit;
 use axum::Router;
@@ -16,11 +19,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use huifang_protocol::{
-    Document, DocumentKind, FollowUp, FollowUpStatus, IncomingDocument, Labelled,
-    MAX_COMPRESSED_BYTES, MAX_PAGE, OutgoingChanges, ReferenceRows, Rejection, SYNC_VERSION, Sheet,
-    SheetStatus, SyncRequest, SyncResponse, check_document_id, check_follow_up_change,
-    check_sheet_change, decode_message, encode_message, parse_time, revert_follow_up_fields,
-    revert_sheet_fields,
+    DOCUMENT_CHANGE_LIMITS, Document, DocumentKind, FollowUp, FollowUpStatus, IncomingDocument,
+    Labelled, MAX_DOCUMENT_BYTES, MAX_PAGE, MAX_REQUEST_BYTES, MAX_REQUEST_OPS, OutgoingChanges,
+    ReferenceRows, Rejection, SYNC_VERSION, Sheet, SheetStatus, SyncResponse, WireError,
+    check_document_id, decode_request, encode_message, inspect_changes, review_follow_up,
+    review_sheet, unknown_content,
 };
 
 use crate::app::AppState;
@@ -28,6 +31,7 @@ use crate::auth::{Caller, WorkScope};
 use crate::db::{Conditions, SqlArg, id_list};
 use crate::documents::DocWrite;
 use crate::error::{AppError, AppResult};
+use crate::facts;
 use crate::followups::{self, Recorder};
 use crate::rules::{self, RuleSettings};
 use crate::sheets;
@@ -36,21 +40,12 @@ use crate::sheets;
 pub const CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
 /// Most documents one request may carry changes for.
 const MAX_CHANGED_DOCUMENTS: usize = 1_000;
-/// Sheet fields frozen once the customer has signed for the matter (D-SIG-1).
-const SIGNED_SHEET_FIELDS: &[&str] = &[
-    "customer_name",
-    "customer_address",
-    "items",
-    "investigation",
-    "result",
-    "handled_at",
-];
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/sync",
-            post(sync).layer(axum::extract::DefaultBodyLimit::max(MAX_COMPRESSED_BYTES)),
+            post(sync).layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
         )
         .route("/sync/events", axum::routing::get(events))
 }
@@ -61,9 +56,12 @@ async fn sync(
     caller: Caller,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> AppResult<Response> {
-    let body = body.map_err(|e| AppError::from_body_rejection(e, MAX_COMPRESSED_BYTES))?;
-    let request: SyncRequest =
-        decode_message(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let body = body.map_err(|e| AppError::from_body_rejection(e, MAX_REQUEST_BYTES))?;
+    let request = decode_request(&body).map_err(|e| match e {
+        WireError::TooLarge { limit } => AppError::PayloadTooLarge { limit },
+        other => AppError::BadRequest(other.to_string()),
+    })?;
+    drop(body);
     request
         .check()
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
@@ -80,20 +78,38 @@ async fn sync(
             "at most {MAX_CHANGED_DOCUMENTS} documents per sync; send the rest next time"
         )));
     }
+    // Bounded decoding: every document's bytes are walked and capped here, before Automerge sees
+    // them and before any write lock is taken.
+    let mut inspected = Vec::with_capacity(request.changes.len());
+    let mut request_ops = 0;
+    for change in request.changes {
+        let verdict = inspect_changes(&change.changes, &DOCUMENT_CHANGE_LIMITS);
+        if let Ok(summary) = &verdict {
+            request_ops += summary.ops;
+        }
+        inspected.push((change, verdict));
+    }
+    if request_ops > MAX_REQUEST_OPS {
+        return Err(AppError::invalid(format!(
+            "the changes hold {request_ops} operations; at most {MAX_REQUEST_OPS} per sync, send the rest next time"
+        )));
+    }
     let settings = RuleSettings::load(state.db()).await?;
     let mut committed = Vec::new();
     let mut rejections = Vec::new();
-    for change in request.changes {
+    for (change, verdict) in inspected {
         let id = change.document_id.clone();
-        match apply(&state, &caller, &settings, change).await {
-            Ok(notice) => {
-                committed.push(id);
-                rejections.extend(notice);
-            }
-            Err(Refusal::Refused(reason)) => {
+        let outcome = match verdict {
+            Ok(_) => apply(&state, &caller, &settings, change).await,
+            Err(e) => Err(refuse(e.to_string())),
+        };
+        match outcome {
+            Ok(()) => committed.push(id),
+            Err(Refusal::Refused { fields, reason }) => {
+                tracing::info!(document = %id, %reason, "sync refused a document's changes");
                 rejections.push(Rejection {
                     document_id: id,
-                    fields: Vec::new(),
+                    fields,
                     reason,
                     refused: true,
                 });
@@ -101,8 +117,15 @@ async fn sync(
             Err(Refusal::Failed(error)) => return Err(error),
         }
     }
-    let (documents, removed, cursor, more) =
+    let (mut documents, removed, cursor, more) =
         outgoing(&state, &caller, request.cursor, request.page_size).await?;
+    // A phone whose changes were refused drops its copy and takes the server's, when it may.
+    let refused: Vec<&str> = rejections
+        .iter()
+        .map(|r| r.document_id.as_str())
+        .filter(|id| !documents.iter().any(|d| d.document_id == *id))
+        .collect();
+    documents.extend(current_copies(&state, &caller, &refused).await?);
     let version = reference_version(&state, &caller).await?;
     let reference = if request.reference_version.as_deref() == Some(version.as_str()) {
         None
@@ -123,10 +146,11 @@ async fn sync(
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response())
 }
 
-/// Why a document's changes were not taken at all.
+/// Why a document's changes were not taken. Changes are taken whole or not at all: nothing a
+/// review refuses is stored, not even in the Automerge history.
 enum Refusal {
-    /// The device's fault: told to the device, nothing stored.
-    Refused(String),
+    /// The device's fault: told to the device with the refused fields, nothing stored.
+    Refused { fields: Vec<String>, reason: String },
     /// The server's fault: the whole sync fails (and is retried), nothing stored.
     Failed(AppError),
 }
@@ -135,7 +159,16 @@ impl From<AppError> for Refusal {
     fn from(error: AppError) -> Self {
         match error {
             AppError::Internal(_) => Refusal::Failed(error),
-            other => Refusal::Refused(other.to_string()),
+            other => refuse(other.to_string()),
+        }
+    }
+}
+
+impl From<huifang_protocol::Refusal> for Refusal {
+    fn from(refusal: huifang_protocol::Refusal) -> Self {
+        Refusal::Refused {
+            fields: refusal.fields().into_iter().map(str::to_owned).collect(),
+            reason: refusal.to_string(),
         }
     }
 }
@@ -147,17 +180,19 @@ impl From<sqlx::Error> for Refusal {
 }
 
 fn refuse(reason: impl Into<String>) -> Refusal {
-    Refusal::Refused(reason.into())
+    Refusal::Refused {
+        fields: Vec::new(),
+        reason: reason.into(),
+    }
 }
 
-/// Applies one document's changes in its own transaction; returns a notice when some fields were
-/// set back.
+/// Applies one document's changes in its own transaction, whole or not at all.
 async fn apply(
     state: &AppState,
     caller: &Caller,
     settings: &RuleSettings,
     change: OutgoingChanges,
-) -> Result<Option<Rejection>, Refusal> {
+) -> Result<(), Refusal> {
     check_document_id(&change.document_id).map_err(refuse)?;
     // Read with the pool before the write begins: a write holds a connection and the
     // change-sequence lock, so it must never wait for a second connection.
@@ -166,7 +201,7 @@ async fn apply(
     let mut write =
         DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
     let stored = write.load_raw(&change.document_id).await?;
-    let notice = match (change.kind, stored) {
+    match (change.kind, stored) {
         (_, Some((kind, _))) if kind != change.kind.code() => {
             return Err(refuse(format!(
                 "document {} is a {kind}, not a {}",
@@ -175,7 +210,6 @@ async fn apply(
         }
         (DocumentKind::Sheet, None) => {
             create_sheet(&mut write, caller, settings, &change).await?;
-            None
         }
         (DocumentKind::FollowUp, None) => {
             return Err(refuse("follow-ups are created by the server's rules"));
@@ -184,14 +218,14 @@ async fn apply(
             if !visible_sheet {
                 return Err(refuse("the sheet is outside your scope"));
             }
-            change_sheet(&mut write, caller, settings, doc, &change).await?
+            change_sheet(&mut write, caller, settings, doc, &change).await?;
         }
         (DocumentKind::FollowUp, Some((_, doc))) => {
-            change_follow_up(&mut write, caller, settings, doc, &change).await?
+            change_follow_up(&mut write, caller, settings, doc, &change).await?;
         }
-    };
+    }
     write.commit().await?;
-    Ok(notice)
+    Ok(())
 }
 
 /// Applies the device's changes to the stored document; `false` when they were all known
@@ -200,7 +234,35 @@ fn load_changes(doc: &mut AutoCommit, change: &OutgoingChanges) -> Result<bool, 
     let before = doc.get_heads();
     doc.load_incremental(&change.changes)
         .map_err(|e| refuse(format!("the changes are not valid Automerge data: {e}")))?;
+    let missing = doc.get_missing_deps(&[]);
+    if !missing.is_empty() {
+        return Err(refuse(format!(
+            "the changes build on {} change(s) the server does not have; sync again from the server's copy",
+            missing.len()
+        )));
+    }
     Ok(doc.get_heads() != before)
+}
+
+/// What every stored change must also be: nothing beyond the schema, and within the size cap.
+fn check_stored_shape<D: Document>(doc: &mut AutoCommit, value: &D) -> Result<(), Refusal> {
+    match unknown_content(doc, value) {
+        Ok(None) => {}
+        Ok(Some(path)) => {
+            return Err(refuse(format!(
+                "the changes add {path}, which a {} does not have",
+                D::KIND
+            )));
+        }
+        Err(e) => return Err(refuse(format!("the changes do not fit the document: {e}"))),
+    }
+    let size = doc.save_nocompress().len();
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(refuse(format!(
+            "the document would grow to {size} bytes; at most {MAX_DOCUMENT_BYTES} are kept"
+        )));
+    }
+    Ok(())
 }
 
 async fn create_sheet(
@@ -210,29 +272,19 @@ async fn create_sheet(
     change: &OutgoingChanges,
 ) -> Result<(), Refusal> {
     let mut doc = AutoCommit::new();
-    doc.load_incremental(&change.changes)
-        .map_err(|e| refuse(format!("the new sheet is not valid Automerge data: {e}")))?;
+    load_changes(&mut doc, change)?;
     let mut sheet = Sheet::hydrate_from(&doc).map_err(|e| refuse(e.to_string()))?;
     if sheet.id != change.document_id {
         return Err(refuse("the sheet's id does not match the document id"));
     }
-    check_sheet_change(None, &sheet, &caller.actor())
-        .map_err(|v| refuse(huifang_protocol::describe_violations(&v)))?;
-    sheet.validate().map_err(|e| refuse(e.to_string()))?;
+    let facts = facts::for_sheet(write, caller, None, &sheet).await?;
+    review_sheet(None, &sheet, &caller.actor(), &facts)?;
+    check_stored_shape(&mut doc, &sheet)?;
     sheet.number = Some(sheets::next_number(write, &settings.number_prefix).await?);
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
     sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
     write.store(&mut doc, &sheet, "sheet.accepted").await?;
     Ok(())
-}
-
-fn notice(id: &str, fields: Vec<String>, reasons: Vec<String>) -> Option<Rejection> {
-    (!fields.is_empty()).then(|| Rejection {
-        document_id: id.to_owned(),
-        fields,
-        reason: reasons.join("; "),
-        refused: false,
-    })
 }
 
 async fn change_sheet(
@@ -241,67 +293,24 @@ async fn change_sheet(
     settings: &RuleSettings,
     mut doc: AutoCommit,
     change: &OutgoingChanges,
-) -> Result<Option<Rejection>, Refusal> {
+) -> Result<(), Refusal> {
     let before =
         Sheet::hydrate_from(&doc).map_err(|e| Refusal::Failed(AppError::Internal(e.into())))?;
     if !load_changes(&mut doc, change)? {
-        return Ok(None);
+        return Ok(());
     }
-    let mut fields: Vec<String> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    let mut after = match Sheet::hydrate_from(&doc) {
-        Ok(after) => after,
-        Err(e) => {
-            reasons.push(format!(
-                "the changes damaged the document ({e}); all set back"
-            ));
-            fields.push("*".into());
-            before.clone()
-        }
-    };
-    if !before.status.can_become(after.status) {
-        reasons.push(format!(
-            "a sheet cannot go from {} to {}",
-            before.status, after.status
-        ));
-        fields.push("status".into());
-        after.status = before.status;
-    }
-    if let Err(violations) = check_sheet_change(Some(&before), &after, &caller.actor()) {
-        let names: Vec<&str> = violations.iter().map(|v| v.field).collect();
-        revert_sheet_fields(&mut after, &before, &names);
-        reasons.extend(violations.iter().map(ToString::to_string));
-        fields.extend(names.iter().map(|n| (*n).to_owned()));
-    }
-    let signed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND method = 'on_site_signature'",
-    )
-    .bind(&before.id)
-    .fetch_one(&mut **write.tx())
-    .await?;
-    if signed > 0 {
-        let mut frozen = after.clone();
-        revert_sheet_fields(&mut frozen, &before, SIGNED_SHEET_FIELDS);
-        if frozen != after {
-            reasons.push("the customer has signed for this matter; its content is frozen".into());
-            fields.extend(SIGNED_SHEET_FIELDS.iter().map(|f| (*f).to_owned()));
-            after = frozen;
-        }
-    }
-    if let Err(problems) = after.validate() {
-        reasons.push(format!(
-            "the result is not valid ({problems}); all set back"
-        ));
-        fields.push("*".into());
-        after = before.clone();
-    }
+    let after = Sheet::hydrate_from(&doc)
+        .map_err(|e| refuse(format!("the changes damage the document: {e}")))?;
+    let facts = facts::for_sheet(write, caller, Some(&before), &after).await?;
+    review_sheet(Some(&before), &after, &caller.actor(), &facts)?;
+    check_stored_shape(&mut doc, &after)?;
     let newly_handled =
         before.status != SheetStatus::Handled && after.status == SheetStatus::Handled;
     write.store(&mut doc, &after, "sheet.synced").await?;
     if newly_handled {
         followups::create_for_sheet(write, &after, settings).await?;
     }
-    Ok(notice(&before.id, fields, reasons))
+    Ok(())
 }
 
 async fn change_follow_up(
@@ -310,7 +319,7 @@ async fn change_follow_up(
     settings: &RuleSettings,
     mut doc: AutoCommit,
     change: &OutgoingChanges,
-) -> Result<Option<Rejection>, Refusal> {
+) -> Result<(), Refusal> {
     let before =
         FollowUp::hydrate_from(&doc).map_err(|e| Refusal::Failed(AppError::Internal(e.into())))?;
     let in_scope = matches!(caller.work_scope(), WorkScope::All)
@@ -320,61 +329,13 @@ async fn change_follow_up(
         return Err(refuse("the follow-up is outside your scope"));
     }
     if !load_changes(&mut doc, change)? {
-        return Ok(None);
+        return Ok(());
     }
-    let mut fields: Vec<String> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    let mut after = match FollowUp::hydrate_from(&doc) {
-        Ok(after) => after,
-        Err(e) => {
-            reasons.push(format!(
-                "the changes damaged the document ({e}); all set back"
-            ));
-            fields.push("*".into());
-            before.clone()
-        }
-    };
-    if !before.status.can_become(after.status) || (before.status.is_closed() && before != after) {
-        reasons.push(format!(
-            "the follow-up is {}; it cannot become {}",
-            before.status, after.status
-        ));
-        fields.push("*".into());
-        after = before.clone();
-    }
-    if let Err(violations) = check_follow_up_change(Some(&before), &after, &caller.actor()) {
-        let names: Vec<&str> = violations.iter().map(|v| v.field).collect();
-        revert_follow_up_fields(&mut after, &before, &names);
-        reasons.extend(violations.iter().map(ToString::to_string));
-        fields.extend(names.iter().map(|n| (*n).to_owned()));
-    }
-    // D-CB-2: the phone's time counts, within bounds.
-    if before.outcome.is_none()
-        && let Some(outcome) = &after.outcome
-    {
-        let done = parse_time("done_at", &outcome.done_at).ok();
-        let created = parse_time("created_at", &before.created_at).ok();
-        let skew = sheets::CLOCK_SKEW;
-        let in_bounds = match (done, created) {
-            (Some(done), Some(created)) => done >= created - skew && done <= write.now + skew,
-            _ => false,
-        };
-        if !in_bounds {
-            reasons.push(
-                "outcome.done_at is before the follow-up existed or after it reached the server"
-                    .into(),
-            );
-            fields.extend(["status", "outcome", "signature"].map(str::to_owned));
-            revert_follow_up_fields(&mut after, &before, &["status", "outcome", "signature"]);
-        }
-    }
-    if let Err(problems) = after.validate() {
-        reasons.push(format!(
-            "the result is not valid ({problems}); all set back"
-        ));
-        fields.push("*".into());
-        after = before.clone();
-    }
+    let after = FollowUp::hydrate_from(&doc)
+        .map_err(|e| refuse(format!("the changes damage the document: {e}")))?;
+    let facts = facts::for_follow_up(write, &before, &after).await?;
+    review_follow_up(&before, &after, &caller.actor(), &facts)?;
+    check_stored_shape(&mut doc, &after)?;
     let completed =
         before.status != FollowUpStatus::Completed && after.status == FollowUpStatus::Completed;
     let exhausted =
@@ -396,7 +357,40 @@ async fn change_follow_up(
             )
             .await?;
     }
-    Ok(notice(&before.id, fields, reasons))
+    Ok(())
+}
+
+/// The server's current copy of each named document the caller may hold.
+async fn current_copies(
+    state: &AppState,
+    caller: &Caller,
+    ids: &[&str],
+) -> Result<Vec<IncomingDocument>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let in_scope = in_scope(caller);
+    let sql =
+        format!("SELECT d.id, d.kind, d.bytes FROM documents d WHERE d.id = $1 AND {in_scope}");
+    let mut copies = Vec::new();
+    for id in ids {
+        let row: Option<(String, String, Vec<u8>)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(*id)
+                .fetch_optional(state.db().pool())
+                .await?;
+        if let Some((document_id, kind, bytes)) = row {
+            let kind = kind.parse::<DocumentKind>().map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("stored kind of {document_id}: {e}"))
+            })?;
+            copies.push(IncomingDocument {
+                document_id,
+                kind,
+                bytes,
+            });
+        }
+    }
+    Ok(copies)
 }
 
 /// A fingerprint of the registry as the caller sees it: it changes whenever any registry row

@@ -4,10 +4,10 @@
 
 use automerge::AutoCommit;
 use huifang_protocol::{
-    Actor, AssignmentRule, ComplaintLevel, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus,
-    InformationSource, Labelled, MAX_UNREACHABLE_ATTEMPTS, Outcome, Ratings, ReportedItem, Role,
-    SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus, SignatureRef, UnreachableAttempt,
-    check_document_id, check_follow_up_change, format_time, parse_time,
+    Actor, AssignmentRule, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpKind, FollowUpMethod,
+    FollowUpStatus, InformationSource, Labelled, MAX_UNREACHABLE_ATTEMPTS, Outcome, Ratings,
+    ReportedItem, Role, SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus, SignatureRef,
+    UnreachableAttempt, check_document_id, format_time, parse_time, review_follow_up,
 };
 use serde::Deserialize;
 
@@ -15,8 +15,9 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
+use crate::facts;
 use crate::rules::{self, RuleSettings};
-use crate::sheets::{self, submitted_time};
+use crate::sheets::submitted_time;
 
 fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!(
@@ -140,20 +141,15 @@ pub async fn is_visible(
     }
 }
 
-fn check(before: &FollowUp, after: &FollowUp, actor: &Actor) -> Result<(), AppError> {
-    if !before.status.can_become(after.status) || (before.status.is_closed() && before != after) {
-        return Err(AppError::Conflict(format!(
-            "the follow-up is {}; it cannot become {}",
-            before.status, after.status
-        )));
-    }
-    check_follow_up_change(Some(before), after, actor).map_err(|violations| {
-        AppError::Forbidden(huifang_protocol::describe_violations(&violations))
-    })?;
-    after.validate().map_err(|problems| AppError::Invalid {
-        message: format!("the follow-up is not valid: {problems}"),
-        details: problems.problems,
-    })
+/// Reviews a change the server makes on a head's or an administrator's request (reassigning,
+/// cancelling): only the transition and the result's validity are checked.
+fn review_as_server(write: &DocWrite, before: &FollowUp, after: &FollowUp) -> Result<(), AppError> {
+    let facts = FollowUpFacts {
+        now: write.now,
+        sheet: None,
+        signature_blob: None,
+    };
+    Ok(review_follow_up(before, after, &Actor::Server, &facts)?)
 }
 
 /// The assignee's record of a done follow-up.
@@ -170,21 +166,6 @@ pub struct RecordOutcome {
     pub signature: Option<SignatureRef>,
 }
 
-fn check_signature(signature: &SignatureRef) -> Result<(), AppError> {
-    let hex64 = |s: &str| {
-        s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
-    if !hex64(&signature.blob_sha256) || !hex64(&signature.content_sha256) {
-        return Err(AppError::invalid(
-            "signature hashes must be 64 lowercase hex digits (SHA-256)",
-        ));
-    }
-    parse_time("signature.signed_at", &signature.signed_at).map_err(AppError::invalid)?;
-    Ok(())
-}
-
 /// Records the outcome. The sheet becomes followed up; a dissatisfied customer (overall 1–2)
 /// reopens the matter as a new sheet linked to the first (D-CB-3).
 pub async fn record_outcome(
@@ -195,26 +176,8 @@ pub async fn record_outcome(
 ) -> Result<(FollowUp, Option<Sheet>), AppError> {
     let settings = RuleSettings::load(state.db()).await?;
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
+    // D-CB-2: the phone's time, checked within bounds by the review.
     let done_at = submitted_time("done_at", request.done_at.as_deref(), write.now)?;
-    let created = parse_time("created_at", &before.created_at).map_err(AppError::invalid)?;
-    // D-CB-2: the phone's time is accepted only within bounds.
-    if done_at < created - sheets::CLOCK_SKEW {
-        return Err(AppError::invalid("done_at is before the follow-up existed"));
-    }
-    if let Some(signature) = &request.signature {
-        check_signature(signature)?;
-    }
-    let sheet = match &before.sheet_id {
-        Some(sheet_id) => write.load::<Sheet>(sheet_id).await?,
-        None => None,
-    };
-    if request.method == FollowUpMethod::OnSiteSignature
-        && !sheet.as_ref().is_some_and(|(_, s)| s.category.is_repair())
-    {
-        return Err(AppError::invalid(
-            "an on-site signature confirms a repair; this follow-up is not about one (R-INF-8)",
-        ));
-    }
     let mut after = before.clone();
     after.status = FollowUpStatus::Completed;
     after.outcome = Some(Outcome {
@@ -227,7 +190,7 @@ pub async fn record_outcome(
     if request.signature.is_some() {
         after.signature = request.signature;
     }
-    check(&before, &after, &caller.actor())?;
+    facts::review_follow_up_change(&mut write, caller, &before, &after).await?;
     write.store(&mut doc, &after, "follow_up.completed").await?;
     let recorder = Recorder {
         staff_id: caller.staff_id,
@@ -357,7 +320,7 @@ pub async fn record_unreachable(
     if exhausted {
         after.status = FollowUpStatus::Unreachable;
     }
-    check(&before, &after, &caller.actor())?;
+    facts::review_follow_up_change(&mut write, caller, &before, &after).await?;
     write
         .store(&mut doc, &after, "follow_up.unreachable_attempt")
         .await?;
@@ -455,7 +418,7 @@ pub async fn reassign(
     after.assignee_unit_id = unit_id;
     after.rule = AssignmentRule::ReassignedByHead;
     after.status = FollowUpStatus::Open;
-    check(&before, &after, &Actor::Server)?;
+    review_as_server(&write, &before, &after)?;
     write
         .store(&mut doc, &after, "follow_up.reassigned")
         .await?;
@@ -487,7 +450,7 @@ pub async fn cancel(
     let mut after = before.clone();
     after.status = FollowUpStatus::Cancelled;
     after.cancel_reason = Some(request.reason.trim().to_owned());
-    check(&before, &after, &Actor::Server)?;
+    review_as_server(&write, &before, &after)?;
     write.store(&mut doc, &after, "follow_up.cancelled").await?;
     write.commit().await?;
     Ok(after)

@@ -3,11 +3,11 @@
 //! (422), and only then stores document, projection and audit entry in one transaction.
 
 use automerge::AutoCommit;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    Actor, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem, Sheet,
-    SheetCategory, SheetIntake, SheetStatus, TrackingNote, check_document_id, check_sheet_change,
-    format_time, parse_time,
+    Actor, CLOCK_SKEW, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem,
+    Sheet, SheetCategory, SheetFacts, SheetIntake, SheetStatus, TrackingNote, check_document_id,
+    format_time, parse_time, review_sheet,
 };
 use serde::Deserialize;
 
@@ -16,10 +16,8 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
+use crate::facts;
 use crate::rules::{self, RuleSettings};
-
-/// How far ahead of the server's clock a submitted time may be (phone clocks drift).
-pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// A time given by a caller: RFC 3339, not in the future.
 pub fn submitted_time(
@@ -39,17 +37,6 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!(
         "sheet {id} does not exist or is outside your scope"
     ))
-}
-
-fn forbidden(violations: Vec<huifang_protocol::FieldViolation>) -> AppError {
-    AppError::Forbidden(huifang_protocol::describe_violations(&violations))
-}
-
-fn invalid(problems: huifang_protocol::Invalid) -> AppError {
-    AppError::Invalid {
-        message: format!("the sheet is not valid: {problems}"),
-        details: problems.problems,
-    }
 }
 
 /// A new sheet, as the front desk or a phone accepts it.
@@ -187,8 +174,7 @@ pub async fn accept(
             .collect(),
         created_at: write.now_text(),
     });
-    check_sheet_change(None, &sheet, &caller.actor()).map_err(forbidden)?;
-    sheet.validate().map_err(invalid)?;
+    facts::review_sheet_change(&mut write, caller, None, &sheet).await?;
     // The server's part: the number and the routing.
     sheet.number = Some(store::next_number(&mut write, &settings.number_prefix).await?);
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
@@ -331,21 +317,6 @@ async fn begin_change(
     Ok((write, doc, sheet))
 }
 
-/// Checks a changed sheet: the transition (409), the caller's field permissions (403), the
-/// result (422).
-fn check(before: &Sheet, after: &Sheet, actor: &Actor) -> Result<(), AppError> {
-    if !before.status.can_become(after.status) {
-        return Err(AppError::Conflict(format!(
-            "sheet {} is {}; it cannot become {}",
-            before.number.as_deref().unwrap_or(&before.id),
-            before.status,
-            after.status
-        )));
-    }
-    check_sheet_change(Some(before), after, actor).map_err(forbidden)?;
-    after.validate().map_err(invalid)
-}
-
 /// Applies an edit to a sheet.
 pub async fn change(
     state: &AppState,
@@ -368,7 +339,7 @@ pub async fn change(
     let mut after = before.clone();
     let now = write.now_text();
     edit.apply(&mut after, caller.staff_id, &now)?;
-    check(&before, &after, &caller.actor())?;
+    facts::review_sheet_change(&mut write, caller, Some(&before), &after).await?;
     if after == before {
         return Ok(before);
     }
@@ -411,7 +382,7 @@ pub async fn handle(
             before.number.as_deref().unwrap_or(id)
         )));
     }
-    check(&before, &after, &caller.actor())?;
+    facts::review_sheet_change(&mut write, caller, Some(&before), &after).await?;
     write.store(&mut doc, &after, "sheet.handled").await?;
     let follow_up = crate::followups::create_for_sheet(&mut write, &after, &settings).await?;
     write.commit().await?;
@@ -428,7 +399,12 @@ pub async fn archive(state: &AppState, caller: &Caller, id: &str) -> Result<Shee
     let mut after = before.clone();
     after.status = SheetStatus::Archived;
     // Archiving is the server's act on the head's request; only the transition is checked.
-    check(&before, &after, &Actor::Server)?;
+    let facts = SheetFacts {
+        now: write.now,
+        household: None,
+        signed: false,
+    };
+    review_sheet(Some(&before), &after, &Actor::Server, &facts)?;
     write.store(&mut doc, &after, "sheet.archived").await?;
     write.commit().await?;
     Ok(after)

@@ -14,7 +14,7 @@ crate::on_both_backends!(
     d_cb_3_dissatisfied_customer_reopens_the_matter,
     d_cb_3_unreachable_three_times_goes_to_the_head,
     heads_cancel_and_closed_follow_ups_stay_closed,
-    r_inf_8_on_site_signature_completes_a_repair,
+    r_inf_8_d_sig_1_on_site_signature_completes_a_repair,
     r_inf_4_overdue_follow_ups_are_escalated_once,
     d_gov_1_audit_chain_detects_tampering,
 );
@@ -327,12 +327,76 @@ async fn heads_cancel_and_closed_follow_ups_stay_closed(app: TestApp) {
     assert_error(all, StatusCode::FORBIDDEN, "forbidden", "view=all").await;
 }
 
-async fn r_inf_8_on_site_signature_completes_a_repair(app: TestApp) {
+/// Uploads signature strokes as `username` would from a phone; returns their SHA-256.
+pub(crate) async fn upload_strokes(app: &TestApp, token: &str, strokes: &[u8]) -> String {
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(strokes));
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/blobs/{hash}")))
+        .bearer_auth(token)
+        .body(strokes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    hash
+}
+
+/// The signature a phone would make for `follow_up` completed with `outcome` (D-SIG-1): the
+/// content hash computed over the sheet and the outcome, as the server will recompute it.
+pub(crate) async fn signature_for(
+    app: &TestApp,
+    token: &str,
+    handled: &Value,
+    outcome: huifang_protocol::Outcome,
+    blob: &str,
+) -> Value {
+    let sheet: huifang_protocol::Sheet = serde_json::from_value(
+        app.get_json(
+            token,
+            &format!(
+                "/api/v1/sheets/{}",
+                handled["sheet"]["id"].as_str().unwrap()
+            ),
+        )
+        .await["sheet"]
+            .clone(),
+    )
+    .unwrap();
+    let mut follow_up: huifang_protocol::FollowUp = serde_json::from_value(
+        app.get_json(
+            token,
+            &format!(
+                "/api/v1/followups/{}",
+                handled["follow_up"]["id"].as_str().unwrap()
+            ),
+        )
+        .await["follow_up"]
+            .clone(),
+    )
+    .unwrap();
+    follow_up.outcome = Some(outcome);
+    json!({
+        "blob_sha256": blob,
+        "content_sha256": huifang_protocol::content_sha256(Some(&sheet), &follow_up),
+        "signed_at": huifang_protocol::format_time(chrono::Utc::now()),
+        "signer_name": "陈志强",
+    })
+}
+
+async fn r_inf_8_d_sig_1_on_site_signature_completes_a_repair(app: TestApp) {
     let (csc, handled) = open_follow_up(&app).await;
-    let signature = json!({
-        "blob_sha256": "a".repeat(64), "content_sha256": "b".repeat(64),
-        "signed_at": chrono::Utc::now().to_rfc3339(), "signer_name": "陈志强"
-    });
+    let me = app.staff_id("bsw.csc.01").await;
+    let done_at = huifang_protocol::format_time(chrono::Utc::now());
+    let outcome = huifang_protocol::Outcome {
+        method: huifang_protocol::FollowUpMethod::OnSiteSignature,
+        done_at: done_at.clone(),
+        ratings: serde_json::from_value(ratings(5)).unwrap(),
+        opinions: String::new(),
+        recorded_by: me,
+    };
+    let body = |signature: &Value| json!({ "method": "on_site_signature", "ratings": ratings(5), "done_at": done_at, "signature": signature });
     let unsigned = app
         .post(
             &csc,
@@ -357,11 +421,54 @@ async fn r_inf_8_on_site_signature_completes_a_repair(app: TestApp) {
         "64 lowercase hex",
     )
     .await;
+    // D-SIG-1: strokes that were never uploaded, and a made-up content hash, are refused.
+    let seq = app.change_seq().await;
+    let never_uploaded =
+        signature_for(&app, &csc, &handled, outcome.clone(), &"a".repeat(64)).await;
+    let response = app
+        .post(&csc, &path(&handled, "outcome"), body(&never_uploaded))
+        .await;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "upload them first",
+    )
+    .await;
+    let strokes = upload_strokes(&app, &csc, b"{\"width\":200,\"height\":80,\"strokes\":[]}").await;
+    let mut made_up = signature_for(&app, &csc, &handled, outcome.clone(), &strokes).await;
+    made_up["content_sha256"] = json!("b".repeat(64));
+    let response = app
+        .post(&csc, &path(&handled, "outcome"), body(&made_up))
+        .await;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        "not the hash of the signed content",
+    )
+    .await;
+    // Strokes someone else uploaded are not this customer's signature for this follow-up.
+    let colleague = app.login("bsw.eng.head", PASSWORD).await;
+    let theirs = upload_strokes(
+        &app,
+        &colleague,
+        b"{\"width\":1,\"height\":1,\"strokes\":[]}",
+    )
+    .await;
+    let borrowed = signature_for(&app, &csc, &handled, outcome.clone(), &theirs).await;
+    let response = app
+        .post(&csc, &path(&handled, "outcome"), body(&borrowed))
+        .await;
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden", "someone else").await;
+    assert_eq!(app.change_seq().await, seq, "nothing stored");
+
+    let signature = signature_for(&app, &csc, &handled, outcome.clone(), &strokes).await;
     let done = app
         .post_ok(
             &csc,
             &path(&handled, "outcome"),
-            json!({ "method": "on_site_signature", "ratings": ratings(5), "signature": signature }),
+            body(&signature),
             StatusCode::OK,
         )
         .await;
@@ -369,19 +476,20 @@ async fn r_inf_8_on_site_signature_completes_a_repair(app: TestApp) {
     assert_eq!(done["follow_up"]["outcome"]["method"], "on_site_signature");
     assert_eq!(done["follow_up"]["signature"]["signer_name"], "陈志强");
 
-    // A signature confirms a repair, not a mortgage question.
+    // A signature confirms a repair, not a mortgage question; and strokes confirm one follow-up.
     let sheet = accept(&app, &csc, "林秀英", "none", "other").await;
     let other = handle(&app, &csc, &sheet).await;
     let response = app
         .post(&csc, &path(&other, "outcome"), json!({ "method": "on_site_signature", "ratings": ratings(5), "signature": done["follow_up"]["signature"] }))
         .await;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_input",
-        "R-INF-8",
-    )
-    .await;
+    let refusal = assert_error(response, StatusCode::FORBIDDEN, "forbidden", "R-INF-8").await;
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap()
+            .contains("already confirm another follow-up"),
+        "{refusal}"
+    );
 }
 
 async fn r_inf_4_overdue_follow_ups_are_escalated_once(app: TestApp) {

@@ -1,0 +1,151 @@
+//! The facts the protocol's review of a document change needs (`huifang_protocol::review_*`),
+//! gathered inside the write's transaction: the server's clock, the household as the caller's
+//! registry scope sees it, whether the customer signed for the matter, the sheet a follow-up is
+//! about, and who uploaded a signature's strokes. The HTTP handlers and the sync endpoint gather
+//! them here, so both meet exactly the same rules.
+
+use huifang_protocol::{
+    BlobFact, FollowUp, FollowUpFacts, HouseholdFact, Sheet, SheetFacts, review_follow_up,
+    review_sheet,
+};
+
+use crate::auth::{Caller, HouseholdScope};
+use crate::documents::DocWrite;
+use crate::error::AppError;
+
+/// Whether `household` is one the caller may work with, and its customers.
+async fn household_fact(
+    write: &mut DocWrite,
+    scope: HouseholdScope,
+    household: i64,
+) -> Result<HouseholdFact, AppError> {
+    let visible = match scope {
+        HouseholdScope::All => "1 = 1".to_owned(),
+        HouseholdScope::Community(community) => format!("h.community_id = {community}"),
+        HouseholdScope::ConsultantCustomers(staff) => format!(
+            "EXISTS (SELECT 1 FROM customers cu JOIN consultant_customers cc ON cc.customer_id = cu.id
+                     WHERE cu.household_id = h.id AND cc.consultant_id = {staff})"
+        ),
+        HouseholdScope::Nothing => "1 = 0".to_owned(),
+    };
+    // The scope's ids are the session's own integers, written inline.
+    let sql = format!("SELECT COUNT(*) FROM households h WHERE h.id = $1 AND {visible}");
+    let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(household)
+        .fetch_one(&mut **write.tx())
+        .await?;
+    if found == 0 {
+        return Ok(HouseholdFact::Unknown {
+            household_id: household,
+        });
+    }
+    let customers: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE household_id = $1 ORDER BY id")
+            .bind(household)
+            .fetch_all(&mut **write.tx())
+            .await?;
+    Ok(HouseholdFact::InScope {
+        household_id: household,
+        customers,
+    })
+}
+
+/// The facts for a new sheet (`before` is `None`) or a change to one.
+pub async fn for_sheet(
+    write: &mut DocWrite,
+    caller: &Caller,
+    before: Option<&Sheet>,
+    after: &Sheet,
+) -> Result<SheetFacts, AppError> {
+    let household_changed = before
+        .is_none_or(|b| b.household_id != after.household_id || b.customer_id != after.customer_id);
+    let household = match after.household_id {
+        Some(household) if household_changed => {
+            Some(household_fact(write, caller.household_scope(), household).await?)
+        }
+        _ => None,
+    };
+    let signed = match before {
+        Some(before) => {
+            let signed: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1
+                 AND (method = 'on_site_signature' OR signature_blob IS NOT NULL)",
+            )
+            .bind(&before.id)
+            .fetch_one(&mut **write.tx())
+            .await?;
+            signed > 0
+        }
+        None => false,
+    };
+    Ok(SheetFacts {
+        now: write.now,
+        household,
+        signed,
+    })
+}
+
+/// The facts for a change to a follow-up.
+pub async fn for_follow_up(
+    write: &mut DocWrite,
+    before: &FollowUp,
+    after: &FollowUp,
+) -> Result<FollowUpFacts, AppError> {
+    let sheet = match &after.sheet_id {
+        Some(id) => write.load::<Sheet>(id).await?.map(|(_, sheet)| sheet),
+        None => None,
+    };
+    let signature_blob = match (&before.signature, &after.signature) {
+        (None, Some(signature)) => {
+            let uploaded_by: Option<i64> =
+                sqlx::query_scalar("SELECT uploaded_by FROM blobs WHERE sha256 = $1")
+                    .bind(&signature.blob_sha256)
+                    .fetch_optional(&mut **write.tx())
+                    .await?;
+            Some(match uploaded_by {
+                None => BlobFact::Missing,
+                Some(uploaded_by) => {
+                    let others: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM follow_ups WHERE signature_blob = $1 AND id <> $2",
+                    )
+                    .bind(&signature.blob_sha256)
+                    .bind(&after.id)
+                    .fetch_one(&mut **write.tx())
+                    .await?;
+                    BlobFact::Stored {
+                        uploaded_by,
+                        used_elsewhere: others > 0,
+                    }
+                }
+            })
+        }
+        _ => None,
+    };
+    Ok(FollowUpFacts {
+        now: write.now,
+        sheet,
+        signature_blob,
+    })
+}
+
+/// Gathers the facts and reviews a sheet change as `caller` proposes it.
+pub async fn review_sheet_change(
+    write: &mut DocWrite,
+    caller: &Caller,
+    before: Option<&Sheet>,
+    after: &Sheet,
+) -> Result<(), AppError> {
+    let facts = for_sheet(write, caller, before, after).await?;
+    Ok(review_sheet(before, after, &caller.actor(), &facts)?)
+}
+
+/// Gathers the facts and reviews a follow-up change as `caller` proposes it.
+pub async fn review_follow_up_change(
+    write: &mut DocWrite,
+    caller: &Caller,
+    before: &FollowUp,
+    after: &FollowUp,
+) -> Result<(), AppError> {
+    let facts = for_follow_up(write, before, after).await?;
+    Ok(review_follow_up(before, after, &caller.actor(), &facts)?)
+}
