@@ -5,7 +5,7 @@
 use automerge::{ActorId, AutoCommit};
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    BlobFact, CLOCK_SKEW, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpMethod, FollowUpStatus,
+    BlobFact, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpMethod, FollowUpStatus,
     HouseholdFact, InformationSource, MAX_UNREACHABLE_ATTEMPTS, Outcome, PhoneNumber, Ratings,
     ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake, SignatureRef, TrackingNote,
     UnreachableAttempt, content_sha256, format_time, parse_time, review_follow_up, review_sheet,
@@ -162,15 +162,12 @@ fn follow_up_facts(
     })
 }
 
-/// A time given by the app, not in the future.
+/// A time given by the app (RFC 3339), or now; its bounds are the review's to check.
 pub(crate) fn given_time(field: &str, text: Option<&str>, now: DateTime<Utc>) -> Result<String> {
     let Some(text) = text else {
         return Ok(format_time(now));
     };
     let time = parse_time(field, text).map_err(ClientError::invalid)?;
-    if time > now + CLOCK_SKEW {
-        return Err(ClientError::invalid(format!("{field} is in the future")));
-    }
     Ok(format_time(time))
 }
 
@@ -195,7 +192,11 @@ pub(crate) fn accept_sheet(
                 |r| r.get::<_, i64>(0),
             )
             .optional()?
-            .ok_or_else(|| ClientError::not_found(format!("customer {customer}")))?,
+            .ok_or_else(|| {
+                ClientError::invalid(format!(
+                    "customer_id: customer {customer} does not exist or is outside your scope"
+                ))
+            })?,
         ),
         (None, None) => None,
     };
@@ -208,7 +209,11 @@ pub(crate) fn accept_sheet(
                 |r| r.get::<_, String>(0),
             )
             .optional()?
-            .ok_or_else(|| ClientError::not_found(format!("household {household}")))?,
+            .ok_or_else(|| {
+                ClientError::invalid(format!(
+                    "household_id: household {household} does not exist or is outside your scope"
+                ))
+            })?,
         );
         let customer: Option<(String, String)> = match input.customer_id {
             Some(id) => tx
@@ -220,7 +225,9 @@ pub(crate) fn accept_sheet(
                 .optional()?
                 .map(Some)
                 .ok_or_else(|| {
-                    ClientError::invalid(format!("customer {id} is not of household {household}"))
+                    ClientError::invalid(format!(
+                        "customer_id: customer {id} is not of household {household}"
+                    ))
                 })?,
             None => tx
                 .query_row(

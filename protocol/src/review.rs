@@ -13,7 +13,7 @@
 //! that is not acceptable (invalid, 422).
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::document::parse_time;
 use crate::followup::{FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, SignatureRef};
@@ -38,7 +38,7 @@ pub const SIGNED_SHEET_FIELDS: &[&str] = &[
 ];
 
 /// How bad a refusal is; the HTTP API answers 409, 403 or 422.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalKind {
     /// The value is not acceptable (422).
@@ -119,9 +119,11 @@ impl Verdict {
     ) {
         match parse_time(field, text) {
             Err(problem) => self.refuse(RefusalKind::Invalid, field, problem),
-            Ok(time) if time > now + CLOCK_SKEW => {
-                self.refuse(RefusalKind::Invalid, field, "is in the future")
-            }
+            Ok(time) if time > now + CLOCK_SKEW => self.refuse(
+                RefusalKind::Invalid,
+                field,
+                format!("{text} is in the future"),
+            ),
             Ok(time) if time < earliest => self.refuse(
                 RefusalKind::Invalid,
                 field,
@@ -388,15 +390,15 @@ fn review_follow_up_facts(
         if outcome.recorded_by != staff_id {
             verdict.refuse(
                 RefusalKind::Forbidden,
-                "outcome",
+                "outcome.recorded_by",
                 "an outcome is recorded by the person who records it (recorded_by is you)",
             );
         }
-        verdict.time("outcome", &outcome.done_at, existed, facts.now);
+        verdict.time("outcome.done_at", &outcome.done_at, existed, facts.now);
         if outcome.method == FollowUpMethod::OnSiteSignature && !is_repair(facts) {
             verdict.refuse(
                 RefusalKind::Invalid,
-                "outcome",
+                "outcome.method",
                 "an on-site signature confirms a repair; this follow-up is not about one (R-INF-8)",
             );
         }

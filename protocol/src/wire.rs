@@ -98,8 +98,13 @@ pub struct Rejection {
     /// The fields set back, if the rest of the change was kept.
     pub fields: Vec<String>,
     pub reason: String,
-    /// `true`: the changes could not be applied at all (corrupt, out of scope); drop them.
+    /// `true`: none of the changes were taken (a document's changes are taken whole or not at
+    /// all): keep them for their owner to see and take the server's copy.
     pub refused: bool,
+    /// How the review judged them (as the API would answer: 409, 403, 422); `None` when the
+    /// bytes themselves were not acceptable or the document is outside the sender's scope.
+    #[serde(default)]
+    pub kind: Option<crate::RefusalKind>,
 }
 
 /// The largest blob (a customer's signature strokes) a device may upload.

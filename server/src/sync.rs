@@ -105,13 +105,18 @@ async fn sync(
         };
         match outcome {
             Ok(()) => committed.push(id),
-            Err(Refusal::Refused { fields, reason }) => {
+            Err(Refusal::Refused {
+                fields,
+                reason,
+                kind,
+            }) => {
                 tracing::info!(document = %id, %reason, "sync refused a document's changes");
                 rejections.push(Rejection {
                     document_id: id,
                     fields,
                     reason,
                     refused: true,
+                    kind,
                 });
             }
             Err(Refusal::Failed(error)) => return Err(error),
@@ -150,7 +155,11 @@ async fn sync(
 /// review refuses is stored, not even in the Automerge history.
 enum Refusal {
     /// The device's fault: told to the device with the refused fields, nothing stored.
-    Refused { fields: Vec<String>, reason: String },
+    Refused {
+        fields: Vec<String>,
+        reason: String,
+        kind: Option<huifang_protocol::RefusalKind>,
+    },
     /// The server's fault: the whole sync fails (and is retried), nothing stored.
     Failed(AppError),
 }
@@ -169,6 +178,7 @@ impl From<huifang_protocol::Refusal> for Refusal {
         Refusal::Refused {
             fields: refusal.fields().into_iter().map(str::to_owned).collect(),
             reason: refusal.to_string(),
+            kind: Some(refusal.kind),
         }
     }
 }
@@ -183,6 +193,7 @@ fn refuse(reason: impl Into<String>) -> Refusal {
     Refusal::Refused {
         fields: Vec::new(),
         reason: reason.into(),
+        kind: None,
     }
 }
 

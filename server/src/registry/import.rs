@@ -1318,4 +1318,62 @@ mod tests {
         assert_eq!(ok[0].username, "zhang.san");
         assert!(!format!("{:?}", ok[0]).contains("secret-pass"));
     }
+
+    mod decoders {
+        //! The CSV import's parsers under the property harness of `scripts/fuzz`: any bytes an
+        //! administrator uploads get rows or a list of bad lines, never a panic.
+        use super::*;
+        use proptest::prelude::*;
+
+        fn cases() -> u32 {
+            std::env::var("HUIFANG_FUZZ_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(128)
+        }
+
+        /// Fields as spreadsheets write them: Chinese and ASCII text, quotes, commas, NULs,
+        /// formula starts, line ends.
+        fn field() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[a-z0-9翠湖花园陈志强栋室 =+@\\-\"\r\n,\u{0}]{0,12}")
+                .unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+            #[test]
+            fn random_bytes_never_break_an_import(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+                let _ = parse_units(&bytes);
+                let _ = parse_staff(&bytes);
+                let _ = parse_households(&bytes);
+            }
+
+            #[test]
+            fn random_tables_never_break_an_import(
+                rows in proptest::collection::vec(proptest::collection::vec(field(), 0..10), 0..8),
+                gbk in any::<bool>(),
+            ) {
+                for header in [
+                    "code,name,kind,parent,community",
+                    "username,name,role,unit,phone,password",
+                    "community,community_address,building,room,customer,phone,address,consultant",
+                ] {
+                    let mut text = format!("{header}\n");
+                    for row in &rows {
+                        text.push_str(&row.join(","));
+                        text.push('\n');
+                    }
+                    let bytes = if gbk {
+                        encoding_rs::GBK.encode(&text).0.into_owned()
+                    } else {
+                        text.into_bytes()
+                    };
+                    let _ = parse_units(&bytes);
+                    let _ = parse_staff(&bytes);
+                    let _ = parse_households(&bytes);
+                }
+            }
+        }
+    }
 }

@@ -5,8 +5,8 @@
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    Actor, CLOCK_SKEW, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem,
-    Sheet, SheetCategory, SheetFacts, SheetIntake, SheetStatus, TrackingNote, check_document_id,
+    Actor, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem, Sheet,
+    SheetCategory, SheetFacts, SheetIntake, SheetStatus, TrackingNote, check_document_id,
     format_time, parse_time, review_sheet,
 };
 use serde::Deserialize;
@@ -19,18 +19,15 @@ use crate::error::AppError;
 use crate::facts;
 use crate::rules::{self, RuleSettings};
 
-/// A time given by a caller: RFC 3339, not in the future.
+/// A time given by a caller (RFC 3339), or now. Whether it lies within bounds is the review's
+/// to say (`huifang_protocol::review_*`), the same for the API, sync and the phone.
 pub fn submitted_time(
     field: &str,
     text: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, AppError> {
     let Some(text) = text else { return Ok(now) };
-    let time = parse_time(field, text).map_err(AppError::invalid)?;
-    if time > now + CLOCK_SKEW {
-        return Err(AppError::invalid(format!("{field} is in the future")));
-    }
-    Ok(time)
+    parse_time(field, text).map_err(AppError::invalid)
 }
 
 fn not_found(id: &str) -> AppError {
@@ -88,7 +85,7 @@ pub async fn accept(
                 .await?
                 .ok_or_else(|| {
                     AppError::invalid(format!(
-                        "customer {customer} does not exist or is outside your scope"
+                        "customer_id: customer {customer} does not exist or is outside your scope"
                     ))
                 })?,
         ),
@@ -102,9 +99,13 @@ pub async fn accept(
         let household_row = found.ok_or_else(|| {
             AppError::invalid(match request.customer_id {
                 Some(customer) => {
-                    format!("customer {customer} does not exist or is outside your scope")
+                    format!(
+                        "customer_id: customer {customer} does not exist or is outside your scope"
+                    )
                 }
-                None => format!("household {household} does not exist or is outside your scope"),
+                None => format!(
+                    "household_id: household {household} does not exist or is outside your scope"
+                ),
             })
         })?;
         household_id = Some(household_row.id);
@@ -117,7 +118,7 @@ pub async fn accept(
                     .find(|c| c.id == customer)
                     .ok_or_else(|| {
                         AppError::invalid(format!(
-                            "customer {customer} is not of household {}",
+                            "customer_id: customer {customer} is not of household {}",
                             household_row.id
                         ))
                     })?,

@@ -8,6 +8,7 @@ mod helpers;
 mod analyses;
 mod auth;
 mod browser;
+mod conformance;
 mod convergence;
 mod dashboard;
 mod errors;

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signed,
     reassignment_moves_a_follow_up_between_phones,
     bad_sync_requests_are_refused_and_store_nothing,
+    hostile_automerge_bytes_are_refused_before_automerge_sees_them,
     two_server_instances_lose_no_concurrent_edit,
     the_live_channel_says_sync_when_the_scope_changes,
     blob_parts_are_appended_in_order_and_checked,
@@ -291,7 +292,7 @@ async fn raw_sync(app: &TestApp, token: &str, request: &SyncRequest) -> reqwest:
 }
 
 /// Sends a sync request that must succeed and returns the server's answer.
-async fn sync_answer(app: &TestApp, token: &str, request: &SyncRequest) -> SyncResponse {
+pub(crate) async fn sync_answer(app: &TestApp, token: &str, request: &SyncRequest) -> SyncResponse {
     let response = raw_sync(app, token, request).await;
     assert_eq!(response.status(), StatusCode::OK);
     decode_message(&response.bytes().await.unwrap()).unwrap()
@@ -1060,4 +1061,179 @@ async fn a_listening_phone_hears_of_new_work(app: TestApp) {
     assert!(report.received >= 1, "{report:?}");
     let id = handled["follow_up"]["id"].as_str().unwrap();
     assert_eq!(phone.store.task(id).unwrap().status, "open");
+}
+
+/// One document's changes in a sync request of `token`'s device; returns the rejection.
+async fn refused_change(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    kind: DocumentKind,
+    changes: Vec<u8>,
+) -> Rejection {
+    let request = SyncRequest {
+        version: SYNC_VERSION,
+        cursor: 0,
+        changes: vec![OutgoingChanges {
+            document_id: id.to_owned(),
+            kind,
+            changes,
+        }],
+        page_size: 1,
+        reference_version: None,
+    };
+    let answer = sync_answer(app, token, &request).await;
+    assert!(answer.committed.is_empty(), "{answer:?}");
+    assert_eq!(answer.rejections.len(), 1, "{answer:?}");
+    assert!(answer.rejections[0].refused);
+    answer.rejections[0].clone()
+}
+
+fn leb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn automerge_chunk(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, kind];
+    leb(&mut bytes, body.len() as u64);
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+async fn hostile_automerge_bytes_are_refused_before_automerge_sees_them(app: TestApp) {
+    use std::io::Write;
+    // Any signed-in account will do: a consultant.
+    let consultant = app.login("bsw.gw.01", PASSWORD).await;
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let sheet = accept(&app, &csc_token, "陈志强", "ordinary", "repair").await;
+    let sheet_id = sheet["id"].as_str().unwrap().to_owned();
+    let seq = app.change_seq().await;
+
+    // 1. The decompression bomb: a compressed change chunk of 64 MiB of zeros (64 KB sent).
+    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    deflate.write_all(&vec![0u8; 64 << 20]).unwrap();
+    let bomb = automerge_chunk(2, &deflate.finish().unwrap());
+    let refusal = refused_change(
+        &app,
+        &consultant,
+        &"b".repeat(32),
+        DocumentKind::Sheet,
+        bomb,
+    )
+    .await;
+    assert!(refusal.reason.contains("compressed change"), "{refusal:?}");
+
+    // 2. A run-length bomb: an action column saying "a trillion operations".
+    let mut body = vec![0, 16];
+    body.extend_from_slice(&[7; 16]);
+    body.extend_from_slice(&[1, 1, 0, 0, 0, 1, (4 << 4) | 2]);
+    let mut run = Vec::new();
+    leb(&mut run, 1 << 40);
+    run.push(1);
+    leb(&mut body, run.len() as u64);
+    body.extend_from_slice(&run);
+    let refusal = refused_change(
+        &app,
+        &consultant,
+        &"c".repeat(32),
+        DocumentKind::Sheet,
+        automerge_chunk(1, &body),
+    )
+    .await;
+    assert!(refusal.reason.contains("operations"), "{refusal:?}");
+
+    // 3. Content the schema does not have, and prose past its limit: refused whole, so the bytes
+    //    never enter the stored history that every device in scope downloads.
+    let copy = fetch(&app, &csc_token).await;
+    let stored = &copy
+        .documents
+        .iter()
+        .find(|d| d.document_id == sheet_id)
+        .unwrap()
+        .bytes;
+    let size_before = stored.len();
+    let mut doc = AutoCommit::load(stored)
+        .unwrap()
+        .with_actor(automerge::ActorId::random());
+    let heads = doc.get_heads();
+    automerge::transaction::Transactable::put(
+        &mut doc,
+        automerge::ROOT,
+        "junk",
+        "x".repeat(100_000),
+    )
+    .unwrap();
+    let refusal = refused_change(
+        &app,
+        &csc_token,
+        &sheet_id,
+        DocumentKind::Sheet,
+        doc.save_after(&heads),
+    )
+    .await;
+    assert!(refusal.reason.contains("/junk"), "{refusal:?}");
+    let mut doc = AutoCommit::load(stored)
+        .unwrap()
+        .with_actor(automerge::ActorId::random());
+    let mut long = Sheet::hydrate_from(&doc).unwrap();
+    long.investigation = "查".repeat(200_000);
+    long.reconcile_into(&mut doc).unwrap();
+    let refusal = refused_change(
+        &app,
+        &csc_token,
+        &sheet_id,
+        DocumentKind::Sheet,
+        doc.save_after(&heads),
+    )
+    .await;
+    assert!(refusal.reason.contains("bytes"), "{refusal:?}");
+    let mut doc = AutoCommit::load(stored)
+        .unwrap()
+        .with_actor(automerge::ActorId::random());
+    let mut long = Sheet::hydrate_from(&doc).unwrap();
+    long.investigation = "查".repeat(5_000);
+    long.reconcile_into(&mut doc).unwrap();
+    let refusal = refused_change(
+        &app,
+        &csc_token,
+        &sheet_id,
+        DocumentKind::Sheet,
+        doc.save_after(&heads),
+    )
+    .await;
+    assert_eq!(refusal.fields, ["sheet"], "{refusal:?}");
+    assert!(refusal.reason.contains("investigation"), "{refusal:?}");
+
+    // 4. A whole saved document instead of changes.
+    let refusal = refused_change(
+        &app,
+        &csc_token,
+        &sheet_id,
+        DocumentKind::Sheet,
+        AutoCommit::load(stored).unwrap().save(),
+    )
+    .await;
+    assert!(refusal.reason.contains("whole document"), "{refusal:?}");
+
+    assert_eq!(app.change_seq().await, seq, "nothing stored");
+    let after = fetch(&app, &csc_token).await;
+    let now_stored = &after
+        .documents
+        .iter()
+        .find(|d| d.document_id == sheet_id)
+        .unwrap()
+        .bytes;
+    assert_eq!(
+        now_stored.len(),
+        size_before,
+        "the stored sheet did not grow"
+    );
 }
