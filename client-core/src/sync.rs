@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use huifang_protocol::{
-    BLOB_PART_BYTES, BlobUploadStatus, Document, DocumentKind, FollowUp, MAX_PAGE, OutgoingChanges,
-    SYNC_VERSION, Sheet, SyncRequest, SyncResponse, decode_message, encode_message, format_time,
+    BLOB_PART_BYTES, BlobUploadStatus, Document, DocumentKind, FollowUp, MAX_PAGE,
+    MAX_REQUEST_BYTES, OutgoingChanges, SYNC_VERSION, Sheet, SyncRequest, SyncResponse,
+    decode_message, encode_message, format_time,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -71,6 +72,27 @@ fn cursor(conn: &rusqlite::Connection) -> Result<i64> {
     Ok(meta(conn, "cursor")?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))
+}
+
+/// Most documents the server takes per request.
+const MAX_DOCUMENTS_PER_REQUEST: usize = 1_000;
+
+/// Takes the next request's worth of pending changes: at most [`MAX_DOCUMENTS_PER_REQUEST`]
+/// documents and a body within the server's limit; the rest go in the next request of the same
+/// sync.
+fn next_batch(pending: &mut Vec<OutgoingChanges>) -> Vec<OutgoingChanges> {
+    let budget = MAX_REQUEST_BYTES - 64 * 1024;
+    let mut bytes = 0;
+    let mut take = 0;
+    for change in pending.iter() {
+        if take == MAX_DOCUMENTS_PER_REQUEST || (take > 0 && bytes + change.changes.len() > budget)
+        {
+            break;
+        }
+        bytes += change.changes.len();
+        take += 1;
+    }
+    pending.drain(..take).collect()
 }
 
 /// Sends a request, retrying with doubling pauses while the server cannot be reached.
@@ -137,7 +159,7 @@ impl ClientStore {
                 reference_version: self.read(|conn| meta(conn, "reference_version"))?,
                 version: SYNC_VERSION,
                 cursor: self.read(cursor)?,
-                changes: std::mem::take(&mut changes),
+                changes: next_batch(&mut changes),
                 page_size: PAGE_SIZE.min(MAX_PAGE),
             };
             let body = encode_message(&request).map_err(|e| ClientError::invalid(e.to_string()))?;
@@ -162,7 +184,7 @@ impl ClientStore {
                 pages: report.pages,
                 received: report.received,
             });
-            if !response.more {
+            if !response.more && changes.is_empty() {
                 break;
             }
         }

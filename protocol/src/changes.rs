@@ -51,7 +51,7 @@ pub const MAX_REQUEST_OPS: usize = 100_000;
 /// The largest a stored document may grow (its compacted Automerge bytes). A change that would
 /// make a document larger is refused whole, so no device can bloat what every other device in
 /// scope downloads.
-pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+pub const MAX_DOCUMENT_BYTES: usize = 128 * 1024;
 
 /// What the bytes hold, once they passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

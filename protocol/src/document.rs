@@ -119,6 +119,9 @@ pub fn check_text(field: &str, text: &str, max: usize, required: bool) -> Result
     if text.chars().count() > max {
         return Err(format!("{field} must have at most {max} characters"));
     }
+    if text.contains('\0') {
+        return Err(format!("{field} must not contain a NUL character"));
+    }
     Ok(())
 }
 

@@ -381,3 +381,11 @@ fn every_enum_has_both_labels() {
     check::<DocumentKind>();
     assert_eq!(AssignmentRule::ConsultantOwnCustomer.code(), "R-INF-7");
 }
+
+#[test]
+fn no_text_field_takes_a_nul_character() {
+    let mut named = sheet();
+    named.customer_name = "陈\u{0}志强".into();
+    let problems = named.validate().unwrap_err().to_string();
+    assert!(problems.contains("NUL"), "{problems}");
+}

@@ -92,12 +92,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .route_layer(middleware::from_fn(crate::metrics::track))
+        .layer(middleware::from_fn(crate::extract::refuse_nul))
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(middleware::map_response(timeout_as_json))
         .layer(
             // The span names the path only: query strings can hold a customer's phone number.
             TraceLayer::new_for_http()
@@ -110,6 +112,22 @@ pub fn router(state: AppState) -> Router {
             AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
         .with_state(state)
+}
+
+/// The time-out layer answers 408 with an empty body; every error of the API has the JSON shape.
+async fn timeout_as_json(response: Response) -> Response {
+    let empty = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none();
+    if response.status() == StatusCode::REQUEST_TIMEOUT && empty {
+        let body = json!({
+            "error": "timeout",
+            "message": "the request took too long and was stopped",
+        });
+        return (StatusCode::REQUEST_TIMEOUT, Json(body)).into_response();
+    }
+    response
 }
 
 /// The process is up.

@@ -107,14 +107,31 @@ impl FileFormat {
     }
 }
 
+/// Text as a CSV cell that a spreadsheet shows as text: a cell starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return would be read as a formula by Excel (a customer's name or note
+/// like `=HYPERLINK(…)` is typed by the public), so it gets a leading apostrophe, which Excel
+/// hides. Figures are written as numbers and never need it.
+pub fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// A table as CSV: UTF-8 with a byte-order mark, which Excel needs to read Chinese correctly.
 pub fn to_csv(table: &Table) -> Result<Vec<u8>, AppError> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let internal = |e: csv::Error| AppError::Internal(e.into());
-    writer.write_record(&table.headers).map_err(internal)?;
+    writer
+        .write_record(table.headers.iter().map(|h| spreadsheet_safe(h)))
+        .map_err(internal)?;
     for row in &table.rows {
         writer
-            .write_record(row.iter().map(Cell::display))
+            .write_record(row.iter().map(|cell| match cell {
+                Cell::Text(text) => spreadsheet_safe(text),
+                figure => figure.display(),
+            }))
             .map_err(internal)?;
     }
     writer
@@ -229,6 +246,29 @@ mod tests {
             Cell::Empty,
         ]);
         table
+    }
+
+    #[test]
+    fn csv_cells_that_spreadsheets_would_run_as_formulas_are_neutralised() {
+        let mut table = Table::new("t", &["=cmd", "b"]);
+        for text in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "陈志强",
+        ] {
+            table.push(vec![Cell::text(text), Cell::Int(-5)]);
+        }
+        let text = String::from_utf8(to_csv(&table).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "\u{feff}'=cmd,b");
+        assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://x\"\")\",-5");
+        assert_eq!(lines[2], "'+1,-5", "figures stay numbers");
+        assert_eq!(lines[3], "'-2+3,-5");
+        assert_eq!(lines[4], "'@SUM(A1),-5");
+        assert_eq!(lines[6], "陈志强,-5");
     }
 
     #[test]

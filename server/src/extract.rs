@@ -13,3 +13,80 @@ pub struct ApiJson<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct ApiQuery<T>(pub T);
+
+/// No text field anywhere accepts NUL (PostgreSQL cannot store it, and no name, note or search
+/// needs it). Rather than each handler remembering, this layer refuses it up front in the query
+/// string, in JSON bodies (where it can only be written `\u0000`) and in form bodies (`%00`), so
+/// the answer is a 422 naming the problem instead of a database error.
+pub async fn refuse_nul(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, AppError> {
+    let refusal = |place: &str| {
+        AppError::invalid(format!(
+            "the {place} contains a NUL character, which no field accepts"
+        ))
+    };
+    if request
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("%00") || q.contains('\0'))
+    {
+        return Err(refusal("query string"));
+    }
+    let content_type = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let json = content_type.starts_with("application/json");
+    let form = content_type.starts_with("application/x-www-form-urlencoded");
+    if !json && !form {
+        return Ok(next.run(request).await);
+    }
+    let (parts, body) = request.into_parts();
+    let limit = crate::app::JSON_BODY_LIMIT;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge { limit })?;
+    let has_nul = if json {
+        json_has_nul(&bytes)
+    } else {
+        bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0)
+    };
+    if has_nul {
+        return Err(refusal("body"));
+    }
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    Ok(next.run(request).await)
+}
+
+/// Whether JSON text holds a NUL: a raw NUL byte, or the escape `\u0000` (preceded by an odd
+/// number of backslashes, so an escaped backslash followed by the letters `u0000` is not one).
+fn json_has_nul(bytes: &[u8]) -> bool {
+    if bytes.contains(&0) {
+        return true;
+    }
+    bytes.windows(5).enumerate().any(|(at, window)| {
+        window.eq_ignore_ascii_case(b"u0000") && {
+            let backslashes = bytes[..at]
+                .iter()
+                .rev()
+                .take_while(|b| **b == b'\\')
+                .count();
+            backslashes % 2 == 1
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(super::json_has_nul(br#"{"q":"a\u0000b"}"#));
+        assert!(super::json_has_nul(br#"{"q":"\\\u0000"}"#));
+        assert!(!super::json_has_nul(br#"{"q":"\\u0000"}"#));
+        assert!(!super::json_has_nul(br#"{"q":"u0000"}"#));
+    }
+}

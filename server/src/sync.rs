@@ -197,7 +197,66 @@ fn refuse(reason: impl Into<String>) -> Refusal {
     }
 }
 
+/// A document's stored copy as a sync found it: kind, change sequence and bytes.
+type StoredCopy = (String, i64, Vec<u8>);
+
+/// A device's changes applied to the stored copy: the result and whether it adds anything.
+struct Applied {
+    doc: AutoCommit,
+    changed: bool,
+}
+
+/// Applies the device's changes to `base` (the stored copy, or a new document) and checks that
+/// the result is still a document of its kind with nothing beyond the schema, within the cap.
+fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applied, Refusal> {
+    let mut doc = match base {
+        Some(bytes) => AutoCommit::load(bytes).map_err(|e| {
+            Refusal::Failed(AppError::Internal(anyhow::anyhow!(
+                "stored document {}: {e}",
+                change.document_id
+            )))
+        })?,
+        None => AutoCommit::new(),
+    };
+    let before = doc.get_heads();
+    doc.load_incremental(&change.changes)
+        .map_err(|e| refuse(format!("the changes are not valid Automerge data: {e}")))?;
+    let missing = doc.get_missing_deps(&[]);
+    if !missing.is_empty() {
+        return Err(refuse(format!(
+            "the changes build on {} change(s) the server does not have; sync again from the server's copy",
+            missing.len()
+        )));
+    }
+    let changed = doc.get_heads() != before;
+    if changed {
+        let damaged = |e: huifang_protocol::DocumentError| {
+            refuse(format!(
+                "the changes do not leave a valid {}: {e}",
+                change.kind
+            ))
+        };
+        match change.kind {
+            DocumentKind::Sheet => {
+                let sheet = Sheet::hydrate_from(&doc).map_err(damaged)?;
+                check_stored_shape(&mut doc, &sheet)?;
+            }
+            DocumentKind::FollowUp => {
+                let follow_up = FollowUp::hydrate_from(&doc).map_err(damaged)?;
+                check_stored_shape(&mut doc, &follow_up)?;
+            }
+        }
+    }
+    Ok(Applied { doc, changed })
+}
+
 /// Applies one document's changes in its own transaction, whole or not at all.
+///
+/// Automerge's work on the device's bytes is done first, off the async threads and before the
+/// write lock, against the stored copy read with the pool; so a request full of heavy changes
+/// that will be refused does not hold up other writers. Inside the write the stored copy's
+/// sequence number is checked, and the changes are applied again only if another write came
+/// in between.
 async fn apply(
     state: &AppState,
     caller: &Caller,
@@ -209,50 +268,87 @@ async fn apply(
     // change-sequence lock, so it must never wait for a second connection.
     let visible_sheet = change.kind == DocumentKind::Sheet
         && sheets::is_visible(state.db(), &caller.work_scope(), &change.document_id).await?;
+    let stored: Option<StoredCopy> =
+        sqlx::query_as("SELECT kind, seq, bytes FROM documents WHERE id = $1")
+            .bind(&change.document_id)
+            .fetch_optional(state.db().pool())
+            .await?;
+    check_kind(stored.as_ref(), &change)?;
+    if change.kind == DocumentKind::FollowUp && stored.is_none() {
+        return Err(refuse("follow-ups are created by the server's rules"));
+    }
+    if change.kind == DocumentKind::Sheet && stored.is_some() && !visible_sheet {
+        return Err(refuse("the sheet is outside your scope"));
+    }
+    let (stored, change, applied) = tokio::task::spawn_blocking(move || {
+        let applied = apply_changes(stored.as_ref().map(|s| s.2.as_slice()), &change);
+        (stored, change, applied)
+    })
+    .await
+    .map_err(|e| Refusal::Failed(AppError::Internal(e.into())))?;
+    let mut applied = applied?;
     let mut write =
         DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
-    let stored = write.load_raw(&change.document_id).await?;
-    match (change.kind, stored) {
-        (_, Some((kind, _))) if kind != change.kind.code() => {
-            return Err(refuse(format!(
-                "document {} is a {kind}, not a {}",
-                change.document_id, change.kind
-            )));
-        }
+    let current: Option<(String, i64)> =
+        sqlx::query_as("SELECT kind, seq FROM documents WHERE id = $1")
+            .bind(&change.document_id)
+            .fetch_optional(&mut **write.tx())
+            .await?;
+    let mut stored = stored;
+    if current.as_ref().map(|c| c.1) != stored.as_ref().map(|s| s.1) {
+        // Another write came in between: apply the changes to what is stored now.
+        stored = match write.load_raw(&change.document_id).await? {
+            Some((kind, mut doc)) => {
+                let seq = current.as_ref().map_or(0, |c| c.1);
+                Some((kind, seq, doc.save()))
+            }
+            None => None,
+        };
+        check_kind(stored.as_ref(), &change)?;
+        applied = apply_changes(stored.as_ref().map(|s| s.2.as_slice()), &change)?;
+    }
+    if !applied.changed {
+        // A replayed request: everything is known already and nothing is stored.
+        return Ok(());
+    }
+    let before = match &stored {
+        Some((_, _, bytes)) => Some(AutoCommit::load(bytes).map_err(|e| {
+            Refusal::Failed(AppError::Internal(anyhow::anyhow!(
+                "stored document {}: {e}",
+                change.document_id
+            )))
+        })?),
+        None => None,
+    };
+    match (change.kind, before) {
         (DocumentKind::Sheet, None) => {
-            create_sheet(&mut write, caller, settings, &change).await?;
+            create_sheet(&mut write, caller, settings, &change, applied.doc).await?;
         }
         (DocumentKind::FollowUp, None) => {
             return Err(refuse("follow-ups are created by the server's rules"));
         }
-        (DocumentKind::Sheet, Some((_, doc))) => {
+        (DocumentKind::Sheet, Some(before)) => {
             if !visible_sheet {
                 return Err(refuse("the sheet is outside your scope"));
             }
-            change_sheet(&mut write, caller, settings, doc, &change).await?;
+            change_sheet(&mut write, caller, settings, &before, applied.doc).await?;
         }
-        (DocumentKind::FollowUp, Some((_, doc))) => {
-            change_follow_up(&mut write, caller, settings, doc, &change).await?;
+        (DocumentKind::FollowUp, Some(before)) => {
+            change_follow_up(&mut write, caller, settings, &before, applied.doc).await?;
         }
     }
     write.commit().await?;
     Ok(())
 }
 
-/// Applies the device's changes to the stored document; `false` when they were all known
-/// already (a replayed request), in which case nothing is stored.
-fn load_changes(doc: &mut AutoCommit, change: &OutgoingChanges) -> Result<bool, Refusal> {
-    let before = doc.get_heads();
-    doc.load_incremental(&change.changes)
-        .map_err(|e| refuse(format!("the changes are not valid Automerge data: {e}")))?;
-    let missing = doc.get_missing_deps(&[]);
-    if !missing.is_empty() {
-        return Err(refuse(format!(
-            "the changes build on {} change(s) the server does not have; sync again from the server's copy",
-            missing.len()
-        )));
+fn check_kind(stored: Option<&StoredCopy>, change: &OutgoingChanges) -> Result<(), Refusal> {
+    match stored {
+        Some((kind, _, _)) if kind != change.kind.code() => Err(refuse(format!(
+            "document {} is a {kind}, not a {}",
+            change.document_id, change.kind
+        ))),
+        _ => Ok(()),
     }
-    Ok(doc.get_heads() != before)
 }
 
 /// What every stored change must also be: nothing beyond the schema, and within the size cap.
@@ -281,16 +377,14 @@ async fn create_sheet(
     caller: &Caller,
     settings: &RuleSettings,
     change: &OutgoingChanges,
+    mut doc: AutoCommit,
 ) -> Result<(), Refusal> {
-    let mut doc = AutoCommit::new();
-    load_changes(&mut doc, change)?;
     let mut sheet = Sheet::hydrate_from(&doc).map_err(|e| refuse(e.to_string()))?;
     if sheet.id != change.document_id {
         return Err(refuse("the sheet's id does not match the document id"));
     }
     let facts = facts::for_sheet(write, caller, None, &sheet).await?;
     review_sheet(None, &sheet, &caller.actor(), &facts)?;
-    check_stored_shape(&mut doc, &sheet)?;
     sheet.number = Some(sheets::next_number(write, &settings.number_prefix).await?);
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
     sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
@@ -298,23 +392,22 @@ async fn create_sheet(
     Ok(())
 }
 
+fn stored_value<D: Document>(doc: &AutoCommit) -> Result<D, Refusal> {
+    D::hydrate_from(doc).map_err(|e| Refusal::Failed(AppError::Internal(e.into())))
+}
+
 async fn change_sheet(
     write: &mut DocWrite,
     caller: &Caller,
     settings: &RuleSettings,
+    before: &AutoCommit,
     mut doc: AutoCommit,
-    change: &OutgoingChanges,
 ) -> Result<(), Refusal> {
-    let before =
-        Sheet::hydrate_from(&doc).map_err(|e| Refusal::Failed(AppError::Internal(e.into())))?;
-    if !load_changes(&mut doc, change)? {
-        return Ok(());
-    }
+    let before: Sheet = stored_value(before)?;
     let after = Sheet::hydrate_from(&doc)
         .map_err(|e| refuse(format!("the changes damage the document: {e}")))?;
     let facts = facts::for_sheet(write, caller, Some(&before), &after).await?;
     review_sheet(Some(&before), &after, &caller.actor(), &facts)?;
-    check_stored_shape(&mut doc, &after)?;
     let newly_handled =
         before.status != SheetStatus::Handled && after.status == SheetStatus::Handled;
     write.store(&mut doc, &after, "sheet.synced").await?;
@@ -328,25 +421,20 @@ async fn change_follow_up(
     write: &mut DocWrite,
     caller: &Caller,
     settings: &RuleSettings,
+    before: &AutoCommit,
     mut doc: AutoCommit,
-    change: &OutgoingChanges,
 ) -> Result<(), Refusal> {
-    let before =
-        FollowUp::hydrate_from(&doc).map_err(|e| Refusal::Failed(AppError::Internal(e.into())))?;
+    let before: FollowUp = stored_value(before)?;
     let in_scope = matches!(caller.work_scope(), WorkScope::All)
         || before.assignee_staff_id == Some(caller.staff_id)
         || caller.work_units.contains(&before.assignee_unit_id);
     if !in_scope {
         return Err(refuse("the follow-up is outside your scope"));
     }
-    if !load_changes(&mut doc, change)? {
-        return Ok(());
-    }
     let after = FollowUp::hydrate_from(&doc)
         .map_err(|e| refuse(format!("the changes damage the document: {e}")))?;
     let facts = facts::for_follow_up(write, &before, &after).await?;
     review_follow_up(&before, &after, &caller.actor(), &facts)?;
-    check_stored_shape(&mut doc, &after)?;
     let completed =
         before.status != FollowUpStatus::Completed && after.status == FollowUpStatus::Completed;
     let exhausted =
@@ -599,6 +687,9 @@ async fn outgoing(
     Ok((documents, removed, new_cursor, more))
 }
 
+/// How often an open live channel checks that its session still stands.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How often each server instance looks for changes committed by the other instances.
 const CHANGE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -693,7 +784,23 @@ async fn events(
         (changes, start, state, caller),
         |(mut changes, mut seen, state, caller)| async move {
             loop {
-                changes.changed().await.ok()?;
+                // Wake on a change, or now and then to see that the session still stands: a
+                // revoked session (a lost phone) must not keep hearing of work.
+                let changed = tokio::select! {
+                    changed = changes.changed() => {
+                        changed.ok()?;
+                        true
+                    }
+                    () = tokio::time::sleep(SESSION_CHECK) => false,
+                };
+                match state.sessions().still_valid(&caller).await {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(e) => tracing::warn!(error = %e, "live channel session check failed"),
+                }
+                if !changed {
+                    continue;
+                }
                 let newest = *changes.borrow_and_update();
                 if newest <= seen {
                     continue;

@@ -159,6 +159,30 @@ impl SessionStore {
     }
 
     /// Revokes one session. Revoking an already revoked session changes nothing.
+    /// Whether `caller`'s session still stands as it did when the request began: not revoked,
+    /// not expired, the account active, in the same role and unit (a long-lived channel closes
+    /// when any of these changes, and the device reconnects with what is true now).
+    pub async fn still_valid(&self, caller: &Caller) -> Result<bool, AppError> {
+        /// revoked_at, expires_at, deactivated_at, role, unit_id.
+        type Standing = (Option<String>, String, Option<String>, String, Option<i64>);
+        let row: Option<Standing> = sqlx::query_as(
+            "SELECT s.revoked_at, s.expires_at, st.deactivated_at, st.role, st.unit_id
+                 FROM sessions s JOIN staff st ON st.id = s.staff_id WHERE s.id = $1",
+        )
+        .bind(caller.session_id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(
+            row.is_some_and(|(revoked, expires, deactivated, role, unit)| {
+                revoked.is_none()
+                    && expires > db::timestamp(Utc::now())
+                    && deactivated.is_none()
+                    && role == huifang_protocol::Labelled::code(caller.role)
+                    && unit == caller.unit.map(|u| u.id)
+            }),
+        )
+    }
+
     pub async fn revoke(&self, session_id: i64) -> Result<(), AppError> {
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(db::now())

@@ -48,11 +48,17 @@ pub fn page_request(limit: Option<u32>, offset: Option<u64>) -> AppResult<PageRe
             "limit must be between 1 and {MAX_PAGE_SIZE}"
         )));
     }
-    Ok(PageRequest {
-        limit,
-        offset: offset.unwrap_or(0),
-    })
+    let offset = offset.unwrap_or(0);
+    if offset > MAX_OFFSET {
+        return Err(AppError::invalid(format!(
+            "offset must be at most {MAX_OFFSET}"
+        )));
+    }
+    Ok(PageRequest { limit, offset })
 }
+
+/// The largest `offset` a list takes (it is bound as a signed 64-bit integer; no list is that long).
+const MAX_OFFSET: u64 = 1_000_000_000;
 
 /// A search text: trimmed, empty means none, at most 100 characters.
 pub fn search_text(q: Option<String>) -> AppResult<Option<String>> {
