@@ -9,6 +9,40 @@ use crate::error::AppError;
 #[from_request(via(axum::Json), rejection(AppError))]
 pub struct ApiJson<T>(pub T);
 
+/// The address a request came from, for throttling sign-in: the peer's, or — when the peer is
+/// this host (a TLS front on the same machine) — the last address that front appended to
+/// `X-Forwarded-For`. `None` when the server runs without connection info (in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        let forwarded = || {
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|last| last.trim().parse().ok())
+        };
+        Ok(ClientAddress(match peer {
+            Some(peer) if peer.is_loopback() => forwarded().or(Some(peer)),
+            other => other,
+        }))
+    }
+}
+
 /// `axum::extract::Query`, rejecting with a clear `{error, message}` body.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]

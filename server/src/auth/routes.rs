@@ -12,7 +12,7 @@ use super::sessions::{IssuedToken, SessionInfo};
 use super::{Caller, StaffScope, check_new_password, hash_password, verify_password};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, ClientAddress};
 use crate::registry::import::normalise_username;
 
 pub fn router() -> Router<AppState> {
@@ -46,6 +46,7 @@ const WRONG_CREDENTIALS: &str = "wrong username or password";
 #[tracing::instrument(skip(state, body), fields(username = %normalise_username(&body.username)))]
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
     let device_name = body.device_name.unwrap_or_default().trim().to_owned();
@@ -54,7 +55,8 @@ async fn login(
             "device_name must have at most 100 characters",
         ));
     }
-    let (issued, staff) = sign_in(&state, &body.username, body.password, &device_name).await?;
+    let (issued, staff) =
+        sign_in(&state, &body.username, body.password, &device_name, client).await?;
     Ok(Json(LoginResponse {
         token: issued.token,
         expires_at: issued.expires_at,
@@ -63,13 +65,14 @@ async fn login(
     }))
 }
 
-/// Checks a username and password (throttled per username) and opens a session: the one way in,
-/// for phones, scripts and the dashboard alike.
+/// Checks a username and password (throttled per account and per client address) and opens a
+/// session: the one way in, for phones, scripts and the dashboard alike.
 pub async fn sign_in(
     state: &AppState,
     username: &str,
     password: String,
     device_name: &str,
+    client: Option<std::net::IpAddr>,
 ) -> AppResult<(IssuedToken, StaffMember)> {
     let username = normalise_username(username);
     if username.is_empty()
@@ -79,7 +82,7 @@ pub async fn sign_in(
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     }
     let throttle = state.throttle();
-    throttle.check(&username).await?;
+    let attempt = throttle.begin(&username, client).await?;
 
     let account = state.registry().staff_login(&username).await?;
     let stored_hash = account
@@ -90,11 +93,10 @@ pub async fn sign_in(
         .await
         .map_err(AppError::Internal)?;
     let Some(account) = account.filter(|_| ok) else {
-        throttle.record_failure(&username).await?;
         tracing::info!("sign-in refused");
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     };
-    throttle.clear(&username).await?;
+    throttle.succeeded(attempt).await?;
     let issued = state.sessions().issue(account.id, device_name).await?;
     let staff = state
         .registry()
@@ -155,10 +157,13 @@ struct ChangePassword {
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
 async fn change_password(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     caller: Caller,
     ApiJson(body): ApiJson<ChangePassword>,
 ) -> AppResult<StatusCode> {
     check_new_password(&body.new_password).map_err(AppError::invalid)?;
+    // Guessing the current password from a stolen session is throttled like signing in.
+    let attempt = state.throttle().begin(&caller.username, client).await?;
     let account = state.registry().staff_login(&caller.username).await?;
     let ok = verify_password(body.current_password, account.and_then(|a| a.password_hash))
         .await
@@ -166,6 +171,7 @@ async fn change_password(
     if !ok {
         return Err(AppError::Forbidden("the current password is wrong".into()));
     }
+    state.throttle().succeeded(attempt).await?;
     let hash = hash_password(body.new_password)
         .await
         .map_err(AppError::Internal)?;

@@ -63,13 +63,22 @@ pub struct LoginForm {
 /// and goes on to the page asked for, otherwise shows the form again with the reason.
 pub async fn login(
     State(state): State<AppState>,
+    crate::extract::ClientAddress(client): crate::extract::ClientAddress,
     headers: HeaderMap,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> WebResult<Response> {
     let lang = lang_of(&jar);
     let next = local_path(form.next.as_deref());
-    match sign_in(&state, &form.username, form.password, BROWSER_DEVICE).await {
+    match sign_in(
+        &state,
+        &form.username,
+        form.password,
+        BROWSER_DEVICE,
+        client,
+    )
+    .await
+    {
         Ok((issued, _staff)) => {
             let cookie = Cookie::build((SESSION_COOKIE, issued.token))
                 .path("/")

@@ -15,6 +15,8 @@ crate::on_both_backends!(
     changing_password_signs_out_other_devices,
     deactivated_staff_cannot_sign_in_or_use_old_tokens,
     requests_without_a_valid_token_are_refused,
+    a_parallel_burst_checks_at_most_five_passwords,
+    password_changes_and_client_addresses_are_throttled_too,
 );
 
 async fn login_returns_a_token_that_is_stored_only_as_a_hash(app: TestApp) {
@@ -101,11 +103,12 @@ async fn wrong_password_is_refused_and_repeated_failures_are_slowed_down(app: Te
         .await
         .unwrap();
     app.login("bsw.csc.01", PASSWORD).await;
-    let remembered: Vec<String> =
-        sqlx::query_scalar("SELECT username FROM login_failures ORDER BY username")
-            .fetch_all(app.db.pool())
-            .await
-            .unwrap();
+    let remembered: Vec<String> = sqlx::query_scalar(
+        "SELECT username FROM login_failures WHERE username NOT LIKE 'ip:%' ORDER BY username",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
     assert_eq!(
         remembered,
         ["nobody"],
@@ -322,4 +325,100 @@ async fn requests_without_a_valid_token_are_refused(app: TestApp) {
         "not valid",
     )
     .await;
+}
+
+/// The attack run's burst: 100 wrong passwords for one account at once, the right one among
+/// them. However they interleave, at most five passwords are checked before the lock.
+async fn a_parallel_burst_checks_at_most_five_passwords(app: TestApp) {
+    let attempts: Vec<_> = (0..100)
+        .map(|n| {
+            let client = app.client.clone();
+            let url = app.url("/api/v1/auth/login");
+            tokio::spawn(async move {
+                let password = if n == 50 { PASSWORD } else { "wrong-password" };
+                client
+                    .post(url)
+                    .json(&serde_json::json!({"username": "bsw.gw.02", "password": password}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED || **s == StatusCode::OK)
+        .count();
+    let locked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(checked <= 5, "{checked} passwords checked: {statuses:?}");
+    assert_eq!(checked + locked, 100, "{statuses:?}");
+    // The right password signs in only if it happened to be among the five checked.
+    assert!(
+        statuses
+            .iter()
+            .enumerate()
+            .all(|(n, s)| *s != StatusCode::OK || n == 50)
+    );
+    let after = app.login_response("bsw.gw.02", PASSWORD).await;
+    assert_eq!(
+        after.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "still locked"
+    );
+    assert!(after.headers().contains_key("retry-after"));
+}
+
+async fn password_changes_and_client_addresses_are_throttled_too(app: TestApp) {
+    // Guessing the current password from a signed-in (stolen) session.
+    let token = app.login("bsw.csc.01", PASSWORD).await;
+    let change = |current: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/password"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"current_password": current, "new_password": "a-new-password-9"}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            change("guess").await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        change(PASSWORD).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked even with the right one"
+    );
+    // One address trying many accounts: locked after 30 failures (the five guesses above
+    // included), whatever the account.
+    let mut statuses = Vec::new();
+    for n in 0..26 {
+        statuses.push(
+            app.login_response(&format!("nobody.{n}"), "x")
+                .await
+                .status(),
+        );
+    }
+    assert!(
+        statuses[..25]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[25], StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.login_response("bsw.office.head", PASSWORD)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is locked for every account"
+    );
 }
