@@ -125,6 +125,19 @@ impl Caller {
         }
     }
 
+    /// The work the caller does themselves, whatever they may see: theirs, and their units'
+    /// (a consultant's: only theirs). Recording an outcome or an answer is limited to it.
+    pub fn own_work(&self) -> WorkScope {
+        WorkScope::Units {
+            staff_id: self.staff_id,
+            units: if self.role == Role::Consultant {
+                Vec::new()
+            } else {
+                self.work_units.clone()
+            },
+        }
+    }
+
     /// The caller as the document permission rules see them.
     pub fn actor(&self) -> huifang_protocol::Actor {
         huifang_protocol::Actor::Staff(huifang_protocol::StaffActor {

@@ -13,4 +13,4 @@ pub use workflow::{
     CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable, cancel, create_for_sheet,
     reassign, record_outcome, record_unreachable,
 };
-pub use workflow::{Recorder, after_completed, is_visible};
+pub use workflow::{Recorder, after_completed, is_assigned_within, is_visible};

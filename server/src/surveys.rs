@@ -21,7 +21,7 @@ use sqlx::FromRow;
 
 pub use routes::router;
 
-use crate::auth::{Caller, WorkScope};
+use crate::auth::Caller;
 use crate::db::Database;
 use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
@@ -603,14 +603,9 @@ pub async fn answer(
         .load::<FollowUp>(follow_up_id)
         .await?
         .ok_or_else(missing)?;
-    let in_scope = match caller.work_scope() {
-        WorkScope::All => true,
-        WorkScope::Units { staff_id, units } => {
-            follow_up.assignee_staff_id == Some(staff_id)
-                || units.contains(&follow_up.assignee_unit_id)
-        }
-    };
-    if !in_scope {
+    // Answers are entered by whoever does the survey follow-up (its person or unit), not by
+    // head office on another unit's behalf.
+    if !crate::followups::is_assigned_within(&caller.own_work(), &follow_up) {
         return Err(missing());
     }
     if follow_up.status.is_closed() {

@@ -63,7 +63,15 @@ async fn list(
             staff_id: caller.staff_id,
             unit_id: caller.unit.map(|u| u.id),
         },
-        View::Unit => FollowUpView::Units(caller.work_units.clone()),
+        // A consultant works alone: their "unit" is their own customers (R-INF-7, R-RTN-1), not
+        // the other consultants' of the sales site.
+        View::Unit => match caller.work_scope() {
+            WorkScope::Units { units, .. } if units.is_empty() => FollowUpView::Mine {
+                staff_id: caller.staff_id,
+                unit_id: None,
+            },
+            _ => FollowUpView::Units(caller.work_units.clone()),
+        },
         View::All => {
             if caller.work_scope() != WorkScope::All {
                 return Err(AppError::Forbidden(

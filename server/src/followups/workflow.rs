@@ -121,6 +121,18 @@ async fn begin_change(
     Ok((write, doc, follow_up))
 }
 
+/// Whether a follow-up is assigned within a work scope: to the person, or to one of the scope's
+/// units (a consultant's scope has no units: they see their own customers' follow-ups only).
+pub fn is_assigned_within(scope: &crate::auth::WorkScope, follow_up: &FollowUp) -> bool {
+    match scope {
+        crate::auth::WorkScope::All => true,
+        crate::auth::WorkScope::Units { staff_id, units } => {
+            follow_up.assignee_staff_id == Some(*staff_id)
+                || units.contains(&follow_up.assignee_unit_id)
+        }
+    }
+}
+
 /// Whether the caller may see a follow-up: theirs, their units', one of a sheet they may see
 /// (the acceptor follows what became of their sheet), or everything.
 pub async fn is_visible(
@@ -129,10 +141,7 @@ pub async fn is_visible(
     follow_up: &FollowUp,
 ) -> Result<bool, AppError> {
     let scope = caller.work_scope();
-    if matches!(scope, crate::auth::WorkScope::All)
-        || follow_up.assignee_staff_id == Some(caller.staff_id)
-        || caller.work_units.contains(&follow_up.assignee_unit_id)
-    {
+    if is_assigned_within(&scope, follow_up) {
         return Ok(true);
     }
     match &follow_up.sheet_id {

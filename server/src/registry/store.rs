@@ -294,11 +294,19 @@ impl RegistryStore {
         }
         if let Some(text) = &filter.text {
             let pattern = contains_pattern(text);
+            // Whoever sees phones masked cannot find a customer by their number either.
+            let phone = if full_phones {
+                "OR cu.phone LIKE ? ESCAPE '\\'"
+            } else {
+                ""
+            };
             conditions.add(
-                "(h.room LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\' OR h.id IN (
-                    SELECT cu.household_id FROM customers cu
-                    WHERE cu.name LIKE ? ESCAPE '\\' OR cu.phone LIKE ? ESCAPE '\\'))",
-                std::iter::repeat_n(SqlArg::Text(pattern), 4),
+                &format!(
+                    "(h.room LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\' OR h.id IN (
+                        SELECT cu.household_id FROM customers cu
+                        WHERE cu.name LIKE ? ESCAPE '\\' {phone}))"
+                ),
+                std::iter::repeat_n(SqlArg::Text(pattern), if full_phones { 4 } else { 3 }),
             );
         }
         let where_sql = conditions.where_sql();

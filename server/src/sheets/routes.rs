@@ -93,6 +93,7 @@ async fn list(
         id: None,
         number: query.number,
         text: crate::registry::search_text(query.q)?,
+        search_phones: caller.sees_customer_phones(),
         level: query.level,
         category: query.category,
         status: query.status,

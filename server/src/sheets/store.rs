@@ -123,8 +123,10 @@ const SUMMARY_COLUMNS: &str =
 pub struct SheetFilter {
     pub id: Option<String>,
     pub number: Option<String>,
-    /// Matches number, customer name, phone, address or what was reported.
+    /// Matches number, customer name, address or what was reported, and the phone number when
+    /// `search_phones` (a caller who sees phones masked must not find customers by them).
     pub text: Option<String>,
+    pub search_phones: bool,
     pub level: Option<ComplaintLevel>,
     pub category: Option<SheetCategory>,
     pub status: Option<SheetStatus>,
@@ -176,10 +178,20 @@ pub async fn list(
     }
     if let Some(text) = &filter.text {
         let pattern = contains_pattern(text);
+        let phone = if filter.search_phones {
+            "OR s.contact_phone LIKE ? ESCAPE '\\'"
+        } else {
+            ""
+        };
         conditions.add(
-            "(s.number LIKE ? ESCAPE '\\' OR s.customer_name LIKE ? ESCAPE '\\' OR s.contact_phone LIKE ? ESCAPE '\\'
-              OR s.customer_address LIKE ? ESCAPE '\\' OR s.summary LIKE ? ESCAPE '\\')",
-            std::iter::repeat_n(SqlArg::Text(pattern), 5),
+            &format!(
+                "(s.number LIKE ? ESCAPE '\\' OR s.customer_name LIKE ? ESCAPE '\\' {phone}
+                  OR s.customer_address LIKE ? ESCAPE '\\' OR s.summary LIKE ? ESCAPE '\\')"
+            ),
+            std::iter::repeat_n(
+                SqlArg::Text(pattern),
+                if filter.search_phones { 5 } else { 4 },
+            ),
         );
     }
     if let Some(level) = filter.level {

@@ -37,7 +37,15 @@ fn require_reader(caller: &Caller) -> Result<(), AppError> {
     {
         return Ok(());
     }
-    if caller.unit.is_some_and(|u| u.community_id.is_some()) && caller.role != Role::Consultant {
+    let office = caller.unit.is_some_and(|u| {
+        matches!(
+            u.kind,
+            huifang_protocol::UnitKind::PropertyOffice
+                | huifang_protocol::UnitKind::CustomerServiceCenter
+                | huifang_protocol::UnitKind::OfficeDepartment
+        )
+    });
+    if office {
         return Ok(());
     }
     Err(AppError::Forbidden(

@@ -278,6 +278,7 @@ pub async fn sheets(
         .in_lang(lang)?;
     let filter = SheetFilter {
         text: crate::registry::search_text(query.q.clone()).in_lang(lang)?,
+        search_phones: viewer.caller.sees_customer_phones(),
         level: code::<ComplaintLevel>(&query.level, lang)?,
         category: code::<SheetCategory>(&query.category, lang)?,
         status: code::<SheetStatus>(&query.status, lang)?,

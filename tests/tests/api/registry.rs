@@ -11,6 +11,7 @@ crate::on_both_backends!(
     customer_phones_are_masked_for_roles_that_do_not_call_customers,
     units_communities_and_buildings_describe_the_organisation,
     admin_creates_staff_who_can_then_sign_in,
+    reads_stay_within_what_each_role_is_documented_to_see,
 );
 
 fn rooms(page: &Value) -> Vec<String> {
@@ -415,5 +416,80 @@ async fn admin_creates_staff_who_can_then_sign_in(app: TestApp) {
         app.registry_counts().await,
         before,
         "refused requests changed nothing"
+    );
+}
+
+/// The attack run's wide reads (issue #14, item 6).
+async fn reads_stay_within_what_each_role_is_documented_to_see(app: TestApp) {
+    let csc = app.login("bsw.csc.01", PASSWORD).await;
+    let sales = app.login("bsw.sales.head", PASSWORD).await;
+    // A follow-up for a customer of consultant 02, and one of consultant 01.
+    for (customer, who) in [("黄建华", "bsw.gw.01"), ("周海燕", "bsw.gw.01")] {
+        let sheet = crate::sheets::accept(&app, &sales, customer, "ordinary", "sales_matter").await;
+        crate::sheets::handle(&app, &sales, &sheet).await;
+        let _ = who;
+    }
+    let other = app.login("bsw.gw.02", PASSWORD).await;
+    let own = app.login("bsw.gw.01", PASSWORD).await;
+    for view in ["mine", "unit"] {
+        let listed = app
+            .get_json(&other, &format!("/api/v1/followups?view={view}"))
+            .await;
+        assert_eq!(
+            listed["total"], 0,
+            "a consultant sees none of another consultant's customers ({view}): {listed}"
+        );
+    }
+    let mine = app.get_json(&own, "/api/v1/followups?view=unit").await;
+    assert_eq!(mine["total"], 2, "{mine}");
+    let id = mine["items"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&other, &format!("/api/v1/followups/{id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Whoever sees phones masked cannot find customers by their numbers, nor read them by sync.
+    let gm = app.login("gm", PASSWORD).await;
+    let admin = app.admin_token().await;
+    for token in [&gm, &admin] {
+        let found = app.get_json(token, "/api/v1/households?q=138001").await;
+        assert_eq!(found["total"], 0, "{found}");
+        let sheets = app.get_json(token, "/api/v1/sheets?q=138001").await;
+        assert_eq!(sheets["total"], 0, "{sheets}");
+        let by_name = app
+            .get_json(
+                token,
+                &format!(
+                    "/api/v1/households?q={}",
+                    crate::helpers::urlencode("陈志强")
+                ),
+            )
+            .await;
+        assert_eq!(by_name["total"], 1, "names are still found");
+        let request = huifang_protocol::SyncRequest {
+            version: huifang_protocol::SYNC_VERSION,
+            cursor: 0,
+            changes: vec![],
+            page_size: 500,
+            reference_version: None,
+        };
+        let answer = crate::sync::sync_answer(&app, token, &request).await;
+        assert!(answer.documents.is_empty(), "no documents with full phones");
+        let reference = answer.reference.unwrap();
+        assert!(
+            reference
+                .households
+                .iter()
+                .flat_map(|h| &h.customers)
+                .all(|c| c.phone.contains("****")),
+            "reference rows are masked"
+        );
+    }
+    let found = app.get_json(&csc, "/api/v1/households?q=138001").await;
+    assert!(
+        found["total"].as_i64().unwrap() >= 1,
+        "staff who call customers search by phone"
     );
 }

@@ -235,6 +235,30 @@ async fn r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report(app:
         "scope",
     )
     .await;
+    // Head office sees every survey follow-up but does not answer on an office's behalf.
+    for who in ["dev.01", "gm", "root"] {
+        let token = if who == "root" {
+            app.admin_token().await
+        } else {
+            app.login(who, PASSWORD).await
+        };
+        let response = app
+            .post(
+                &token,
+                &responses,
+                json!({"follow_up_id": ids[0], "channel": "paper", "answers": answers(5, "")}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{who}");
+    }
+    // A sales site collects no survey answers and reads no forms (README: head office and the
+    // property offices).
+    let sales = app.login("bsw.sales.head", PASSWORD).await;
+    assert_eq!(
+        app.get(&sales, "/api/v1/surveys").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.get(&sales, &path).await.status(), StatusCode::FORBIDDEN);
     for (n, (rating, advice)) in [(5, "电梯维护要及时"), (3, "电梯维护要及时"), (4, "")]
         .into_iter()
         .enumerate()
