@@ -160,6 +160,7 @@ impl ClientStore {
                 version: SYNC_VERSION,
                 cursor: self.read(cursor)?,
                 changes: next_batch(&mut changes),
+                scope_version: self.read(|conn| meta(conn, "scope_version"))?,
                 page_size: PAGE_SIZE.min(MAX_PAGE),
             };
             let body = encode_message(&request).map_err(|e| ClientError::invalid(e.to_string()))?;
@@ -276,6 +277,26 @@ impl ClientStore {
                     forget(tx, id)?;
                     report.removed += 1;
                 }
+            }
+            // The staff member's scope changed (another unit, another role): what is no longer
+            // theirs goes, unless something of it is still to be sent.
+            if let Some(in_scope) = &response.in_scope {
+                let keep: std::collections::HashSet<&str> =
+                    in_scope.iter().map(String::as_str).collect();
+                let held: Vec<String> = {
+                    let mut stmt = tx.prepare(
+                        "SELECT id FROM documents WHERE id NOT IN (SELECT document_id FROM outbox)",
+                    )?;
+                    let rows = stmt.query_map([], |r| r.get(0))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                for id in held.iter().filter(|id| !keep.contains(id.as_str())) {
+                    forget(tx, id)?;
+                    report.removed += 1;
+                }
+            }
+            if let Some(version) = &response.scope_version {
+                set_meta(tx, "scope_version", version)?;
             }
             if let Some(reference) = &response.reference {
                 let data = crate::ReferenceData {

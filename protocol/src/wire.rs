@@ -39,6 +39,9 @@ pub struct SyncRequest {
     /// The version of the reference rows the device holds (`None`: none yet).
     #[serde(default)]
     pub reference_version: Option<String>,
+    /// The scope the device's documents were synced for (`SyncResponse::scope_version`).
+    #[serde(default)]
+    pub scope_version: Option<String>,
 }
 
 /// Automerge changes a device made to one document.
@@ -71,6 +74,15 @@ pub struct SyncResponse {
     /// Fresh reference rows, when the device's version is not the current one.
     #[serde(default)]
     pub reference: Option<ReferenceRows>,
+    /// The scope this answer was made for: who the staff member is, in which role and units. The
+    /// device sends it back next time.
+    #[serde(default)]
+    pub scope_version: Option<String>,
+    /// Sent when the scope changed since the device's last sync (a move to another unit, a new
+    /// role): every document now in scope. The device purges what is not listed (once nothing of
+    /// it is pending) and receives the rest from the start, page by page.
+    #[serde(default)]
+    pub in_scope: Option<Vec<String>>,
 }
 
 /// The registry rows of the device's scope, for looking things up offline.
@@ -218,6 +230,7 @@ mod tests {
             }],
             page_size: 500,
             reference_version: None,
+            scope_version: None,
         }
     }
 

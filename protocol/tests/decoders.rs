@@ -235,6 +235,7 @@ proptest! {
                 .collect(),
             page_size: 10,
             reference_version: None,
+            scope_version: None,
         };
         let decoded = decode_request(&encode_message(&request).unwrap()).unwrap();
         for change in decoded.changes {

@@ -125,6 +125,22 @@ impl DocWrite {
         Ok(())
     }
 
+    /// Records that a document left a unit's scope (re-routed, or reassigned to another unit): the
+    /// phones of that unit's people purge it unless it is still theirs some other way.
+    pub async fn unit_scope_exit(
+        &mut self,
+        document_id: &str,
+        unit_id: i64,
+    ) -> Result<(), AppError> {
+        sqlx::query("INSERT INTO scope_exits (seq, document_id, unit_id) VALUES ($1, $2, $3)")
+            .bind(self.seq)
+            .bind(document_id)
+            .bind(unit_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Writes `value` into `doc` and stores the document with this write's sequence number.
     /// The caller updates the projection in the same transaction.
     pub async fn put_document<D: Document>(

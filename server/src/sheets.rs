@@ -11,5 +11,5 @@ pub use store::next_number;
 pub use store::{SheetFilter, SheetSummary, is_visible, list, project, scope_sql};
 pub use workflow::{
     AcceptSheet, HandleSheet, SheetEdit, SheetUpdate, accept, archive, change, handle,
-    load_visible, submitted_time,
+    left_handling_unit, load_visible, submitted_time,
 };

@@ -122,8 +122,19 @@ async fn sync(
             Err(Refusal::Failed(error)) => return Err(error),
         }
     }
+    // A device whose staff member changed role or unit since its last sync starts over: it is
+    // told every document now in scope (and purges the rest) and receives them from the start.
+    let scope_version = scope_version(&caller);
+    let rescoped =
+        request.cursor > 0 && request.scope_version.as_deref() != Some(scope_version.as_str());
+    let from = if rescoped { 0 } else { request.cursor };
+    let in_scope = if rescoped {
+        Some(documents_in_scope(&state, &caller).await?)
+    } else {
+        None
+    };
     let (mut documents, removed, cursor, more) =
-        outgoing(&state, &caller, request.cursor, request.page_size).await?;
+        outgoing(&state, &caller, from, request.page_size).await?;
     // A phone whose changes were refused drops its copy and takes the server's, when it may.
     let refused: Vec<&str> = rejections
         .iter()
@@ -146,6 +157,8 @@ async fn sync(
         cursor,
         more,
         reference,
+        scope_version: Some(scope_version),
+        in_scope,
     };
     let bytes = encode_message(&response).map_err(|e| AppError::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response())
@@ -411,6 +424,7 @@ async fn change_sheet(
     let newly_handled =
         before.status != SheetStatus::Handled && after.status == SheetStatus::Handled;
     write.store(&mut doc, &after, "sheet.synced").await?;
+    sheets::left_handling_unit(write, &before, &after).await?;
     if newly_handled {
         followups::create_for_sheet(write, &after, settings).await?;
     }
@@ -487,6 +501,29 @@ async fn current_copies(
         }
     }
     Ok(copies)
+}
+
+/// What decides which documents the caller's devices hold: who, in which role and units. It is
+/// checked on every sync (the session's own facts, read at each request), so a move by import or
+/// by an administrator reaches the phone at its next sync.
+fn scope_version(caller: &Caller) -> String {
+    use sha2::Digest;
+    let scope = format!(
+        "{}:{}:{:?}:{}",
+        caller.staff_id,
+        caller.role,
+        caller.work_units,
+        caller.sees_customer_phones()
+    );
+    hex::encode(&sha2::Sha256::digest(scope.as_bytes())[..16])
+}
+
+/// The ids of every document the caller's devices may hold.
+async fn documents_in_scope(state: &AppState, caller: &Caller) -> Result<Vec<String>, AppError> {
+    let sql = format!("SELECT d.id FROM documents d WHERE {}", in_scope(caller));
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(state.db().pool())
+        .await?)
 }
 
 /// A fingerprint of the registry as the caller sees it: it changes whenever any registry row
@@ -608,6 +645,20 @@ fn in_scope(caller: &Caller) -> String {
     }
 }
 
+/// The condition on `scope_exits e` that finds exits concerning the caller: theirs, or of a
+/// unit whose work they do (ids from the session, written inline).
+fn exits_of(caller: &Caller) -> String {
+    let units = match caller.own_work() {
+        WorkScope::Units { units, .. } => units,
+        WorkScope::All => Vec::new(),
+    };
+    format!(
+        "e.staff_id = {} OR e.unit_id IN ({})",
+        caller.staff_id,
+        id_list(&units)
+    )
+}
+
 /// The documents in the caller's scope changed after `cursor` (one page),the documents that
 /// left the scope, the new cursor and whether more pages wait.
 async fn outgoing(
@@ -662,14 +713,17 @@ async fn outgoing(
         head.max(cursor)
     };
     let removed: Vec<String> = if cursor > 0 {
-        sqlx::query_scalar(
-            "SELECT document_id FROM scope_exits WHERE staff_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-        )
-        .bind(caller.staff_id)
-        .bind(cursor)
-        .bind(new_cursor)
-        .fetch_all(db.pool())
-        .await?
+        let sql = format!(
+            "SELECT DISTINCT e.document_id FROM scope_exits e
+             WHERE ({exits}) AND e.seq > $1 AND e.seq <= $2
+               AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = e.document_id AND {in_scope})",
+            exits = exits_of(caller),
+        );
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(cursor)
+            .bind(new_cursor)
+            .fetch_all(db.pool())
+            .await?
     } else {
         Vec::new()
     };
@@ -743,14 +797,15 @@ async fn scope_changed(
     if changed > 0 {
         return Ok(true);
     }
-    let exits: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM scope_exits WHERE staff_id = $1 AND seq > $2 AND seq <= $3",
-    )
-    .bind(caller.staff_id)
-    .bind(after)
-    .bind(upto)
-    .fetch_one(state.db().pool())
-    .await?;
+    let sql = format!(
+        "SELECT COUNT(*) FROM scope_exits e WHERE ({}) AND e.seq > $1 AND e.seq <= $2",
+        exits_of(caller)
+    );
+    let exits: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(after)
+        .bind(upto)
+        .fetch_one(state.db().pool())
+        .await?;
     Ok(exits > 0)
 }
 

@@ -320,6 +320,7 @@ fn main() {
                 changes: vec![],
                 page_size: 2_000,
                 reference_version: None,
+                scope_version: None,
             };
             let mut docs = Vec::new();
             let mut request = request;
@@ -386,6 +387,7 @@ fn main() {
                         }],
                         page_size: 1,
                         reference_version: None,
+                        scope_version: None,
                     };
                     let sent = Instant::now();
                     let response = client

@@ -434,6 +434,11 @@ pub async fn reassign(
     if let Some(previous) = before.assignee_staff_id.filter(|p| Some(*p) != staff_id) {
         write.scope_exit(&after.id, previous).await?;
     }
+    if before.assignee_unit_id != unit_id {
+        write
+            .unit_scope_exit(&after.id, before.assignee_unit_id)
+            .await?;
+    }
     if let Some(staff) = staff_id {
         let message = format!("回访任务已改派给你:{}", after.customer_name);
         write.notify(staff, &after.id, &message).await?;

@@ -345,8 +345,23 @@ pub async fn change(
         return Ok(before);
     }
     write.store(&mut doc, &after, action).await?;
+    left_handling_unit(&mut write, &before, &after).await?;
     write.commit().await?;
     Ok(after)
+}
+
+/// A re-routed sheet leaves the old handling unit's phones (unless it is theirs some other way).
+pub async fn left_handling_unit(
+    write: &mut DocWrite,
+    before: &Sheet,
+    after: &Sheet,
+) -> Result<(), AppError> {
+    if let Some(old) = before.handling_unit_id
+        && before.handling_unit_id != after.handling_unit_id
+    {
+        write.unit_scope_exit(&after.id, old).await?;
+    }
+    Ok(())
 }
 
 /// Marking a sheet handled.

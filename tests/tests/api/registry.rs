@@ -474,6 +474,7 @@ async fn reads_stay_within_what_each_role_is_documented_to_see(app: TestApp) {
             changes: vec![],
             page_size: 500,
             reference_version: None,
+            scope_version: None,
         };
         let answer = crate::sync::sync_answer(&app, token, &request).await;
         assert!(answer.documents.is_empty(), "no documents with full phones");

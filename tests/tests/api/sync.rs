@@ -15,6 +15,7 @@ crate::on_both_backends!(
     two_phones_work_offline_and_sync_in_either_order,
     d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signed,
     reassignment_moves_a_follow_up_between_phones,
+    scope_follows_the_registry_units_and_staff_moves,
     bad_sync_requests_are_refused_and_store_nothing,
     hostile_automerge_bytes_are_refused_before_automerge_sees_them,
     two_server_instances_lose_no_concurrent_edit,
@@ -305,6 +306,7 @@ async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
         changes: vec![],
         page_size: 500,
         reference_version: None,
+        scope_version: None,
     };
     sync_answer(app, token, &request).await
 }
@@ -346,6 +348,7 @@ async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signe
         }],
         page_size: 100,
         reference_version: None,
+        scope_version: None,
     };
     let seq = app.change_seq().await;
     let answer: SyncResponse = sync_answer(&app, &csc_token, &request).await;
@@ -531,6 +534,7 @@ async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signe
         }],
         page_size: 100,
         reference_version: None,
+        scope_version: None,
     };
     let answer: SyncResponse = sync_answer(&app, &csc_token, &request).await;
     assert_eq!(answer.rejections.len(), 1, "{answer:?}");
@@ -595,6 +599,100 @@ async fn reassignment_moves_a_follow_up_between_phones(app: TestApp) {
     );
 }
 
+/// A document that leaves a unit's or a person's scope leaves their phones, and one that enters
+/// arrives, whether a head reassigns it or the person moves (issue #14, item 5).
+async fn scope_follows_the_registry_units_and_staff_moves(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let head = app.login("bsw.office.head", PASSWORD).await;
+    let admin = app.admin_token().await;
+    let eng_unit = app.unit_id("PMO-BSW-ENG").await;
+    let csc_unit = app.unit_id("PMO-BSW-CSC").await;
+    let handled = |customer: &'static str| {
+        let app = &app;
+        let csc_token = csc_token.clone();
+        async move {
+            let sheet = accept(app, &csc_token, customer, "ordinary", "repair").await;
+            handle(app, &csc_token, &sheet).await["follow_up"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let first = handled("陈志强").await;
+    let second = handled("林秀英").await;
+    let reassign = |id: &str, body: Value| {
+        let app = &app;
+        let head = head.clone();
+        let path = format!("/api/v1/followups/{id}/reassign");
+        async move {
+            app.post_ok(&head, &path, body, StatusCode::OK).await;
+        }
+    };
+    let csc = Phone::sign_in(&app, "bsw.csc.01").await;
+    let eng = Phone::sign_in(&app, "bsw.eng.head").await;
+    csc.sync().await;
+    eng.sync().await;
+    assert!(csc.store.follow_up(&first).is_ok());
+    assert!(eng.store.follow_up(&first).is_err());
+
+    // To a unit: the engineering department's phones receive it; the old assignee's loses it.
+    reassign(&first, json!({ "unit_id": eng_unit })).await;
+    csc.sync().await;
+    eng.sync().await;
+    assert!(
+        csc.store.follow_up(&first).is_err(),
+        "left the person's phone"
+    );
+    assert_eq!(
+        eng.store.follow_up(&first).unwrap().assignee_unit_id,
+        eng_unit
+    );
+    // From one unit to another: the first unit's phones purge it.
+    reassign(&first, json!({ "unit_id": csc_unit })).await;
+    let report = eng.sync().await;
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert!(
+        eng.store.follow_up(&first).is_err(),
+        "left the unit's phones"
+    );
+    csc.sync().await;
+    assert!(
+        csc.store.follow_up(&first).is_ok(),
+        "arrived with the new unit"
+    );
+
+    // The second goes to engineering, then the service clerk moves there by import.
+    reassign(&second, json!({ "unit_id": eng_unit })).await;
+    csc.sync().await;
+    assert!(csc.store.follow_up(&second).is_err());
+    let moved = app
+        .client
+        .post(app.url("/api/v1/import/staff"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body("username,name,role,unit,phone,password\nbsw.csc.01,冯客服,员工,PMO-BSW-ENG,,\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.status(),
+        StatusCode::OK,
+        "{}",
+        moved.text().await.unwrap()
+    );
+    let report = csc.sync().await;
+    assert!(
+        csc.store.follow_up(&first).is_err(),
+        "the old unit's work left the phone: {report:?}"
+    );
+    assert!(
+        csc.store.follow_up(&second).is_ok(),
+        "the new unit's existing work arrived: {report:?}"
+    );
+    let again = csc.sync().await;
+    assert_eq!((again.received, again.removed), (0, 0), "once: {again:?}");
+}
+
 async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
     let csc_token = app.login("bsw.csc.01", PASSWORD).await;
     let dev = app.login("dev.01", PASSWORD).await;
@@ -611,6 +709,7 @@ async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
         changes: vec![],
         page_size: 10,
         reference_version: None,
+        scope_version: None,
     };
 
     let wrong_version = SyncRequest {
@@ -1081,6 +1180,7 @@ async fn refused_change(
         }],
         page_size: 1,
         reference_version: None,
+        scope_version: None,
     };
     let answer = sync_answer(app, token, &request).await;
     assert!(answer.committed.is_empty(), "{answer:?}");
