@@ -34,10 +34,9 @@ async fn get_rules(State(state): State<AppState>, caller: Caller) -> AppResult<J
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
 async fn put_rules(
     State(state): State<AppState>,
-    caller: Caller,
+    crate::auth::Administrator(caller): crate::auth::Administrator,
     ApiJson(body): ApiJson<RuleSettings>,
 ) -> AppResult<Json<RuleSettings>> {
-    caller.require_role(&[Role::Admin])?;
     body.check().map_err(AppError::invalid)?;
     body.change(state.db(), state.config().time_zone, caller.audit_actor())
         .await?;

@@ -170,6 +170,21 @@ impl Caller {
     }
 }
 
+/// A caller who is an administrator. As an extractor it comes before the body, so whoever may not
+/// call an administrator's route is told so (403) before anything about their request's content.
+#[derive(Debug, Clone)]
+pub struct Administrator(pub Caller);
+
+impl FromRequestParts<AppState> for Administrator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_role(&[Role::Admin])?;
+        Ok(Administrator(caller))
+    }
+}
+
 /// The cookie holding a dashboard session's token (HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "huifang_session";
 /// The header a browser request signed in by cookie must carry to change anything: a page of

@@ -146,10 +146,9 @@ async fn get_quotas(
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
 async fn put_quotas(
     State(state): State<AppState>,
-    caller: Caller,
+    crate::auth::Administrator(caller): crate::auth::Administrator,
     ApiJson(body): ApiJson<QuotaSettings>,
 ) -> AppResult<Json<QuotaSettings>> {
-    caller.require_role(&[Role::Admin])?;
     store::store_settings(
         state.db(),
         state.config().time_zone,

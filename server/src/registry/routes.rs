@@ -272,10 +272,9 @@ struct CreateStaff {
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
 async fn create_staff(
     State(state): State<AppState>,
-    caller: Caller,
+    crate::auth::Administrator(caller): crate::auth::Administrator,
     ApiJson(body): ApiJson<CreateStaff>,
 ) -> AppResult<(StatusCode, Json<StaffMember>)> {
-    caller.require_role(&[Role::Admin])?;
     let username = normalise_username(&body.username);
     check_username(&username).map_err(AppError::invalid)?;
     let name = body.name.trim().to_owned();
@@ -318,11 +317,10 @@ struct SetActive {
 #[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
 async fn set_staff_active(
     State(state): State<AppState>,
-    caller: Caller,
+    crate::auth::Administrator(caller): crate::auth::Administrator,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<SetActive>,
 ) -> AppResult<Json<StaffMember>> {
-    caller.require_role(&[Role::Admin])?;
     if id == caller.staff_id && !body.active {
         return Err(AppError::invalid("you cannot deactivate your own account"));
     }
@@ -356,12 +354,11 @@ struct ImportQuery {
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
 async fn import_file(
     State(state): State<AppState>,
-    caller: Caller,
+    crate::auth::Administrator(caller): crate::auth::Administrator,
     Path(kind): Path<String>,
     ApiQuery(query): ApiQuery<ImportQuery>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> AppResult<Json<ImportReport>> {
-    caller.require_role(&[Role::Admin])?;
     let kind = ImportKind::parse(&kind).ok_or_else(|| {
         AppError::NotFound(format!(
             "unknown import {kind:?}; expected households, units or staff"

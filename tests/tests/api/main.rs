@@ -7,6 +7,7 @@ mod helpers;
 
 mod analyses;
 mod auth;
+mod authorization;
 mod browser;
 mod conformance;
 mod convergence;
