@@ -37,7 +37,7 @@ pub use followup::{
 pub use labels::{Labelled, UnknownValue};
 pub use permissions::{
     Actor, FieldViolation, StaffActor, check_follow_up_change, check_sheet_change,
-    describe_violations, revert_follow_up_fields, revert_sheet_fields,
+    describe_violations, revert_sheet_fields,
 };
 pub use phone::{PhoneError, PhoneNumber, mask_phone};
 pub use registry::{

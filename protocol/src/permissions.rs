@@ -338,8 +338,8 @@ pub fn check_follow_up_change(
     finish(violations)
 }
 
-/// Sets each named field of `after` back to its value in `before`: the compensating change for
-/// fields a sender was not allowed to change, so every replica converges on the allowed state.
+/// Sets each named field of `after` back to its value in `before` (the review uses it to find
+/// which signed fields a change touches).
 macro_rules! revert_fields {
     ($name:ident, $ty:ty, [$($field:ident),* $(,)?]) => {
         pub fn $name(after: &mut $ty, before: &$ty, fields: &[&str]) {
@@ -380,33 +380,6 @@ revert_fields!(
         status,
         invalid_reason,
         reopened_from,
-        created_at,
-    ]
-);
-
-revert_fields!(
-    revert_follow_up_fields,
-    FollowUp,
-    [
-        schema_version,
-        id,
-        kind,
-        sheet_id,
-        household_id,
-        customer_id,
-        customer_name,
-        contact_phone,
-        assignee_unit_id,
-        assignee_staff_id,
-        rule,
-        due_at,
-        status,
-        outcome,
-        unreachable_attempts,
-        signature,
-        cancel_reason,
-        overdue_at,
-        escalations,
         created_at,
     ]
 );
