@@ -260,6 +260,53 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
     )
     .await;
     let accepted = accept(&app, &csc_token, "陈志强", "ordinary", "property_service").await;
+    // The year's opinion survey, approved and sent to the community (R-SUR-1/2).
+    let dev = app.login("dev.head", PASSWORD).await;
+    let gm = app.login("gm", PASSWORD).await;
+    let form = app
+        .post_ok(
+            &dev,
+            "/api/v1/surveys",
+            crate::surveys::form(),
+            StatusCode::CREATED,
+        )
+        .await;
+    let form_path = format!("/api/v1/surveys/{}", form["id"].as_i64().unwrap());
+    let submitted = app
+        .post_ok(
+            &dev,
+            &format!("{form_path}/submit"),
+            json!({}),
+            StatusCode::OK,
+        )
+        .await;
+    app.post_ok(
+        &gm,
+        &format!("{form_path}/approve"),
+        json!({"content_sha256": submitted["content_sha256"]}),
+        StatusCode::OK,
+    )
+    .await;
+    let community: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE name = '碧水湾'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    app.post_ok(
+        &dev,
+        &format!("{form_path}/distribute"),
+        json!({"community_ids": [community]}),
+        StatusCode::OK,
+    )
+    .await;
+    let survey_fu = app
+        .get_json(
+            &csc_token,
+            "/api/v1/followups?view=unit&kind=survey&limit=1",
+        )
+        .await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let colleague = app.login("bsw.eng.head", PASSWORD).await;
     let world = World {
         csc_id: app.staff_id("bsw.csc.01").await,
@@ -596,6 +643,40 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
         ],
     );
 
+    // R-SUR-1: an opinion survey is completed by the customer's answers, not by an outcome.
+    check(
+        "R-SUR-1 survey completed without answers",
+        "R-SUR-1",
+        RefusalKind::Forbidden,
+        vec![
+            (
+                "api",
+                through_api(
+                    &app,
+                    &w.csc_token,
+                    &outcome_path(&survey_fu),
+                    outcome_body("phone", &now, 5),
+                )
+                .await,
+            ),
+            (
+                "sync",
+                through_sync::<FollowUp>(&app, &w.csc_token, &survey_fu, &|f| {
+                    f.status = FollowUpStatus::Completed;
+                })
+                .await,
+            ),
+            (
+                "phone",
+                through_phone(
+                    phone
+                        .store
+                        .record_outcome(&survey_fu, phone_outcome(FollowUpMethod::Phone, None, 5)),
+                ),
+            ),
+        ],
+    );
+
     // Sheets. R-INF-4: the handling time starts the 24-hour clock, so it is not in the future.
     check(
         "R-INF-4 handled_at",
@@ -835,7 +916,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
         )],
     );
 
-    assert_eq!(rows, 24, "the table has every row");
+    assert_eq!(rows, 25, "the table has every row");
     assert_eq!(app.change_seq().await, seq, "no path stored any bad change");
     assert!(
         phone.store.pending_changes(100).unwrap().is_empty(),

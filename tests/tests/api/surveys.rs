@@ -10,7 +10,7 @@ use crate::helpers::{PASSWORD, TestApp, assert_error};
 
 crate::on_both_backends!(r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report);
 
-fn form() -> Value {
+pub(crate) fn form() -> Value {
     json!({
         "title": "2026年度客户意见调查表", "year": 2026,
         "introduction": "感谢您抽出时间填写。",
