@@ -125,8 +125,13 @@ async fn sync(
     // A device whose staff member changed role or unit since its last sync starts over: it is
     // told every document now in scope (and purges the rest) and receives them from the start.
     let scope_version = scope_version(&caller);
-    let rescoped =
-        request.cursor > 0 && request.scope_version.as_deref() != Some(scope_version.as_str());
+    // (A device that sends no scope version, an app from before it existed, is not rescoped:
+    // it would start over on every page.)
+    let rescoped = request.cursor > 0
+        && request
+            .scope_version
+            .as_deref()
+            .is_some_and(|version| version != scope_version);
     let from = if rescoped { 0 } else { request.cursor };
     let in_scope = if rescoped {
         Some(documents_in_scope(&state, &caller).await?)
