@@ -96,6 +96,11 @@ async fn every_route_answers_each_role_as_the_readme_says(app: TestApp) {
     .await;
     let sheet = handled["sheet"]["id"].as_str().unwrap().to_owned();
     let follow_up = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+    // One still being handled, whose content can change.
+    let open_sheet = accept(&app, &csc, "林秀英", "ordinary", "repair").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // A consultant's customer's household, and a household of nobody's consultant.
     let owned: i64 = sqlx::query_scalar("SELECT household_id FROM customers WHERE name = '黄建华'")
         .fetch_one(app.db.pool())
@@ -109,6 +114,19 @@ async fn every_route_answers_each_role_as_the_readme_says(app: TestApp) {
     let other_staff = app.staff_id("bsw.gw.02").await;
     let office_unit = app.unit_id("PMO-BSW").await;
     let month = huifang_server::plans::Month::of(chrono::Utc::now(), app.config.time_zone);
+    // A survey form in draft, made by the development department.
+    let survey = app
+        .post_ok(
+            &token("dev.head"),
+            "/api/v1/surveys",
+            crate::surveys::form(),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut bad_form = crate::surveys::form();
+    bad_form["title"] = json!("");
     // This month's routine plan, so its progress can be read.
     app.post_ok(
         &token("root"),
@@ -233,6 +251,108 @@ async fn every_route_answers_each_role_as_the_readme_says(app: TestApp) {
             ],
         ),
         row(Method::GET, "/api/v1/notifications", &[everyone], forbidden),
+        hidden_from(
+            with(
+                row(
+                    Method::PATCH,
+                    format!("/api/v1/sheets/{open_sheet}"),
+                    &[&["root", "bsw.office.head", "bsw.csc.01"]],
+                    forbidden,
+                ),
+                json!({"customer_name": ""}),
+            ),
+            &[
+                "mkt.head",
+                "bsw.sales.head",
+                "bsw.gw.01",
+                "bsw.gw.02",
+                "bsw.eng.head",
+            ],
+        ),
+        hidden_from(
+            row(
+                Method::POST,
+                format!("/api/v1/sheets/{sheet}/archive"),
+                &[&["root", "dev.head", "bsw.office.head"]],
+                forbidden,
+            ),
+            &["mkt.head", "bsw.sales.head", "bsw.eng.head"],
+        ),
+        hidden_from(
+            with(
+                row(
+                    Method::POST,
+                    format!("/api/v1/followups/{follow_up}/outcome"),
+                    &[&["bsw.csc.01"]],
+                    forbidden,
+                ),
+                json!({"method": "phone", "ratings": {"handling": 9, "efficiency": 9, "quality": 9, "attitude": 9, "overall": 9}}),
+            ),
+            &[
+                "mkt.head",
+                "bsw.sales.head",
+                "bsw.gw.01",
+                "bsw.gw.02",
+                "bsw.eng.head",
+            ],
+        ),
+        hidden_from(
+            with(
+                row(
+                    Method::POST,
+                    format!("/api/v1/followups/{follow_up}/cancel"),
+                    &[&["root", "bsw.office.head"]],
+                    forbidden,
+                ),
+                json!({"reason": ""}),
+            ),
+            &[
+                "mkt.head",
+                "bsw.sales.head",
+                "bsw.gw.01",
+                "bsw.gw.02",
+                "bsw.eng.head",
+            ],
+        ),
+        row(
+            Method::GET,
+            format!("/api/v1/surveys/{survey}"),
+            &[HEAD_OFFICE, office_people],
+            forbidden,
+        ),
+        with(
+            row(
+                Method::PUT,
+                format!("/api/v1/surveys/{survey}"),
+                &[&["root", "dev.head", "dev.01"]],
+                forbidden,
+            ),
+            bad_form,
+        ),
+        with(
+            row(
+                Method::POST,
+                format!("/api/v1/surveys/{survey}/approve"),
+                &[&["gm"]],
+                forbidden,
+            ),
+            json!({"content_sha256": "0".repeat(64)}),
+        ),
+        with(
+            row(
+                Method::POST,
+                format!("/api/v1/surveys/{survey}/distribute"),
+                &[&["root", "dev.head", "dev.01"]],
+                forbidden,
+            ),
+            json!({"community_ids": []}),
+        ),
+        row(
+            Method::GET,
+            format!("/api/v1/surveys/{survey}/report"),
+            &[HEAD_OFFICE, office_people],
+            forbidden,
+        ),
         row(
             Method::GET,
             format!("/api/v1/plans/{month}"),
