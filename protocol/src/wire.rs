@@ -61,7 +61,7 @@ pub struct SyncResponse {
     /// Documents whose changes from this request are now part of the server's copy; the device
     /// may drop them from its outbox.
     pub committed: Vec<String>,
-    /// Per-document notices: changes compensated (reverted) or refused, with reasons.
+    /// Per-document notices: changes refused, with the fields and reasons.
     pub rejections: Vec<Rejection>,
     /// Documents in scope that changed after the request's cursor (whole, compacted).
     pub documents: Vec<IncomingDocument>,
@@ -107,7 +107,7 @@ pub struct IncomingDocument {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
     pub document_id: String,
-    /// The fields set back, if the rest of the change was kept.
+    /// The fields the review refused (empty when the bytes themselves were refused).
     pub fields: Vec<String>,
     pub reason: String,
     /// `true`: none of the changes were taken (a document's changes are taken whole or not at
