@@ -36,5 +36,5 @@ pub use reference::ReferenceData;
 pub use session::Session;
 pub use signature::{SignatureCheck, SignatureInput, Stroke, StrokePoint};
 pub use store::ClientStore;
-pub use sync::{SYNC_ENDPOINT, SyncNotice, SyncProgress, SyncReport};
+pub use sync::{RefusedChange, SYNC_ENDPOINT, SyncNotice, SyncProgress, SyncReport};
 pub use transport::{Method, PendingChange, Request, Transport, TransportError};

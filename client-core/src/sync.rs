@@ -55,6 +55,17 @@ pub struct SyncNotice {
     pub reason: String,
 }
 
+/// Local changes the server refused, kept so the person who typed them can see what did not
+/// stand and why (the phone's copy of the document is then the server's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedChange {
+    pub document_id: String,
+    /// `sheet` or `follow_up`.
+    pub kind: String,
+    pub reason: String,
+    pub refused_at: String,
+}
+
 /// Progress of a long (first) sync, after each page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncProgress {
@@ -191,6 +202,24 @@ impl ClientStore {
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// The changes the server refused, newest first: what the app shows its user.
+    pub fn refused_changes(&self) -> Result<Vec<RefusedChange>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT document_id, kind, reason, refused_at FROM refused_changes ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(RefusedChange {
+                    document_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    reason: r.get(2)?,
+                    refused_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
     }
 
     /// Waits on the server's live channel and calls `on_work` whenever something new arrived in

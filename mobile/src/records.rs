@@ -4,8 +4,8 @@
 
 use huifang_client::{
     BadgeCounts, BuildingTasks, CustomerContact, HouseholdHistory, HouseholdHit, NewSheet,
-    OutcomeInput, SearchResults, SheetRow, SignatureCheck, SignatureInput, Stroke, StrokePoint,
-    SyncNotice, SyncProgress, SyncReport, Task,
+    OutcomeInput, RefusedChange, SearchResults, SheetRow, SignatureCheck, SignatureInput, Stroke,
+    StrokePoint, SyncNotice, SyncProgress, SyncReport, Task,
 };
 use huifang_protocol::{
     ComplaintLevel, FollowUpMethod, InformationSource, Ratings, Role, SheetCategory,
@@ -194,6 +194,15 @@ pub struct SignatureInput {
 pub struct SignatureCheck {
     pub intact: bool,
     pub reason: String,
+}
+
+/// A change the server refused: shown to the person who typed it, with the reason.
+#[uniffi::remote(Record)]
+pub struct RefusedChange {
+    pub document_id: String,
+    pub kind: String,
+    pub reason: String,
+    pub refused_at: String,
 }
 
 #[uniffi::remote(Record)]

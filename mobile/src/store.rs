@@ -5,8 +5,8 @@ use std::sync::{Arc, RwLock};
 
 use huifang_client::{
     BadgeCounts, BuildingTasks, ClientError, ClientStore, HouseholdHistory, HttpTransport,
-    NewSheet, OutcomeInput, SearchResults, SheetRow, SignatureCheck, SignatureInput, SyncProgress,
-    SyncReport, Task,
+    NewSheet, OutcomeInput, RefusedChange, SearchResults, SheetRow, SignatureCheck, SignatureInput,
+    SyncProgress, SyncReport, Task,
 };
 use huifang_protocol::{FollowUpMethod, Ratings};
 
@@ -163,6 +163,11 @@ impl FieldStore {
 
     pub fn search(&self, text: String) -> Result<SearchResults, MobileError> {
         guarded(|| self.store.search(&text))
+    }
+
+    /// Changes the server refused (newest first), so the person who typed them is told.
+    pub fn refused_changes(&self) -> Result<Vec<RefusedChange>, MobileError> {
+        guarded(|| self.store.refused_changes())
     }
 
     pub fn badge_counts(&self) -> Result<BadgeCounts, MobileError> {

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signed,
     reassignment_moves_a_follow_up_between_phones,
     scope_follows_the_registry_units_and_staff_moves,
+    a_refused_offline_edit_is_kept_for_its_owner_and_the_phone_takes_the_servers_copy,
     bad_sync_requests_are_refused_and_store_nothing,
     hostile_automerge_bytes_are_refused_before_automerge_sees_them,
     two_server_instances_lose_no_concurrent_edit,
@@ -692,6 +693,52 @@ async fn scope_follows_the_registry_units_and_staff_moves(app: TestApp) {
     );
     let again = csc.sync().await;
     assert_eq!((again.received, again.removed), (0, 0), "once: {again:?}");
+}
+
+/// An outcome recorded offline while the head cancelled the follow-up on the server: the server
+/// refuses it whole, the phone keeps it where its user sees it (with the reason) and its copy
+/// becomes the server's; nothing is pending afterwards and nothing was lost silently.
+async fn a_refused_offline_edit_is_kept_for_its_owner_and_the_phone_takes_the_servers_copy(
+    app: TestApp,
+) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let handled = handle(
+        &app,
+        &csc_token,
+        &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
+    )
+    .await;
+    let id = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+    let phone = Phone::sign_in(&app, "bsw.csc.01").await;
+    phone.sync().await;
+    phone.store.record_outcome(&id, outcome(5)).unwrap();
+    let head = app.login("bsw.office.head", PASSWORD).await;
+    app.post_ok(
+        &head,
+        &format!("/api/v1/followups/{id}/cancel"),
+        json!({"reason": "客户已搬走"}),
+        StatusCode::OK,
+    )
+    .await;
+    let report = phone.sync().await;
+    assert_eq!(report.committed, 0, "{report:?}");
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert!(
+        report.rejected[0].reason.contains("cancelled"),
+        "{report:?}"
+    );
+    let refused = phone.store.refused_changes().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].document_id, id);
+    assert_eq!(refused[0].kind, "follow_up");
+    assert!(phone.store.pending_changes(10).unwrap().is_empty());
+    let on_phone = phone.store.follow_up(&id).unwrap();
+    let on_server: FollowUp =
+        serde_json::from_value(server_follow_up(&app, &csc_token, &id).await).unwrap();
+    assert_eq!(on_phone, on_server, "the phone's copy is the server's");
+    assert_eq!(on_phone.status, FollowUpStatus::Cancelled);
+    let again = phone.sync().await;
+    assert!(again.rejected.is_empty() && again.sent == 0, "{again:?}");
 }
 
 async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
