@@ -251,6 +251,100 @@ async fn every_route_answers_each_role_as_the_readme_says(app: TestApp) {
             ],
         ),
         row(Method::GET, "/api/v1/notifications", &[everyone], forbidden),
+        row(
+            Method::GET,
+            format!("/api/v1/plans/{month}/households"),
+            &[everyone],
+            forbidden,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/admin/audit/verify",
+            &[&["root"]],
+            forbidden,
+        ),
+        with(
+            row(Method::PUT, "/api/v1/admin/rules", &[&["root"]], forbidden),
+            json!({"follow_up_hours": -1}),
+        ),
+        row(
+            Method::GET,
+            format!("/api/v1/blobs/{}/upload", "a".repeat(64)),
+            &[everyone],
+            forbidden,
+        ),
+        hidden_from(
+            with(
+                row(
+                    Method::POST,
+                    format!("/api/v1/sheets/{open_sheet}/tracking"),
+                    &[&["root", "bsw.office.head", "bsw.csc.01"]],
+                    forbidden,
+                ),
+                json!({"note": ""}),
+            ),
+            &[
+                "mkt.head",
+                "bsw.sales.head",
+                "bsw.gw.01",
+                "bsw.gw.02",
+                "bsw.eng.head",
+            ],
+        ),
+        hidden_from(
+            with(
+                row(
+                    Method::POST,
+                    format!("/api/v1/sheets/{open_sheet}/handled"),
+                    &[&["root", "bsw.office.head", "bsw.csc.01"]],
+                    forbidden,
+                ),
+                json!({"result": ""}),
+            ),
+            &[
+                "mkt.head",
+                "bsw.sales.head",
+                "bsw.gw.01",
+                "bsw.gw.02",
+                "bsw.eng.head",
+            ],
+        ),
+        hidden_from(
+            with(
+                row(
+                    Method::POST,
+                    format!("/api/v1/sheets/{open_sheet}/invalid"),
+                    &[&["root", "bsw.office.head", "bsw.csc.01"]],
+                    forbidden,
+                ),
+                json!({"reason": ""}),
+            ),
+            &[
+                "mkt.head",
+                "bsw.sales.head",
+                "bsw.gw.01",
+                "bsw.gw.02",
+                "bsw.eng.head",
+            ],
+        ),
+        hidden_from(
+            with(
+                row(
+                    Method::POST,
+                    format!("/api/v1/followups/{follow_up}/unreachable"),
+                    &[&["bsw.csc.01"]],
+                    forbidden,
+                ),
+                json!({"method": "phone", "note": "x".repeat(600)}),
+            ),
+            &[
+                "mkt.head",
+                "bsw.sales.head",
+                "bsw.gw.01",
+                "bsw.gw.02",
+                "bsw.eng.head",
+            ],
+        ),
         hidden_from(
             with(
                 row(
