@@ -70,10 +70,8 @@ fn sheet_facts(
     after: &Sheet,
     now: DateTime<Utc>,
 ) -> Result<SheetFacts> {
-    let household_changed = before
-        .is_none_or(|b| b.household_id != after.household_id || b.customer_id != after.customer_id);
     let household = match after.household_id {
-        Some(household_id) if household_changed => {
+        Some(household_id) if huifang_protocol::names_another_household(before, after) => {
             let known: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM households WHERE id = ?1",
                 [household_id],

@@ -46,7 +46,7 @@ pub use registry::{
 };
 pub use review::{
     BlobFact, CLOCK_SKEW, FollowUpFacts, HouseholdFact, MAX_BACKDATE, Refusal, RefusalKind,
-    SIGNED_SHEET_FIELDS, SheetFacts, review_follow_up, review_sheet,
+    SIGNED_SHEET_FIELDS, SheetFacts, names_another_household, review_follow_up, review_sheet,
 };
 pub use roles::Role;
 pub use rules::AssignmentRule;
@@ -54,7 +54,7 @@ pub use sheet::{
     ComplaintLevel, InformationSource, ReportedItem, Sheet, SheetCategory, SheetIntake,
     SheetStatus, TrackingNote,
 };
-pub use signature::{canonical_content, content_sha256};
+pub use signature::{canonical_content, content_sha256, is_sha256_hex};
 pub use survey::{
     MAX_FREE_TEXT, QuestionKind, SurveyAnswer, SurveyContent, SurveyOption, SurveyQuestion,
 };

@@ -99,6 +99,15 @@ impl Verdict {
             .extend(violations.into_iter().map(|v| (kind, v)));
     }
 
+    /// The document's own validation problems, each refused as invalid under `field`.
+    fn invalid(&mut self, field: &'static str, validated: Result<(), crate::Invalid>) {
+        if let Err(problems) = validated {
+            for problem in problems.problems {
+                self.refuse(RefusalKind::Invalid, field, problem);
+            }
+        }
+    }
+
     fn finish(self) -> Result<(), Refusal> {
         let Some(kind) = self.violations.iter().map(|(kind, _)| *kind).max() else {
             return Ok(());
@@ -147,6 +156,13 @@ pub enum HouseholdFact {
     Unknown { household_id: i64 },
 }
 
+/// Whether `after` is new or names another household or customer than `before`: then the
+/// household's facts are gathered and checked.
+pub fn names_another_household(before: Option<&Sheet>, after: &Sheet) -> bool {
+    before
+        .is_none_or(|b| b.household_id != after.household_id || b.customer_id != after.customer_id)
+}
+
 /// What a sheet's review needs to know beyond the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetFacts {
@@ -193,11 +209,7 @@ pub fn review_sheet(
     if let Actor::Staff(_) = actor {
         review_sheet_facts(&mut verdict, before, after, facts);
     }
-    if let Err(problems) = after.validate() {
-        for problem in problems.problems {
-            verdict.refuse(RefusalKind::Invalid, "sheet", problem);
-        }
-    }
+    verdict.invalid("sheet", after.validate());
     verdict.finish()
 }
 
@@ -228,9 +240,7 @@ fn review_sheet_facts(
             verdict.time("tracking", &note.at, earliest, facts.now);
         }
     }
-    let household_changed = before
-        .is_none_or(|b| b.household_id != after.household_id || b.customer_id != after.customer_id);
-    if household_changed {
+    if names_another_household(before, after) {
         match (after.household_id, after.customer_id, &facts.household) {
             (None, None, _) => {}
             (None, Some(customer), _) => verdict.refuse(
@@ -266,19 +276,15 @@ fn review_sheet_facts(
     if facts.signed
         && let Some(before) = before
     {
-        let mut frozen = after.clone();
-        crate::revert_sheet_fields(&mut frozen, before, SIGNED_SHEET_FIELDS);
-        if frozen != *after {
-            for field in SIGNED_SHEET_FIELDS {
-                let mut one = after.clone();
-                crate::revert_sheet_fields(&mut one, before, &[field]);
-                if one != *after {
-                    verdict.refuse(
-                        RefusalKind::Forbidden,
-                        field,
-                        "the customer has signed for this matter; its content is frozen",
-                    );
-                }
+        for field in SIGNED_SHEET_FIELDS {
+            let mut one = after.clone();
+            crate::revert_sheet_fields(&mut one, before, &[field]);
+            if one != *after {
+                verdict.refuse(
+                    RefusalKind::Forbidden,
+                    field,
+                    "the customer has signed for this matter; its content is frozen",
+                );
             }
         }
     }
@@ -351,11 +357,7 @@ pub fn review_follow_up(
     if let Actor::Staff(staff) = actor {
         review_follow_up_facts(&mut verdict, before, after, staff.staff_id, facts);
     }
-    if let Err(problems) = after.validate() {
-        for problem in problems.problems {
-            verdict.refuse(RefusalKind::Invalid, "follow_up", problem);
-        }
-    }
+    verdict.invalid("follow_up", after.validate());
     verdict.finish()
 }
 
@@ -437,12 +439,9 @@ fn review_signature(
     existed: (DateTime<Utc>, &str),
     facts: &FollowUpFacts,
 ) {
-    let hex64 = |s: &str| {
-        s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
-    if !hex64(&signature.blob_sha256) || !hex64(&signature.content_sha256) {
+    if !crate::is_sha256_hex(&signature.blob_sha256)
+        || !crate::is_sha256_hex(&signature.content_sha256)
+    {
         verdict.refuse(
             RefusalKind::Invalid,
             "signature",

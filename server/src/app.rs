@@ -17,13 +17,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::{self, SessionStore};
-use crate::config::Config;
+use crate::config::{Config, JSON_BODY_LIMIT};
 use crate::db::Database;
 use crate::error::AppError;
 use crate::registry::{self, RegistryStore};
-
-/// The largest JSON body accepted.
-pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]

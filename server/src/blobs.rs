@@ -35,11 +35,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn check_hash(hash: &str) -> AppResult<()> {
-    if hash.len() == 64
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if huifang_protocol::is_sha256_hex(hash) {
         Ok(())
     } else {
         Err(AppError::invalid(

@@ -53,6 +53,10 @@ impl Config {
     }
 }
 
+/// The largest JSON (or form) body accepted. Here, below the modules that read bodies (`app`,
+/// `extract`, `error`), so they share it without importing each other.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;

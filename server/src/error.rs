@@ -153,7 +153,7 @@ impl From<JsonRejection> for AppError {
             ),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 AppError::PayloadTooLarge {
-                    limit: crate::app::JSON_BODY_LIMIT,
+                    limit: crate::config::JSON_BODY_LIMIT,
                 }
             }
             other => AppError::BadRequest(other.body_text()),

@@ -80,7 +80,7 @@ pub async fn refuse_nul(
         return Ok(next.run(request).await);
     }
     let (parts, body) = request.into_parts();
-    let limit = crate::app::JSON_BODY_LIMIT;
+    let limit = crate::config::JSON_BODY_LIMIT;
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| AppError::PayloadTooLarge { limit })?;

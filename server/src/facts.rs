@@ -57,10 +57,8 @@ pub async fn for_sheet(
     before: Option<&Sheet>,
     after: &Sheet,
 ) -> Result<SheetFacts, AppError> {
-    let household_changed = before
-        .is_none_or(|b| b.household_id != after.household_id || b.customer_id != after.customer_id);
     let household = match after.household_id {
-        Some(household) if household_changed => {
+        Some(household) if huifang_protocol::names_another_household(before, after) => {
             Some(household_fact(write, caller.household_scope(), household).await?)
         }
         _ => None,
