@@ -22,7 +22,10 @@ pub struct Task {
     pub building_name: Option<String>,
     pub room: Option<String>,
     pub address: Option<String>,
+    /// The deadline as sent (UTC, RFC 3339).
     pub due_at: String,
+    /// The deadline as the staff member reads it: the company's local time, `YYYY-MM-DD HH:MM`.
+    pub due_local: String,
     pub overdue: bool,
     pub sheet_id: Option<String>,
     pub sheet_number: Option<String>,
@@ -116,7 +119,12 @@ fn mine(session: &Session) -> String {
     )
 }
 
-fn task(row: &Row<'_>, now: &str) -> rusqlite::Result<Task> {
+/// The company's time zone, from the session (Shanghai before anyone signed in).
+fn company_zone(conn: &Connection) -> Result<chrono_tz::Tz> {
+    Ok(crate::session::load(conn)?.map_or(chrono_tz::Asia::Shanghai, |s| s.time_zone()))
+}
+
+fn task(row: &Row<'_>, now: &str, tz: chrono_tz::Tz) -> rusqlite::Result<Task> {
     let due_at: String = row.get(11)?;
     let overdue_at: Option<String> = row.get(12)?;
     Ok(Task {
@@ -132,6 +140,7 @@ fn task(row: &Row<'_>, now: &str) -> rusqlite::Result<Task> {
         room: row.get(9)?,
         address: row.get(10)?,
         overdue: overdue_at.is_some() || due_at.as_str() < now,
+        due_local: huifang_protocol::local_time_of(&due_at, &tz),
         due_at,
         sheet_id: row.get(13)?,
         sheet_number: row.get(14)?,
@@ -163,7 +172,8 @@ pub(crate) fn tasks_due(
         mine(session)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([end_of_day(session, now)], |row| task(row, &now_text))?;
+    let tz = session.time_zone();
+    let rows = stmt.query_map([end_of_day(session, now)], |row| task(row, &now_text, tz))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -179,8 +189,9 @@ pub(crate) fn tasks_by_building(
         mine(session)
     );
     let mut stmt = conn.prepare(&sql)?;
+    let tz = session.time_zone();
     let tasks = stmt
-        .query_map([], |row| task(row, &now_text))?
+        .query_map([], |row| task(row, &now_text, tz))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut groups: Vec<BuildingTasks> = Vec::new();
     for task in tasks {
@@ -223,8 +234,9 @@ const SHEET_SELECT: &str =
 /// One follow-up as the task list shows it (after the app changed it, say).
 pub(crate) fn task_by_id(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<Task> {
     let now_text = format_time(now);
+    let tz = company_zone(conn)?;
     conn.query_row(&format!("{TASK_SELECT} WHERE f.id = ?1"), [id], |row| {
-        task(row, &now_text)
+        task(row, &now_text, tz)
     })
     .optional()?
     .ok_or_else(|| ClientError::not_found(format!("follow-up {id}")))
@@ -267,11 +279,12 @@ pub(crate) fn household_history(
         .query_map([household_id], sheet_row)?
         .collect::<rusqlite::Result<_>>()?;
     let now_text = format_time(now);
+    let tz = company_zone(conn)?;
     let mut stmt = conn.prepare(&format!(
         "{TASK_SELECT} WHERE f.household_id = ?1 ORDER BY f.created_at DESC, f.id"
     ))?;
     let follow_ups = stmt
-        .query_map([household_id], |row| task(row, &now_text))?
+        .query_map([household_id], |row| task(row, &now_text, tz))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(HouseholdHistory {
         household_id,

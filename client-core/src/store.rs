@@ -5,7 +5,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use automerge::ActorId;
 use chrono::{DateTime, Utc};
-use huifang_protocol::{DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, format_time};
+use huifang_protocol::{
+    Clock, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, format_time,
+};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::editing::{self, NewSheet, OutcomeInput, Signing};
@@ -26,6 +28,8 @@ pub struct ClientStore {
     reader: Mutex<Connection>,
     actor: ActorId,
     path: PathBuf,
+    /// Where the phone's "now" comes from: the system clock, or the one a test starts.
+    clock: Clock,
 }
 
 /// A poisoned lock only means another thread panicked while holding it; SQLite has already rolled
@@ -49,7 +53,19 @@ impl ClientStore {
             reader: Mutex::new(reader),
             actor,
             path,
+            clock: Clock::system(),
         })
+    }
+
+    /// The same store reading `clock` for "now" (tests start it at a chosen instant).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, on this phone's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub fn path(&self) -> &Path {
@@ -95,7 +111,7 @@ impl ClientStore {
                 }
                 wipe(tx)?;
             }
-            session::save(tx, &session, &format_time(Utc::now()))
+            session::save(tx, &session, &format_time(self.clock.now()))
         })
     }
 
@@ -124,7 +140,7 @@ impl ClientStore {
 
     /// Merges a document (or changes to it) that came from the server.
     pub fn receive_document(&self, id: &str, kind: DocumentKind, bytes: &[u8]) -> Result<()> {
-        let now = format_time(Utc::now());
+        let now = format_time(self.clock.now());
         self.write(|tx| crate::sync::receive(tx, id, kind, bytes, &now))
     }
 
@@ -162,7 +178,7 @@ impl ClientStore {
     /// Accepts a new information sheet (on the doorstep, offline).
     pub fn accept_sheet(&self, input: NewSheet) -> Result<Sheet> {
         self.signed_in(|tx, session| {
-            editing::accept_sheet(tx, session, &self.actor, input, Utc::now())
+            editing::accept_sheet(tx, session, &self.actor, input, self.clock.now())
         })
     }
 
@@ -176,7 +192,7 @@ impl ClientStore {
                 follow_up_id,
                 input,
                 None,
-                Utc::now(),
+                self.clock.now(),
             )
         })
     }
@@ -196,7 +212,7 @@ impl ClientStore {
                 follow_up_id,
                 method,
                 note,
-                Utc::now(),
+                self.clock.now(),
             )
         })
     }
@@ -204,7 +220,7 @@ impl ClientStore {
     /// Adds a tracking note to a sheet.
     pub fn add_tracking_note(&self, sheet_id: &str, note: String) -> Result<Sheet> {
         self.signed_in(|tx, session| {
-            editing::add_tracking_note(tx, session, &self.actor, sheet_id, note, Utc::now())
+            editing::add_tracking_note(tx, session, &self.actor, sheet_id, note, self.clock.now())
         })
     }
 
@@ -218,7 +234,7 @@ impl ClientStore {
         opinions: String,
     ) -> Result<FollowUp> {
         self.signed_in(|tx, session| {
-            let now = Utc::now();
+            let now = self.clock.now();
             let blob_sha256 = signature::store_blob(tx, &signature, &format_time(now))?;
             let input = OutcomeInput {
                 method: FollowUpMethod::OnSiteSignature,
@@ -255,7 +271,7 @@ impl ClientStore {
     /// Today's and overdue tasks of the signed-in staff member, soonest due first.
     /// One follow-up as a task-list row.
     pub fn task(&self, follow_up_id: &str) -> Result<Task> {
-        self.read(|conn| queries::task_by_id(conn, follow_up_id, Utc::now()))
+        self.read(|conn| queries::task_by_id(conn, follow_up_id, self.clock.now()))
     }
 
     /// One sheet as a list row.
@@ -275,7 +291,7 @@ impl ClientStore {
     /// A household's follow-up file: its sheets and follow-ups.
     pub fn household_history(&self, household_id: i64) -> Result<HouseholdHistory> {
         self.read(|conn| {
-            queries::household_history(conn, household_id, Utc::now())?
+            queries::household_history(conn, household_id, self.clock.now())?
                 .ok_or_else(|| ClientError::not_found(format!("household {household_id}")))
         })
     }

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use huifang_protocol::{
     BLOB_PART_BYTES, BlobUploadStatus, Document, DocumentKind, FollowUp, MAX_PAGE,
     MAX_REQUEST_BYTES, OutgoingChanges, SYNC_VERSION, Sheet, SyncRequest, SyncResponse,
@@ -266,7 +265,7 @@ impl ClientStore {
         sent: &BTreeMap<String, (DocumentKind, Vec<u8>, i64)>,
         report: &mut SyncReport,
     ) -> Result<()> {
-        let now = format_time(Utc::now());
+        let now = format_time(self.now());
         self.write(|tx| {
             for id in &response.committed {
                 if let Some((_, _, last)) = sent.get(id) {

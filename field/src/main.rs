@@ -191,7 +191,7 @@ fn print_task(task: &Task) {
         task.kind,
         task.customer_name,
         huifang_protocol::mask_phone(&task.contact_phone),
-        task.due_at,
+        task.due_local,
         if task.overdue { " OVERDUE" } else { "" },
         task.rule,
         if place.is_empty() {
@@ -289,7 +289,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Tasks { all } => {
             if all {
-                for building in store.tasks_by_building(chrono::Utc::now())? {
+                for building in store.tasks_by_building(store.now())? {
                     println!("{} {}", building.community_name, building.building_name);
                     for task in &building.tasks {
                         print!("  ");
@@ -297,7 +297,7 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
             } else {
-                let tasks = store.tasks_due(chrono::Utc::now())?;
+                let tasks = store.tasks_due(store.now())?;
                 if tasks.is_empty() {
                     println!("nothing due today");
                 }

@@ -86,6 +86,7 @@ pub struct Task {
     pub room: Option<String>,
     pub address: Option<String>,
     pub due_at: String,
+    pub due_local: String,
     pub overdue: bool,
     pub sheet_id: Option<String>,
     pub sheet_number: Option<String>,

@@ -141,12 +141,12 @@ impl FieldStore {
 
     /// Open follow-ups due today (company time) or overdue, most urgent first.
     pub fn tasks_due(&self) -> Result<Vec<Task>, MobileError> {
-        guarded(|| self.store.tasks_due(chrono::Utc::now()))
+        guarded(|| self.store.tasks_due(self.store.now()))
     }
 
     /// Open follow-ups grouped by building, for a round of visits.
     pub fn tasks_by_building(&self) -> Result<Vec<BuildingTasks>, MobileError> {
-        guarded(|| self.store.tasks_by_building(chrono::Utc::now()))
+        guarded(|| self.store.tasks_by_building(self.store.now()))
     }
 
     pub fn task(&self, follow_up_id: String) -> Result<Task, MobileError> {
@@ -171,7 +171,7 @@ impl FieldStore {
     }
 
     pub fn badge_counts(&self) -> Result<BadgeCounts, MobileError> {
-        guarded(|| self.store.badge_counts(chrono::Utc::now()))
+        guarded(|| self.store.badge_counts(self.store.now()))
     }
 
     /// Accepts a new information sheet on the phone (it gets its number on the server).

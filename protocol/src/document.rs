@@ -102,6 +102,28 @@ pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A time as a person reads it: `YYYY-MM-DD HH:MM` in the company's time zone. Wire formats and
+/// storage stay UTC ([`format_time`]); notifications, task lists and pages show this.
+pub fn local_time<Tz: chrono::TimeZone>(time: DateTime<Utc>, time_zone: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    time.with_timezone(time_zone)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// As [`local_time`], for a stored or wire time; text that is not a time is shown as it is.
+pub fn local_time_of<Tz: chrono::TimeZone>(text: &str, time_zone: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    DateTime::parse_from_rfc3339(text).map_or_else(
+        |_| text.to_owned(),
+        |t| local_time(t.with_timezone(&Utc), time_zone),
+    )
+}
+
 /// Parses a stored or submitted time (any RFC 3339 offset), naming the field on failure.
 pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)

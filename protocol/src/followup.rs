@@ -52,8 +52,13 @@ pub enum FollowUpStatus {
     /// Assigned and waiting to be done.
     Open,
     Completed,
-    /// Tried [`MAX_UNREACHABLE_ATTEMPTS`] times without reaching the customer; the head decides.
+    /// Tried [`MAX_UNREACHABLE_ATTEMPTS`] times without reaching the customer; handed to the
+    /// unit head, who reassigns it or closes it.
     Unreachable,
+    /// Closed by the head after the customer could not be reached: a final outcome, which the
+    /// figures keep counting as due and unreachable (D-STA-3).
+    ClosedUnreachable,
+    /// Cancelled because its matter needs none: not due (D-STA-3).
     Cancelled,
 }
 
@@ -61,6 +66,7 @@ labelled_enum!(FollowUpStatus {
     Open => ("open", "待回访", "Open"),
     Completed => ("completed", "已完成", "Completed"),
     Unreachable => ("unreachable", "联系不上", "Customer unreachable"),
+    ClosedUnreachable => ("closed_unreachable", "联系不上,已结案", "Closed: customer unreachable"),
     Cancelled => ("cancelled", "已取消", "Cancelled"),
 });
 
@@ -75,13 +81,35 @@ impl FollowUpStatus {
                     | (Open, Cancelled)
                     | (Unreachable, Open)
                     | (Unreachable, Completed)
-                    | (Unreachable, Cancelled)
+                    | (Unreachable, ClosedUnreachable)
             )
     }
 
-    /// Completed and cancelled follow-ups are closed for good.
+    /// Completed, closed-unreachable and cancelled follow-ups are closed for good.
     pub fn is_closed(self) -> bool {
-        matches!(self, FollowUpStatus::Completed | FollowUpStatus::Cancelled)
+        matches!(
+            self,
+            FollowUpStatus::Completed | FollowUpStatus::ClosedUnreachable | FollowUpStatus::Cancelled
+        )
+    }
+
+    /// Whether the follow-up has an outcome (D-STA-3): the customer's answer, or "could not be
+    /// reached" after the last attempt (also once the head closed it).
+    pub fn has_outcome(self) -> bool {
+        matches!(
+            self,
+            FollowUpStatus::Completed
+                | FollowUpStatus::Unreachable
+                | FollowUpStatus::ClosedUnreachable
+        )
+    }
+
+    /// Whether the customer could not be reached (handed to the head, or closed so).
+    pub fn is_unreachable(self) -> bool {
+        matches!(
+            self,
+            FollowUpStatus::Unreachable | FollowUpStatus::ClosedUnreachable
+        )
     }
 }
 
@@ -168,6 +196,20 @@ pub struct Escalation {
     pub reason: String,
 }
 
+/// A head moved the follow-up to another person or unit, saying why.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Reassignment {
+    #[key]
+    pub id: String,
+    pub at: String,
+    pub by_staff_id: Option<i64>,
+    pub from_unit_id: i64,
+    pub from_staff_id: Option<i64>,
+    pub to_unit_id: i64,
+    pub to_staff_id: Option<i64>,
+    pub reason: String,
+}
+
 /// A follow-up record.
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct FollowUp {
@@ -195,10 +237,27 @@ pub struct FollowUp {
     /// When the deadline passed with the follow-up still open.
     pub overdue_at: Option<String>,
     pub escalations: Vec<Escalation>,
+    /// Heads' reassignments, oldest first (documents written before they were kept have none).
+    #[autosurgeon(missing = "Vec::new")]
+    #[serde(default)]
+    pub reassignments: Vec<Reassignment>,
     pub created_at: String,
 }
 
 impl FollowUp {
+    /// When the outcome was recorded (D-STA-3): when it was done, or the attempt that made the
+    /// customer unreachable. `None` while the follow-up has no outcome.
+    pub fn outcome_at(&self) -> Option<&str> {
+        match self.status {
+            FollowUpStatus::Completed => self.outcome.as_ref().map(|o| o.done_at.as_str()),
+            FollowUpStatus::Unreachable | FollowUpStatus::ClosedUnreachable => self
+                .unreachable_attempts
+                .get(MAX_UNREACHABLE_ATTEMPTS - 1)
+                .map(|a| a.at.as_str()),
+            FollowUpStatus::Open | FollowUpStatus::Cancelled => None,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         let mut invalid = Invalid::default();
         invalid.check(check_document_id(&self.id));
@@ -230,6 +289,17 @@ impl FollowUp {
                 );
             }
         }
+        for (n, reassignment) in self.reassignments.iter().enumerate() {
+            invalid.check(
+                parse_time(&format!("reassignments[{n}].at"), &reassignment.at).map(|_| ()),
+            );
+            invalid.check(check_text(
+                &format!("reassignments[{n}].reason"),
+                &reassignment.reason,
+                500,
+                false,
+            ));
+        }
         for (n, attempt) in self.unreachable_attempts.iter().enumerate() {
             invalid.check(
                 parse_time(&format!("unreachable_attempts[{n}].at"), &attempt.at).map(|_| ()),
@@ -257,7 +327,7 @@ impl FollowUp {
                     "a completed follow-up needs its outcome: method, ratings and time",
                 );
             }
-            FollowUpStatus::Unreachable => {
+            FollowUpStatus::Unreachable | FollowUpStatus::ClosedUnreachable => {
                 invalid.require(
                     self.outcome.is_none(),
                     "an unreachable follow-up has no outcome",
@@ -276,17 +346,19 @@ impl FollowUp {
                 );
             }
         }
-        match (&self.cancel_reason, self.status) {
-            (None, FollowUpStatus::Cancelled) => invalid
+        let closed_by_head = matches!(
+            self.status,
+            FollowUpStatus::Cancelled | FollowUpStatus::ClosedUnreachable
+        );
+        match (&self.cancel_reason, closed_by_head) {
+            (None, true) => invalid
                 .problems
-                .push("cancel_reason is required to cancel".into()),
-            (Some(reason), FollowUpStatus::Cancelled) => {
-                invalid.check(check_text("cancel_reason", reason, 500, true))
-            }
-            (Some(_), _) => invalid
+                .push("cancel_reason is required to cancel or close".into()),
+            (Some(reason), true) => invalid.check(check_text("cancel_reason", reason, 500, true)),
+            (Some(_), false) => invalid
                 .problems
-                .push("cancel_reason is only for cancelled follow-ups".into()),
-            (None, _) => {}
+                .push("cancel_reason is only for cancelled or closed follow-ups".into()),
+            (None, false) => {}
         }
         invalid.into_result()
     }

@@ -7,6 +7,7 @@
 //! valid value or a permitted change is.
 
 mod changes;
+mod clock;
 mod document;
 mod followup;
 mod labels;
@@ -26,13 +27,14 @@ pub use changes::{
     ChangeBytesError, ChangeLimits, ChangeSummary, DOCUMENT_CHANGE_LIMITS, MAX_DOCUMENT_BYTES,
     MAX_REQUEST_OPS, inspect_changes,
 };
+pub use clock::Clock;
 pub use document::{
     Document, DocumentError, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, format_time,
-    parse_time, unknown_content,
+    local_time, local_time_of, parse_time, unknown_content,
 };
 pub use followup::{
     Escalation, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, MAX_UNREACHABLE_ATTEMPTS,
-    Outcome, Ratings, SignatureRef, UnreachableAttempt,
+    Outcome, Ratings, Reassignment, SignatureRef, UnreachableAttempt,
 };
 pub use labels::{Labelled, UnknownValue};
 pub use permissions::{

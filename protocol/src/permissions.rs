@@ -275,6 +275,7 @@ pub fn check_follow_up_change(
             cancel_reason,
             overdue_at,
             escalations,
+            reassignments,
             created_at,
         ]
     );

@@ -343,6 +343,21 @@ pub fn review_follow_up(
             ),
         );
     }
+    // D-CB-3: after the last attempt the head decides; nobody adds attempts to a handed-over
+    // follow-up (the head reassigns it first).
+    if before.status == FollowUpStatus::Unreachable
+        && after.unreachable_attempts.len() > before.unreachable_attempts.len()
+    {
+        verdict.refuse(
+            RefusalKind::Conflict,
+            "unreachable_attempts",
+            format!(
+                "the customer was tried {} times and the follow-up was handed to the unit head, \
+                 who reassigns or closes it (D-CB-3); no further attempt is recorded",
+                before.unreachable_attempts.len()
+            ),
+        );
+    }
     if let Err(violations) = check_follow_up_change(Some(before), after, actor) {
         let violations = if transition_ok {
             violations

@@ -105,6 +105,9 @@ pub enum SheetStatus {
     Handling,
     Handled,
     FollowedUp,
+    /// Its follow-up was closed because the customer could not be reached (D-STA-3): final,
+    /// like followed up, and saying so.
+    ClosedUnreachable,
     Archived,
     Invalid,
 }
@@ -114,6 +117,7 @@ labelled_enum!(SheetStatus {
     Handling => ("handling", "处理中", "Handling"),
     Handled => ("handled", "已处理", "Handled"),
     FollowedUp => ("followed_up", "已回访", "Followed up"),
+    ClosedUnreachable => ("closed_unreachable", "联系不上,已结案", "Closed: customer unreachable"),
     Archived => ("archived", "已归档", "Archived"),
     Invalid => ("invalid", "无效", "Invalid"),
 });
@@ -128,7 +132,9 @@ impl SheetStatus {
                 | (Accepted, Handled)
                 | (Handling, Handled)
                 | (Handled, FollowedUp)
+                | (Handled, ClosedUnreachable)
                 | (FollowedUp, Archived)
+                | (ClosedUnreachable, Archived)
                 | (Accepted, Invalid)
                 | (Handling, Invalid)
         ) || self == next

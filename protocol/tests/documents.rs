@@ -65,6 +65,7 @@ fn follow_up() -> FollowUp {
         cancel_reason: None,
         overdue_at: None,
         escalations: Vec::new(),
+        reassignments: Vec::new(),
         created_at: "2026-11-28T02:00:00.000Z".into(),
     }
 }

@@ -118,7 +118,7 @@ async fn mark_read(
     let done = sqlx::query(
         "UPDATE notifications SET read_at = $1 WHERE id = $2 AND staff_id = $3 AND read_at IS NULL",
     )
-    .bind(crate::db::now())
+    .bind(state.db().now_text())
     .bind(id)
     .bind(caller.staff_id)
     .execute(state.db().pool())

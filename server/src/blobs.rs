@@ -106,7 +106,7 @@ async fn upload(
         ));
     }
     let pool = state.db().pool();
-    let now = crate::db::now();
+    let now = state.db().now_text();
     let received: Vec<u8> = if offset == 0 {
         body.to_vec()
     } else {

@@ -61,6 +61,15 @@ struct GlobalArgs {
         global = true
     )]
     log_format: LogFormat,
+    /// Start the server's clock at this instant (RFC 3339) instead of the system time, and let it
+    /// run on from there: for rehearsing a month's end or a deadline with real data. Never in
+    /// production.
+    #[arg(long, env = "HUIFANG_CLOCK_START", global = true, value_parser = parse_instant)]
+    clock_start: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    huifang_protocol::parse_time("--clock-start", text)
 }
 
 #[derive(Subcommand)]
@@ -179,9 +188,13 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<(Config, Database)> {
         global.database_url.clone(),
         global.tz,
     );
-    let db = Database::open(config.database_url.as_deref(), &config.data_dir)
+    let mut db = Database::open(config.database_url.as_deref(), &config.data_dir)
         .await
         .with_context(|| format!("opening {}", config.database_description()))?;
+    if let Some(start) = global.clock_start {
+        tracing::warn!(%start, "the clock starts at a chosen instant (a rehearsal, not production)");
+        db = db.with_clock(huifang_protocol::Clock::starting_at(start));
+    }
     db.migrate().await?;
     tracing::info!(database = %config.database_description(), "database ready");
     Ok((config, db))
@@ -493,7 +506,7 @@ async fn plan(
     use huifang_server::plans::{self, Month, store};
 
     let month: Month = month.parse().map_err(anyhow::Error::msg)?;
-    plans::check_plannable(month, chrono::Utc::now(), config.time_zone)
+    plans::check_plannable(month, db.now(), config.time_zone)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut names = PlanNames::load(db).await?;
     if dry_run {

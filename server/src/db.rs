@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use huifang_protocol::Clock;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
@@ -53,6 +54,9 @@ pub struct Database {
     /// SQLite's busy handler is neither fair nor quick under contention, and a waiting write
     /// should not hold a pool connection either.
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The server's one "now": every stored time, document write, rule and job reads it, so a
+    /// test (or a rehearsal) that starts it at an instant moves all of them together.
+    clock: Clock,
 }
 
 impl Database {
@@ -80,6 +84,7 @@ impl Database {
                     backend: Backend::Postgres,
                     changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
                     write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+                    clock: Clock::system(),
                 })
             }
             None => {
@@ -118,9 +123,31 @@ impl Database {
                     backend: Backend::Sqlite,
                     changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
                     write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+                    clock: Clock::system(),
                 })
             }
         }
+    }
+
+    /// The same database read with `clock` as its "now" (the system clock unless a test or a
+    /// rehearsal says otherwise).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, from the server's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Now, as stored.
+    pub fn now_text(&self) -> String {
+        timestamp(self.clock.now())
     }
 
     /// Applies every migration not yet applied. Safe to run on every start.
@@ -178,11 +205,6 @@ impl Database {
 /// Formats a time as stored: UTC RFC 3339 with milliseconds, so text order is time order.
 pub fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// The current time as stored.
-pub fn now() -> String {
-    timestamp(Utc::now())
 }
 
 /// Parses a stored time; stored times are always written by [`timestamp`].

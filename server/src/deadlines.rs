@@ -75,7 +75,7 @@ pub fn spawn(db: Database, time_zone: Tz, every: StdDuration) -> tokio::task::Jo
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            match escalate_overdue(&db, time_zone, Utc::now()).await {
+            match escalate_overdue(&db, time_zone, db.now()).await {
                 Ok(0) => {}
                 Ok(marked) => tracing::info!(marked, "follow-ups marked overdue"),
                 Err(e) => {

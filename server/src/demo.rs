@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::db::{self, Database};
+use crate::db::Database;
 use crate::registry::import::{
     HouseholdRow, ImportError, StaffRow, UnitRow, apply_households, apply_staff, apply_units,
 };
@@ -138,7 +138,7 @@ pub async fn seed(db: &Database) -> Result<bool, ImportError> {
 
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
         .bind(SEEDED_KEY)
-        .bind(db::now())
+        .bind(db.now_text())
         .execute(db.pool())
         .await?;
     Ok(true)

@@ -53,7 +53,7 @@ impl DocWrite {
             db: db.clone(),
             _turn: turn,
             seq,
-            now: Utc::now(),
+            now: db.now(),
             actor,
             time_zone,
         })
@@ -71,6 +71,11 @@ impl DocWrite {
     /// Now, as stored.
     pub fn now_text(&self) -> String {
         db::timestamp(self.now)
+    }
+
+    /// A stored time as people read it in notifications: the company's local time.
+    pub fn local(&self, text: &str) -> String {
+        huifang_protocol::local_time_of(text, &self.time_zone)
     }
 
     /// The month of `time` in the company's time zone, `YYYY-MM`.
@@ -174,10 +179,25 @@ impl DocWrite {
         value: &D,
         action: &str,
     ) -> Result<(), AppError> {
+        self.store_noting(doc, value, action, serde_json::Map::new())
+            .await
+    }
+
+    /// As [`DocWrite::store`], with more said in the audit entry (a head's reason).
+    pub async fn store_noting<D: Stored>(
+        &mut self,
+        doc: &mut AutoCommit,
+        value: &D,
+        action: &str,
+        note: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), AppError> {
         self.put_document(doc, value).await?;
         value.project(self).await?;
         let mut detail = value.audit_detail();
         detail["seq"] = self.seq.into();
+        for (key, value) in note {
+            detail[key] = value;
+        }
         self.audit(action, value.id(), detail).await
     }
 

@@ -2,13 +2,15 @@
 //! the phone, retried when the customer cannot be reached, reassigned or cancelled by heads, and
 //! escalated when overdue. A dissatisfied follow-up reopens the matter (D-CB-3).
 
+mod heads;
 mod routes;
 mod store;
 mod workflow;
 
 pub use routes::router;
 pub use store::{FollowUpFilter, FollowUpSummary, FollowUpView, for_sheet, list, project};
-pub(crate) use workflow::unit_head;
+pub use heads::Heads;
+pub(crate) use workflow::answerable_head;
 pub use workflow::{
     CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable, cancel, create_for_sheet,
     reassign, record_outcome, record_unreachable,

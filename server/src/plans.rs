@@ -118,7 +118,7 @@ pub fn spawn_monthly(
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            match run_monthly(&db, time_zone, Utc::now()).await {
+            match run_monthly(&db, time_zone, db.now()).await {
                 Ok(0) => {}
                 Ok(written) => tracing::info!(written, "routine follow-ups written"),
                 Err(e) => {

@@ -8,6 +8,7 @@
 pub mod analyses;
 pub mod bulletin;
 pub mod figures;
+pub mod measures;
 mod routes;
 pub mod submissions;
 

@@ -432,7 +432,7 @@ pub async fn distribute(
             form.status.code()
         )));
     }
-    if due_at <= chrono::Utc::now() {
+    if due_at <= db.now() {
         return Err(AppError::invalid("due_at must be in the future"));
     }
     let mut targets = Vec::new();
@@ -490,6 +490,7 @@ pub async fn distribute(
                 cancel_reason: None,
                 overdue_at: None,
                 escalations: Vec::new(),
+                reassignments: Vec::new(),
                 created_at: write.now_text(),
             };
             let inserted = sqlx::query(
@@ -557,6 +558,20 @@ impl Channel {
 
 /// Records one household's answers: checked against the form, bound to its version, and the
 /// survey follow-up completed, all in one transaction.
+/// An answer sheet as stored: which version of the form it answers (D-SUR-2), how it came in,
+/// who entered it and when, and the answers kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredResponse {
+    pub follow_up_id: String,
+    pub form_id: i64,
+    pub form_sha256: String,
+    pub community_id: i64,
+    pub channel: Channel,
+    pub entered_by: i64,
+    pub entered_at: String,
+    pub answers: Vec<SurveyAnswer>,
+}
+
 pub async fn answer(
     db: &Database,
     time_zone: chrono_tz::Tz,
@@ -565,7 +580,7 @@ pub async fn answer(
     follow_up_id: &str,
     channel: Channel,
     answers: &[SurveyAnswer],
-) -> Result<(), AppError> {
+) -> Result<StoredResponse, AppError> {
     let form = get(db, id).await?;
     if form.status != FormStatus::Distributed {
         return Err(AppError::Conflict(format!(
@@ -665,5 +680,21 @@ pub async fn answer(
     write
         .store(&mut doc, &after, "follow_up.survey_answered")
         .await?;
-    write.commit().await
+    write.commit().await?;
+    Ok(StoredResponse {
+        follow_up_id: follow_up_id.to_owned(),
+        form_id: id,
+        form_sha256: form.content_sha256,
+        community_id: community,
+        channel,
+        entered_by: caller.staff_id,
+        entered_at: now,
+        answers: answers
+            .iter()
+            .map(|a| SurveyAnswer {
+                text: a.text.as_ref().map(|t| t.trim().to_owned()),
+                ..a.clone()
+            })
+            .collect(),
+    })
 }

@@ -463,7 +463,7 @@ async fn change_follow_up(
         };
         followups::after_completed(write, recorder, &after, settings).await?;
     }
-    if exhausted && let Some(head) = followups::unit_head(write, after.assignee_unit_id).await? {
+    if exhausted && let Some(head) = followups::answerable_head(write, &after).await? {
         write
             .notify(
                 head,

@@ -400,11 +400,16 @@ fn demo_complaints_of_every_category_and_level_are_assigned_by_rule() {
 #[test]
 fn routine_plans_from_the_command_line_on_the_demo_company() {
     let dir = tempfile::tempdir().unwrap();
+    // The clock starts at a fixed instant, so the month planned does not depend on today.
+    let start = "2026-06-10T02:00:00Z";
+    let huifang = |dir: &Path| {
+        let mut command = huifang(dir);
+        command.env("HUIFANG_CLOCK_START", start);
+        command
+    };
     let seeded = run(huifang(dir.path()).args(["demo", "--seed-only"]));
     assert!(seeded.status.success(), "{}", stderr(&seeded));
-    let month = huifang_server::plans::Month::of(chrono::Utc::now(), chrono_tz::Asia::Shanghai)
-        .next()
-        .to_string();
+    let month = String::from("2026-07");
 
     let preview =
         run(huifang(dir.path()).args(["plan", "--month", &month, "--dry-run", "--show", "2"]));

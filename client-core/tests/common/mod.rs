@@ -125,6 +125,7 @@ pub fn follow_up(n: u32, household: i64, due_at: &str, assignee: Option<i64>) ->
         cancel_reason: None,
         overdue_at: None,
         escalations: vec![],
+        reassignments: vec![],
         created_at: "2026-11-27T02:00:00.000Z".into(),
     }
 }

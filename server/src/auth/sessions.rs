@@ -4,7 +4,7 @@
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use huifang_protocol::{Role, UnitKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -59,7 +59,7 @@ impl SessionStore {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-        let now = Utc::now();
+        let now = self.db.now();
         let expires_at = db::timestamp(now + self.ttl);
         let session_id: i64 = sqlx::query_scalar(
             "INSERT INTO sessions (staff_id, token_hash, device_name, created_at, expires_at, last_used_at)
@@ -95,7 +95,7 @@ impl SessionStore {
         .await?
         .ok_or_else(|| AppError::Unauthorized("the token is not valid; sign in again".into()))?;
 
-        let now = Utc::now();
+        let now = self.db.now();
         if row.try_get::<Option<String>, _>("revoked_at")?.is_some() {
             return Err(AppError::Unauthorized(
                 "the token was revoked; sign in again".into(),
@@ -175,7 +175,7 @@ impl SessionStore {
         Ok(
             row.is_some_and(|(revoked, expires, deactivated, role, unit)| {
                 revoked.is_none()
-                    && expires > db::timestamp(Utc::now())
+                    && expires > db::timestamp(self.db.now())
                     && deactivated.is_none()
                     && role == huifang_protocol::Labelled::code(caller.role)
                     && unit == caller.unit.map(|u| u.id)
@@ -185,7 +185,7 @@ impl SessionStore {
 
     pub async fn revoke(&self, session_id: i64) -> Result<(), AppError> {
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(db::now())
+            .bind(self.db.now_text())
             .bind(session_id)
             .execute(self.db.pool())
             .await?;
@@ -197,7 +197,7 @@ impl SessionStore {
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
         )
-        .bind(db::now())
+        .bind(self.db.now_text())
         .bind(staff_id)
         .execute(self.db.pool())
         .await?;

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use sqlx::Row;
 
 use crate::db::{self, Database};
@@ -60,7 +60,7 @@ impl LoginThrottle {
             account: account_key(username),
             address: client.map(address_key),
         };
-        let now = Utc::now();
+        let now = self.db.now();
         let _turn = self.db.write_turn().await;
         let mut tx = self.db.pool().begin().await?;
         let mut keys = vec![(attempt.account.clone(), FREE_FAILURES)];

@@ -95,7 +95,7 @@ async fn list(
         overdue: query.overdue,
         due_before: query
             .due_within_hours
-            .map(|h| crate::db::timestamp(chrono::Utc::now() + Duration::hours(i64::from(h)))),
+            .map(|h| crate::db::timestamp(state.db().now() + Duration::hours(i64::from(h)))),
     };
     Ok(Json(store::list(state.db(), &view, &filter, page).await?))
 }

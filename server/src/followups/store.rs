@@ -14,8 +14,14 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
     let due = parse_time("due_at", &follow_up.due_at).map_err(AppError::invalid)?;
     let due_month = write.month_of(due);
     let outcome = follow_up.outcome.as_ref();
-    let done_on_time = outcome
-        .map(|o| parse_time("done_at", &o.done_at).map(|done| i64::from(done <= due)))
+    // D-STA-3: on time when the outcome (done, or unreachable at the last attempt) was recorded
+    // by the deadline.
+    let done_on_time = follow_up
+        .outcome_at()
+        .map(|at| {
+            parse_time("outcome", at)
+                .map(|at| i64::from(crate::reports::measures::on_time(at, due)))
+        })
         .transpose()
         .map_err(AppError::invalid)?;
     let rating =
@@ -98,11 +104,18 @@ pub struct FollowUpSummary {
     pub due_at: String,
     pub method: Option<String>,
     pub done_at: Option<String>,
+    /// Whether the outcome was recorded by the deadline (D-STA-3); `null` without an outcome.
+    /// Stored as 0/1, answered as a boolean.
+    #[serde(serialize_with = "as_bool")]
     pub done_on_time: Option<i64>,
     pub rating_overall: Option<i64>,
     pub unreachable_attempts: i64,
     pub overdue_at: Option<String>,
     pub created_at: String,
+}
+
+fn as_bool<S: serde::Serializer>(value: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&value.map(|v| v != 0), serializer)
 }
 
 const SUMMARY_COLUMNS: &str =
@@ -172,10 +185,7 @@ pub async fn list(
     }
     match filter.overdue {
         Some(true) => {
-            conditions.add(
-                "f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')",
-                [],
-            );
+            conditions.add(&crate::reports::measures::overdue(), []);
         }
         Some(false) => {
             conditions.add("f.overdue_at IS NULL", []);

@@ -6,7 +6,7 @@ use automerge::AutoCommit;
 use huifang_protocol::{
     Actor, AssignmentRule, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpKind, FollowUpMethod,
     FollowUpStatus, InformationSource, Labelled, MAX_UNREACHABLE_ATTEMPTS, Outcome, Ratings,
-    ReportedItem, Role, SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus, SignatureRef,
+    Reassignment, ReportedItem, Role, SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus, SignatureRef,
     UnreachableAttempt, check_document_id, format_time, parse_time, review_follow_up,
 };
 use serde::Deserialize;
@@ -73,6 +73,7 @@ pub async fn create_for_sheet(
         cancel_reason: None,
         overdue_at: None,
         escalations: Vec::new(),
+        reassignments: Vec::new(),
         created_at: write.now_text(),
     };
     follow_up
@@ -84,7 +85,7 @@ pub async fn create_for_sheet(
     let number = sheet.number.as_deref().unwrap_or(&sheet.id);
     let message = format!(
         "信息单 {number} 已处理,需在 {} 前回访:{}",
-        follow_up.due_at,
+        write.local(&follow_up.due_at),
         follow_up.rule.label_zh()
     );
     if let Some(assignee) = follow_up.assignee_staff_id {
@@ -333,7 +334,7 @@ pub async fn record_unreachable(
     write
         .store(&mut doc, &after, "follow_up.unreachable_attempt")
         .await?;
-    if exhausted && let Some(head) = unit_head(&mut write, after.assignee_unit_id).await? {
+    if exhausted && let Some(head) = answerable_head(&mut write, &after).await? {
         let message = format!(
             "客户 {} 已 {MAX_UNREACHABLE_ATTEMPTS} 次联系不上,请决定改派或取消",
             after.customer_name
@@ -344,17 +345,13 @@ pub async fn record_unreachable(
     Ok(after)
 }
 
-/// Who answers for a unit's work: its active head, or else the head of the unit above it (an
-/// office director for a service center without a head of its own).
-pub(crate) async fn unit_head(write: &mut DocWrite, unit_id: i64) -> Result<Option<i64>, AppError> {
-    Ok(sqlx::query_scalar(
-        "SELECT st.id FROM staff st JOIN units u ON st.unit_id = u.id OR st.unit_id = u.parent_id
-         WHERE u.id = $1 AND st.role = 'unit_head' AND st.deactivated_at IS NULL
-         ORDER BY CASE WHEN st.unit_id = u.id THEN 0 ELSE 1 END, st.id LIMIT 1",
-    )
-    .bind(unit_id)
-    .fetch_optional(&mut **write.tx())
-    .await?)
+/// Who answers for a follow-up that went wrong: up the chain of heads, never its assignee.
+pub(crate) async fn answerable_head(
+    write: &mut DocWrite,
+    follow_up: &FollowUp,
+) -> Result<Option<i64>, AppError> {
+    let heads = super::heads::Heads::load(&mut **write.tx()).await?;
+    Ok(heads.above(follow_up.assignee_unit_id, follow_up.assignee_staff_id))
 }
 
 /// A head moves a follow-up to another person or unit.
@@ -364,6 +361,9 @@ pub struct ReassignFollowUp {
     pub staff_id: Option<i64>,
     /// Defaults to the staff member's unit.
     pub unit_id: Option<i64>,
+    /// Why (kept in the document's reassignments and in the audit entry).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 fn require_head_of(caller: &Caller, follow_up: &FollowUp) -> Result<(), AppError> {
@@ -422,14 +422,27 @@ pub async fn reassign(
             before.status
         )));
     }
+    let reason = request.reason.as_deref().unwrap_or_default().trim().to_owned();
     let mut after = before.clone();
     after.assignee_staff_id = staff_id;
     after.assignee_unit_id = unit_id;
     after.rule = AssignmentRule::ReassignedByHead;
     after.status = FollowUpStatus::Open;
+    after.reassignments.push(Reassignment {
+        id: new_id(),
+        at: write.now_text(),
+        by_staff_id: Some(caller.staff_id),
+        from_unit_id: before.assignee_unit_id,
+        from_staff_id: before.assignee_staff_id,
+        to_unit_id: unit_id,
+        to_staff_id: staff_id,
+        reason: reason.clone(),
+    });
     review_as_server(&write, &before, &after)?;
+    let mut note = serde_json::Map::new();
+    note.insert("reason".into(), reason.into());
     write
-        .store(&mut doc, &after, "follow_up.reassigned")
+        .store_noting(&mut doc, &after, "follow_up.reassigned", note)
         .await?;
     if let Some(previous) = before.assignee_staff_id.filter(|p| Some(*p) != staff_id) {
         write.scope_exit(&after.id, previous).await?;
@@ -453,6 +466,9 @@ pub struct CancelFollowUp {
     pub reason: String,
 }
 
+/// A head ends a follow-up: cancelled when its matter needs none (not due, D-STA-3), or — once
+/// the customer could not be reached after the last attempt — closed as unreachable, an outcome
+/// that stays counted; the sheet then reaches its final state saying so.
 pub async fn cancel(
     state: &AppState,
     caller: &Caller,
@@ -462,10 +478,40 @@ pub async fn cancel(
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
     require_head_of(caller, &before)?;
     let mut after = before.clone();
-    after.status = FollowUpStatus::Cancelled;
+    let unreachable = before.status == FollowUpStatus::Unreachable;
+    after.status = if unreachable {
+        FollowUpStatus::ClosedUnreachable
+    } else {
+        FollowUpStatus::Cancelled
+    };
     after.cancel_reason = Some(request.reason.trim().to_owned());
     review_as_server(&write, &before, &after)?;
-    write.store(&mut doc, &after, "follow_up.cancelled").await?;
+    if unreachable {
+        write
+            .store(&mut doc, &after, "follow_up.closed_unreachable")
+            .await?;
+        close_sheet_unreachable(&mut write, &after).await?;
+    } else {
+        write.store(&mut doc, &after, "follow_up.cancelled").await?;
+    }
     write.commit().await?;
     Ok(after)
+}
+
+/// The sheet of a follow-up closed as unreachable becomes final, saying so (D-STA-3).
+async fn close_sheet_unreachable(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), AppError> {
+    let Some(sheet_id) = &follow_up.sheet_id else {
+        return Ok(());
+    };
+    let Some((mut sheet_doc, sheet)) = write.load::<Sheet>(sheet_id).await? else {
+        return Ok(());
+    };
+    if sheet.status == SheetStatus::Handled {
+        let mut closed = sheet.clone();
+        closed.status = SheetStatus::ClosedUnreachable;
+        write
+            .store(&mut sheet_doc, &closed, "sheet.closed_unreachable")
+            .await?;
+    }
+    Ok(())
 }

@@ -91,7 +91,7 @@ async fn generate(
     require_planner(&caller)?;
     let month = parse_month(&month)?;
     let time_zone = state.config().time_zone;
-    super::check_plannable(month, chrono::Utc::now(), time_zone)?;
+    super::check_plannable(month, state.db().now(), time_zone)?;
     if body.dry_run {
         let plan = super::preview(state.db(), time_zone, month).await?;
         return Ok((StatusCode::OK, Json(GenerateAnswer::Preview(plan))));

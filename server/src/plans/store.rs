@@ -324,6 +324,7 @@ pub async fn create_documents(
                 cancel_reason: None,
                 overdue_at: None,
                 escalations: Vec::new(),
+                reassignments: Vec::new(),
                 created_at: write.now_text(),
             };
             follow_up.validate().map_err(|e| {
@@ -404,7 +405,9 @@ pub struct PlanProgress {
     pub planned: i64,
     /// Follow-up documents written so far.
     pub written: i64,
+    /// With an outcome: done, or the customer unreachable (D-STA-3's routine completion).
     pub done: i64,
+    /// Of `done`, the ones where the customer could not be reached.
     pub unreachable: i64,
     pub overdue: i64,
 }
@@ -436,9 +439,9 @@ fn progress_counts() -> String {
     format!(
         "COUNT(i.household_id) AS planned, {} AS written, {} AS done, {} AS unreachable, {} AS overdue",
         count_where("i.follow_up_id IS NOT NULL"),
-        count_where("f.status = 'completed'"),
-        count_where("f.status = 'unreachable'"),
-        count_where("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
+        count_where(&crate::reports::measures::has_outcome()),
+        count_where(&crate::reports::measures::unreachable()),
+        count_where(&crate::reports::measures::overdue()),
     )
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::{Any, Transaction};
 
 use crate::auth::{check_new_password, hash_password};
-use crate::db::{self, Database};
+use crate::db::Database;
 use crate::error::AppError;
 
 /// The largest number of data rows one import takes.
@@ -424,7 +424,7 @@ pub async fn apply_households(
     rows: &[HouseholdRow],
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
-    let now = db::now();
+    let now = db.now_text();
     let mut tx = db.pool().begin().await?;
 
     // Consultants must exist and be consultants before anything is written.
@@ -783,7 +783,7 @@ pub async fn apply_units(
     rows: &[UnitRow],
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
-    let now = db::now();
+    let now = db.now_text();
     let mut tx = db.pool().begin().await?;
     let mut problems = Vec::new();
 
@@ -1059,7 +1059,7 @@ pub async fn apply_staff(
     rows: &[StaffRow],
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
-    let now = db::now();
+    let now = db.now_text();
     let mut tx = db.pool().begin().await?;
     let mut problems = Vec::new();
 

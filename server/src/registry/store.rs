@@ -546,7 +546,7 @@ impl RegistryStore {
                 new.role
             )));
         }
-        let now = db::now();
+        let now = self.db.now_text();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO staff (username, name, phone, role, unit_id, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
@@ -575,7 +575,7 @@ impl RegistryStore {
     pub async fn set_password_hash(&self, staff_id: i64, hash: &str) -> Result<(), AppError> {
         sqlx::query("UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
-            .bind(db::now())
+            .bind(self.db.now_text())
             .bind(staff_id)
             .execute(self.db.pool())
             .await?;
@@ -584,7 +584,7 @@ impl RegistryStore {
 
     /// Deactivates or reactivates an account; a deactivated account's tokens stop working.
     pub async fn set_active(&self, staff_id: i64, active: bool) -> Result<(), AppError> {
-        let now = db::now();
+        let now = self.db.now_text();
         sqlx::query("UPDATE staff SET deactivated_at = $1, updated_at = $2 WHERE id = $3")
             .bind((!active).then(|| now.clone()))
             .bind(&now)

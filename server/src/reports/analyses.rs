@@ -8,7 +8,7 @@
 //! stands — that is how measures are followed up rather than forgotten; the review updates the
 //! measure's status.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -270,7 +270,7 @@ pub async fn write(
     unit_id: i64,
     new: NewAnalysis,
 ) -> Result<Analysis, AppError> {
-    check(&new, Month::of(Utc::now(), time_zone))?;
+    check(&new, Month::of(db.now(), time_zone))?;
     let units = RegistryStore::new(db.clone())
         .unit_and_below(unit_id)
         .await?;

@@ -6,7 +6,7 @@
 
 use huifang_protocol::{SheetCategory, UnitKind};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use super::figures::{self, Figures, GroupBy, ratio};
 use super::submissions;
@@ -26,8 +26,9 @@ pub const OVERDUE_LISTED: i64 = 200;
 /// A headline figure this month and last.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Headline {
-    /// `sheets_accepted`, `follow_ups_due`, `follow_ups_done`, `on_time_rate`, `overall_mean`,
-    /// `overdue`, `unreachable`, `routine_done`.
+    /// `sheets_accepted`, `follow_ups_due`, `follow_ups_done`, `on_time_rate` (the 24-hour rate
+    /// of D-STA-3), `overall_mean`, `overdue`, `unreachable`, `routine_done`,
+    /// `routine_completion_rate`.
     pub measure: String,
     pub value: Option<f64>,
     pub previous: Option<f64>,
@@ -122,6 +123,7 @@ pub fn headline(this: &Figures, last: &Figures) -> Vec<Headline> {
             "overall_mean" => return overall_mean(f),
             "overdue" => f.overdue as f64,
             "unreachable" => f.unreachable as f64,
+            "routine_completion_rate" => return f.routine_completion_rate,
             _ => f.routine_done as f64,
         })
     };
@@ -140,7 +142,7 @@ pub fn headline(this: &Figures, last: &Figures) -> Vec<Headline> {
         .collect()
 }
 
-const MEASURES: [&str; 8] = [
+const MEASURES: [&str; 9] = [
     "sheets_accepted",
     "follow_ups_due",
     "follow_ups_done",
@@ -149,6 +151,7 @@ const MEASURES: [&str; 8] = [
     "overdue",
     "unreachable",
     "routine_done",
+    "routine_completion_rate",
 ];
 
 /// A headline measure's name in `lang`.
@@ -157,10 +160,11 @@ pub fn measure_label(measure: &str, lang: Lang) -> &'static str {
         "sheets_accepted" => lang.pick("受理信息单", "Sheets accepted"),
         "follow_ups_due" => lang.pick("应回访", "Follow-ups due"),
         "follow_ups_done" => lang.pick("已回访", "Follow-ups done"),
-        "on_time_rate" => lang.pick("及时回访率", "On-time rate"),
+        "on_time_rate" => lang.pick("24小时及时回访率", "24-hour rate"),
         "overall_mean" => lang.pick("总体满意度", "Overall satisfaction"),
         "overdue" => lang.pick("逾期未回访", "Overdue"),
         "unreachable" => lang.pick("无法联系", "Unreachable"),
+        "routine_completion_rate" => lang.pick("例行回访完成率", "Routine completion"),
         _ => lang.pick("例行回访完成", "Routine rounds done"),
     }
 }
@@ -220,23 +224,25 @@ pub async fn build(
     .fetch_all(db.pool())
     .await?;
 
-    let overdue_total: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM follow_ups
-         WHERE due_month = $1 AND overdue_at IS NOT NULL AND status IN ('open', 'unreachable')",
-    )
+    let overdue_total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM follow_ups f
+         WHERE due_month = $1 AND {overdue}",
+        overdue = super::measures::overdue(),
+    )))
     .bind(month.to_string())
     .fetch_one(db.pool())
     .await?;
-    let overdue: Vec<OverdueLine> = sqlx::query_as(
+    let overdue: Vec<OverdueLine> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT f.id AS follow_up_id, f.kind, u.name AS unit_name, st.name AS assignee_name,
             f.customer_name, s.category, f.due_at, f.overdue_at, f.status
          FROM follow_ups f
          JOIN units u ON u.id = f.assignee_unit_id
          LEFT JOIN staff st ON st.id = f.assignee_staff_id
          LEFT JOIN sheets s ON s.id = f.sheet_id
-         WHERE f.due_month = $1 AND f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')
+         WHERE f.due_month = $1 AND {overdue}
          ORDER BY f.due_at, f.id LIMIT $2",
-    )
+        overdue = super::measures::overdue(),
+    )))
     .bind(month.to_string())
     .bind(OVERDUE_LISTED)
     .fetch_all(db.pool())
@@ -323,7 +329,7 @@ pub fn tables(bulletin: &Bulletin, lang: Lang) -> Vec<Table> {
     );
     for line in &bulletin.headline {
         let cell = |value: Option<f64>| match (line.measure.as_str(), value) {
-            ("on_time_rate", v) => Cell::optional_percent(v),
+            ("on_time_rate" | "routine_completion_rate", v) => Cell::optional_percent(v),
             ("overall_mean", v) => Cell::optional_number(v),
             (_, Some(v)) => Cell::Int(v as i64),
             (_, None) => Cell::Empty,
@@ -345,12 +351,13 @@ pub fn tables(bulletin: &Bulletin, lang: Lang) -> Vec<Table> {
             lang.pick("已处理", "Handled"),
             lang.pick("应回访", "Due"),
             lang.pick("已回访", "Done"),
-            lang.pick("及时率", "On-time rate"),
+            lang.pick("24小时及时率", "24-hour rate"),
             lang.pick("逾期", "Overdue"),
             lang.pick("无法联系", "Unreachable"),
             lang.pick("总体满意度", "Overall satisfaction"),
             lang.pick("例行计划", "Routine planned"),
             lang.pick("例行完成", "Routine done"),
+            lang.pick("例行完成率", "Routine completion"),
             lang.pick("月报提交", "Submission"),
         ],
     );
@@ -375,6 +382,7 @@ pub fn tables(bulletin: &Bulletin, lang: Lang) -> Vec<Table> {
             Cell::optional_number(overall_mean(f)),
             Cell::Int(f.routine_planned),
             Cell::Int(f.routine_done),
+            Cell::optional_percent(f.routine_completion_rate),
             Cell::text(submission),
         ]);
     }
@@ -384,7 +392,7 @@ pub fn tables(bulletin: &Bulletin, lang: Lang) -> Vec<Table> {
         &[
             lang.pick("月份", "Month"),
             lang.pick("已回访", "Done"),
-            lang.pick("及时率", "On-time rate"),
+            lang.pick("24小时及时回访率", "24-hour rate"),
             lang.pick("总体满意度", "Overall satisfaction"),
         ],
     );

@@ -1,7 +1,8 @@
 //! The figures of D-STA-2 for a range of months: sheets accepted / valid / handled (by the month
-//! of acceptance); follow-ups due, done, done by their due time, overdue and unreachable, the mean
-//! of each rating and the distribution of overall satisfaction (by the month they were due);
-//! routine quota planned against done (by plan month). Each is one grouped SQL query over the
+//! of acceptance); follow-ups due, done, unreachable and overdue, the 24-hour rate, the mean of
+//! each rating and the distribution of overall satisfaction (by the month they were due);
+//! routine quota planned against those with an outcome (by plan month). Each measure counts as
+//! D-STA-3 says, defined once in [`super::measures`]. Each part is one grouped SQL query over the
 //! projections, so the figures of a large company come from indexes, not from documents.
 
 use std::collections::BTreeMap;
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
+use super::measures;
 use crate::db::{Database, count_where, id_list};
 use crate::error::AppError;
 use crate::plans::Month;
@@ -151,20 +153,32 @@ pub struct Figures {
     pub sheets_accepted: i64,
     pub sheets_valid: i64,
     pub sheets_handled: i64,
-    /// Follow-ups due in the range (cancelled ones left out).
+    /// Follow-ups of every kind whose deadline falls in the range, except those cancelled as
+    /// needless; unreachable ones stay due (D-STA-3).
     pub follow_ups_due: i64,
+    /// Completed with the customer's answer.
     pub follow_ups_done: i64,
-    /// Done by their due time (R-INF-4: within 24 hours of handling).
+    /// The 24-hour rate's denominator: information follow-ups due in the range whose deadline
+    /// has passed (R-INF-4, D-STA-3).
+    pub information_past_deadline: i64,
+    /// The 24-hour rate's numerator: of those, the ones whose outcome (done, or unreachable at
+    /// the last attempt) was recorded by the deadline.
     pub done_on_time: i64,
+    /// `done_on_time ÷ information_past_deadline`; `None` when no deadline has passed.
     pub on_time_rate: Option<f64>,
-    /// Not done when their deadline passed (and still not done, or unreachable).
+    /// Past their deadline with no final outcome yet (still open, or with the head).
     pub overdue: i64,
+    /// The customer could not be reached (with the head, or closed so by the head).
     pub unreachable: i64,
     pub rating_means: RatingMeans,
     /// Overall satisfaction 1…5: how many of each.
     pub overall_distribution: [i64; 5],
+    /// Households of the range's routine plans.
     pub routine_planned: i64,
+    /// Of those, the ones whose follow-up has an outcome (done or unreachable).
     pub routine_done: i64,
+    /// `routine_done ÷ routine_planned` (R-RTN, D-STA-3).
+    pub routine_completion_rate: Option<f64>,
 }
 
 /// The figures asked for.
@@ -178,24 +192,27 @@ pub struct FiguresReport {
 }
 
 type SheetRow = (String, i64, i64, i64);
-type FollowUpRow = (
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-);
+/// One group's follow-up counts, as the follow-up query returns them.
+#[derive(sqlx::FromRow)]
+struct FollowUpRow {
+    k: String,
+    due: i64,
+    done: i64,
+    past_deadline: i64,
+    on_time: i64,
+    overdue: i64,
+    unreachable: i64,
+    handling: Option<f64>,
+    efficiency: Option<f64>,
+    quality: Option<f64>,
+    attitude: Option<f64>,
+    overall: Option<f64>,
+    r1: i64,
+    r2: i64,
+    r3: i64,
+    r4: i64,
+    r5: i64,
+}
 
 /// `part / whole`, or `None` when there is nothing to divide by.
 pub fn ratio(part: i64, whole: i64) -> Option<f64> {
@@ -218,6 +235,7 @@ pub async fn compute(
     }
     let keys = by.keys();
     let (from_text, to_text) = (from.to_string(), to.to_string());
+    let now = db.now_text();
     let unit_filter = |column: &str| match units {
         Some(ids) => format!(" AND {column} IN ({})", id_list(ids)),
         None => String::new(),
@@ -240,19 +258,23 @@ pub async fn compute(
 
     let mean = |column: &str| format!("AVG(CAST(f.{column} AS DOUBLE PRECISION))");
     let follow_ups: Vec<FollowUpRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {key} AS k, COUNT(*), {done}, {on_time}, {overdue}, {unreachable},
-            {handling}, {efficiency}, {quality}, {attitude}, {overall},
-            {rated_1}, {rated_2}, {rated_3}, {rated_4}, {rated_5}
+        "SELECT {key} AS k, COUNT(*) AS due, {done} AS done, {past_deadline} AS past_deadline,
+            {on_time} AS on_time, {overdue} AS overdue, {unreachable} AS unreachable,
+            {handling} AS handling, {efficiency} AS efficiency, {quality} AS quality,
+            {attitude} AS attitude, {overall} AS overall, {rated_1} AS r1, {rated_2} AS r2,
+            {rated_3} AS r3, {rated_4} AS r4, {rated_5} AS r5
          FROM follow_ups f
 {join}
-         WHERE f.due_month >= $1 AND f.due_month <= $2 AND f.status <> 'cancelled'{unit}
+         WHERE f.due_month >= $1 AND f.due_month <= $2 AND {due}{unit}
          GROUP BY {key}",
         key = keys.follow_up,
         join = by.joins(Part::FollowUp),
-        done = count_where("f.status = 'completed'"),
-        on_time = count_where("f.status = 'completed' AND f.done_on_time = 1"),
-        overdue = count_where("f.overdue_at IS NOT NULL AND f.status IN ('open', 'unreachable')"),
-        unreachable = count_where("f.status = 'unreachable'"),
+        due = measures::due(),
+        done = count_where(&measures::done()),
+        past_deadline = count_where(&measures::information_past_deadline("$3")),
+        on_time = count_where(&measures::information_on_time("$3")),
+        overdue = count_where(&measures::overdue()),
+        unreachable = count_where(&measures::unreachable()),
         handling = mean("rating_handling"),
         efficiency = mean("rating_efficiency"),
         quality = mean("rating_quality"),
@@ -267,6 +289,7 @@ pub async fn compute(
     )))
     .bind(&from_text)
     .bind(&to_text)
+    .bind(&now)
     .fetch_all(db.pool())
     .await?;
 
@@ -281,7 +304,7 @@ pub async fn compute(
          GROUP BY {key}",
         key = keys.routine,
         join = by.joins(Part::Routine),
-        done = count_where("f.status = 'completed'"),
+        done = count_where(&measures::has_outcome()),
         unit = unit_filter("i.unit_id"),
     )))
     .bind(&from_text)
@@ -302,29 +325,29 @@ pub async fn compute(
         g.sheets_valid = valid;
         g.sheets_handled = handled;
     }
-    for (key, due, done, on_time, overdue, unreachable, h, e, q, a, o, r1, r2, r3, r4, r5) in
-        follow_ups
-    {
-        let g = group(&mut groups, key);
-        g.follow_ups_due = due;
-        g.follow_ups_done = done;
-        g.done_on_time = on_time;
-        g.on_time_rate = ratio(on_time, due);
-        g.overdue = overdue;
-        g.unreachable = unreachable;
+    for row in follow_ups {
+        let g = group(&mut groups, row.k);
+        g.follow_ups_due = row.due;
+        g.follow_ups_done = row.done;
+        g.information_past_deadline = row.past_deadline;
+        g.done_on_time = row.on_time;
+        g.on_time_rate = ratio(row.on_time, row.past_deadline);
+        g.overdue = row.overdue;
+        g.unreachable = row.unreachable;
         g.rating_means = RatingMeans {
-            handling: h,
-            efficiency: e,
-            quality: q,
-            attitude: a,
-            overall: o,
+            handling: row.handling,
+            efficiency: row.efficiency,
+            quality: row.quality,
+            attitude: row.attitude,
+            overall: row.overall,
         };
-        g.overall_distribution = [r1, r2, r3, r4, r5];
+        g.overall_distribution = [row.r1, row.r2, row.r3, row.r4, row.r5];
     }
     for (key, planned, done) in routine {
         let g = group(&mut groups, key);
         g.routine_planned = planned;
         g.routine_done = done;
+        g.routine_completion_rate = ratio(done, planned);
     }
     Ok(FiguresReport {
         from,

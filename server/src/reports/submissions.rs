@@ -206,7 +206,7 @@ pub async fn submit(
             note.chars().count()
         )));
     }
-    let current = Month::of(Utc::now(), time_zone);
+    let current = Month::of(db.now(), time_zone);
     if month > current {
         return Err(AppError::invalid(format!(
             "{month} has not begun (it is {current}); a month's figures are submitted during \
@@ -304,7 +304,7 @@ pub async fn overview(
     only_unit: Option<i64>,
 ) -> Result<SubmissionOverview, AppError> {
     let due = deadline(month, time_zone);
-    let deadline_passed = Utc::now() >= due;
+    let deadline_passed = db.now() >= due;
     let made: Vec<(i64, String, String, i64)> = sqlx::query_as(
         "SELECT s.unit_id, s.submitted_at, st.name, s.late
          FROM monthly_submissions s JOIN staff st ON st.id = s.submitted_by

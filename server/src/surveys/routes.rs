@@ -142,7 +142,7 @@ async fn distribute(
     require_development(&caller)?;
     let due_at = match &body.due_at {
         Some(text) => huifang_protocol::parse_time("due_at", text).map_err(AppError::invalid)?,
-        None => chrono::Utc::now() + chrono::Duration::days(30),
+        None => state.db().now() + chrono::Duration::days(30),
     };
     Ok(Json(
         super::distribute(
@@ -200,8 +200,8 @@ async fn respond(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<AnswerSheet>,
-) -> AppResult<StatusCode> {
-    super::answer(
+) -> AppResult<(StatusCode, Json<super::StoredResponse>)> {
+    let stored = super::answer(
         state.db(),
         state.config().time_zone,
         &caller,
@@ -211,7 +211,7 @@ async fn respond(
         &body.answers,
     )
     .await?;
-    Ok(StatusCode::CREATED)
+    Ok((StatusCode::CREATED, Json(stored)))
 }
 
 async fn report_json(

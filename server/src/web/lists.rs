@@ -218,10 +218,7 @@ fn format_of(asked: &Option<String>, lang: Lang) -> WebResult<Option<FileFormat>
 
 /// A stored time as the company reads it: `YYYY-MM-DD HH:MM` in its time zone.
 fn local_time(text: &str, tz: Tz) -> String {
-    crate::db::parse_timestamp(text).map_or_else(
-        || text.to_owned(),
-        |t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-    )
+    huifang_protocol::local_time_of(text, &tz)
 }
 
 /// Ids to names, for units and staff.
@@ -529,7 +526,7 @@ pub async fn plans(
             .parse::<Month>()
             .map_err(AppError::invalid)
             .in_lang(lang)?,
-        None => Month::of(chrono::Utc::now(), tz),
+        None => Month::of(state.db().now(), tz),
     };
     let progress = crate::plans::store::progress(state.db(), &viewer.caller.work_scope(), month)
         .await

@@ -3,7 +3,6 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::Utc;
 use huifang_protocol::{Role, SheetCategory};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -32,7 +31,7 @@ fn month_of(state: &AppState, asked: Option<&str>, lang: Lang) -> WebResult<Mont
             .parse::<Month>()
             .map_err(crate::error::AppError::invalid)
             .in_lang(lang),
-        None => Ok(Month::of(Utc::now(), state.config().time_zone)),
+        None => Ok(Month::of(state.db().now(), state.config().time_zone)),
     }
 }
 
@@ -57,7 +56,7 @@ fn cards(headline: &[Headline], lang: Lang) -> Vec<Card> {
         .iter()
         .map(|line| {
             let (value, change) = match line.measure.as_str() {
-                "on_time_rate" => (
+                "on_time_rate" | "routine_completion_rate" => (
                     line.value
                         .map_or("—".into(), |v| format!("{:.1}%", v * 100.0)),
                     line.change
@@ -88,12 +87,12 @@ fn cards(headline: &[Headline], lang: Lang) -> Vec<Card> {
 fn trend_chart(trend: &[TrendPoint], lang: Lang) -> Value {
     json!({
         "kind": "bar",
-        "title": lang.pick("回访完成与及时率", "Follow-ups done and on time"),
+        "title": lang.pick("回访完成与24小时及时率", "Follow-ups done and the 24-hour rate"),
         "labels": trend.iter().map(|p| p.month.to_string()).collect::<Vec<_>>(),
         "series": [
             { "name": lang.pick("已回访", "Done"),
               "values": trend.iter().map(|p| p.follow_ups_done).collect::<Vec<_>>() },
-            { "name": lang.pick("及时率", "On-time rate"), "percent": true, "line": true,
+            { "name": lang.pick("24小时及时率", "24-hour rate"), "percent": true, "line": true,
               "values": trend.iter().map(|p| p.on_time_rate.map(|r| (r * 1000.0).round() / 10.0)).collect::<Vec<_>>() },
         ],
     })
@@ -243,12 +242,13 @@ pub async fn overview(
             lang.pick("受理", "Accepted"),
             lang.pick("应回访", "Due"),
             lang.pick("已回访", "Done"),
-            lang.pick("及时率", "On-time rate"),
+            lang.pick("24小时及时率", "24-hour rate"),
             lang.pick("逾期", "Overdue"),
             lang.pick("无法联系", "Unreachable"),
             lang.pick("总体满意度", "Overall satisfaction"),
             lang.pick("例行计划", "Routine planned"),
             lang.pick("例行完成", "Routine done"),
+            lang.pick("例行完成率", "Routine completion"),
         ],
     );
     for (name, f) in &lines {
@@ -263,6 +263,7 @@ pub async fn overview(
             Cell::optional_number(overall_mean(f)),
             Cell::Int(f.routine_planned),
             Cell::Int(f.routine_done),
+            Cell::optional_percent(f.routine_completion_rate),
         ]);
     }
     if let Some(format) = format_of(query.format.as_deref(), lang)? {
@@ -354,7 +355,7 @@ pub async fn bulletin(
             overdue_total: built.overdue_total,
             overdue_listed: built.overdue.len(),
             tables,
-            generated: Utc::now()
+            generated: state.db().now()
                 .with_timezone(&tz)
                 .format("%Y-%m-%d %H:%M")
                 .to_string(),
@@ -430,7 +431,7 @@ pub async fn submissions(
                     .iter()
                     .any(|s| s.unit_id == u.id && !s.submitted)
         });
-    let current = Month::of(Utc::now(), state.config().time_zone);
+    let current = Month::of(state.db().now(), state.config().time_zone);
     render(
         &SubmissionsPage {
             chrome: Chrome::new(

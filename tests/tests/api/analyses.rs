@@ -1,6 +1,5 @@
 //! Analysis reports and improvement measures (R-STA-3) over HTTP on both databases.
 
-use chrono::Utc;
 use huifang_server::plans::Month;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -11,7 +10,7 @@ use crate::sheets::accept;
 crate::on_both_backends!(r_sta_3_analysis_reports_keep_their_figures_and_follow_up_their_measures);
 
 async fn r_sta_3_analysis_reports_keep_their_figures_and_follow_up_their_measures(app: TestApp) {
-    let month = Month::of(Utc::now(), app.config.time_zone);
+    let month = Month::of(app.now(), app.config.time_zone);
     let last = month.previous();
     let head = app.login("bsw.office.head", PASSWORD).await;
     let csc = app.login("bsw.csc.01", PASSWORD).await;

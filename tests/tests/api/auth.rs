@@ -29,7 +29,7 @@ async fn login_returns_a_token_that_is_stored_only_as_a_hash(app: TestApp) {
     assert_eq!(body["staff"]["role"], "consultant");
     let expires =
         chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap()).unwrap();
-    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+    let days = (expires.with_timezone(&chrono::Utc) - app.now()).num_days();
     assert!(
         (29..=30).contains(&days),
         "sessions last 30 days, got {days}"

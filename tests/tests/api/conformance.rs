@@ -196,11 +196,11 @@ const YEAR_ONE: &str = "0001-01-01T00:00:00.000Z";
 
 /// A signature as a phone makes it, naming `blob`, with the content hash of `follow_up` completed
 /// with `outcome` (or `content` when given).
-fn signature(blob: &str, content: &str) -> SignatureRef {
+fn signature(now: chrono::DateTime<chrono::Utc>, blob: &str, content: &str) -> SignatureRef {
     SignatureRef {
         blob_sha256: blob.to_owned(),
         content_sha256: content.to_owned(),
-        signed_at: format_time(chrono::Utc::now()),
+        signed_at: format_time(now),
         signer_name: "陈志强".into(),
     }
 }
@@ -255,7 +255,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
     app.post_ok(
         &csc_token,
         &format!("/api/v1/followups/{}/outcome", id(&completed, "follow_up")),
-        outcome_body("phone", &format_time(chrono::Utc::now()), 5),
+        outcome_body("phone", &format_time(app.now()), 5),
         StatusCode::OK,
     )
     .await;
@@ -326,7 +326,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
     phone.sync().await;
     let w = &world;
     let seq = app.change_seq().await;
-    let now = format_time(chrono::Utc::now());
+    let now = format_time(app.now());
     let repair_fu = id(&w.repair, "follow_up");
     let other_fu = id(&w.other, "follow_up");
     let completed_fu = id(&w.completed, "follow_up");
@@ -452,7 +452,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
                 through_api(&app, &w.csc_token, &outcome_path(&other_fu), {
                     let mut body = outcome_body("on_site_signature", &now, 5);
                     body["signature"] =
-                        serde_json::to_value(signature(&w.own_strokes, &"b".repeat(64))).unwrap();
+                        serde_json::to_value(signature(app.now(), &w.own_strokes, &"b".repeat(64))).unwrap();
                     body
                 })
                 .await,
@@ -467,7 +467,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
                         &now,
                         5,
                     ));
-                    f.signature = Some(signature(&w.own_strokes, &"b".repeat(64)));
+                    f.signature = Some(signature(app.now(), &w.own_strokes, &"b".repeat(64)));
                 })
                 .await,
             ),
@@ -498,19 +498,19 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
     for (rule, sig, kind, field) in [
         (
             "D-SIG-1 strokes never uploaded",
-            signature(&"a".repeat(64), &good_hash),
+            signature(app.now(), &"a".repeat(64), &good_hash),
             RefusalKind::Invalid,
             "upload them first",
         ),
         (
             "D-SIG-1 made-up content hash",
-            signature(&w.own_strokes, &"b".repeat(64)),
+            signature(app.now(), &w.own_strokes, &"b".repeat(64)),
             RefusalKind::Invalid,
             "not the hash",
         ),
         (
             "D-SIG-1 someone else's strokes",
-            signature(&w.theirs_strokes, &good_hash),
+            signature(app.now(), &w.theirs_strokes, &good_hash),
             RefusalKind::Forbidden,
             "someone else",
         ),

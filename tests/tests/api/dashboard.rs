@@ -64,7 +64,7 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
 
 async fn the_dashboard_signs_in_by_cookie_and_guards_what_the_browser_does(app: TestApp) {
     let client = browser_like();
-    let month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let month = Month::of(app.now(), app.config.time_zone);
     let csc = app.login("bsw.csc.01", PASSWORD).await;
     accept(&app, &csc, "陈志强", "ordinary", "repair").await;
     accept(&app, &csc, "林秀英", "major", "repair").await;

@@ -122,7 +122,7 @@ async fn d_cb_1_the_assignee_records_ratings_and_the_sheet_is_followed_up(app: T
 
 async fn d_cb_2_offline_time_is_kept_within_bounds(app: TestApp) {
     let (csc, handled) = open_follow_up(&app).await;
-    let future = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let future = (app.now() + chrono::Duration::hours(2)).to_rfc3339();
     let response = app
         .post(
             &csc,
@@ -137,7 +137,7 @@ async fn d_cb_2_offline_time_is_kept_within_bounds(app: TestApp) {
         "in the future",
     )
     .await;
-    let before = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339();
+    let before = (app.now() - chrono::Duration::days(2)).to_rfc3339();
     let response = app
         .post(
             &csc,
@@ -153,7 +153,7 @@ async fn d_cb_2_offline_time_is_kept_within_bounds(app: TestApp) {
     )
     .await;
     // Done offline two minutes ago, synced now: the phone's time is what counts.
-    let offline = (chrono::Utc::now() - chrono::Duration::minutes(2))
+    let offline = (app.now() - chrono::Duration::minutes(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let done = app
         .post_ok(
@@ -380,7 +380,7 @@ pub(crate) async fn signature_for(
     json!({
         "blob_sha256": blob,
         "content_sha256": huifang_protocol::content_sha256(Some(&sheet), &follow_up),
-        "signed_at": huifang_protocol::format_time(chrono::Utc::now()),
+        "signed_at": huifang_protocol::format_time(app.now()),
         "signer_name": "陈志强",
     })
 }
@@ -388,7 +388,7 @@ pub(crate) async fn signature_for(
 async fn r_inf_8_d_sig_1_on_site_signature_completes_a_repair(app: TestApp) {
     let (csc, handled) = open_follow_up(&app).await;
     let me = app.staff_id("bsw.csc.01").await;
-    let done_at = huifang_protocol::format_time(chrono::Utc::now());
+    let done_at = huifang_protocol::format_time(app.now());
     let outcome = huifang_protocol::Outcome {
         method: huifang_protocol::FollowUpMethod::OnSiteSignature,
         done_at: done_at.clone(),
@@ -495,7 +495,7 @@ async fn r_inf_8_d_sig_1_on_site_signature_completes_a_repair(app: TestApp) {
 async fn r_inf_4_overdue_follow_ups_are_escalated_once(app: TestApp) {
     let (csc, handled) = open_follow_up(&app).await;
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
-    let now = chrono::Utc::now();
+    let now = app.now();
     assert_eq!(
         deadlines::escalate_overdue(&app.db, tz, now).await.unwrap(),
         0,

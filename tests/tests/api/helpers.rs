@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use huifang_server::registry::import::{self, ImportKind};
+use huifang_protocol::Clock;
 use huifang_server::{Application, Config, Database};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -23,8 +24,58 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Database,
     pub config: Config,
+    /// The server's clock (also the phones' in these tests): started at the test's instant.
+    pub clock: Clock,
     _dir: tempfile::TempDir,
 }
+
+/// When and where a test runs: the instant its clock starts at and the company's time zone.
+#[derive(Debug, Clone, Copy)]
+pub struct Instant {
+    pub at: &'static str,
+    pub time_zone: &'static str,
+}
+
+impl Instant {
+    pub fn start(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(self.at)
+            .expect("an RFC 3339 instant")
+            .with_timezone(&chrono::Utc)
+    }
+}
+
+/// An ordinary weekday morning in the middle of a month, in Shanghai: where every test starts
+/// unless it names another instant, so no test depends on today's date.
+pub const ORDINARY: Instant = Instant {
+    at: "2026-06-10T02:00:00Z",
+    time_zone: "Asia/Shanghai",
+};
+
+/// The instants that date-sensitive suites also run at: a month's last evening in Shanghai, New
+/// Year's Eve, the last day of February in a common and in a leap year, and the evening before
+/// daylight saving starts in New York (a 24-hour deadline that crosses the missing hour).
+pub const EDGES: [Instant; 5] = [
+    Instant {
+        at: "2026-11-30T13:30:00Z",
+        time_zone: "Asia/Shanghai",
+    },
+    Instant {
+        at: "2026-12-31T14:00:00Z",
+        time_zone: "Asia/Shanghai",
+    },
+    Instant {
+        at: "2027-02-28T13:00:00Z",
+        time_zone: "Asia/Shanghai",
+    },
+    Instant {
+        at: "2028-02-29T13:00:00Z",
+        time_zone: "Asia/Shanghai",
+    },
+    Instant {
+        at: "2027-03-14T02:30:00Z",
+        time_zone: "America/New_York",
+    },
+];
 
 fn silence_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
@@ -67,22 +118,28 @@ async fn fresh_postgres_database() -> Option<String> {
 
 /// Opens an empty, migrated database of `backend` (None when PostgreSQL is not configured).
 pub async fn fresh_database(backend: Backend) -> Option<(Database, Config, tempfile::TempDir)> {
+    fresh_database_at(backend, ORDINARY).await
+}
+
+/// Opens an empty, migrated database whose clock starts at `instant`, in its time zone.
+pub async fn fresh_database_at(
+    backend: Backend,
+    instant: Instant,
+) -> Option<(Database, Config, tempfile::TempDir)> {
     silence_logs();
     let dir = tempfile::tempdir().expect("temp dir");
     let url = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(fresh_postgres_database().await?),
     };
-    let config = Config::new(dir.path().to_path_buf(), url, chrono_tz_shanghai());
+    let time_zone = instant.time_zone.parse().expect("known time zone");
+    let config = Config::new(dir.path().to_path_buf(), url, time_zone);
     let db = Database::open(config.database_url.as_deref(), &config.data_dir)
         .await
-        .expect("open database");
+        .expect("open database")
+        .with_clock(Clock::starting_at(instant.start()));
     db.migrate().await.expect("migrate");
     Some((db, config, dir))
-}
-
-fn chrono_tz_shanghai() -> huifang_server::config::TimeZone {
-    "Asia/Shanghai".parse().expect("known time zone")
 }
 
 /// Imports the example files shipped in server/examples (units, staff, households) and creates
@@ -124,7 +181,12 @@ pub fn example(file: &str) -> std::path::PathBuf {
 
 /// Starts the server on a random port over a fresh database seeded with the examples.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    let (db, config, dir) = fresh_database(backend).await?;
+    spawn_app_at(backend, ORDINARY).await
+}
+
+/// Starts the server with its clock at `instant`, over a fresh database seeded with the examples.
+pub async fn spawn_app_at(backend: Backend, instant: Instant) -> Option<TestApp> {
+    let (db, config, dir) = fresh_database_at(backend, instant).await?;
     seed_examples(&db).await;
     let app = Application::build(
         config.clone(),
@@ -142,6 +204,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
             let _ = rustls::crypto::ring::default_provider().install_default();
             reqwest::Client::new()
         },
+        clock: db.clock().clone(),
         db,
         config,
         _dir: dir,
@@ -154,7 +217,8 @@ impl TestApp {
     pub async fn second_instance(&self) -> String {
         let db = Database::open(self.config.database_url.as_deref(), &self.config.data_dir)
             .await
-            .expect("open");
+            .expect("open")
+            .with_clock(self.clock.clone());
         let app = Application::build(
             self.config.clone(),
             db,
@@ -165,6 +229,11 @@ impl TestApp {
         let addr = app.local_addr().expect("local addr");
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         format!("http://{addr}")
+    }
+
+    /// Now, on the server's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -338,6 +407,31 @@ macro_rules! on_both_backends {
                 async fn $name() {
                     if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
                         super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// Runs each named test on both engines at the ordinary instant and at each of [`EDGES`] (a
+/// month's last evening, New Year's Eve, February's last day, a daylight-saving change).
+#[macro_export]
+macro_rules! at_every_edge {
+    ($($name:ident),* $(,)?) => {
+        mod edges {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    for instant in std::iter::once($crate::helpers::ORDINARY)
+                        .chain($crate::helpers::EDGES)
+                    {
+                        for backend in [$crate::helpers::Backend::Sqlite, $crate::helpers::Backend::Postgres] {
+                            if let Some(app) = $crate::helpers::spawn_app_at(backend, instant).await {
+                                eprintln!("{} at {} ({}) on {backend:?}", stringify!($name), instant.at, instant.time_zone);
+                                super::$name(app).await;
+                            }
+                        }
                     }
                 }
             )*

@@ -18,7 +18,7 @@ crate::on_both_backends!(
 );
 
 fn next_month(app: &TestApp) -> Month {
-    Month::of(chrono::Utc::now(), app.config.time_zone).next()
+    Month::of(app.now(), app.config.time_zone).next()
 }
 
 /// R-RTN-1…4 with D-RTN-1 on the example company (9 households, some of them a consultant's),

@@ -287,6 +287,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
             let request = ReassignFollowUp {
                 staff_id: Some(world.staff_ids[*to]),
                 unit_id: None,
+                reason: Some("换人再试".into()),
             };
             // Heads act here: the office director by default.
             let caller = world.caller(staff.or(Some(STAFF.len() - 1)), None);
@@ -310,7 +311,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
                 .map_err(err)
         }
         Op::Escalate { hours } => {
-            let at = chrono::Utc::now() + chrono::Duration::hours(*hours);
+            let at = state.db().now() + chrono::Duration::hours(*hours);
             huifang_server::deadlines::escalate_overdue(state.db(), state.config().time_zone, at)
                 .await
                 .map(|_| ())

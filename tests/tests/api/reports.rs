@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use proptest::prelude::*;
 
-use crate::helpers::{Backend, PASSWORD, TestApp, assert_error, spawn_app};
+use crate::helpers::{
+    Backend, EDGES, ORDINARY, PASSWORD, TestApp, assert_error, spawn_app, spawn_app_at,
+};
 use crate::sheets::{accept, handle};
 
 crate::on_both_backends!(
@@ -28,7 +30,8 @@ crate::on_both_backends!(
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Expected {
     sheets: [i64; 3],
-    follow_ups: [i64; 5],
+    /// Due, done, information past its deadline, of those on time, overdue, unreachable.
+    follow_ups: [i64; 6],
     overall: [i64; 5],
     overall_sum: i64,
     routine: [i64; 2],
@@ -36,6 +39,7 @@ struct Expected {
 
 async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<String, Expected> {
     let tz = app.config.time_zone;
+    let now = app.now();
     let month_of = |text: &str| Month::of(parse_time("t", text).unwrap(), tz);
     let in_range = |m: Month| m >= from && m <= to;
     let communities: BTreeMap<i64, i64> = sqlx::query_as("SELECT id, community_id FROM households")
@@ -111,22 +115,35 @@ async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<
         };
         let g = groups.entry(key).or_default();
         g.follow_ups[0] += 1;
-        if f.status == FollowUpStatus::Completed {
+        let due = parse_time("due", &f.due_at).unwrap();
+        // D-STA-3: the outcome is the customer's answer, or the third failed attempt.
+        let unreachable = matches!(
+            f.status,
+            FollowUpStatus::Unreachable | FollowUpStatus::ClosedUnreachable
+        );
+        let outcome_at = match (&f.outcome, unreachable) {
+            (Some(outcome), _) if f.status == FollowUpStatus::Completed => Some(&outcome.done_at),
+            (_, true) => Some(&f.unreachable_attempts[2].at),
+            _ => None,
+        };
+        if f.status == FollowUpStatus::Completed
+            && let Some(outcome) = &f.outcome
+        {
             g.follow_ups[1] += 1;
-            if let Some(outcome) = &f.outcome {
-                let done = parse_time("done", &outcome.done_at).unwrap();
-                let due = parse_time("due", &f.due_at).unwrap();
-                g.follow_ups[2] += i64::from(done <= due);
-                g.overall[usize::from(outcome.ratings.overall) - 1] += 1;
-                g.overall_sum += i64::from(outcome.ratings.overall);
-            }
+            g.overall[usize::from(outcome.ratings.overall) - 1] += 1;
+            g.overall_sum += i64::from(outcome.ratings.overall);
+        }
+        if f.kind == FollowUpKind::Information && due <= now {
+            g.follow_ups[2] += 1;
+            g.follow_ups[3] +=
+                i64::from(outcome_at.is_some_and(|at| parse_time("at", at).unwrap() <= due));
         }
         if f.overdue_at.is_some()
             && matches!(f.status, FollowUpStatus::Open | FollowUpStatus::Unreachable)
         {
-            g.follow_ups[3] += 1;
+            g.follow_ups[4] += 1;
         }
-        g.follow_ups[4] += i64::from(f.status == FollowUpStatus::Unreachable);
+        g.follow_ups[5] += i64::from(unreachable);
         if f.kind == FollowUpKind::Routine {
             let g = groups
                 .entry(match by {
@@ -137,7 +154,7 @@ async fn recompute(app: &TestApp, from: Month, to: Month, by: &str) -> BTreeMap<
                 })
                 .or_default();
             g.routine[0] += 1;
-            g.routine[1] += i64::from(f.status == FollowUpStatus::Completed);
+            g.routine[1] += i64::from(f.status == FollowUpStatus::Completed || unreachable);
         }
     }
     groups
@@ -173,6 +190,7 @@ fn from_api(group: &Value) -> Expected {
         follow_ups: [
             n("follow_ups_due"),
             n("follow_ups_done"),
+            n("information_past_deadline"),
             n("done_on_time"),
             n("overdue"),
             n("unreachable"),
@@ -196,6 +214,10 @@ pub enum Fate {
     Done(u8),
     /// Handled; the customer could not be reached three times.
     Unreachable,
+    /// As `Unreachable`, then the office head closes it (it stays due and unreachable, D-STA-3).
+    ClosedUnreachable,
+    /// Handled; followed up a day late (25 hours pass first) with this overall satisfaction.
+    DoneLate(u8),
 }
 
 const CUSTOMERS: [&str; 7] = [
@@ -224,6 +246,7 @@ pub async fn make_month(
     plan: bool,
 ) {
     let csc = app.login("bsw.csc.01", PASSWORD).await;
+    let office_head = app.login("bsw.office.head", PASSWORD).await;
     let admin = app.admin_token().await;
     let csc_unit = app.unit_id("PMO-BSW-CSC").await;
     for &(customer, kind, fate) in sheets {
@@ -257,7 +280,10 @@ pub async fn make_month(
             continue; // another unit's (a major complaint): left open
         }
         match fate {
-            Fate::Done(overall) => {
+            Fate::Done(overall) | Fate::DoneLate(overall) => {
+                if matches!(fate, Fate::DoneLate(_)) {
+                    app.clock.advance(chrono::Duration::hours(25));
+                }
                 app.post_ok(
                     &csc,
                     &format!("/api/v1/followups/{follow_up}/outcome"),
@@ -267,12 +293,21 @@ pub async fn make_month(
                 )
                 .await;
             }
-            Fate::Unreachable => {
+            Fate::Unreachable | Fate::ClosedUnreachable => {
                 for _ in 0..3 {
                     app.post_ok(
                         &csc,
                         &format!("/api/v1/followups/{follow_up}/unreachable"),
                         json!({"method": "phone", "note": ""}),
+                        StatusCode::OK,
+                    )
+                    .await;
+                }
+                if matches!(fate, Fate::ClosedUnreachable) {
+                    app.post_ok(
+                        &office_head,
+                        &format!("/api/v1/followups/{follow_up}/cancel"),
+                        json!({"reason": "三次联系不上"}),
                         StatusCode::OK,
                     )
                     .await;
@@ -285,13 +320,13 @@ pub async fn make_month(
         huifang_server::deadlines::escalate_overdue(
             &app.db,
             app.config.time_zone,
-            chrono::Utc::now() + chrono::Duration::days(2),
+            app.now() + chrono::Duration::days(2),
         )
         .await
         .unwrap();
     }
     if plan {
-        let next = Month::of(chrono::Utc::now(), app.config.time_zone).next();
+        let next = Month::of(app.now(), app.config.time_zone).next();
         app.post_ok(
             &admin,
             &format!("/api/v1/plans/{next}"),
@@ -321,7 +356,7 @@ pub async fn make_month(
 /// from the documents.
 async fn assert_figures_match(app: &TestApp) {
     let admin = app.admin_token().await;
-    let this_month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let this_month = Month::of(app.now(), app.config.time_zone);
     let next = this_month.next();
     for by in [
         "total",
@@ -372,7 +407,7 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
 
     let admin = app.admin_token().await;
     let csc = app.login("bsw.csc.01", PASSWORD).await;
-    let this_month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let this_month = Month::of(app.now(), app.config.time_zone);
     let next = this_month.next();
     let total = app
         .get_json(
@@ -439,7 +474,9 @@ fn fate() -> impl Strategy<Value = Fate> {
         Just(Fate::Accepted),
         Just(Fate::Open),
         (1u8..=5).prop_map(Fate::Done),
+        (1u8..=5).prop_map(Fate::DoneLate),
         Just(Fate::Unreachable),
+        Just(Fate::ClosedUnreachable),
     ]
 }
 
@@ -453,10 +490,14 @@ fn random_months(backend: Backend, cases: u32) {
         sheets in prop::collection::vec((0usize..7, 0usize..5, fate()), 0..10),
         escalate in any::<bool>(),
         plan in any::<bool>(),
+        instant in 0usize..=EDGES.len(),
     )| {
+        // An ordinary day, or a month's last evening, New Year's Eve, February's end, a
+        // daylight-saving change: routine rounds not yet due, deadlines crossing the month.
+        let instant = if instant == 0 { ORDINARY } else { EDGES[instant - 1] };
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            if let Some(app) = spawn_app(backend).await {
+            if let Some(app) = spawn_app_at(backend, instant).await {
                 make_month(&app, &sheets, escalate, plan).await;
                 assert_figures_match(&app).await;
             }
@@ -491,7 +532,7 @@ async fn r_sta_1_the_service_bulletin_agrees_with_the_figures_and_downloads_as_x
         fates.iter().enumerate().map(|(n, f)| (n, n, *f)).collect();
     make_month(&app, &sheets, true, false).await;
     let dev = app.login("dev.head", PASSWORD).await;
-    let month = Month::of(chrono::Utc::now(), app.config.time_zone);
+    let month = Month::of(app.now(), app.config.time_zone);
     let bulletin = app
         .get_json(&dev, &format!("/api/v1/reports/bulletin/{month}"))
         .await;

@@ -87,7 +87,7 @@ async fn r_inf_8_office_accepts_handles_and_follows_up_within_24_hours(app: Test
     let csc = app.login("bsw.csc.01", PASSWORD).await;
     let sheet = accept(&app, &csc, "陈志强", "ordinary", "repair").await;
     let number = sheet["number"].as_str().unwrap();
-    let year = chrono::Utc::now().format("%Y").to_string();
+    let year = app.now().format("%Y").to_string();
     assert_eq!(number, format!("HF-{year}-000001"), "D-INF-5 numbering");
     assert_eq!(sheet["status"], "accepted");
     assert_eq!(sheet["customer_name"], "陈志强", "filled from the registry");
@@ -414,7 +414,7 @@ async fn sheets_list_search_and_scope(app: TestApp) {
         .get_json(&dev, &format!("/api/v1/sheets?q={}", urlencode("王子")))
         .await;
     assert_eq!(by_text["total"], 1);
-    let today = chrono::Utc::now()
+    let today = app.now()
         .with_timezone(&chrono_tz_shanghai())
         .format("%Y-%m-%d")
         .to_string();

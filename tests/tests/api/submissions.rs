@@ -1,7 +1,6 @@
 //! Monthly submissions (R-STA-2, D-STA-1) over HTTP on both databases: who submits, the locked
 //! snapshot, the late flag, and head office's view of who has and has not submitted.
 
-use chrono::Utc;
 use huifang_server::plans::Month;
 use huifang_server::reports::submissions;
 use reqwest::StatusCode;
@@ -26,7 +25,7 @@ fn state_of<'a>(overview: &'a Value, code: &str) -> &'a Value {
 
 async fn r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not(app: TestApp) {
     let tz = app.config.time_zone;
-    let month = Month::of(Utc::now(), tz);
+    let month = Month::of(app.now(), tz);
     let path = format!("/api/v1/reports/submissions/{month}");
     let dev = app.login("dev.head", PASSWORD).await;
     let office_head = app.login("bsw.office.head", PASSWORD).await;
@@ -45,7 +44,7 @@ async fn r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not
     assert_eq!(before["expected"], 3);
     assert_eq!(before["outstanding"], 3);
     let deadline = submissions::deadline(month, tz);
-    assert_eq!(before["deadline_passed"], Utc::now() >= deadline);
+    assert_eq!(before["deadline_passed"], app.now() >= deadline);
 
     // Work in the office's customer service centre counts in the office's figures.
     accept(&app, &csc, "陈志强", "ordinary", "repair").await;
@@ -61,7 +60,7 @@ async fn r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not
         .await;
     assert_eq!(submitted["unit_code"], "PMO-BSW");
     assert_eq!(submitted["note"], "本月无重大投诉");
-    assert_eq!(submitted["late"], Utc::now() >= deadline, "{submitted}");
+    assert_eq!(submitted["late"], app.now() >= deadline, "{submitted}");
     assert_eq!(submitted["figures"]["total"]["sheets_accepted"], 2);
     let csc_unit = app.unit_id("PMO-BSW-CSC").await;
     let by_unit = submitted["figures"]["by_unit"].as_array().unwrap();
@@ -118,7 +117,7 @@ async fn r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not
     assert_eq!(state_of(&after, "SALES-BSW")["submitted"], false);
     assert_eq!(
         state_of(&after, "SALES-BSW")["missing"],
-        Utc::now() >= deadline
+        app.now() >= deadline
     );
     let previous = app
         .get_json(&dev, &format!("/api/v1/reports/submissions/{last_month}"))
@@ -154,7 +153,7 @@ async fn r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not
 }
 
 async fn d_sta_1_submissions_refuse_the_wrong_people_and_months_and_change_nothing(app: TestApp) {
-    let month = Month::of(Utc::now(), app.config.time_zone);
+    let month = Month::of(app.now(), app.config.time_zone);
     let path = format!("/api/v1/reports/submissions/{month}");
     let office = app.unit_id("PMO-BSW").await;
     let staff = app.login("bsw.csc.01", PASSWORD).await;

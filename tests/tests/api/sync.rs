@@ -91,7 +91,7 @@ impl Phone {
     /// Signs in over HTTP with the client's own `log_in`, as the app does.
     pub(crate) async fn sign_in(app: &TestApp, username: &str) -> Phone {
         let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap());
+        let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap().with_clock(app.clock.clone()));
         let transport = std::sync::Arc::new(Http::to(&app.base).await);
         let session = {
             let (store, transport) = (store.clone(), transport.clone());
@@ -970,7 +970,7 @@ async fn the_live_channel_says_sync_when_the_scope_changes(app: TestApp) {
     huifang_server::deadlines::escalate_overdue(
         &app.db,
         tz,
-        chrono::Utc::now() + chrono::Duration::hours(25),
+        app.now() + chrono::Duration::hours(25),
     )
     .await
     .unwrap();
@@ -1142,7 +1142,7 @@ async fn the_phone_syncs_over_https_and_refuses_an_unknown_certificate() {
     let company_ca = certificate.cert.pem();
 
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap());
+    let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap().with_clock(app.clock.clone()));
     let (store2, url2) = (store.clone(), url.clone());
     let (session, report, refused) = tokio::task::spawn_blocking(move || {
         let trusting = HttpTransport::with_root_certificates(&url2, company_ca.as_bytes()).unwrap();
