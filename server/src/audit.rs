@@ -64,23 +64,31 @@ fn entry_hash(
     hex::encode(hasher.finalize())
 }
 
-/// Appends an entry. Call inside a document write transaction (which holds the change-sequence
-/// lock), so entries are chained in one order even with several server instances.
+/// The hash of the newest entry (the chain's head), [`GENESIS`] before the first.
+pub async fn last_hash(tx: &mut Transaction<'static, Any>) -> Result<String, sqlx::Error> {
+    let prev: Option<String> =
+        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(prev.unwrap_or_else(|| GENESIS.to_owned()))
+}
+
+/// Appends an entry after `prev` (the chain's head) and returns the new head. Call inside a
+/// document write transaction (which holds the change-sequence lock), so entries are chained in
+/// one order even with several server instances; record the head with [`set_head`] before the
+/// transaction commits.
+#[allow(clippy::too_many_arguments)]
 pub async fn append(
     tx: &mut Transaction<'static, Any>,
+    prev: &str,
     at: &str,
     actor: AuditActor,
     action: &str,
     subject: &str,
     detail: &serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    let prev: Option<String> =
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?;
-    let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
+) -> Result<String, sqlx::Error> {
     let detail = detail.to_string();
-    let hash = entry_hash(&prev, at, actor, action, subject, &detail);
+    let hash = entry_hash(prev, at, actor, action, subject, &detail);
     sqlx::query(
         "INSERT INTO audit_log (at, staff_id, session_id, action, subject, detail, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -95,8 +103,13 @@ pub async fn append(
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
+    Ok(hash)
+}
+
+/// Records the chain's head, so removing the newest entries shows (`huifang audit verify`).
+pub async fn set_head(tx: &mut Transaction<'static, Any>, head: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE change_sequence SET audit_head = $1 WHERE id = 1")
-        .bind(hash)
+        .bind(head)
         .execute(&mut **tx)
         .await?;
     Ok(())

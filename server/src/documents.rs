@@ -28,6 +28,9 @@ pub struct DocWrite {
     _turn: tokio::sync::OwnedMutexGuard<()>,
     /// The change-sequence number every document written here gets.
     pub seq: i64,
+    /// The audit chain's head as this write left it (read at the first entry, recorded once at
+    /// commit): a write of many documents does not re-read it per entry.
+    audit_head: Option<String>,
     pub now: DateTime<Utc>,
     pub actor: AuditActor,
     pub time_zone: Tz,
@@ -53,6 +56,7 @@ impl DocWrite {
             db: db.clone(),
             _turn: turn,
             seq,
+            audit_head: None,
             now: db.now(),
             actor,
             time_zone,
@@ -156,13 +160,17 @@ impl DocWrite {
         value.reconcile_into(doc).map_err(|e| {
             AppError::Internal(anyhow::anyhow!("writing document {}: {e}", value.id()))
         })?;
-        let bytes = doc.save();
+        self.put_bytes::<D>(value.id(), doc.save()).await
+    }
+
+    /// Stores a document's saved bytes with this write's sequence number.
+    async fn put_bytes<D: Document>(&mut self, id: &str, bytes: Vec<u8>) -> Result<(), AppError> {
         let now = self.now_text();
         sqlx::query(
             "INSERT INTO documents (id, kind, bytes, seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
              ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq, updated_at = excluded.updated_at",
         )
-        .bind(value.id())
+        .bind(id)
         .bind(D::KIND.code())
         .bind(bytes)
         .bind(self.seq)
@@ -170,6 +178,44 @@ impl DocWrite {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// The stored bytes of many documents of kind `D` (a job's batch), by id; missing ids are
+    /// left out. Parsing them is the caller's, off the async threads.
+    pub async fn load_many_bytes<D: Document>(
+        &mut self,
+        ids: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, AppError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, bytes FROM documents WHERE kind = $1 AND id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(D::KIND.code());
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let rows: Vec<(String, Vec<u8>)> = query.fetch_all(&mut *self.tx).await?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// Stores a document changed and saved elsewhere (a job's batch, changed off the async
+    /// threads) with its projection and audit entry, as [`DocWrite::store`] does.
+    pub async fn store_saved<D: Stored>(
+        &mut self,
+        value: &D,
+        bytes: Vec<u8>,
+        action: &str,
+    ) -> Result<(), AppError> {
+        self.put_bytes::<D>(value.id(), bytes).await?;
+        value.project(self).await?;
+        let mut detail = value.audit_detail();
+        detail["seq"] = self.seq.into();
+        self.audit(action, value.id(), detail).await
     }
 
     /// Stores a document with its projection and an audit entry: the one way a document changes.
@@ -223,7 +269,13 @@ impl DocWrite {
         detail: serde_json::Value,
     ) -> Result<(), AppError> {
         let at = self.now_text();
-        audit::append(&mut self.tx, &at, self.actor, action, subject, &detail).await?;
+        let prev = match self.audit_head.take() {
+            Some(head) => head,
+            None => audit::last_hash(&mut self.tx).await?,
+        };
+        let head = audit::append(&mut self.tx, &prev, &at, self.actor, action, subject, &detail)
+            .await?;
+        self.audit_head = Some(head);
         Ok(())
     }
 
@@ -244,7 +296,10 @@ impl DocWrite {
         Ok(())
     }
 
-    pub async fn commit(self) -> Result<(), AppError> {
+    pub async fn commit(mut self) -> Result<(), AppError> {
+        if let Some(head) = &self.audit_head {
+            audit::set_head(&mut self.tx, head).await?;
+        }
         self.tx.commit().await?;
         self.db.announce_change(self.seq);
         Ok(())

@@ -222,6 +222,36 @@ type StoredCopy = (String, i64, Vec<u8>);
 struct Applied {
     doc: AutoCommit,
     changed: bool,
+    /// Top-level fields where the device wrote concurrently with a value already stored: the
+    /// stored value stands (the first to reach the server wins), so the device's write would not
+    /// survive, or would silently undo one already committed. Such changes are refused with the
+    /// reason, never taken and half-lost.
+    overruled: Vec<String>,
+}
+
+/// The top-level fields where an operation of the device's new changes conflicts with another
+/// value: Automerge keeps both and shows one, so one side's write is lost.
+fn overruled_fields(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Vec<String> {
+    use automerge::ReadDoc;
+    let incoming: std::collections::BTreeSet<automerge::ActorId> = doc
+        .get_changes(before)
+        .iter()
+        .map(|c| c.actor_id().clone())
+        .collect();
+    let by_device = |id: &automerge::ObjId| match id {
+        automerge::ObjId::Id(_, actor, _) => incoming.contains(actor),
+        automerge::ObjId::Root => false,
+    };
+    let mut overruled = Vec::new();
+    for key in doc.keys(automerge::ROOT).collect::<Vec<_>>() {
+        let Ok(values) = doc.get_all(automerge::ROOT, key.as_str()) else {
+            continue;
+        };
+        if values.len() > 1 && values.iter().any(|(_, id)| by_device(id)) {
+            overruled.push(key);
+        }
+    }
+    overruled
 }
 
 /// Applies the device's changes to `base` (the stored copy, or a new document) and checks that
@@ -247,6 +277,11 @@ fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applie
         )));
     }
     let changed = doc.get_heads() != before;
+    let overruled = if changed && base.is_some() {
+        overruled_fields(&mut doc, &before)
+    } else {
+        Vec::new()
+    };
     if changed {
         let damaged = |e: huifang_protocol::DocumentError| {
             refuse(format!(
@@ -265,7 +300,11 @@ fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applie
             }
         }
     }
-    Ok(Applied { doc, changed })
+    Ok(Applied {
+        doc,
+        changed,
+        overruled,
+    })
 }
 
 /// Applies one document's changes in its own transaction, whole or not at all.
@@ -338,6 +377,11 @@ async fn apply(
         })?),
         None => None,
     };
+    if let Some(before) = &before
+        && !applied.overruled.is_empty()
+    {
+        return Err(overruled(&mut write, change.kind, before, applied.overruled).await?);
+    }
     match (change.kind, before) {
         (DocumentKind::Sheet, None) => {
             create_sheet(&mut write, caller, settings, &change, applied.doc).await?;
@@ -357,6 +401,46 @@ async fn apply(
     }
     write.commit().await?;
     Ok(())
+}
+
+/// The refusal of changes written concurrently with what is stored: what stands, who recorded
+/// it and when, so the phone's owner knows what became of their work.
+async fn overruled(
+    write: &mut DocWrite,
+    kind: DocumentKind,
+    stored: &AutoCommit,
+    fields: Vec<String>,
+) -> Result<Refusal, Refusal> {
+    let standing = match kind {
+        DocumentKind::FollowUp => {
+            let follow_up: FollowUp = stored_value(stored)?;
+            match &follow_up.outcome {
+                Some(outcome) => {
+                    let name: Option<String> =
+                        sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
+                            .bind(outcome.recorded_by)
+                            .fetch_optional(&mut **write.tx())
+                            .await?;
+                    format!(
+                        "the outcome recorded by {} (staff {}) at {} stands",
+                        name.unwrap_or_default(),
+                        outcome.recorded_by,
+                        write.local(&outcome.done_at)
+                    )
+                }
+                None => format!("the follow-up is {} on the server", follow_up.status),
+            }
+        }
+        DocumentKind::Sheet => "the server's copy stands".to_owned(),
+    };
+    Ok(Refusal::Refused {
+        reason: format!(
+            "{} changed on the server while you were offline: {standing}; your change was not kept",
+            fields.join(", ")
+        ),
+        fields,
+        kind: Some(huifang_protocol::RefusalKind::Conflict),
+    })
 }
 
 fn check_kind(stored: Option<&StoredCopy>, change: &OutgoingChanges) -> Result<(), Refusal> {

@@ -36,6 +36,8 @@ struct World {
     completed: Value,
     /// An accepted sheet, not yet handled.
     accepted: Value,
+    /// A handled matter's `{sheet, follow_up}` whose customer was tried three times: with the head.
+    handed_over: Value,
     /// Strokes the service centre uploaded, and strokes someone else uploaded.
     own_strokes: String,
     theirs_strokes: String,
@@ -260,6 +262,21 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
     )
     .await;
     let accepted = accept(&app, &csc_token, "陈志强", "ordinary", "property_service").await;
+    let handed_over = handle(
+        &app,
+        &csc_token,
+        &accept(&app, &csc_token, "陈志强", "none", "other").await,
+    )
+    .await;
+    for _ in 0..3 {
+        app.post_ok(
+            &csc_token,
+            &format!("/api/v1/followups/{}/unreachable", id(&handed_over, "follow_up")),
+            json!({"method": "phone", "note": "无人接听"}),
+            StatusCode::OK,
+        )
+        .await;
+    }
     // The year's opinion survey, approved and sent to the community (R-SUR-1/2).
     let dev = app.login("dev.head", PASSWORD).await;
     let gm = app.login("gm", PASSWORD).await;
@@ -318,6 +335,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
         other,
         completed,
         accepted,
+        handed_over,
         foreign_household,
         other_customer: app.customer_id("黄建华").await,
         own_household,
@@ -393,6 +411,47 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
             ],
         );
     }
+    // D-CB-3: after the third attempt the head decides; nobody records a fourth.
+    let handed_fu = id(&w.handed_over, "follow_up");
+    check(
+        "D-CB-3 handed over",
+        "unreachable_attempts",
+        RefusalKind::Conflict,
+        vec![
+            (
+                "api",
+                through_api(
+                    &app,
+                    &w.csc_token,
+                    &format!("/api/v1/followups/{handed_fu}/unreachable"),
+                    json!({"method": "phone", "note": "再试一次"}),
+                )
+                .await,
+            ),
+            (
+                "sync",
+                through_sync::<FollowUp>(&app, &w.csc_token, &handed_fu, &|f| {
+                    f.unreachable_attempts
+                        .push(huifang_protocol::UnreachableAttempt {
+                            id: "4".repeat(32),
+                            at: now.clone(),
+                            by_staff_id: w.csc_id,
+                            method: FollowUpMethod::Phone,
+                            note: String::new(),
+                        });
+                })
+                .await,
+            ),
+            (
+                "phone",
+                through_phone(phone.store.record_unreachable(
+                    &handed_fu,
+                    FollowUpMethod::Phone,
+                    "再试一次".into(),
+                )),
+            ),
+        ],
+    );
     // D-CB-1: ratings are 1 to 5.
     check(
         "D-CB-1 ratings",
@@ -916,7 +975,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
         )],
     );
 
-    assert_eq!(rows, 25, "the table has every row");
+    assert_eq!(rows, 26, "the table has every row");
     assert_eq!(app.change_seq().await, seq, "no path stored any bad change");
     assert!(
         phone.store.pending_changes(100).unwrap().is_empty(),

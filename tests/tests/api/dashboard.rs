@@ -23,7 +23,7 @@ fn browser_like() -> reqwest::Client {
 }
 
 /// Signs in through the dashboard's form; returns the response (a redirect with the cookie).
-async fn sign_in(app: &TestApp, username: &str, password: &str, next: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(app: &TestApp, username: &str, password: &str, next: &str) -> reqwest::Response {
     browser_like()
         .post(app.url("/app/login"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -39,7 +39,7 @@ async fn sign_in(app: &TestApp, username: &str, password: &str, next: &str) -> r
 }
 
 /// The `huifang_session=…` pair of a sign-in response.
-fn session_cookie(response: &reqwest::Response) -> String {
+pub(crate) fn session_cookie(response: &reqwest::Response) -> String {
     let set = response
         .headers()
         .get(header::SET_COOKIE)
@@ -53,7 +53,7 @@ fn session_cookie(response: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
     browser_like()
         .get(app.url(path))
         .header(header::COOKIE, cookie)

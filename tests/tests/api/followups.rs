@@ -105,7 +105,7 @@ async fn d_cb_1_the_assignee_records_ratings_and_the_sheet_is_followed_up(app: T
         .await;
     assert_eq!(sheet["sheet"]["status"], "followed_up");
     assert_eq!(
-        sheet["follow_ups"][0]["done_on_time"], 1,
+        sheet["follow_ups"][0]["done_on_time"], true,
         "done within 24 h (R-INF-4)"
     );
     assert_eq!(sheet["follow_ups"][0]["rating_overall"], 5);
@@ -497,7 +497,10 @@ async fn r_inf_4_overdue_follow_ups_are_escalated_once(app: TestApp) {
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
     let now = app.now();
     assert_eq!(
-        deadlines::escalate_overdue(&app.db, tz, now).await.unwrap(),
+        deadlines::escalate_overdue(&app.db, tz, now)
+            .await
+            .unwrap()
+            .marked(),
         0,
         "not due yet"
     );
@@ -507,11 +510,15 @@ async fn r_inf_4_overdue_follow_ups_are_escalated_once(app: TestApp) {
         deadlines::escalate_overdue(&app.db, tz, later),
         deadlines::escalate_overdue(&app.db, tz, later)
     );
-    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.marked() + b.marked(), 1);
+    assert_eq!(a.information + b.information, 1, "an information follow-up");
+    assert_eq!(a.digests + b.digests, 0, "told at once, not in a digest");
     assert_eq!(
         deadlines::escalate_overdue(&app.db, tz, later)
             .await
-            .unwrap(),
+            .unwrap()
+            .marked(),
         0
     );
 

@@ -24,3 +24,4 @@ mod sheets;
 mod submissions;
 mod surveys;
 mod sync;
+mod truth;

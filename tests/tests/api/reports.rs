@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use proptest::prelude::*;
 
 use crate::helpers::{
-    Backend, EDGES, ORDINARY, PASSWORD, TestApp, assert_error, spawn_app, spawn_app_at,
+    Backend, EDGES, ORDINARY, PASSWORD, TestApp, assert_error, spawn_app_at,
 };
 use crate::sheets::{accept, handle};
 
