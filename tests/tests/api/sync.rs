@@ -24,6 +24,7 @@ crate::on_both_backends!(
     blob_parts_are_appended_in_order_and_checked,
     random_blob_parts_never_fail_the_server_nor_store_a_partial_blob,
     a_listening_phone_hears_of_new_work,
+    d_cb_1_an_outcome_that_did_not_stand_comes_back_to_its_phone,
 );
 
 /// A phone's transport: the client's own [`HttpTransport`], with a switch that loses the next
@@ -1463,5 +1464,64 @@ async fn random_blob_parts_never_fail_the_server_nor_store_a_partial_blob(app: T
             name,
             "only whole blobs"
         );
+    }
+}
+
+/// Item 5 of #15: two devices of the same clerk record different outcomes offline, and an outcome
+/// recorded over the API meets one recorded offline. Whatever Automerge's conflict order, the
+/// first to reach the server stands, and the later phone is told — not "committed" — who
+/// recorded the outcome that stands and when; its own is kept in its refused changes.
+async fn d_cb_1_an_outcome_that_did_not_stand_comes_back_to_its_phone(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    for round in 0..4 {
+        let handled = handle(
+            &app,
+            &csc_token,
+            &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
+        )
+        .await;
+        let id = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+        let first = Phone::sign_in(&app, "bsw.csc.01").await;
+        let second = Phone::sign_in(&app, "bsw.csc.01").await;
+        first.sync().await;
+        second.sync().await;
+        // Both offline: different outcomes.
+        second.store.record_outcome(&id, outcome(2)).unwrap();
+        if round % 2 == 0 {
+            first.store.record_outcome(&id, outcome(5)).unwrap();
+            let report = first.sync().await;
+            assert_eq!((report.sent, report.committed), (1, 1), "{report:?}");
+        } else {
+            app.post_ok(
+                &csc_token,
+                &format!("/api/v1/followups/{id}/outcome"),
+                serde_json::json!({"method": "phone", "ratings": {"handling": 5, "efficiency": 5,
+                       "quality": 5, "attitude": 5, "overall": 5}}),
+                StatusCode::OK,
+            )
+            .await;
+        }
+        let report = second.sync().await;
+        assert_eq!(report.committed, 0, "round {round}: {report:?}");
+        let notice = report
+            .rejected
+            .iter()
+            .find(|n| n.document_id == id)
+            .unwrap_or_else(|| panic!("round {round}: the phone is told: {report:?}"));
+        assert!(
+            notice.reason.contains("stands") && notice.reason.contains("outcome"),
+            "who recorded the outcome that stands, and when: {notice:?}"
+        );
+        let refused = second.store.refused_changes().unwrap();
+        assert!(refused.iter().any(|r| r.document_id == id), "{refused:?}");
+        let on_server: FollowUp =
+            serde_json::from_value(server_follow_up(&app, &csc_token, &id).await).unwrap();
+        assert_eq!(
+            on_server.outcome.as_ref().map(|o| o.ratings.overall),
+            Some(5),
+            "the first outcome stands"
+        );
+        assert_eq!(second.store.follow_up(&id).unwrap(), on_server);
+        assert!(second.store.pending_changes(10).unwrap().is_empty());
     }
 }
