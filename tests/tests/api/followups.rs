@@ -19,6 +19,13 @@ crate::on_both_backends!(
     d_gov_1_audit_chain_detects_tampering,
 );
 
+// Date-sensitive: also at a month's last evening, New Year's Eve, February's end and a
+// daylight-saving change (helpers::EDGES).
+crate::at_every_edge!(
+    r_inf_4_overdue_follow_ups_are_escalated_once,
+    d_cb_2_offline_time_is_kept_within_bounds,
+);
+
 fn ratings(overall: u8) -> Value {
     json!({ "handling": 4, "efficiency": 4, "quality": 5, "attitude": 5, "overall": overall })
 }

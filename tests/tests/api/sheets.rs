@@ -19,6 +19,12 @@ crate::on_both_backends!(
     r_gov_1_admin_changes_rule_settings_with_an_audit_trail,
 );
 
+// Date-sensitive: also at a month's last evening, New Year's Eve, February's end and a
+// daylight-saving change (helpers::EDGES).
+crate::at_every_edge!(
+    r_inf_8_office_accepts_handles_and_follows_up_within_24_hours,
+);
+
 /// Accepts a sheet about a registry customer and returns it.
 pub async fn accept(
     app: &TestApp,

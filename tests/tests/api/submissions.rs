@@ -14,6 +14,12 @@ crate::on_both_backends!(
     d_sta_1_submissions_refuse_the_wrong_people_and_months_and_change_nothing,
 );
 
+// Date-sensitive: also at a month's last evening, New Year's Eve, February's end and a
+// daylight-saving change (helpers::EDGES).
+crate::at_every_edge!(
+    r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not,
+);
+
 fn state_of<'a>(overview: &'a Value, code: &str) -> &'a Value {
     overview["units"]
         .as_array()
