@@ -262,6 +262,9 @@ fn screens_list_todays_tasks_by_due_time_and_by_building() {
     assert_eq!(today[0].address.as_deref(), Some("碧水湾1栋101"));
     assert_eq!(today[0].sheet_number.as_deref(), Some("HF-2026-000002"));
     assert_eq!(today[0].rule, "R-INF-8");
+    // People read deadlines in the company's time zone; the wire keeps UTC.
+    assert_eq!(today[1].due_at, "2026-11-28T03:00:00.000Z");
+    assert_eq!(today[1].due_local, "2026-11-28 11:00");
 
     let rounds = store.tasks_by_building(now()).unwrap();
     let plan: Vec<(String, Vec<String>)> = rounds

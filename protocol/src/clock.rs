@@ -75,7 +75,10 @@ mod tests {
             .unwrap();
         let clock = Clock::starting_at(start);
         let read = clock.now();
-        assert!(read >= start && read - start < Duration::seconds(5), "{read}");
+        assert!(
+            read >= start && read - start < Duration::seconds(5),
+            "{read}"
+        );
         let clone = clock.clone();
         clock.advance(Duration::hours(2));
         assert!(clone.now() - start >= Duration::hours(2));

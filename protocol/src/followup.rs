@@ -89,7 +89,9 @@ impl FollowUpStatus {
     pub fn is_closed(self) -> bool {
         matches!(
             self,
-            FollowUpStatus::Completed | FollowUpStatus::ClosedUnreachable | FollowUpStatus::Cancelled
+            FollowUpStatus::Completed
+                | FollowUpStatus::ClosedUnreachable
+                | FollowUpStatus::Cancelled
         )
     }
 
@@ -290,9 +292,8 @@ impl FollowUp {
             }
         }
         for (n, reassignment) in self.reassignments.iter().enumerate() {
-            invalid.check(
-                parse_time(&format!("reassignments[{n}].at"), &reassignment.at).map(|_| ()),
-            );
+            invalid
+                .check(parse_time(&format!("reassignments[{n}].at"), &reassignment.at).map(|_| ()));
             invalid.check(check_text(
                 &format!("reassignments[{n}].reason"),
                 &reassignment.reason,

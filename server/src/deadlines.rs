@@ -19,8 +19,8 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huifang_protocol::{
-    Document, Escalation, FollowUp, FollowUpKind, FollowUpStatus, Labelled, format_time, local_time,
-    local_time_of,
+    Document, Escalation, FollowUp, FollowUpKind, FollowUpStatus, Labelled, format_time,
+    local_time, local_time_of,
 };
 
 use crate::audit::AuditActor;

@@ -273,8 +273,16 @@ impl DocWrite {
             Some(head) => head,
             None => audit::last_hash(&mut self.tx).await?,
         };
-        let head = audit::append(&mut self.tx, &prev, &at, self.actor, action, subject, &detail)
-            .await?;
+        let head = audit::append(
+            &mut self.tx,
+            &prev,
+            &at,
+            self.actor,
+            action,
+            subject,
+            &detail,
+        )
+        .await?;
         self.audit_head = Some(head);
         Ok(())
     }

@@ -3,13 +3,14 @@
 //! escalated when overdue. A dissatisfied follow-up reopens the matter (D-CB-3).
 
 mod heads;
+pub mod measures;
 mod routes;
 mod store;
 mod workflow;
 
+pub use heads::Heads;
 pub use routes::router;
 pub use store::{FollowUpFilter, FollowUpSummary, FollowUpView, for_sheet, list, project};
-pub use heads::Heads;
 pub(crate) use workflow::answerable_head;
 pub use workflow::{
     CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable, cancel, create_for_sheet,

@@ -8,7 +8,6 @@
 pub mod analyses;
 pub mod bulletin;
 pub mod figures;
-pub mod measures;
 mod routes;
 pub mod submissions;
 

@@ -21,7 +21,7 @@ use huifang_protocol::{
 use huifang_server::audit::AuditActor;
 use huifang_server::documents::{DocWrite, new_id};
 use huifang_server::registry::import::{self, ImportKind};
-use huifang_server::{Config, Database};
+use huifang_server::Database;
 
 #[path = "common/company.rs"]
 #[allow(dead_code)]
@@ -63,25 +63,8 @@ async fn main() {
         .unwrap_or(10_000);
     let information = total / 10;
     let dir = tempfile::tempdir().unwrap();
-    let server_url = std::env::var("DATABASE_URL").ok();
-    let postgres = match &server_url {
-        Some(url) => Some(company::fresh_postgres(url, "deadlinebench").await),
-        None => None,
-    };
-    let config = Config::new(
-        dir.path().to_path_buf(),
-        postgres.as_ref().map(|(url, _)| url.clone()),
-        "Asia/Shanghai".parse().unwrap(),
-    );
-    let db = Database::open(config.database_url.as_deref(), &config.data_dir)
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let engine = if postgres.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let bench = company::BenchDatabase::open("deadlinebench", dir.path()).await;
+    let (db, engine, tz) = (bench.db.clone(), bench.engine, bench.config.time_zone);
     for (kind, file) in [
         (ImportKind::Units, "units.csv"),
         (ImportKind::Staff, "staff.csv"),
@@ -102,7 +85,6 @@ async fn main() {
     .await
     .unwrap();
 
-    let tz = config.time_zone;
     let due = db.now() - chrono::Duration::minutes(1);
     let start = Instant::now();
     for chunk in (0..total).collect::<Vec<_>>().chunks(500) {
@@ -202,8 +184,5 @@ async fn main() {
          measured in this run ({:.1}× the commit rate: escalations share transactions)",
         writes_per_second / limit
     );
-    if let (Some(url), Some((_, name))) = (&server_url, &postgres) {
-        db.close().await;
-        company::drop_postgres(url, name).await;
-    }
+    bench.finish().await;
 }

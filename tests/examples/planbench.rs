@@ -14,12 +14,11 @@ use std::time::Instant;
 
 use huifang_server::audit::AuditActor;
 use huifang_server::plans::{self, Month, store};
-use huifang_server::{Config, Database};
 
 #[path = "common/company.rs"]
 mod company;
 
-use company::{BUILDINGS, HOUSEHOLDS_PER_BUILDING, fill, fresh_postgres};
+use company::{BUILDINGS, HOUSEHOLDS_PER_BUILDING, fill};
 
 fn secs(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
@@ -34,25 +33,8 @@ async fn main() {
     // PLANBENCH_DOCUMENTS=0 measures the planning alone.
     let write_documents = std::env::var("PLANBENCH_DOCUMENTS").map_or(true, |v| v != "0");
     let dir = tempfile::tempdir().unwrap();
-    let server_url = std::env::var("DATABASE_URL").ok();
-    let postgres = match &server_url {
-        Some(url) => Some(fresh_postgres(url, "planbench").await),
-        None => None,
-    };
-    let config = Config::new(
-        dir.path().to_path_buf(),
-        postgres.as_ref().map(|(url, _)| url.clone()),
-        "Asia/Shanghai".parse().unwrap(),
-    );
-    let db = Database::open(config.database_url.as_deref(), &config.data_dir)
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let engine = if postgres.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let bench = company::BenchDatabase::open("planbench", dir.path()).await;
+    let (db, engine, config) = (bench.db.clone(), bench.engine, bench.config.clone());
     let start = Instant::now();
     fill(&db, communities).await;
     println!(
@@ -91,8 +73,5 @@ async fn main() {
         );
         month = month.next();
     }
-    db.close().await;
-    if let (Some(url), Some((_, name))) = (server_url, postgres) {
-        company::drop_postgres(&url, &name).await;
-    }
+    bench.finish().await;
 }

@@ -20,7 +20,7 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
         .outcome_at()
         .map(|at| {
             parse_time("outcome", at)
-                .map(|at| i64::from(crate::reports::measures::on_time(at, due)))
+                .map(|at| i64::from(crate::followups::measures::on_time(at, due)))
         })
         .transpose()
         .map_err(AppError::invalid)?;
@@ -185,7 +185,7 @@ pub async fn list(
     }
     match filter.overdue {
         Some(true) => {
-            conditions.add(&crate::reports::measures::overdue(), []);
+            conditions.add(&crate::followups::measures::overdue(), []);
         }
         Some(false) => {
             conditions.add("f.overdue_at IS NULL", []);

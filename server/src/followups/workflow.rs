@@ -6,8 +6,8 @@ use automerge::AutoCommit;
 use huifang_protocol::{
     Actor, AssignmentRule, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpKind, FollowUpMethod,
     FollowUpStatus, InformationSource, Labelled, MAX_UNREACHABLE_ATTEMPTS, Outcome, Ratings,
-    Reassignment, ReportedItem, Role, SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus, SignatureRef,
-    UnreachableAttempt, check_document_id, format_time, parse_time, review_follow_up,
+    Reassignment, ReportedItem, Role, SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus,
+    SignatureRef, UnreachableAttempt, check_document_id, format_time, parse_time, review_follow_up,
 };
 use serde::Deserialize;
 
@@ -422,7 +422,12 @@ pub async fn reassign(
             before.status
         )));
     }
-    let reason = request.reason.as_deref().unwrap_or_default().trim().to_owned();
+    let reason = request
+        .reason
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let mut after = before.clone();
     after.assignee_staff_id = staff_id;
     after.assignee_unit_id = unit_id;
@@ -499,7 +504,10 @@ pub async fn cancel(
 }
 
 /// The sheet of a follow-up closed as unreachable becomes final, saying so (D-STA-3).
-async fn close_sheet_unreachable(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), AppError> {
+async fn close_sheet_unreachable(
+    write: &mut DocWrite,
+    follow_up: &FollowUp,
+) -> Result<(), AppError> {
     let Some(sheet_id) = &follow_up.sheet_id else {
         return Ok(());
     };

@@ -294,15 +294,17 @@ pub async fn gather(
     .bind(month.to_string())
     .fetch_all(pool)
     .await?;
-    let unreachable: Vec<(i64, i64)> = sqlx::query_as(
+    // Households not reached last time (with the head, or closed so) are tried again.
+    let unreachable: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT i.unit_id, i.household_id FROM follow_ups f
          JOIN routine_plan_items i ON i.follow_up_id = f.id
-         WHERE f.status = 'unreachable' AND f.kind = 'routine' AND i.sampled = 1 AND i.month < $1
+         WHERE {unreachable} AND f.kind = 'routine' AND i.sampled = 1 AND i.month < $1
            AND NOT EXISTS (SELECT 1 FROM routine_plan_items j
                            WHERE j.unit_id = i.unit_id AND j.staff_id = i.staff_id
                              AND j.household_id = i.household_id AND j.month > i.month)
          ORDER BY i.month, i.household_id",
-    )
+        unreachable = crate::followups::measures::unreachable(),
+    )))
     .bind(month.to_string())
     .fetch_all(pool)
     .await?;

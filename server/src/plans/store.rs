@@ -439,9 +439,9 @@ fn progress_counts() -> String {
     format!(
         "COUNT(i.household_id) AS planned, {} AS written, {} AS done, {} AS unreachable, {} AS overdue",
         count_where("i.follow_up_id IS NOT NULL"),
-        count_where(&crate::reports::measures::has_outcome()),
-        count_where(&crate::reports::measures::unreachable()),
-        count_where(&crate::reports::measures::overdue()),
+        count_where(&crate::followups::measures::has_outcome()),
+        count_where(&crate::followups::measures::unreachable()),
+        count_where(&crate::followups::measures::overdue()),
     )
 }
 

@@ -227,7 +227,7 @@ pub async fn build(
     let overdue_total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM follow_ups f
          WHERE due_month = $1 AND {overdue}",
-        overdue = super::measures::overdue(),
+        overdue = crate::followups::measures::overdue(),
     )))
     .bind(month.to_string())
     .fetch_one(db.pool())
@@ -241,7 +241,7 @@ pub async fn build(
          LEFT JOIN sheets s ON s.id = f.sheet_id
          WHERE f.due_month = $1 AND {overdue}
          ORDER BY f.due_at, f.id LIMIT $2",
-        overdue = super::measures::overdue(),
+        overdue = crate::followups::measures::overdue(),
     )))
     .bind(month.to_string())
     .bind(OVERDUE_LISTED)

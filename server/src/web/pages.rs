@@ -355,7 +355,9 @@ pub async fn bulletin(
             overdue_total: built.overdue_total,
             overdue_listed: built.overdue.len(),
             tables,
-            generated: state.db().now()
+            generated: state
+                .db()
+                .now()
                 .with_timezone(&tz)
                 .format("%Y-%m-%d %H:%M")
                 .to_string(),

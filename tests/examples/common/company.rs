@@ -129,6 +129,53 @@ pub async fn fill(db: &Database, communities: i64) {
     .await;
 }
 
+/// A benchmark's database: PostgreSQL of its own when `DATABASE_URL` is set (dropped by
+/// [`BenchDatabase::finish`]), else SQLite in `data_dir`; migrated, in Shanghai's time zone.
+pub struct BenchDatabase {
+    pub db: Database,
+    pub config: huifang_server::Config,
+    /// "SQLite" or "PostgreSQL", for the printed figures.
+    pub engine: &'static str,
+    server: Option<(String, String)>,
+}
+
+impl BenchDatabase {
+    pub async fn open(prefix_name: &str, data_dir: &std::path::Path) -> BenchDatabase {
+        let server_url = std::env::var("DATABASE_URL").ok();
+        let postgres = match &server_url {
+            Some(url) => Some(fresh_postgres(url, prefix_name).await),
+            None => None,
+        };
+        let config = huifang_server::Config::new(
+            data_dir.to_path_buf(),
+            postgres.as_ref().map(|(url, _)| url.clone()),
+            "Asia/Shanghai".parse().unwrap(),
+        );
+        let db = Database::open(config.database_url.as_deref(), &config.data_dir)
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        BenchDatabase {
+            db,
+            config,
+            engine: if postgres.is_some() {
+                "PostgreSQL"
+            } else {
+                "SQLite"
+            },
+            server: server_url.zip(postgres.map(|(_, name)| name)),
+        }
+    }
+
+    /// Closes the pool and drops the PostgreSQL database the benchmark made.
+    pub async fn finish(self) {
+        if let Some((url, name)) = &self.server {
+            self.db.close().await;
+            drop_postgres(url, name).await;
+        }
+    }
+}
+
 /// A fresh PostgreSQL database on the server of `url`, or `None` for SQLite.
 pub async fn fresh_postgres(url: &str, prefix_name: &str) -> (String, String) {
     let (prefix, _) = url.rsplit_once('/').unwrap();

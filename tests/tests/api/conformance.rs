@@ -271,7 +271,10 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
     for _ in 0..3 {
         app.post_ok(
             &csc_token,
-            &format!("/api/v1/followups/{}/unreachable", id(&handed_over, "follow_up")),
+            &format!(
+                "/api/v1/followups/{}/unreachable",
+                id(&handed_over, "follow_up")
+            ),
             json!({"method": "phone", "note": "无人接听"}),
             StatusCode::OK,
         )
@@ -511,7 +514,8 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
                 through_api(&app, &w.csc_token, &outcome_path(&other_fu), {
                     let mut body = outcome_body("on_site_signature", &now, 5);
                     body["signature"] =
-                        serde_json::to_value(signature(app.now(), &w.own_strokes, &"b".repeat(64))).unwrap();
+                        serde_json::to_value(signature(app.now(), &w.own_strokes, &"b".repeat(64)))
+                            .unwrap();
                     body
                 })
                 .await,

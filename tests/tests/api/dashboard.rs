@@ -23,7 +23,12 @@ fn browser_like() -> reqwest::Client {
 }
 
 /// Signs in through the dashboard's form; returns the response (a redirect with the cookie).
-pub(crate) async fn sign_in(app: &TestApp, username: &str, password: &str, next: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
     browser_like()
         .post(app.url("/app/login"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

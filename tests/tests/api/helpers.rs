@@ -2,8 +2,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use huifang_server::registry::import::{self, ImportKind};
 use huifang_protocol::Clock;
+use huifang_server::registry::import::{self, ImportKind};
 use huifang_server::{Application, Config, Database};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};

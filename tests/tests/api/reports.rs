@@ -16,9 +16,7 @@ use serde_json::{Value, json};
 
 use proptest::prelude::*;
 
-use crate::helpers::{
-    Backend, EDGES, ORDINARY, PASSWORD, TestApp, assert_error, spawn_app_at,
-};
+use crate::helpers::{Backend, EDGES, ORDINARY, PASSWORD, TestApp, assert_error, spawn_app_at};
 use crate::sheets::{accept, handle};
 
 crate::on_both_backends!(
@@ -399,6 +397,8 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
         Fate::Unreachable,
         Fate::Done(3),
         Fate::Invalid,
+        Fate::ClosedUnreachable,
+        Fate::DoneLate(4),
     ];
     let sheets: Vec<(usize, usize, Fate)> =
         fates.iter().enumerate().map(|(n, f)| (n, n, *f)).collect();

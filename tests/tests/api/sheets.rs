@@ -21,9 +21,7 @@ crate::on_both_backends!(
 
 // Date-sensitive: also at a month's last evening, New Year's Eve, February's end and a
 // daylight-saving change (helpers::EDGES).
-crate::at_every_edge!(
-    r_inf_8_office_accepts_handles_and_follows_up_within_24_hours,
-);
+crate::at_every_edge!(r_inf_8_office_accepts_handles_and_follows_up_within_24_hours,);
 
 /// Accepts a sheet about a registry customer and returns it.
 pub async fn accept(
@@ -420,7 +418,8 @@ async fn sheets_list_search_and_scope(app: TestApp) {
         .get_json(&dev, &format!("/api/v1/sheets?q={}", urlencode("王子")))
         .await;
     assert_eq!(by_text["total"], 1);
-    let today = app.now()
+    let today = app
+        .now()
         .with_timezone(&chrono_tz_shanghai())
         .format("%Y-%m-%d")
         .to_string();

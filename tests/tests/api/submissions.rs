@@ -16,9 +16,7 @@ crate::on_both_backends!(
 
 // Date-sensitive: also at a month's last evening, New Year's Eve, February's end and a
 // daylight-saving change (helpers::EDGES).
-crate::at_every_edge!(
-    r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not,
-);
+crate::at_every_edge!(r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not,);
 
 fn state_of<'a>(overview: &'a Value, code: &str) -> &'a Value {
     overview["units"]

@@ -271,6 +271,18 @@ async fn r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report(app:
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
+        // The answer is the stored response: the version answered, the channel, who and when.
+        let stored: Value = response.json().await.unwrap();
+        assert_eq!(stored["follow_up_id"], ids[n], "{stored}");
+        assert_eq!(stored["form_sha256"], sha, "{stored}");
+        assert_eq!(stored["channel"], "paper");
+        assert_eq!(stored["entered_by"], app.staff_id("bsw.csc.01").await);
+        assert!(stored["entered_at"].is_string());
+        assert_eq!(
+            stored["answers"].as_array().map(Vec::len),
+            answers(rating, advice).as_array().map(Vec::len),
+            "{stored}"
+        );
     }
     assert_error(
         app.post(

@@ -92,7 +92,11 @@ impl Phone {
     /// Signs in over HTTP with the client's own `log_in`, as the app does.
     pub(crate) async fn sign_in(app: &TestApp, username: &str) -> Phone {
         let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap().with_clock(app.clock.clone()));
+        let store = std::sync::Arc::new(
+            ClientStore::open(dir.path().join("phone.db"))
+                .unwrap()
+                .with_clock(app.clock.clone()),
+        );
         let transport = std::sync::Arc::new(Http::to(&app.base).await);
         let session = {
             let (store, transport) = (store.clone(), transport.clone());
@@ -1143,7 +1147,11 @@ async fn the_phone_syncs_over_https_and_refuses_an_unknown_certificate() {
     let company_ca = certificate.cert.pem();
 
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(ClientStore::open(dir.path().join("phone.db")).unwrap().with_clock(app.clock.clone()));
+    let store = std::sync::Arc::new(
+        ClientStore::open(dir.path().join("phone.db"))
+            .unwrap()
+            .with_clock(app.clock.clone()),
+    );
     let (store2, url2) = (store.clone(), url.clone());
     let (session, report, refused) = tokio::task::spawn_blocking(move || {
         let trusting = HttpTransport::with_root_certificates(&url2, company_ca.as_bytes()).unwrap();

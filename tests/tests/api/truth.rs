@@ -99,10 +99,19 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
     plan_december(&app, &admin).await;
 
     // 29 December, 10:00: four matters handled.
-    let on_time = handle(&app, &csc, &accept(&app, &csc, "陈志强", "ordinary", "repair").await).await;
+    let on_time = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "陈志强", "ordinary", "repair").await,
+    )
+    .await;
     record_done(&app, &csc, &follow_up_id(&on_time), 5).await;
-    let unreachable =
-        handle(&app, &csc, &accept(&app, &csc, "林秀英", "ordinary", "repair").await).await;
+    let unreachable = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "林秀英", "ordinary", "repair").await,
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(
             record_unreachable(&app, &csc, &follow_up_id(&unreachable))
@@ -111,8 +120,18 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
             StatusCode::OK
         );
     }
-    let late = handle(&app, &csc, &accept(&app, &csc, "黄建华", "none", "other").await).await;
-    let open = handle(&app, &csc, &accept(&app, &csc, "周海燕", "none", "property_service").await).await;
+    let late = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "黄建华", "none", "other").await,
+    )
+    .await;
+    let open = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "周海燕", "none", "property_service").await,
+    )
+    .await;
 
     let by_category = |app: &TestApp, token: String| {
         let app_base = app.base.clone();
@@ -139,7 +158,13 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
         }
     };
     let repair = by_category(&app, admin.clone()).await;
-    assert_eq!((repair["follow_ups_due"].as_i64(), repair["unreachable"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(
+        (
+            repair["follow_ups_due"].as_i64(),
+            repair["unreachable"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
 
     // The head closes the unreachable one (D-CB-3): it stays due and unreachable, and its sheet
     // reaches a final state that says so.
@@ -154,14 +179,20 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
     assert_eq!(closed["status"], "closed_unreachable", "{closed}");
     let repair = by_category(&app, admin.clone()).await;
     assert_eq!(
-        (repair["follow_ups_due"].as_i64(), repair["unreachable"].as_i64()),
+        (
+            repair["follow_ups_due"].as_i64(),
+            repair["unreachable"].as_i64()
+        ),
         (Some(2), Some(1)),
         "closing keeps the outcome counted: {repair}"
     );
     let sheet = app
         .get_json(
             &csc,
-            &format!("/api/v1/sheets/{}", unreachable["sheet"]["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/sheets/{}",
+                unreachable["sheet"]["id"].as_str().unwrap()
+            ),
         )
         .await;
     assert_eq!(sheet["sheet"]["status"], "closed_unreachable");
@@ -175,8 +206,12 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
 
     // 30 December, 20:00: one more, due the next evening — still in December.
     set(&app, "2026-12-30T12:00:00Z");
-    let due_tomorrow =
-        handle(&app, &csc, &accept(&app, &csc, "吴文博", "none", "other").await).await;
+    let due_tomorrow = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "吴文博", "none", "other").await,
+    )
+    .await;
     assert!(
         due_tomorrow["follow_up"]["due_at"]
             .as_str()
@@ -208,9 +243,7 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
     let _ = open;
 
     // The bulletin, its CSV and the overview page show the same rate.
-    let bulletin = app
-        .get_json(&dev, "/api/v1/reports/bulletin/2026-12")
-        .await;
+    let bulletin = app.get_json(&dev, "/api/v1/reports/bulletin/2026-12").await;
     let headline = bulletin["headline"]
         .as_array()
         .unwrap()
@@ -233,7 +266,10 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
         .text()
         .await
         .unwrap();
-    let header = csv.lines().find(|l| l.contains("24小时及时率")).unwrap_or_default();
+    let header = csv
+        .lines()
+        .find(|l| l.contains("24小时及时率"))
+        .unwrap_or_default();
     let column = header
         .split(',')
         .position(|c| c == "24小时及时率")
@@ -258,7 +294,10 @@ async fn d_sta_3_the_24_hour_rate_counts_information_follow_ups_past_their_deadl
         .and_then(|rest| rest.split("</div>\n</div>").next().or(Some(rest)))
         .expect("the overview has the 24-hour rate card")
         .to_owned();
-    assert!(card.contains("50.0%"), "the overview shows the same rate: {card}");
+    assert!(
+        card.contains("50.0%"),
+        "the overview shows the same rate: {card}"
+    );
 }
 
 /// R-INF-4 at the month's end: the information follow-up due that evening is escalated (and
@@ -278,7 +317,12 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
     plan_december(&app, &admin).await;
     // 31 December, 20:00 in Shanghai: a matter handled, due on 1 January at 20:00.
     set(&app, "2026-12-31T12:00:00Z");
-    let handled = handle(&app, &csc, &accept(&app, &csc, "陈志强", "none", "other").await).await;
+    let handled = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "陈志强", "none", "other").await,
+    )
+    .await;
     let notifications = app.get_json(&csc, "/api/v1/notifications").await;
     let told = notifications
         .as_array()
@@ -292,7 +336,12 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
         "the deadline in Shanghai time, not UTC: {told}"
     );
     // Another follow-up handed to the development director by the office head.
-    let director_s = handle(&app, &csc, &accept(&app, &csc, "林秀英", "none", "other").await).await;
+    let director_s = handle(
+        &app,
+        &csc,
+        &accept(&app, &csc, "林秀英", "none", "other").await,
+    )
+    .await;
     let reassigned = app
         .post_ok(
             &admin,
@@ -301,7 +350,10 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
             StatusCode::OK,
         )
         .await;
-    assert_eq!(reassigned["reassignments"][0]["reason"], "客户点名由开发部回访");
+    assert_eq!(
+        reassigned["reassignments"][0]["reason"],
+        "客户点名由开发部回访"
+    );
     let audit = app
         .get_json(
             &admin,
@@ -319,13 +371,17 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
     let january_2 = chrono::DateTime::parse_from_rfc3339("2027-01-02T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let done = huifang_server::deadlines::escalate_overdue(&app.db, app.config.time_zone, january_2)
-        .await
-        .unwrap();
+    let done =
+        huifang_server::deadlines::escalate_overdue(&app.db, app.config.time_zone, january_2)
+            .await
+            .unwrap();
     assert_eq!(done.information, 2, "{done:?}");
     assert!(done.other > 1, "{done:?}");
     let detail = app
-        .get_json(&dev, &format!("/api/v1/followups/{}", follow_up_id(&director_s)))
+        .get_json(
+            &dev,
+            &format!("/api/v1/followups/{}", follow_up_id(&director_s)),
+        )
         .await;
     assert_eq!(
         detail["follow_up"]["escalations"][0]["to_staff_id"], gm_id,
@@ -338,7 +394,10 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
         .iter()
         .filter(|n| n["document_id"].as_str().unwrap().starts_with("overdue/"))
         .count();
-    assert_eq!(digests, 1, "one digest for the month's rounds: {head_heard}");
+    assert_eq!(
+        digests, 1,
+        "one digest for the month's rounds: {head_heard}"
+    );
     let overdue = head_heard
         .as_array()
         .unwrap()
@@ -346,7 +405,10 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
         .find(|n| n["document_id"] == handled["follow_up"]["id"])
         .expect("the information follow-up told on its own");
     assert!(
-        overdue["message"].as_str().unwrap().contains("2027-01-01 20:00"),
+        overdue["message"]
+            .as_str()
+            .unwrap()
+            .contains("2027-01-01 20:00"),
         "{overdue}"
     );
 }

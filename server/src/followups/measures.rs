@@ -1,5 +1,5 @@
 //! The measures of D-STA-3, each defined once, as a condition on a follow-up's projection row
-//! (aliased `f`). The figures, the Service Bulletin (JSON, spreadsheet, CSV, printable page), the
+//! (aliased `f`), beside the projection they read. The figures, the Service Bulletin (JSON, spreadsheet, CSV, printable page), the
 //! overview page, the plan progress and the follow-up lists all count with these, so no two
 //! places can disagree about what "due", "unreachable" or "on time" means.
 //!
@@ -23,7 +23,11 @@ fn status_in(statuses: &[FollowUpStatus]) -> String {
 }
 
 fn statuses(pick: fn(FollowUpStatus) -> bool) -> Vec<FollowUpStatus> {
-    FollowUpStatus::ALL.iter().copied().filter(|s| pick(*s)).collect()
+    FollowUpStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| pick(*s))
+        .collect()
 }
 
 /// Due in its month: everything but a follow-up cancelled as needless.
@@ -75,7 +79,10 @@ pub fn information_on_time(now: &str) -> String {
 
 /// Whether an outcome recorded at `outcome_at` was on time for a deadline `due_at` (both RFC
 /// 3339): what the projection stores in `done_on_time`.
-pub fn on_time(outcome_at: chrono::DateTime<chrono::Utc>, due_at: chrono::DateTime<chrono::Utc>) -> bool {
+pub fn on_time(
+    outcome_at: chrono::DateTime<chrono::Utc>,
+    due_at: chrono::DateTime<chrono::Utc>,
+) -> bool {
     outcome_at <= due_at
 }
 
