@@ -52,9 +52,57 @@ impl Escalated {
 
 /// One follow-up changed in memory: the new value, its saved document and whom to tell.
 struct Marked {
+    /// The change sequence of the stored copy it was changed from.
+    seq: i64,
     after: FollowUp,
     bytes: Vec<u8>,
     head: Option<i64>,
+}
+
+/// Reads a batch with the pool and changes it in memory, before its write begins.
+async fn prepare(
+    db: Database,
+    ids: Vec<String>,
+    heads: Arc<Heads>,
+    now: DateTime<Utc>,
+    time_zone: Tz,
+) -> Result<(Vec<String>, Vec<Marked>), AppError> {
+    let stored = {
+        let mut conn = db.pool().acquire().await?;
+        crate::documents::stored_many::<FollowUp>(&mut conn, &ids).await?
+    };
+    let marked = mark_in_parallel(stored, &heads, now, time_zone).await?;
+    Ok((ids, marked))
+}
+
+/// Inside the write: keeps what was prepared from the copy still stored, and changes again
+/// the follow-ups written since they were read (done meanwhile, or changed by another instance).
+async fn recheck(
+    write: &mut DocWrite,
+    ids: &[String],
+    prepared: Vec<Marked>,
+    heads: &Heads,
+    now: DateTime<Utc>,
+    time_zone: Tz,
+) -> Result<Vec<Marked>, AppError> {
+    let seqs = write.stored_seqs(ids).await?;
+    let mut kept: Vec<Marked> = prepared
+        .into_iter()
+        .filter(|m| seqs.get(&m.after.id) == Some(&m.seq))
+        .collect();
+    let current: std::collections::HashSet<&str> =
+        kept.iter().map(|m| m.after.id.as_str()).collect();
+    // Changed since it was read (or passed over then): read again under the lock.
+    let again: Vec<String> = ids
+        .iter()
+        .filter(|id| !current.contains(id.as_str()) && seqs.contains_key(id.as_str()))
+        .cloned()
+        .collect();
+    if !again.is_empty() {
+        let stored = write.load_many::<FollowUp>(&again).await?;
+        kept.extend(mark(stored, heads, now, time_zone)?);
+    }
+    Ok(kept)
 }
 
 /// Marks every open follow-up due at or before `now` overdue and escalates it.
@@ -83,14 +131,26 @@ pub async fn escalate_overdue(
     };
     // Per person: how many routine or survey follow-ups went overdue in this pass.
     let mut digests: BTreeMap<i64, usize> = BTreeMap::new();
-    for batch in due.chunks(BATCH) {
-        let mut write = DocWrite::begin(db, AuditActor::SERVER, time_zone).await?;
-        let stored = write.load_many_bytes::<FollowUp>(batch).await?;
-        let heads = heads.clone();
-        let marked = tokio::task::spawn_blocking(move || mark(stored, &heads, now, time_zone))
+    // Batches are pipelined: while one batch is written (one transaction, holding the write
+    // lock), the next is read and changed in memory on every core. Inside the write, any
+    // follow-up that changed since it was read is read and changed again.
+    let mut batches = due.chunks(BATCH).map(<[String]>::to_vec);
+    let mut next = batches
+        .next()
+        .map(|ids| tokio::spawn(prepare(db.clone(), ids, heads.clone(), now, time_zone)));
+    while let Some(preparing) = next.take() {
+        let (ids, prepared) = preparing
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("marking overdue: {e}")))??;
-        for Marked { after, bytes, head } in marked {
+        next = batches
+            .next()
+            .map(|ids| tokio::spawn(prepare(db.clone(), ids, heads.clone(), now, time_zone)));
+        let mut write = DocWrite::begin(db, AuditActor::SERVER, time_zone).await?;
+        let marked = recheck(&mut write, &ids, prepared, &heads, now, time_zone).await?;
+        for Marked {
+            after, bytes, head, ..
+        } in marked
+        {
             write
                 .store_saved(&after, bytes, "follow_up.overdue")
                 .await?;
@@ -134,16 +194,45 @@ pub async fn escalate_overdue(
     Ok(done)
 }
 
+/// [`mark`] on every core, off the async threads: Automerge's loading and saving is most of a
+/// pass's work.
+async fn mark_in_parallel(
+    mut stored: Vec<crate::documents::StoredDoc>,
+    heads: &Arc<Heads>,
+    now: DateTime<Utc>,
+    time_zone: Tz,
+) -> Result<Vec<Marked>, AppError> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let share = stored.len().div_ceil(cores).max(1);
+    let mut tasks = Vec::new();
+    while !stored.is_empty() {
+        let rest = stored.split_off(share.min(stored.len()));
+        let part = std::mem::replace(&mut stored, rest);
+        let heads = heads.clone();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            mark(part, &heads, now, time_zone)
+        }));
+    }
+    let mut marked = Vec::new();
+    for task in tasks {
+        let part = task
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("marking overdue: {e}")))??;
+        marked.extend(part);
+    }
+    Ok(marked)
+}
+
 /// Changes each stored follow-up that is still open and not yet overdue: CPU work, run off the
 /// async threads.
 fn mark(
-    stored: Vec<(String, Vec<u8>)>,
+    stored: Vec<crate::documents::StoredDoc>,
     heads: &Heads,
     now: DateTime<Utc>,
     time_zone: Tz,
 ) -> Result<Vec<Marked>, AppError> {
     let mut marked = Vec::with_capacity(stored.len());
-    for (id, bytes) in stored {
+    for (id, seq, bytes) in stored {
         let (mut doc, before) = FollowUp::load(&bytes)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))?;
         if before.status != FollowUpStatus::Open || before.overdue_at.is_some() {
@@ -161,10 +250,25 @@ fn mark(
                 local_time_of(&after.due_at, &time_zone)
             ),
         });
-        after
-            .reconcile_into(&mut doc)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("writing document {id}: {e}")))?;
+        // Only the two fields the job changes are written: reconciling the whole record would
+        // cost more than loading and saving it.
+        let written = autosurgeon::reconcile_prop(
+            &mut doc,
+            automerge::ROOT,
+            "overdue_at",
+            &after.overdue_at,
+        )
+        .and_then(|()| {
+            autosurgeon::reconcile_prop(
+                &mut doc,
+                automerge::ROOT,
+                "escalations",
+                &after.escalations,
+            )
+        });
+        written.map_err(|e| AppError::Internal(anyhow::anyhow!("writing document {id}: {e}")))?;
         marked.push(Marked {
+            seq,
             bytes: doc.save(),
             after,
             head,

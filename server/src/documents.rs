@@ -180,27 +180,31 @@ impl DocWrite {
         Ok(())
     }
 
-    /// The stored bytes of many documents of kind `D` (a job's batch), by id; missing ids are
-    /// left out. Parsing them is the caller's, off the async threads.
-    pub async fn load_many_bytes<D: Document>(
+    /// The change sequence of each of `ids` as stored now, inside this write (which holds the
+    /// change-sequence lock, so nothing changes them until it commits).
+    pub async fn stored_seqs(
         &mut self,
         ids: &[String],
-    ) -> Result<Vec<(String, Vec<u8>)>, AppError> {
-        let mut found = Vec::with_capacity(ids.len());
+    ) -> Result<std::collections::HashMap<String, i64>, AppError> {
+        let mut seqs = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
             let sql = format!(
-                "SELECT id, bytes FROM documents WHERE kind = $1 AND id IN ({})",
-                placeholders.join(", ")
+                "SELECT id, seq FROM documents WHERE id IN ({})",
+                placeholders(1, chunk.len())
             );
-            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(D::KIND.code());
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(id);
             }
-            let rows: Vec<(String, Vec<u8>)> = query.fetch_all(&mut *self.tx).await?;
-            found.extend(rows);
+            let rows: Vec<(String, i64)> = query.fetch_all(&mut *self.tx).await?;
+            seqs.extend(rows);
         }
-        Ok(found)
+        Ok(seqs)
+    }
+
+    /// [`stored_many`] inside this write.
+    pub async fn load_many<D: Document>(&mut self, ids: &[String]) -> Result<Vec<StoredDoc>, AppError> {
+        stored_many::<D>(&mut self.tx, ids).await
     }
 
     /// Stores a document changed and saved elsewhere (a job's batch, changed off the async
@@ -323,6 +327,40 @@ pub trait Stored: Document + Sync {
     ) -> impl std::future::Future<Output = Result<(), AppError>> + Send;
     /// What the audit entry records about this version of the document.
     fn audit_detail(&self) -> serde_json::Value;
+}
+
+/// `$first, $first+1, …` for `count` bound values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A stored document as a job reads it: id, change sequence and bytes.
+pub type StoredDoc = (String, i64, Vec<u8>);
+
+/// The stored copies of many documents of kind `D` (a job's batch); missing ids are left out.
+/// Parsing them is the caller's, off the async threads. Outside a write the copies may change
+/// before the caller writes: compare their sequence with [`DocWrite::stored_seqs`] then.
+pub async fn stored_many<D: Document>(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[String],
+) -> Result<Vec<StoredDoc>, AppError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT id, seq, bytes FROM documents WHERE kind = $1 AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(D::KIND.code());
+        for id in chunk {
+            query = query.bind(id);
+        }
+        let rows: Vec<StoredDoc> = query.fetch_all(&mut *conn).await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Reads a document outside a write (for display or for checking a projection).
