@@ -106,6 +106,54 @@ pub async fn append(
     Ok(hash)
 }
 
+/// Appends entries `(action, subject, detail)` in order after `prev`, in few statements (a job's
+/// batch); returns the new head.
+pub async fn append_all(
+    tx: &mut Transaction<'static, Any>,
+    backend: crate::db::Backend,
+    prev: &str,
+    at: &str,
+    actor: AuditActor,
+    entries: &[(&str, String, serde_json::Value)],
+) -> Result<String, sqlx::Error> {
+    let mut head = prev.to_owned();
+    let mut rows = Vec::with_capacity(entries.len());
+    for (action, subject, detail) in entries {
+        let detail = detail.to_string();
+        let hash = entry_hash(&head, at, actor, action, subject, &detail);
+        let prev = std::mem::replace(&mut head, hash.clone());
+        rows.push(serde_json::json!([
+            at,
+            actor.staff_id,
+            actor.session_id,
+            action,
+            subject,
+            detail,
+            prev,
+            hash
+        ]));
+    }
+    use crate::db::ColumnType::{Int, Text};
+    crate::db::insert_rows(
+        tx,
+        backend,
+        "audit_log",
+        &[
+            ("at", Text),
+            ("staff_id", Int),
+            ("session_id", Int),
+            ("action", Text),
+            ("subject", Text),
+            ("detail", Text),
+            ("prev_hash", Text),
+            ("hash", Text),
+        ],
+        &rows,
+    )
+    .await?;
+    Ok(head)
+}
+
 /// Records the chain's head, so removing the newest entries shows (`huifang audit verify`).
 pub async fn set_head(tx: &mut Transaction<'static, Any>, head: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE change_sequence SET audit_head = $1 WHERE id = 1")

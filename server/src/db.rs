@@ -295,6 +295,8 @@ pub fn count_where(condition: &str) -> String {
 pub enum ColumnType {
     Int,
     Text,
+    /// Bytes, written into the JSON as lowercase hex.
+    Bytes,
 }
 
 /// Rows per statement in [`insert_rows`].
@@ -311,14 +313,49 @@ pub async fn insert_rows(
     columns: &[(&str, ColumnType)],
     rows: &[serde_json::Value],
 ) -> Result<(), sqlx::Error> {
+    write_rows(conn, backend, table, columns, rows, None).await
+}
+
+/// As [`insert_rows`], where a row whose `key` column is already there takes the new values of
+/// the `update` columns (an upsert).
+pub async fn upsert_rows(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    table: &str,
+    columns: &[(&str, ColumnType)],
+    (key, update): (&str, &[&str]),
+    rows: &[serde_json::Value],
+) -> Result<(), sqlx::Error> {
+    let updates: Vec<String> = update
+        .iter()
+        .map(|name| format!("{name} = excluded.{name}"))
+        .collect();
+    // SQLite needs a WHERE before ON CONFLICT after a SELECT, to tell it from a join's ON.
+    let conflict = format!(
+        " WHERE true ON CONFLICT ({key}) DO UPDATE SET {}",
+        updates.join(", ")
+    );
+    write_rows(conn, backend, table, columns, rows, Some(&conflict)).await
+}
+
+async fn write_rows(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    table: &str,
+    columns: &[(&str, ColumnType)],
+    rows: &[serde_json::Value],
+    conflict: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
     let values: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(n, (_, kind))| match (backend, kind) {
+            (Backend::Sqlite, ColumnType::Bytes) => format!("unhex(value ->> {n})"),
             (Backend::Sqlite, _) => format!("value ->> {n}"),
             (Backend::Postgres, ColumnType::Text) => format!("r ->> {n}"),
             (Backend::Postgres, ColumnType::Int) => format!("(r ->> {n})::bigint"),
+            (Backend::Postgres, ColumnType::Bytes) => format!("decode(r ->> {n}, 'hex')"),
         })
         .collect();
     let source = match backend {
@@ -326,9 +363,10 @@ pub async fn insert_rows(
         Backend::Postgres => "jsonb_array_elements($1::jsonb) AS r",
     };
     let sql = format!(
-        "INSERT INTO {table} ({}) SELECT {} FROM {source}",
+        "INSERT INTO {table} ({}) SELECT {} FROM {source}{}",
         names.join(", "),
-        values.join(", ")
+        values.join(", "),
+        conflict.unwrap_or_default()
     );
     for chunk in rows.chunks(JSON_ROWS_PER_STATEMENT) {
         let json = serde_json::to_string(chunk).map_err(|e| sqlx::Error::Encode(e.into()))?;

@@ -25,7 +25,7 @@ use huifang_protocol::{
 
 use crate::audit::AuditActor;
 use crate::db::{self, Database};
-use crate::documents::{DocWrite, new_id};
+use crate::documents::{DocWrite, Stored, new_id};
 use crate::error::AppError;
 use crate::followups::Heads;
 
@@ -147,13 +147,16 @@ pub async fn escalate_overdue(
             .map(|ids| tokio::spawn(prepare(db.clone(), ids, heads.clone(), now, time_zone)));
         let mut write = DocWrite::begin(db, AuditActor::SERVER, time_zone).await?;
         let marked = recheck(&mut write, &ids, prepared, &heads, now, time_zone).await?;
+        // The batch in a handful of statements: documents, projection, audit entries and the
+        // information follow-ups' notifications, each many rows at a time.
+        let mut notices = Vec::new();
+        let mut entries = Vec::with_capacity(marked.len());
+        let mut documents = Vec::with_capacity(marked.len());
+        let mut overdue = Vec::with_capacity(marked.len());
         for Marked {
             after, bytes, head, ..
         } in marked
         {
-            write
-                .store_saved(&after, bytes, "follow_up.overdue")
-                .await?;
             let told = head
                 .into_iter()
                 .chain(after.assignee_staff_id)
@@ -165,7 +168,7 @@ pub async fn escalate_overdue(
                     write.local(&after.due_at)
                 );
                 for staff in told {
-                    write.notify(staff, &after.id, &message).await?;
+                    notices.push((staff, after.id.clone(), message.clone()));
                 }
                 done.information += 1;
             } else {
@@ -174,7 +177,16 @@ pub async fn escalate_overdue(
                 }
                 done.other += 1;
             }
+            let mut detail = after.audit_detail();
+            detail["seq"] = write.seq.into();
+            entries.push(("follow_up.overdue", after.id.clone(), detail));
+            documents.push((after.id.clone(), bytes));
+            overdue.push(after.id);
         }
+        write.put_all_bytes::<FollowUp>(documents).await?;
+        crate::followups::project_overdue(&mut write, &overdue, &format_time(now)).await?;
+        write.audit_all(entries).await?;
+        write.notify_all(notices).await?;
         write.commit().await?;
     }
     if !digests.is_empty() {
@@ -252,20 +264,16 @@ fn mark(
         });
         // Only the two fields the job changes are written: reconciling the whole record would
         // cost more than loading and saving it.
-        let written = autosurgeon::reconcile_prop(
-            &mut doc,
-            automerge::ROOT,
-            "overdue_at",
-            &after.overdue_at,
-        )
-        .and_then(|()| {
-            autosurgeon::reconcile_prop(
-                &mut doc,
-                automerge::ROOT,
-                "escalations",
-                &after.escalations,
-            )
-        });
+        let written =
+            autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "overdue_at", &after.overdue_at)
+                .and_then(|()| {
+                    autosurgeon::reconcile_prop(
+                        &mut doc,
+                        automerge::ROOT,
+                        "escalations",
+                        &after.escalations,
+                    )
+                });
         written.map_err(|e| AppError::Internal(anyhow::anyhow!("writing document {id}: {e}")))?;
         marked.push(Marked {
             seq,

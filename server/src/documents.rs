@@ -203,23 +203,66 @@ impl DocWrite {
     }
 
     /// [`stored_many`] inside this write.
-    pub async fn load_many<D: Document>(&mut self, ids: &[String]) -> Result<Vec<StoredDoc>, AppError> {
+    pub async fn load_many<D: Document>(
+        &mut self,
+        ids: &[String],
+    ) -> Result<Vec<StoredDoc>, AppError> {
         stored_many::<D>(&mut self.tx, ids).await
     }
 
-    /// Stores a document changed and saved elsewhere (a job's batch, changed off the async
-    /// threads) with its projection and audit entry, as [`DocWrite::store`] does.
-    pub async fn store_saved<D: Stored>(
+    /// Stores many documents' saved bytes with this write's sequence number, in few statements (a
+    /// job's batch, changed off the async threads). The caller projects them and audits them in
+    /// the same write ([`DocWrite::audit_all`]), as [`DocWrite::store`] does for one.
+    pub async fn put_all_bytes<D: Document>(
         &mut self,
-        value: &D,
-        bytes: Vec<u8>,
-        action: &str,
+        documents: Vec<(String, Vec<u8>)>,
     ) -> Result<(), AppError> {
-        self.put_bytes::<D>(value.id(), bytes).await?;
-        value.project(self).await?;
-        let mut detail = value.audit_detail();
-        detail["seq"] = self.seq.into();
-        self.audit(action, value.id(), detail).await
+        let now = self.now_text();
+        let rows: Vec<serde_json::Value> = documents
+            .iter()
+            .map(|(id, bytes)| {
+                serde_json::json!([id, D::KIND.code(), hex::encode(bytes), self.seq, now, now])
+            })
+            .collect();
+        use db::ColumnType::{Bytes, Int, Text};
+        let backend = self.backend();
+        db::upsert_rows(
+            &mut self.tx,
+            backend,
+            "documents",
+            &[
+                ("id", Text),
+                ("kind", Text),
+                ("bytes", Bytes),
+                ("seq", Int),
+                ("created_at", Text),
+                ("updated_at", Text),
+            ],
+            ("id", &["bytes", "seq", "updated_at"]),
+            &rows,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Audit entries for many subjects, chained in order, in few statements.
+    pub async fn audit_all(
+        &mut self,
+        entries: Vec<(&str, String, serde_json::Value)>,
+    ) -> Result<(), AppError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let at = self.now_text();
+        let prev = match self.audit_head.take() {
+            Some(head) => head,
+            None => audit::last_hash(&mut self.tx).await?,
+        };
+        let backend = self.backend();
+        let head =
+            audit::append_all(&mut self.tx, backend, &prev, &at, self.actor, &entries).await?;
+        self.audit_head = Some(head);
+        Ok(())
     }
 
     /// Stores a document with its projection and an audit entry: the one way a document changes.
@@ -305,6 +348,34 @@ impl DocWrite {
             .bind(self.now_text())
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+
+    /// Tells many staff members about documents, in few statements (a job's batch).
+    pub async fn notify_all(
+        &mut self,
+        notices: Vec<(i64, String, String)>,
+    ) -> Result<(), AppError> {
+        let now = self.now_text();
+        let rows: Vec<serde_json::Value> = notices
+            .iter()
+            .map(|(staff, document, message)| serde_json::json!([staff, document, message, now]))
+            .collect();
+        use db::ColumnType::{Int, Text};
+        let backend = self.backend();
+        db::insert_rows(
+            &mut self.tx,
+            backend,
+            "notifications",
+            &[
+                ("staff_id", Int),
+                ("document_id", Text),
+                ("message", Text),
+                ("created_at", Text),
+            ],
+            &rows,
+        )
+        .await?;
         Ok(())
     }
 

@@ -10,7 +10,9 @@ mod workflow;
 
 pub use heads::Heads;
 pub use routes::router;
-pub use store::{FollowUpFilter, FollowUpSummary, FollowUpView, for_sheet, list, project};
+pub use store::{
+    FollowUpFilter, FollowUpSummary, FollowUpView, for_sheet, list, project, project_overdue,
+};
 pub(crate) use workflow::answerable_head;
 pub use workflow::{
     CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable, cancel, create_for_sheet,

@@ -249,8 +249,9 @@ fn overruled_fields(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> V
         };
         // Two writes of the same plain value (both sides upgrading the schema version, say)
         // lose nothing; two objects (two outcomes) or two different values do.
-        let differ = values.iter().any(|(value, _)| value.is_object())
-            || values.windows(2).any(|pair| pair[0].0 != pair[1].0);
+        let differ = values.len() > 1
+            && (values.iter().any(|(value, _)| value.is_object())
+                || values.windows(2).any(|pair| pair[0].0 != pair[1].0));
         if differ && values.iter().any(|(_, id)| by_device(id)) {
             overruled.push(key);
         }

@@ -18,10 +18,10 @@ use automerge::AutoCommit;
 use huifang_protocol::{
     AssignmentRule, FollowUp, FollowUpKind, FollowUpStatus, SCHEMA_VERSION, format_time,
 };
+use huifang_server::Database;
 use huifang_server::audit::AuditActor;
 use huifang_server::documents::{DocWrite, new_id};
 use huifang_server::registry::import::{self, ImportKind};
-use huifang_server::Database;
 
 #[path = "common/company.rs"]
 #[allow(dead_code)]

@@ -9,10 +9,44 @@ use crate::documents::DocWrite;
 use crate::error::AppError;
 use crate::registry::PageRequest;
 
-/// Rewrites a follow-up's projection row from the document, in the document's transaction.
-pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), AppError> {
+/// The projection's columns, in the order [`row`] gives their values.
+const PROJECTION_COLUMNS: [&str; 25] = [
+    "id",
+    "kind",
+    "sheet_id",
+    "household_id",
+    "customer_id",
+    "customer_name",
+    "assignee_unit_id",
+    "assignee_staff_id",
+    "rule",
+    "status",
+    "due_at",
+    "due_month",
+    "method",
+    "done_at",
+    "done_on_time",
+    "rating_handling",
+    "rating_efficiency",
+    "rating_quality",
+    "rating_attitude",
+    "rating_overall",
+    "unreachable_attempts",
+    "overdue_at",
+    "created_at",
+    "updated_at",
+    "signature_blob",
+];
+
+/// One bound value of a projection row (typed, so PostgreSQL knows a NULL's type).
+enum Column {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+/// A follow-up's projection row, as bound values in [`PROJECTION_COLUMNS`] order.
+fn row(write: &DocWrite, follow_up: &FollowUp) -> Result<Vec<Column>, AppError> {
     let due = parse_time("due_at", &follow_up.due_at).map_err(AppError::invalid)?;
-    let due_month = write.month_of(due);
     let outcome = follow_up.outcome.as_ref();
     // D-STA-3: on time when the outcome (done, or unreachable at the last attempt) was recorded
     // by the deadline.
@@ -24,56 +58,90 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
         })
         .transpose()
         .map_err(AppError::invalid)?;
-    let rating =
-        |pick: fn(&huifang_protocol::Ratings) -> u8| outcome.map(|o| i64::from(pick(&o.ratings)));
-    let updated_at = write.now_text();
-    sqlx::query(
-        "INSERT INTO follow_ups (id, kind, sheet_id, household_id, customer_id, customer_name,
-            assignee_unit_id, assignee_staff_id, rule, status, due_at, due_month, method, done_at,
-            done_on_time, rating_handling, rating_efficiency, rating_quality, rating_attitude,
-            rating_overall, unreachable_attempts, overdue_at, created_at, updated_at, signature_blob)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                 $20, $21, $22, $23, $24, $25)
-         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, sheet_id = excluded.sheet_id,
-            household_id = excluded.household_id, customer_id = excluded.customer_id,
-            customer_name = excluded.customer_name, assignee_unit_id = excluded.assignee_unit_id,
-            assignee_staff_id = excluded.assignee_staff_id, rule = excluded.rule,
-            status = excluded.status, due_at = excluded.due_at, due_month = excluded.due_month,
-            method = excluded.method, done_at = excluded.done_at, done_on_time = excluded.done_on_time,
-            rating_handling = excluded.rating_handling, rating_efficiency = excluded.rating_efficiency,
-            rating_quality = excluded.rating_quality, rating_attitude = excluded.rating_attitude,
-            rating_overall = excluded.rating_overall,
-            unreachable_attempts = excluded.unreachable_attempts, overdue_at = excluded.overdue_at,
-            created_at = excluded.created_at, updated_at = excluded.updated_at,
-            signature_blob = excluded.signature_blob",
-    )
-    .bind(&follow_up.id)
-    .bind(follow_up.kind.code())
-    .bind(&follow_up.sheet_id)
-    .bind(follow_up.household_id)
-    .bind(follow_up.customer_id)
-    .bind(&follow_up.customer_name)
-    .bind(follow_up.assignee_unit_id)
-    .bind(follow_up.assignee_staff_id)
-    .bind(follow_up.rule.code())
-    .bind(follow_up.status.code())
-    .bind(crate::db::timestamp(due))
-    .bind(due_month)
-    .bind(outcome.map(|o| o.method.code()))
-    .bind(outcome.map(|o| o.done_at.clone()))
-    .bind(done_on_time)
-    .bind(rating(|r| r.handling))
-    .bind(rating(|r| r.efficiency))
-    .bind(rating(|r| r.quality))
-    .bind(rating(|r| r.attitude))
-    .bind(rating(|r| r.overall))
-    .bind(i64::try_from(follow_up.unreachable_attempts.len()).unwrap_or(i64::MAX))
-    .bind(&follow_up.overdue_at)
-    .bind(&follow_up.created_at)
-    .bind(updated_at)
-    .bind(follow_up.signature.as_ref().map(|s| s.blob_sha256.clone()))
-    .execute(&mut **write.tx())
-    .await?;
+    let text = Column::Text;
+    let int = Column::Int;
+    let rating = |pick: fn(&huifang_protocol::Ratings) -> u8| {
+        Column::Int(outcome.map(|o| i64::from(pick(&o.ratings))))
+    };
+    let some_text = |value: &str| Column::Text(Some(value.to_owned()));
+    Ok(vec![
+        some_text(&follow_up.id),
+        some_text(follow_up.kind.code()),
+        text(follow_up.sheet_id.clone()),
+        int(follow_up.household_id),
+        int(follow_up.customer_id),
+        some_text(&follow_up.customer_name),
+        int(Some(follow_up.assignee_unit_id)),
+        int(follow_up.assignee_staff_id),
+        some_text(follow_up.rule.code()),
+        some_text(follow_up.status.code()),
+        some_text(&crate::db::timestamp(due)),
+        some_text(&write.month_of(due)),
+        text(outcome.map(|o| o.method.code().to_owned())),
+        text(outcome.map(|o| o.done_at.clone())),
+        int(done_on_time),
+        rating(|r| r.handling),
+        rating(|r| r.efficiency),
+        rating(|r| r.quality),
+        rating(|r| r.attitude),
+        rating(|r| r.overall),
+        int(Some(
+            i64::try_from(follow_up.unreachable_attempts.len()).unwrap_or(i64::MAX),
+        )),
+        text(follow_up.overdue_at.clone()),
+        some_text(&follow_up.created_at),
+        some_text(&write.now_text()),
+        text(follow_up.signature.as_ref().map(|s| s.blob_sha256.clone())),
+    ])
+}
+
+/// Rewrites a follow-up's projection row from the document, in the document's transaction.
+pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), AppError> {
+    let values = row(write, follow_up)?;
+    let placeholders: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
+    let updates: Vec<String> = PROJECTION_COLUMNS[1..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO follow_ups ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+        PROJECTION_COLUMNS.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for value in values {
+        query = match value {
+            Column::Int(v) => query.bind(v),
+            Column::Text(v) => query.bind(v),
+        };
+    }
+    query.execute(&mut **write.tx()).await?;
+    Ok(())
+}
+
+/// The projection of follow-ups the deadline job marked overdue at `overdue_at`: the job changes
+/// only the document's `overdue_at` (and its escalations, which the projection does not hold),
+/// so only that column and `updated_at` follow — one statement for a whole batch. The projection
+/// tests check it against [`project`].
+pub async fn project_overdue(
+    write: &mut DocWrite,
+    ids: &[String],
+    overdue_at: &str,
+) -> Result<(), AppError> {
+    let now = write.now_text();
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (3..chunk.len() + 3).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "UPDATE follow_ups SET overdue_at = $1, updated_at = $2 WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(overdue_at).bind(&now);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        query.execute(&mut **write.tx()).await?;
+    }
     Ok(())
 }
 

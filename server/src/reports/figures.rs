@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
-use crate::followups::measures;
 use crate::db::{Database, count_where, id_list};
 use crate::error::AppError;
+use crate::followups::measures;
 use crate::plans::Month;
 
 /// What the figures are grouped by.

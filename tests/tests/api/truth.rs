@@ -377,6 +377,9 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
             .unwrap();
     assert_eq!(done.information, 2, "{done:?}");
     assert!(done.other > 1, "{done:?}");
+    // The batch's audit entries are chained like any others (D-GOV-1).
+    let verified = app.get_json(&admin, "/api/v1/admin/audit/verify").await;
+    assert_eq!(verified["problems"], json!([]), "{verified}");
     let detail = app
         .get_json(
             &dev,
