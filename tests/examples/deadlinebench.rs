@@ -24,7 +24,6 @@ use huifang_server::documents::{DocWrite, new_id};
 use huifang_server::registry::import::{self, ImportKind};
 
 #[path = "common/company.rs"]
-#[allow(dead_code)]
 mod company;
 
 fn example(file: &str) -> std::path::PathBuf {

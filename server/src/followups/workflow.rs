@@ -350,7 +350,7 @@ pub(crate) async fn answerable_head(
     write: &mut DocWrite,
     follow_up: &FollowUp,
 ) -> Result<Option<i64>, AppError> {
-    let heads = super::heads::Heads::load(&mut **write.tx()).await?;
+    let heads = super::heads::Heads::load(write.tx()).await?;
     Ok(heads.above(follow_up.assignee_unit_id, follow_up.assignee_staff_id))
 }
 
