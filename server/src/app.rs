@@ -171,7 +171,7 @@ impl Application {
         crate::metrics::init();
         let listener = TcpListener::bind(addr).await?;
         crate::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
-        crate::plans::spawn_monthly(db.clone(), config.time_zone, config.deadline_interval);
+        crate::plans::spawn_monthly(db.clone(), config.time_zone, config.planning_interval);
         crate::sync::spawn_change_watcher(db.clone());
         Ok(Application {
             listener,

@@ -20,8 +20,11 @@ pub struct Config {
     pub session_ttl: chrono::Duration,
     /// Requests taking longer are answered 408.
     pub request_timeout: Duration,
-    /// How often the deadline job looks for overdue follow-ups.
+    /// How often the deadline job looks for overdue follow-ups: a deadline is acted on within
+    /// this (and a pass takes a few seconds even at a month's end).
     pub deadline_interval: Duration,
+    /// How often the monthly job looks for a month to plan and follow-up documents to write.
+    pub planning_interval: Duration,
 }
 
 impl Config {
@@ -32,7 +35,8 @@ impl Config {
             time_zone,
             session_ttl: chrono::Duration::days(30),
             request_timeout: Duration::from_secs(30),
-            deadline_interval: Duration::from_secs(60),
+            deadline_interval: Duration::from_secs(5),
+            planning_interval: Duration::from_secs(60),
         }
     }
 
