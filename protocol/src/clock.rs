@@ -15,20 +15,20 @@ use chrono::{DateTime, Duration, Utc};
 /// clones move together.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
-    /// Milliseconds added to the system time; `None` for the plain system clock.
-    offset_ms: Option<Arc<AtomicI64>>,
+    /// Microseconds added to the system time; `None` for the plain system clock.
+    offset_us: Option<Arc<AtomicI64>>,
 }
 
 impl Clock {
     /// The system clock.
     pub fn system() -> Self {
-        Clock { offset_ms: None }
+        Clock { offset_us: None }
     }
 
     /// A clock that reads `start` now and runs on at the system's pace from there.
     pub fn starting_at(start: DateTime<Utc>) -> Self {
         let clock = Clock {
-            offset_ms: Some(Arc::new(AtomicI64::new(0))),
+            offset_us: Some(Arc::new(AtomicI64::new(0))),
         };
         clock.set(start);
         clock
@@ -37,30 +37,32 @@ impl Clock {
     /// The current time.
     pub fn now(&self) -> DateTime<Utc> {
         let system = Utc::now();
-        match &self.offset_ms {
+        match &self.offset_us {
             None => system,
-            Some(offset) => system + Duration::milliseconds(offset.load(Ordering::SeqCst)),
+            Some(offset) => system + Duration::microseconds(offset.load(Ordering::SeqCst)),
         }
     }
 
     /// Moves this clock (and its clones) so that it reads `at` now. The system clock cannot be
     /// moved: the call is ignored there.
     pub fn set(&self, at: DateTime<Utc>) {
-        if let Some(offset) = &self.offset_ms {
-            offset.store((at - Utc::now()).num_milliseconds(), Ordering::SeqCst);
+        if let Some(offset) = &self.offset_us {
+            // Rounded up, so the clock never reads before `at` just after being set.
+            let micros = (at - Utc::now()).num_microseconds().unwrap_or(i64::MAX - 1);
+            offset.store(micros.saturating_add(1), Ordering::SeqCst);
         }
     }
 
     /// Moves this clock forward (or back, with a negative `by`).
     pub fn advance(&self, by: Duration) {
-        if let Some(offset) = &self.offset_ms {
-            offset.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        if let Some(offset) = &self.offset_us {
+            offset.fetch_add(by.num_microseconds().unwrap_or(0), Ordering::SeqCst);
         }
     }
 
     /// Whether this is the system clock (a moved clock is only for tests and rehearsals).
     pub fn is_system(&self) -> bool {
-        self.offset_ms.is_none()
+        self.offset_us.is_none()
     }
 }
 
