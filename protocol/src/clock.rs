@@ -59,11 +59,6 @@ impl Clock {
             offset.fetch_add(by.num_microseconds().unwrap_or(0), Ordering::SeqCst);
         }
     }
-
-    /// Whether this is the system clock (a moved clock is only for tests and rehearsals).
-    pub fn is_system(&self) -> bool {
-        self.offset_us.is_none()
-    }
 }
 
 #[cfg(test)]

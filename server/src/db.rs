@@ -233,6 +233,14 @@ pub enum SqlArg {
     Text(String),
 }
 
+/// `$first, $first+1, …` for `count` bound values (both engines number them so).
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A `WHERE` clause built from optional filters, numbering placeholders `$1, $2, …` the way
 /// both engines accept (sqlx's `QueryBuilder` writes `?` for `Any`, which PostgreSQL refuses).
 #[derive(Debug, Default)]

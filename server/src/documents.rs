@@ -190,7 +190,7 @@ impl DocWrite {
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "SELECT id, seq FROM documents WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                db::placeholders(1, chunk.len())
             );
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for id in chunk {
@@ -400,14 +400,6 @@ pub trait Stored: Document + Sync {
     fn audit_detail(&self) -> serde_json::Value;
 }
 
-/// `$first, $first+1, …` for `count` bound values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A stored document as a job reads it: id, change sequence and bytes.
 pub type StoredDoc = (String, i64, Vec<u8>);
 
@@ -422,7 +414,7 @@ pub async fn stored_many<D: Document>(
     for chunk in ids.chunks(500) {
         let sql = format!(
             "SELECT id, seq, bytes FROM documents WHERE kind = $1 AND id IN ({})",
-            placeholders(2, chunk.len())
+            db::placeholders(2, chunk.len())
         );
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(D::KIND.code());
         for id in chunk {

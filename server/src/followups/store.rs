@@ -98,7 +98,6 @@ fn row(write: &DocWrite, follow_up: &FollowUp) -> Result<Vec<Column>, AppError> 
 /// Rewrites a follow-up's projection row from the document, in the document's transaction.
 pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), AppError> {
     let values = row(write, follow_up)?;
-    let placeholders: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
     let updates: Vec<String> = PROJECTION_COLUMNS[1..]
         .iter()
         .map(|c| format!("{c} = excluded.{c}"))
@@ -106,7 +105,7 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), A
     let sql = format!(
         "INSERT INTO follow_ups ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
         PROJECTION_COLUMNS.join(", "),
-        placeholders.join(", "),
+        crate::db::placeholders(1, values.len()),
         updates.join(", ")
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -131,10 +130,9 @@ pub async fn project_overdue(
 ) -> Result<(), AppError> {
     let now = write.now_text();
     for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (3..chunk.len() + 3).map(|n| format!("${n}")).collect();
         let sql = format!(
             "UPDATE follow_ups SET overdue_at = $1, updated_at = $2 WHERE id IN ({})",
-            placeholders.join(", ")
+            crate::db::placeholders(3, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(overdue_at).bind(&now);
         for id in chunk {
