@@ -1,10 +1,11 @@
 //! The local projections the screens read, rewritten from the document in the same transaction
 //! as every change to it.
 
-use huifang_protocol::{FollowUp, Labelled, Sheet};
+use huifang_protocol::{Document, DocumentKind, FollowUp, Labelled, Sheet};
 use rusqlite::{Transaction, params};
 
-use crate::error::Result;
+use crate::documents;
+use crate::error::{ClientError, Result};
 
 pub(crate) fn project_sheet(tx: &Transaction<'_>, sheet: &Sheet) -> Result<()> {
     let summary: String = sheet
@@ -68,5 +69,35 @@ pub(crate) fn project_follow_up(tx: &Transaction<'_>, follow_up: &FollowUp) -> R
             follow_up.created_at,
         ],
     )?;
+    Ok(())
+}
+
+/// Merges a document from the server and rewrites its projection.
+pub(crate) fn receive(
+    tx: &Transaction<'_>,
+    id: &str,
+    kind: DocumentKind,
+    bytes: &[u8],
+    now: &str,
+) -> Result<()> {
+    huifang_protocol::check_document_id(id).map_err(ClientError::invalid)?;
+    let doc = documents::merge_remote(tx, id, kind, bytes, now)?;
+    let invalid = |e: huifang_protocol::DocumentError| {
+        ClientError::invalid(format!("document {id} from the server: {e}"))
+    };
+    match kind {
+        DocumentKind::Sheet => project_sheet(tx, &Sheet::hydrate_from(&doc).map_err(invalid)?),
+        DocumentKind::FollowUp => {
+            project_follow_up(tx, &FollowUp::hydrate_from(&doc).map_err(invalid)?)
+        }
+    }
+}
+
+/// Drops this phone's copy of a document: its projection, snapshot and chunks.
+pub(crate) fn forget(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    tx.execute("DELETE FROM follow_ups WHERE id = ?1", [id])?;
+    tx.execute("DELETE FROM sheets WHERE id = ?1", [id])?;
+    tx.execute("DELETE FROM document_chunks WHERE document_id = ?1", [id])?;
+    tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
     Ok(())
 }

@@ -137,84 +137,13 @@ pub(crate) fn require(conn: &Connection) -> Result<Session> {
 
 /// What `GET /api/v1/auth/me` says of the signed-in staff member.
 #[derive(serde::Deserialize)]
-struct MeAnswer {
-    staff: huifang_protocol::StaffMember,
-    work_units: Vec<i64>,
-    time_zone: String,
+pub(crate) struct MeAnswer {
+    pub(crate) staff: huifang_protocol::StaffMember,
+    pub(crate) work_units: Vec<i64>,
+    pub(crate) time_zone: String,
 }
 
 #[derive(serde::Deserialize)]
-struct LoginAnswer {
-    token: String,
-}
-
-impl crate::ClientStore {
-    /// Signs in to the server with a username and password, then keeps the session on this
-    /// phone ([`crate::ClientStore::sign_in`]). The password is sent once and never stored.
-    pub fn log_in(
-        &self,
-        transport: &crate::HttpTransport,
-        username: &str,
-        password: &str,
-        device_name: &str,
-    ) -> Result<Session> {
-        self.log_in_through(
-            transport,
-            transport.server_url(),
-            username,
-            password,
-            device_name,
-        )
-    }
-
-    /// [`crate::ClientStore::log_in`] through any transport to `server_url`.
-    pub fn log_in_through(
-        &self,
-        transport: &dyn crate::Transport,
-        server_url: &str,
-        username: &str,
-        password: &str,
-        device_name: &str,
-    ) -> Result<Session> {
-        if username.trim().is_empty() || password.is_empty() {
-            return Err(ClientError::invalid("enter a username and a password"));
-        }
-        let body = serde_json::json!({
-            "username": username,
-            "password": password,
-            "device_name": device_name,
-        })
-        .to_string();
-        let answer = crate::sync::send(
-            transport,
-            crate::Request::post(
-                "/api/v1/auth/login",
-                None,
-                "application/json",
-                body.as_bytes(),
-            ),
-        )?;
-        let unreadable = |e: serde_json::Error| ClientError::ServerRefused {
-            reason: format!("unreadable answer: {e}"),
-        };
-        let login: LoginAnswer = serde_json::from_slice(&answer).map_err(unreadable)?;
-        let answer = crate::sync::send(
-            transport,
-            crate::Request::get("/api/v1/auth/me", &login.token),
-        )?;
-        let me: MeAnswer = serde_json::from_slice(&answer).map_err(unreadable)?;
-        let session = Session {
-            server_url: server_url.trim_end_matches('/').to_owned(),
-            token: login.token,
-            staff_id: me.staff.id,
-            username: me.staff.username,
-            name: me.staff.name,
-            role: me.staff.role,
-            unit_id: me.staff.unit_id,
-            work_units: me.work_units,
-            time_zone: me.time_zone,
-        };
-        self.sign_in(session.clone())?;
-        Ok(session)
-    }
+pub(crate) struct LoginAnswer {
+    pub(crate) token: String,
 }

@@ -16,7 +16,7 @@ use crate::queries::{
     self, BadgeCounts, BuildingTasks, HouseholdHistory, SearchResults, SheetRow, Task,
 };
 use crate::reference::{self, ReferenceData};
-use crate::session::{self, Session};
+use crate::session::{self, LoginAnswer, MeAnswer, Session};
 use crate::signature::{self, SignatureCheck, SignatureInput};
 use crate::transport::PendingChange;
 use crate::{db, documents, schema};
@@ -141,7 +141,7 @@ impl ClientStore {
     /// Merges a document (or changes to it) that came from the server.
     pub fn receive_document(&self, id: &str, kind: DocumentKind, bytes: &[u8]) -> Result<()> {
         let now = format_time(self.clock.now());
-        self.write(|tx| crate::sync::receive(tx, id, kind, bytes, &now))
+        self.write(|tx| crate::projections::receive(tx, id, kind, bytes, &now))
     }
 
     /// Local changes not yet acknowledged by the server, oldest first.
@@ -371,4 +371,75 @@ fn wipe(tx: &Transaction<'_>) -> Result<()> {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     Ok(())
+}
+
+impl ClientStore {
+    /// Signs in to the server with a username and password, then keeps the session on this
+    /// phone ([`crate::ClientStore::sign_in`]). The password is sent once and never stored.
+    pub fn log_in(
+        &self,
+        transport: &crate::HttpTransport,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Session> {
+        self.log_in_through(
+            transport,
+            transport.server_url(),
+            username,
+            password,
+            device_name,
+        )
+    }
+
+    /// [`crate::ClientStore::log_in`] through any transport to `server_url`.
+    pub fn log_in_through(
+        &self,
+        transport: &dyn crate::Transport,
+        server_url: &str,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Session> {
+        if username.trim().is_empty() || password.is_empty() {
+            return Err(ClientError::invalid("enter a username and a password"));
+        }
+        let body = serde_json::json!({
+            "username": username,
+            "password": password,
+            "device_name": device_name,
+        })
+        .to_string();
+        let answer = crate::transport::send(
+            transport,
+            crate::Request::post(
+                "/api/v1/auth/login",
+                None,
+                "application/json",
+                body.as_bytes(),
+            ),
+        )?;
+        let unreadable = |e: serde_json::Error| ClientError::ServerRefused {
+            reason: format!("unreadable answer: {e}"),
+        };
+        let login: LoginAnswer = serde_json::from_slice(&answer).map_err(unreadable)?;
+        let answer = crate::transport::send(
+            transport,
+            crate::Request::get("/api/v1/auth/me", &login.token),
+        )?;
+        let me: MeAnswer = serde_json::from_slice(&answer).map_err(unreadable)?;
+        let session = Session {
+            server_url: server_url.trim_end_matches('/').to_owned(),
+            token: login.token,
+            staff_id: me.staff.id,
+            username: me.staff.username,
+            name: me.staff.name,
+            role: me.staff.role,
+            unit_id: me.staff.unit_id,
+            work_units: me.work_units,
+            time_zone: me.time_zone,
+        };
+        self.sign_in(session.clone())?;
+        Ok(session)
+    }
 }

@@ -3,18 +3,15 @@
 //! response just means the same changes are sent again (the server ignores what it has).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use huifang_protocol::{
-    BLOB_PART_BYTES, BlobUploadStatus, Document, DocumentKind, FollowUp, MAX_PAGE,
-    MAX_REQUEST_BYTES, OutgoingChanges, SYNC_VERSION, Sheet, SyncRequest, SyncResponse,
-    decode_message, encode_message, format_time,
+    BLOB_PART_BYTES, BlobUploadStatus, DocumentKind, MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges,
+    SYNC_VERSION, SyncRequest, SyncResponse, decode_message, encode_message, format_time,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::documents;
 use crate::error::{ClientError, Result};
-use crate::projections::{project_follow_up, project_sheet};
 use crate::store::ClientStore;
 use crate::transport::{Request, Transport, TransportError};
 
@@ -24,9 +21,6 @@ pub const SYNC_ENDPOINT: &str = "/api/v1/sync";
 const SYNC_CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
 /// Documents per page asked of the server.
 const PAGE_SIZE: u32 = 2_000;
-/// Attempts per request when the server cannot be reached, with doubling pauses between.
-const ATTEMPTS: u32 = 3;
-const FIRST_PAUSE: Duration = Duration::from_millis(200);
 
 /// What one `sync_now` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,26 +99,6 @@ fn next_batch(pending: &mut Vec<OutgoingChanges>) -> Vec<OutgoingChanges> {
     pending.drain(..take).collect()
 }
 
-/// Sends a request, retrying with doubling pauses while the server cannot be reached.
-pub(crate) fn send(
-    transport: &dyn Transport,
-    request: Request<'_>,
-) -> std::result::Result<Vec<u8>, TransportError> {
-    let mut pause = FIRST_PAUSE;
-    let mut attempt = 1;
-    loop {
-        match transport.send(request) {
-            Ok(bytes) => return Ok(bytes),
-            Err(TransportError::Offline { .. }) if attempt < ATTEMPTS => {
-                std::thread::sleep(pause);
-                pause *= 2;
-                attempt += 1;
-            }
-            Err(error) => return Err(error),
-        }
-    }
-}
-
 impl ClientStore {
     /// Syncs now: sends pending changes, receives everything new in scope (in pages).
     pub fn sync_now(&self, transport: &dyn Transport) -> Result<SyncReport> {
@@ -175,7 +149,7 @@ impl ClientStore {
             };
             let body = encode_message(&request).map_err(|e| ClientError::invalid(e.to_string()))?;
             report.bytes_sent += body.len() as u64;
-            let answer = send(
+            let answer = crate::transport::send(
                 transport,
                 Request::post(
                     SYNC_ENDPOINT,
@@ -292,17 +266,17 @@ impl ClientStore {
                         params![rejection.document_id, rejection.reason, now],
                     )?;
                     tx.execute("DELETE FROM outbox WHERE document_id = ?1", [&rejection.document_id])?;
-                    forget(tx, &rejection.document_id)?;
+                    crate::projections::forget(tx, &rejection.document_id)?;
                 }
             }
             for document in &response.documents {
-                receive(tx, &document.document_id, document.kind, &document.bytes, &now)?;
+                crate::projections::receive(tx, &document.document_id, document.kind, &document.bytes, &now)?;
                 report.received += 1;
             }
             for id in &response.removed {
                 let pending: i64 = tx.query_row("SELECT COUNT(*) FROM outbox WHERE document_id = ?1", [id], |r| r.get(0))?;
                 if pending == 0 {
-                    forget(tx, id)?;
+                    crate::projections::forget(tx, id)?;
                     report.removed += 1;
                 }
             }
@@ -319,7 +293,7 @@ impl ClientStore {
                     rows.collect::<rusqlite::Result<_>>()?
                 };
                 for id in held.iter().filter(|id| !keep.contains(id.as_str())) {
-                    forget(tx, id)?;
+                    crate::projections::forget(tx, id)?;
                     report.removed += 1;
                 }
             }
@@ -360,7 +334,7 @@ fn upload_blob(transport: &dyn Transport, token: &str, hash: &str, bytes: &[u8])
         let end = (offset + BLOB_PART_BYTES).min(total);
         let path = format!("/api/v1/blobs/{hash}?offset={offset}&total={total}");
         let part = &bytes[offset..end];
-        match send(
+        match crate::transport::send(
             transport,
             Request::post(&path, Some(token), "application/octet-stream", part),
         ) {
@@ -373,7 +347,7 @@ fn upload_blob(transport: &dyn Transport, token: &str, hash: &str, bytes: &[u8])
                 offset = status.received as usize;
             }
             Err(TransportError::Rejected { status: 409, .. }) => {
-                let answer = send(
+                let answer = crate::transport::send(
                     transport,
                     Request::get(&format!("/api/v1/blobs/{hash}/upload"), token),
                 )?;
@@ -396,36 +370,6 @@ fn upload_blob(transport: &dyn Transport, token: &str, hash: &str, bytes: &[u8])
     Err(ClientError::ServerRefused {
         reason: format!("the upload of signature {hash} does not make progress"),
     })
-}
-
-/// Merges a document from the server and rewrites its projection.
-pub(crate) fn receive(
-    tx: &Transaction<'_>,
-    id: &str,
-    kind: DocumentKind,
-    bytes: &[u8],
-    now: &str,
-) -> Result<()> {
-    huifang_protocol::check_document_id(id).map_err(ClientError::invalid)?;
-    let doc = documents::merge_remote(tx, id, kind, bytes, now)?;
-    let invalid = |e: huifang_protocol::DocumentError| {
-        ClientError::invalid(format!("document {id} from the server: {e}"))
-    };
-    match kind {
-        DocumentKind::Sheet => project_sheet(tx, &Sheet::hydrate_from(&doc).map_err(invalid)?),
-        DocumentKind::FollowUp => {
-            project_follow_up(tx, &FollowUp::hydrate_from(&doc).map_err(invalid)?)
-        }
-    }
-}
-
-/// Drops this phone's copy of a document: its projection, snapshot and chunks.
-fn forget(tx: &Transaction<'_>, id: &str) -> Result<()> {
-    tx.execute("DELETE FROM follow_ups WHERE id = ?1", [id])?;
-    tx.execute("DELETE FROM sheets WHERE id = ?1", [id])?;
-    tx.execute("DELETE FROM document_chunks WHERE document_id = ?1", [id])?;
-    tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
-    Ok(())
 }
 
 fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {

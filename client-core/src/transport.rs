@@ -85,3 +85,27 @@ pub struct PendingChange {
     /// Automerge changes (a document or an incremental save) to apply on the server.
     pub changes: Vec<u8>,
 }
+
+/// Attempts per request when the server cannot be reached, with doubling pauses between.
+const ATTEMPTS: u32 = 3;
+const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Sends a request, retrying with doubling pauses while the server cannot be reached.
+pub(crate) fn send(
+    transport: &dyn Transport,
+    request: Request<'_>,
+) -> std::result::Result<Vec<u8>, TransportError> {
+    let mut pause = FIRST_PAUSE;
+    let mut attempt = 1;
+    loop {
+        match transport.send(request) {
+            Ok(bytes) => return Ok(bytes),
+            Err(TransportError::Offline { .. }) if attempt < ATTEMPTS => {
+                std::thread::sleep(pause);
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
