@@ -9,11 +9,11 @@ use huifang_protocol::Role;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::audit::{self, AuditEntry, Verification};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::rules::RuleSettings;
+use huifang_store::audit::{self, AuditEntry, Verification};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -18,9 +18,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::{self, SessionStore};
 use crate::config::{Config, JSON_BODY_LIMIT};
-use crate::db::Database;
 use crate::error::AppError;
 use crate::registry::{self, RegistryStore};
+use huifang_store::db::Database;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]

@@ -17,6 +17,7 @@ use huifang_protocol::{Role, UnitKind};
 use crate::app::AppState;
 use crate::error::AppError;
 
+pub use huifang_store::scope::{HouseholdScope, StaffScope, WorkScope};
 pub use password::{check_new_password, hash_password, verify_password};
 pub use routes::{router, sign_in};
 pub use sessions::{SessionStore, TOKEN_PREFIX};
@@ -40,36 +41,6 @@ pub struct CallerUnit {
     pub id: i64,
     pub kind: UnitKind,
     pub community_id: Option<i64>,
-}
-
-/// Which households (and their customers) a caller may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HouseholdScope {
-    All,
-    /// The community that the caller's sales site or property office serves.
-    Community(i64),
-    /// A consultant's own customers (R-RTN-1).
-    ConsultantCustomers(i64),
-    Nothing,
-}
-
-/// Which sheets and follow-ups a caller may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WorkScope {
-    /// The general manager, administrators and the development department (which compiles the
-    /// company's figures, R-STA-1).
-    All,
-    /// What the caller accepted, handles or is assigned, in person or through their units.
-    Units { staff_id: i64, units: Vec<i64> },
-}
-
-/// Which staff records a caller may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StaffScope {
-    All,
-    /// A unit head: their unit and the units directly under it (an office and its departments).
-    UnitTree(i64),
-    OnlySelf(i64),
 }
 
 impl Caller {
@@ -148,8 +119,8 @@ impl Caller {
     }
 
     /// The caller for the audit log.
-    pub fn audit_actor(&self) -> crate::audit::AuditActor {
-        crate::audit::AuditActor {
+    pub fn audit_actor(&self) -> huifang_store::audit::AuditActor {
+        huifang_store::audit::AuditActor {
             staff_id: Some(self.staff_id),
             session_id: Some(self.session_id),
         }

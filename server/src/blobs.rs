@@ -300,7 +300,7 @@ async fn download(
             .await?;
     let mut visible = false;
     for id in referring {
-        if let Some(follow_up) = crate::documents::read::<FollowUp>(state.db(), &id).await?
+        if let Some(follow_up) = huifang_store::documents::read::<FollowUp>(state.db(), &id).await?
             && followups::is_visible(&state, &caller, &follow_up).await?
         {
             visible = true;

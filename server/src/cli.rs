@@ -215,7 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => import_file(&db, kind, &file, dry_run).await,
         Command::Admin(command) => admin(&db, command).await,
         Command::Audit(AuditCommand::Verify) => {
-            let verification = huifang_server::audit::verify(&db).await?;
+            let verification = huifang_store::audit::verify(&db).await?;
             if verification.problems.is_empty() {
                 println!("audit log intact: {} entries", verification.entries);
                 Ok(())
@@ -460,7 +460,7 @@ impl PlanNames {
         for chunk in households.chunks(500) {
             let sql = format!(
                 "SELECT id, address FROM households WHERE id IN ({})",
-                huifang_server::db::id_list(chunk)
+                huifang_store::db::id_list(chunk)
             );
             let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .fetch_all(db.pool())
@@ -554,7 +554,7 @@ async fn plan(
     let generated = plans::generate(
         db,
         config.time_zone,
-        huifang_server::audit::AuditActor::SERVER,
+        huifang_store::audit::AuditActor::SERVER,
         month,
     )
     .await

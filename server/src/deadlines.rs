@@ -23,11 +23,11 @@ use huifang_protocol::{
     local_time, local_time_of,
 };
 
-use crate::audit::AuditActor;
-use crate::db::{self, Database};
-use crate::documents::{DocWrite, Stored, new_id};
 use crate::error::AppError;
 use crate::followups::Heads;
+use huifang_store::audit::AuditActor;
+use huifang_store::db::{self, Database};
+use huifang_store::documents::{DocWrite, Stored, new_id};
 
 /// Follow-ups changed per transaction: large enough that commits do not dominate, small enough
 /// that a phone's sync waits for one batch at most.
@@ -69,7 +69,7 @@ async fn prepare(
 ) -> Result<(Vec<String>, Vec<Marked>), AppError> {
     let stored = {
         let mut conn = db.pool().acquire().await?;
-        crate::documents::stored_many::<FollowUp>(&mut conn, &ids).await?
+        huifang_store::documents::stored_many::<FollowUp>(&mut conn, &ids).await?
     };
     let marked = mark_in_parallel(stored, &heads, now, time_zone).await?;
     Ok((ids, marked))
@@ -209,7 +209,7 @@ pub async fn escalate_overdue(
 /// [`mark`] on every core, off the async threads: Automerge's loading and saving is most of a
 /// pass's work.
 async fn mark_in_parallel(
-    mut stored: Vec<crate::documents::StoredDoc>,
+    mut stored: Vec<huifang_store::documents::StoredDoc>,
     heads: &Arc<Heads>,
     now: DateTime<Utc>,
     time_zone: Tz,
@@ -238,7 +238,7 @@ async fn mark_in_parallel(
 /// Changes each stored follow-up that is still open and not yet overdue: CPU work, run off the
 /// async threads.
 fn mark(
-    stored: Vec<crate::documents::StoredDoc>,
+    stored: Vec<huifang_store::documents::StoredDoc>,
     heads: &Heads,
     now: DateTime<Utc>,
     time_zone: Tz,

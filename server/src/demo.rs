@@ -7,10 +7,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::db::Database;
 use crate::registry::import::{
     HouseholdRow, ImportError, StaffRow, UnitRow, apply_households, apply_staff, apply_units,
 };
+use huifang_store::db::Database;
 
 /// The password of every demo account (printed by `huifang demo`).
 pub const DEMO_PASSWORD: &str = "huifang-demo";

@@ -120,10 +120,24 @@ impl IntoResponse for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        if crate::db::is_unique_violation(&error) {
+        if huifang_store::db::is_unique_violation(&error) {
             return AppError::Conflict("a record with the same key already exists".into());
         }
         AppError::Internal(error.into())
+    }
+}
+
+/// The store's failures: what the caller's input caused keeps its meaning (422, 409); the rest is
+/// the server's (500, its text logged, not shown).
+impl From<huifang_store::StoreError> for AppError {
+    fn from(error: huifang_store::StoreError) -> Self {
+        use huifang_store::StoreError;
+        match error {
+            StoreError::Database(error) => error.into(),
+            StoreError::Invalid(message) => AppError::invalid(message),
+            StoreError::Conflict(message) => AppError::Conflict(message),
+            corrupt @ StoreError::Corrupt(_) => AppError::Internal(corrupt.into()),
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use huifang_protocol::{
 };
 
 use crate::auth::{Caller, HouseholdScope};
-use crate::documents::DocWrite;
 use crate::error::AppError;
+use huifang_store::documents::DocWrite;
 
 /// Whether `household` is one the caller may work with, and its customers.
 async fn household_fact(

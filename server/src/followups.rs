@@ -3,9 +3,8 @@
 //! escalated when overdue. A dissatisfied follow-up reopens the matter (D-CB-3).
 
 mod heads;
-pub mod measures;
 mod routes;
-mod store;
+use huifang_store::followups as store;
 mod workflow;
 
 pub use heads::Heads;

@@ -4,14 +4,11 @@
 
 pub mod admin;
 pub mod app;
-pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod config;
-pub mod db;
 pub mod deadlines;
 pub mod demo;
-pub mod documents;
 pub mod error;
 pub mod exports;
 mod extract;
@@ -31,4 +28,4 @@ pub mod web;
 
 pub use app::{AppState, Application};
 pub use config::Config;
-pub use db::{Backend, Database};
+pub use huifang_store::{Backend, Database};

@@ -23,9 +23,9 @@ pub use month::Month;
 pub use planner::{MonthPlan, PlanFacts, gather, plan_month};
 pub use routes::router;
 
-use crate::audit::AuditActor;
-use crate::db::Database;
 use crate::error::AppError;
+use huifang_store::audit::AuditActor;
+use huifang_store::db::Database;
 
 /// Previews a month's plan: what would be chosen now, writing nothing.
 pub async fn preview(db: &Database, time_zone: Tz, month: Month) -> Result<MonthPlan, AppError> {

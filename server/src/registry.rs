@@ -4,7 +4,7 @@
 
 pub mod import;
 mod routes;
-mod store;
+use huifang_store::registry as store;
 
 pub use routes::{page_request, router, search_text};
 pub use store::{HouseholdFilter, NewStaff, PageRequest, RegistryStore, StaffFilter, StaffLogin};

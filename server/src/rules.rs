@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
-use crate::audit::AuditActor;
-use crate::db::Database;
-use crate::documents::DocWrite;
 use crate::error::AppError;
+use huifang_store::audit::AuditActor;
+use huifang_store::db::Database;
+use huifang_store::documents::DocWrite;
 
 const SETTINGS_KEY: &str = "assignment";
 
@@ -147,7 +147,7 @@ pub async fn change_setting<T: Serialize + DeserializeOwned + Default>(
             json!({ "before": before, "after": value }),
         )
         .await?;
-    write.commit().await
+    Ok(write.commit().await?)
 }
 
 /// A unit the rules can send work to, with its head (who is told, R-ORG-2).

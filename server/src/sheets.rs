@@ -3,7 +3,7 @@
 //! creates its follow-up (R-INF-1, R-INF-4).
 
 mod routes;
-mod store;
+use huifang_store::sheets as store;
 mod workflow;
 
 pub use routes::router;

@@ -22,9 +22,9 @@ use sqlx::FromRow;
 pub use routes::router;
 
 use crate::auth::Caller;
-use crate::db::Database;
-use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
+use huifang_store::db::Database;
+use huifang_store::documents::{DocWrite, new_id};
 
 /// Where a form stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,7 +313,8 @@ async fn transition(
             &format!("survey/{}", form.id),
             json!({ "sha256": form.content_sha256, "by": who }),
         )
-        .await
+        .await?;
+    Ok(())
 }
 
 pub async fn submit(

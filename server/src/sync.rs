@@ -28,13 +28,13 @@ use huifang_protocol::{
 
 use crate::app::AppState;
 use crate::auth::{Caller, WorkScope};
-use crate::db::{Conditions, SqlArg, id_list};
-use crate::documents::DocWrite;
 use crate::error::{AppError, AppResult};
 use crate::facts;
 use crate::followups::{self, Recorder};
 use crate::rules::{self, RuleSettings};
 use crate::sheets;
+use huifang_store::db::{Conditions, SqlArg, id_list};
+use huifang_store::documents::DocWrite;
 
 /// The content type of sync bodies: gzip-compressed CBOR.
 pub const CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
@@ -198,6 +198,12 @@ impl From<huifang_protocol::Refusal> for Refusal {
             reason: refusal.to_string(),
             kind: Some(refusal.kind),
         }
+    }
+}
+
+impl From<huifang_store::StoreError> for Refusal {
+    fn from(error: huifang_store::StoreError) -> Self {
+        AppError::from(error).into()
     }
 }
 

@@ -19,9 +19,9 @@ use huifang_protocol::{
     AssignmentRule, FollowUp, FollowUpKind, FollowUpStatus, SCHEMA_VERSION, format_time,
 };
 use huifang_server::Database;
-use huifang_server::audit::AuditActor;
-use huifang_server::documents::{DocWrite, new_id};
 use huifang_server::registry::import::{self, ImportKind};
+use huifang_store::audit::AuditActor;
+use huifang_store::documents::{DocWrite, new_id};
 
 #[path = "common/company.rs"]
 mod company;

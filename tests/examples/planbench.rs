@@ -12,8 +12,8 @@
 
 use std::time::Instant;
 
-use huifang_server::audit::AuditActor;
 use huifang_server::plans::{self, Month, store};
+use huifang_store::audit::AuditActor;
 
 #[path = "common/company.rs"]
 mod company;

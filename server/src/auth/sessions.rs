@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Caller, CallerUnit};
-use crate::db::{self, Database};
 use crate::error::AppError;
+use huifang_store::db::{self, Database};
 
 /// Every token starts with this, so a leaked one is recognisable in a secret scanner.
 pub const TOKEN_PREFIX: &str = "hfs_";

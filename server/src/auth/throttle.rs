@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use chrono::Duration;
 use sqlx::Row;
 
-use crate::db::{self, Database};
 use crate::error::AppError;
+use huifang_store::db::{self, Database};
 
 /// Failures of one account allowed before the first lock.
 const FREE_FAILURES: i64 = 5;

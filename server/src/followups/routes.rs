@@ -93,9 +93,9 @@ async fn list(
         unit_id: query.unit_id,
         sheet_id: query.sheet_id,
         overdue: query.overdue,
-        due_before: query
-            .due_within_hours
-            .map(|h| crate::db::timestamp(state.db().now() + Duration::hours(i64::from(h)))),
+        due_before: query.due_within_hours.map(|h| {
+            huifang_store::db::timestamp(state.db().now() + Duration::hours(i64::from(h)))
+        }),
     };
     Ok(Json(store::list(state.db(), &view, &filter, page).await?))
 }
@@ -130,7 +130,7 @@ async fn show(
     if huifang_protocol::check_document_id(&id).is_err() {
         return Err(not_found());
     }
-    let mut follow_up = crate::documents::read::<FollowUp>(state.db(), &id)
+    let mut follow_up = huifang_store::documents::read::<FollowUp>(state.db(), &id)
         .await?
         .ok_or_else(not_found)?;
     if !workflow::is_visible(&state, &caller, &follow_up).await? {

@@ -13,11 +13,11 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
 use crate::facts;
 use crate::rules::{self, RuleSettings};
 use crate::sheets::submitted_time;
+use huifang_store::documents::{DocWrite, new_id};
 
 fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!(
@@ -107,7 +107,7 @@ async fn begin_change(
         return Err(not_found(id));
     }
     // Visibility is checked before the write begins, so no read waits inside the write lock.
-    let current = crate::documents::read::<FollowUp>(state.db(), id)
+    let current = huifang_store::documents::read::<FollowUp>(state.db(), id)
         .await?
         .ok_or_else(|| not_found(id))?;
     if !is_visible(state, caller, &current).await? {
@@ -146,7 +146,7 @@ pub async fn is_visible(
         return Ok(true);
     }
     match &follow_up.sheet_id {
-        Some(sheet) => crate::sheets::is_visible(state.db(), &scope, sheet).await,
+        Some(sheet) => Ok(crate::sheets::is_visible(state.db(), &scope, sheet).await?),
         None => Ok(false),
     }
 }

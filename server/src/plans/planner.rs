@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::month::Month;
 use super::quotas::{Quota, QuotaRule, QuotaSettings, monthly_quota};
 use super::sampling::{self, Household, Reason, SamplingInput};
-use crate::db::{self, Database};
 use crate::error::AppError;
+use huifang_store::db::{self, Database};
 
 /// A unit of a community that owes sampled routine follow-ups (R-RTN-2…4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,7 +303,7 @@ pub async fn gather(
                            WHERE j.unit_id = i.unit_id AND j.staff_id = i.staff_id
                              AND j.household_id = i.household_id AND j.month > i.month)
          ORDER BY i.month, i.household_id",
-        unreachable = crate::followups::measures::unreachable(),
+        unreachable = huifang_store::measures::unreachable(),
     )))
     .bind(month.to_string())
     .fetch_all(pool)

@@ -19,13 +19,13 @@ use super::month::Month;
 use super::planner::MonthPlan;
 use super::quotas::{QuotaRule, QuotaSettings};
 use super::sampling::Reason;
-use crate::audit::AuditActor;
 use crate::auth::WorkScope;
-use crate::db::{self, ColumnType, Conditions, Database, SqlArg, count_where, id_list};
-use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
 use crate::registry::PageRequest;
 use crate::rules;
+use huifang_store::audit::AuditActor;
+use huifang_store::db::{self, ColumnType, Conditions, Database, SqlArg, count_where, id_list};
+use huifang_store::documents::{DocWrite, new_id};
 
 const SETTINGS_KEY: &str = "quotas";
 /// Follow-up documents written per transaction.
@@ -372,7 +372,7 @@ async fn finish_month(db: &Database, time_zone: Tz, month: Month) -> Result<(), 
             .notify(staff, &format!("routine-plan/{key}"), &message)
             .await?;
     }
-    write.commit().await
+    Ok(write.commit().await?)
 }
 
 /// Whose plans a caller may read.
@@ -439,9 +439,9 @@ fn progress_counts() -> String {
     format!(
         "COUNT(i.household_id) AS planned, {} AS written, {} AS done, {} AS unreachable, {} AS overdue",
         count_where("i.follow_up_id IS NOT NULL"),
-        count_where(&crate::followups::measures::has_outcome()),
-        count_where(&crate::followups::measures::unreachable()),
-        count_where(&crate::followups::measures::overdue()),
+        count_where(&huifang_store::measures::has_outcome()),
+        count_where(&huifang_store::measures::unreachable()),
+        count_where(&huifang_store::measures::overdue()),
     )
 }
 

@@ -13,8 +13,8 @@ use serde::Serialize;
 use sqlx::{Any, Transaction};
 
 use crate::auth::{check_new_password, hash_password};
-use crate::db::Database;
 use crate::error::AppError;
+use huifang_store::db::Database;
 
 /// The largest number of data rows one import takes.
 pub const MAX_ROWS: usize = 200_000;

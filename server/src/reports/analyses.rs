@@ -17,11 +17,11 @@ use sqlx::FromRow;
 
 use super::figures::{self, FiguresReport, GroupBy};
 use crate::auth::Caller;
-use crate::db::{Database, id_list};
-use crate::documents::DocWrite;
 use crate::error::AppError;
 use crate::plans::Month;
 use crate::registry::RegistryStore;
+use huifang_store::db::{Database, id_list};
+use huifang_store::documents::DocWrite;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_FINDINGS_CHARS: usize = 20_000;

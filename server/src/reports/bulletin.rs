@@ -10,11 +10,11 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use super::figures::{self, Figures, GroupBy, ratio};
 use super::submissions;
-use crate::db::Database;
 use crate::error::AppError;
 use crate::exports::{Cell, Table};
 use crate::i18n::Lang;
 use crate::plans::Month;
+use huifang_store::db::Database;
 
 /// How many months the satisfaction trend covers, the bulletin's month included.
 pub const TREND_MONTHS: usize = 6;
@@ -227,7 +227,7 @@ pub async fn build(
     let overdue_total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM follow_ups f
          WHERE due_month = $1 AND {overdue}",
-        overdue = crate::followups::measures::overdue(),
+        overdue = huifang_store::measures::overdue(),
     )))
     .bind(month.to_string())
     .fetch_one(db.pool())
@@ -241,7 +241,7 @@ pub async fn build(
          LEFT JOIN sheets s ON s.id = f.sheet_id
          WHERE f.due_month = $1 AND {overdue}
          ORDER BY f.due_at, f.id LIMIT $2",
-        overdue = crate::followups::measures::overdue(),
+        overdue = huifang_store::measures::overdue(),
     )))
     .bind(month.to_string())
     .bind(OVERDUE_LISTED)

@@ -2,7 +2,7 @@
 //! of acceptance); follow-ups due, done, unreachable and overdue, the 24-hour rate, the mean of
 //! each rating and the distribution of overall satisfaction (by the month they were due);
 //! routine quota planned against those with an outcome (by plan month). Each measure counts as
-//! D-STA-3 says, defined once in [`crate::followups::measures`]. Each part is one grouped SQL query over the
+//! D-STA-3 says, defined once in [`huifang_store::measures`]. Each part is one grouped SQL query over the
 //! projections, so the figures of a large company come from indexes, not from documents.
 
 use std::collections::BTreeMap;
@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Database, count_where, id_list};
 use crate::error::AppError;
-use crate::followups::measures;
 use crate::plans::Month;
+use huifang_store::db::{Database, count_where, id_list};
+use huifang_store::measures;
 
 /// What the figures are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,11 +17,11 @@ use sqlx::FromRow;
 
 use super::figures::{self, Figures, GroupBy};
 use crate::auth::Caller;
-use crate::db::{Database, is_unique_violation, timestamp};
-use crate::documents::DocWrite;
 use crate::error::AppError;
 use crate::plans::Month;
 use crate::registry::RegistryStore;
+use huifang_store::db::{Database, is_unique_violation, timestamp};
+use huifang_store::documents::DocWrite;
 
 /// The longest note a unit head can attach to a submission.
 pub const MAX_NOTE_CHARS: usize = 2_000;

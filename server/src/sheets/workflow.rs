@@ -14,10 +14,10 @@ use serde::Deserialize;
 use super::store;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::documents::{DocWrite, new_id};
 use crate::error::AppError;
 use crate::facts;
 use crate::rules::{self, RuleSettings};
+use huifang_store::documents::{DocWrite, new_id};
 
 /// A time given by a caller (RFC 3339), or now. Whether it lies within bounds is the review's
 /// to say (`huifang_protocol::review_*`), the same for the API, sync and the phone.
@@ -293,7 +293,7 @@ pub async fn load_visible(state: &AppState, caller: &Caller, id: &str) -> Result
     {
         return Err(not_found(id));
     }
-    crate::documents::read::<Sheet>(state.db(), id)
+    huifang_store::documents::read::<Sheet>(state.db(), id)
         .await?
         .ok_or_else(|| not_found(id))
 }

@@ -9,9 +9,9 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::{Deserialize, Serialize};
 
 use super::{SurveyForm, get};
-use crate::db::Database;
 use crate::error::AppError;
 use crate::reports::figures::ratio;
+use huifang_store::db::Database;
 
 /// One question's figures within one community (or the whole company).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use huifang_protocol::{FollowUp, FollowUpMethod, FollowUpStatus, UnreachableAttempt};
-use huifang_server::audit::AuditActor;
-use huifang_server::documents::DocWrite;
 use huifang_server::plans::quotas::QuotaSettings;
 use huifang_server::plans::{self, Month, store};
+use huifang_store::audit::AuditActor;
+use huifang_store::documents::DocWrite;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -467,7 +467,7 @@ async fn r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households(b
         if round == 2 {
             // A household registered in the middle of this month.
             let registered =
-                huifang_server::db::timestamp(month.start(tz) + chrono::Duration::days(10));
+                huifang_store::db::timestamp(month.start(tz) + chrono::Duration::days(10));
             let building: i64 = sqlx::query_scalar("SELECT MIN(id) FROM buildings")
                 .fetch_one(db.pool())
                 .await

@@ -5,12 +5,13 @@ use huifang_protocol::{
     ComplaintLevel, FollowUp, FollowUpMethod, InformationSource, Labelled, Ratings, Sheet,
     SheetCategory,
 };
+use huifang_server::AppState;
 use huifang_server::auth::Caller;
 use huifang_server::followups::{
     self, CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable,
 };
 use huifang_server::sheets::{self, AcceptSheet, HandleSheet, SheetEdit, SheetUpdate};
-use huifang_server::{AppState, documents};
+use huifang_store::documents;
 use proptest::prelude::*;
 use sqlx::Row;
 
@@ -421,7 +422,7 @@ async fn check_projections(state: &AppState) {
             );
         }
     }
-    let verified = huifang_server::audit::verify(db).await.unwrap();
+    let verified = huifang_store::audit::verify(db).await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
 }
 

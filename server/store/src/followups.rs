@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::db::{Conditions, Database, SqlArg, id_list};
 use crate::documents::DocWrite;
-use crate::error::AppError;
+use crate::error::StoreError;
 use crate::registry::PageRequest;
 
 /// The projection's columns, in the order [`row`] gives their values.
@@ -45,19 +45,16 @@ enum Column {
 }
 
 /// A follow-up's projection row, as bound values in [`PROJECTION_COLUMNS`] order.
-fn row(write: &DocWrite, follow_up: &FollowUp) -> Result<Vec<Column>, AppError> {
-    let due = parse_time("due_at", &follow_up.due_at).map_err(AppError::invalid)?;
+fn row(write: &DocWrite, follow_up: &FollowUp) -> Result<Vec<Column>, StoreError> {
+    let due = parse_time("due_at", &follow_up.due_at).map_err(StoreError::invalid)?;
     let outcome = follow_up.outcome.as_ref();
     // D-STA-3: on time when the outcome (done, or unreachable at the last attempt) was recorded
     // by the deadline.
     let done_on_time = follow_up
         .outcome_at()
-        .map(|at| {
-            parse_time("outcome", at)
-                .map(|at| i64::from(crate::followups::measures::on_time(at, due)))
-        })
+        .map(|at| parse_time("outcome", at).map(|at| i64::from(crate::measures::on_time(at, due))))
         .transpose()
-        .map_err(AppError::invalid)?;
+        .map_err(StoreError::invalid)?;
     let text = Column::Text;
     let int = Column::Int;
     let rating = |pick: fn(&huifang_protocol::Ratings) -> u8| {
@@ -96,7 +93,7 @@ fn row(write: &DocWrite, follow_up: &FollowUp) -> Result<Vec<Column>, AppError> 
 }
 
 /// Rewrites a follow-up's projection row from the document, in the document's transaction.
-pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), AppError> {
+pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), StoreError> {
     let values = row(write, follow_up)?;
     let updates: Vec<String> = PROJECTION_COLUMNS[1..]
         .iter()
@@ -127,7 +124,7 @@ pub async fn project_overdue(
     write: &mut DocWrite,
     ids: &[String],
     overdue_at: &str,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     let now = write.now_text();
     for chunk in ids.chunks(500) {
         let sql = format!(
@@ -144,7 +141,7 @@ pub async fn project_overdue(
 }
 
 impl crate::documents::Stored for FollowUp {
-    async fn project(&self, write: &mut DocWrite) -> Result<(), AppError> {
+    async fn project(&self, write: &mut DocWrite) -> Result<(), StoreError> {
         project(write, self).await
     }
 
@@ -220,7 +217,7 @@ pub async fn list(
     view: &FollowUpView,
     filter: &FollowUpFilter,
     page: PageRequest,
-) -> Result<Page<FollowUpSummary>, AppError> {
+) -> Result<Page<FollowUpSummary>, StoreError> {
     let mut conditions = Conditions::default();
     match view {
         FollowUpView::Mine { staff_id, unit_id } => {
@@ -251,7 +248,7 @@ pub async fn list(
     }
     match filter.overdue {
         Some(true) => {
-            conditions.add(&crate::followups::measures::overdue(), []);
+            conditions.add(&crate::measures::overdue(), []);
         }
         Some(false) => {
             conditions.add("f.overdue_at IS NULL", []);
@@ -288,7 +285,7 @@ pub async fn list(
 }
 
 /// Every follow-up of a sheet, oldest first.
-pub async fn for_sheet(db: &Database, sheet_id: &str) -> Result<Vec<FollowUpSummary>, AppError> {
+pub async fn for_sheet(db: &Database, sheet_id: &str) -> Result<Vec<FollowUpSummary>, StoreError> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM follow_ups f WHERE f.sheet_id = $1 ORDER BY f.created_at, f.id"
     );

@@ -12,7 +12,7 @@ use sqlx::{Any, Transaction};
 
 use crate::audit::{self, AuditActor};
 use crate::db::{self, Database};
-use crate::error::AppError;
+use crate::error::StoreError;
 
 /// A new random document id: 32 lowercase hex digits.
 pub fn new_id() -> String {
@@ -93,7 +93,7 @@ impl DocWrite {
     pub async fn load<D: Document>(
         &mut self,
         id: &str,
-    ) -> Result<Option<(AutoCommit, D)>, AppError> {
+    ) -> Result<Option<(AutoCommit, D)>, StoreError> {
         let bytes: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT bytes FROM documents WHERE id = $1 AND kind = $2")
                 .bind(id)
@@ -103,13 +103,13 @@ impl DocWrite {
         bytes
             .map(|bytes| {
                 D::load(&bytes)
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))
+                    .map_err(|e| StoreError::corrupt(format!("stored document {id}: {e}")))
             })
             .transpose()
     }
 
     /// Loads any document with its kind code, for changes whose kind is still to be checked.
-    pub async fn load_raw(&mut self, id: &str) -> Result<Option<(String, AutoCommit)>, AppError> {
+    pub async fn load_raw(&mut self, id: &str) -> Result<Option<(String, AutoCommit)>, StoreError> {
         let row: Option<(String, Vec<u8>)> =
             sqlx::query_as("SELECT kind, bytes FROM documents WHERE id = $1")
                 .bind(id)
@@ -118,13 +118,13 @@ impl DocWrite {
         row.map(|(kind, bytes)| {
             AutoCommit::load(&bytes)
                 .map(|doc| (kind, doc))
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))
+                .map_err(|e| StoreError::corrupt(format!("stored document {id}: {e}")))
         })
         .transpose()
     }
 
     /// Records that a document left a staff member's scope (their phone purges it).
-    pub async fn scope_exit(&mut self, document_id: &str, staff_id: i64) -> Result<(), AppError> {
+    pub async fn scope_exit(&mut self, document_id: &str, staff_id: i64) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO scope_exits (seq, document_id, staff_id) VALUES ($1, $2, $3)")
             .bind(self.seq)
             .bind(document_id)
@@ -140,7 +140,7 @@ impl DocWrite {
         &mut self,
         document_id: &str,
         unit_id: i64,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO scope_exits (seq, document_id, unit_id) VALUES ($1, $2, $3)")
             .bind(self.seq)
             .bind(document_id)
@@ -156,15 +156,15 @@ impl DocWrite {
         &mut self,
         doc: &mut AutoCommit,
         value: &D,
-    ) -> Result<(), AppError> {
-        value.reconcile_into(doc).map_err(|e| {
-            AppError::Internal(anyhow::anyhow!("writing document {}: {e}", value.id()))
-        })?;
+    ) -> Result<(), StoreError> {
+        value
+            .reconcile_into(doc)
+            .map_err(|e| StoreError::corrupt(format!("writing document {}: {e}", value.id())))?;
         self.put_bytes::<D>(value.id(), doc.save()).await
     }
 
     /// Stores a document's saved bytes with this write's sequence number.
-    async fn put_bytes<D: Document>(&mut self, id: &str, bytes: Vec<u8>) -> Result<(), AppError> {
+    async fn put_bytes<D: Document>(&mut self, id: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         let now = self.now_text();
         sqlx::query(
             "INSERT INTO documents (id, kind, bytes, seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
@@ -185,7 +185,7 @@ impl DocWrite {
     pub async fn stored_seqs(
         &mut self,
         ids: &[String],
-    ) -> Result<std::collections::HashMap<String, i64>, AppError> {
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
         let mut seqs = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let sql = format!(
@@ -206,7 +206,7 @@ impl DocWrite {
     pub async fn load_many<D: Document>(
         &mut self,
         ids: &[String],
-    ) -> Result<Vec<StoredDoc>, AppError> {
+    ) -> Result<Vec<StoredDoc>, StoreError> {
         stored_many::<D>(&mut self.tx, ids).await
     }
 
@@ -216,7 +216,7 @@ impl DocWrite {
     pub async fn put_all_bytes<D: Document>(
         &mut self,
         documents: Vec<(String, Vec<u8>)>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         let now = self.now_text();
         let rows: Vec<serde_json::Value> = documents
             .iter()
@@ -249,7 +249,7 @@ impl DocWrite {
     pub async fn audit_all(
         &mut self,
         entries: Vec<(&str, String, serde_json::Value)>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -271,7 +271,7 @@ impl DocWrite {
         doc: &mut AutoCommit,
         value: &D,
         action: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         self.store_noting(doc, value, action, serde_json::Map::new())
             .await
     }
@@ -283,7 +283,7 @@ impl DocWrite {
         value: &D,
         action: &str,
         note: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         self.put_document(doc, value).await?;
         value.project(self).await?;
         let mut detail = value.audit_detail();
@@ -300,7 +300,7 @@ impl DocWrite {
         &mut self,
         value: &D,
         action: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         let mut doc = match self.load::<D>(value.id()).await? {
             Some((doc, _)) => doc,
             None => AutoCommit::new(),
@@ -314,7 +314,7 @@ impl DocWrite {
         action: &str,
         subject: &str,
         detail: serde_json::Value,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         let at = self.now_text();
         let prev = match self.audit_head.take() {
             Some(head) => head,
@@ -340,7 +340,7 @@ impl DocWrite {
         staff_id: i64,
         document_id: &str,
         message: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO notifications (staff_id, document_id, message, created_at) VALUES ($1, $2, $3, $4)")
             .bind(staff_id)
             .bind(document_id)
@@ -355,7 +355,7 @@ impl DocWrite {
     pub async fn notify_all(
         &mut self,
         notices: Vec<(i64, String, String)>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         let now = self.now_text();
         let rows: Vec<serde_json::Value> = notices
             .iter()
@@ -379,7 +379,7 @@ impl DocWrite {
         Ok(())
     }
 
-    pub async fn commit(mut self) -> Result<(), AppError> {
+    pub async fn commit(mut self) -> Result<(), StoreError> {
         if let Some(head) = &self.audit_head {
             audit::set_head(&mut self.tx, head).await?;
         }
@@ -395,7 +395,7 @@ pub trait Stored: Document + Sync {
     fn project(
         &self,
         write: &mut DocWrite,
-    ) -> impl std::future::Future<Output = Result<(), AppError>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// What the audit entry records about this version of the document.
     fn audit_detail(&self) -> serde_json::Value;
 }
@@ -409,7 +409,7 @@ pub type StoredDoc = (String, i64, Vec<u8>);
 pub async fn stored_many<D: Document>(
     conn: &mut sqlx::AnyConnection,
     ids: &[String],
-) -> Result<Vec<StoredDoc>, AppError> {
+) -> Result<Vec<StoredDoc>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let sql = format!(
@@ -427,7 +427,7 @@ pub async fn stored_many<D: Document>(
 }
 
 /// Reads a document outside a write (for display or for checking a projection).
-pub async fn read<D: Document>(db: &Database, id: &str) -> Result<Option<D>, AppError> {
+pub async fn read<D: Document>(db: &Database, id: &str) -> Result<Option<D>, StoreError> {
     let bytes: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT bytes FROM documents WHERE id = $1 AND kind = $2")
             .bind(id)
@@ -438,7 +438,7 @@ pub async fn read<D: Document>(db: &Database, id: &str) -> Result<Option<D>, App
         .map(|bytes| {
             D::load(&bytes)
                 .map(|(_, value)| value)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))
+                .map_err(|e| StoreError::corrupt(format!("stored document {id}: {e}")))
         })
         .transpose()
 }

@@ -4,14 +4,14 @@ use huifang_protocol::{ComplaintLevel, Labelled, Page, Sheet, SheetCategory, She
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::auth::WorkScope;
 use crate::db::{self, Conditions, Database, SqlArg, contains_pattern, id_list};
 use crate::documents::DocWrite;
-use crate::error::AppError;
+use crate::error::StoreError;
 use crate::registry::PageRequest;
+use crate::scope::WorkScope;
 
 /// Rewrites a sheet's projection row from the document, in the document's transaction.
-pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), AppError> {
+pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreError> {
     let community: Option<i64> = match sheet.household_id {
         Some(household) => {
             sqlx::query_scalar("SELECT community_id FROM households WHERE id = $1")
@@ -22,7 +22,7 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), AppError
         None => None,
     };
     let accepted = huifang_protocol::parse_time("accepted_at", &sheet.accepted_at)
-        .map_err(AppError::invalid)?;
+        .map_err(StoreError::invalid)?;
     let month = write.month_of(accepted);
     let summary: String = sheet
         .items
@@ -78,7 +78,7 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), AppError
 }
 
 impl crate::documents::Stored for Sheet {
-    async fn project(&self, write: &mut DocWrite) -> Result<(), AppError> {
+    async fn project(&self, write: &mut DocWrite) -> Result<(), StoreError> {
         project(write, self).await
     }
 
@@ -167,7 +167,7 @@ pub async fn list(
     scope: &WorkScope,
     filter: &SheetFilter,
     page: PageRequest,
-) -> Result<Page<SheetSummary>, AppError> {
+) -> Result<Page<SheetSummary>, StoreError> {
     let mut conditions = Conditions::default();
     scope_conditions(scope, &mut conditions);
     if let Some(id) = &filter.id {
@@ -242,7 +242,7 @@ pub async fn list(
 }
 
 /// Whether `scope` may see the sheet `id`.
-pub async fn is_visible(db: &Database, scope: &WorkScope, id: &str) -> Result<bool, AppError> {
+pub async fn is_visible(db: &Database, scope: &WorkScope, id: &str) -> Result<bool, StoreError> {
     let filter = SheetFilter {
         id: Some(id.to_owned()),
         ..SheetFilter::default()
@@ -262,10 +262,10 @@ pub async fn is_visible(db: &Database, scope: &WorkScope, id: &str) -> Result<bo
 }
 
 /// The next sheet number of the year in the company's time zone: `PREFIX-YYYY-NNNNNN`.
-pub async fn next_number(write: &mut DocWrite, prefix: &str) -> Result<String, AppError> {
+pub async fn next_number(write: &mut DocWrite, prefix: &str) -> Result<String, StoreError> {
     let year: i64 = write.month_of(write.now)[..4]
         .parse()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("year of {}: {e}", write.now)))?;
+        .map_err(|e| StoreError::corrupt(format!("year of {}: {e}", write.now)))?;
     let last: i64 = sqlx::query_scalar(
         "INSERT INTO sheet_numbers (year, last) VALUES ($1, 1)
          ON CONFLICT (year) DO UPDATE SET last = sheet_numbers.last + 1 RETURNING last",

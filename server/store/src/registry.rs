@@ -8,9 +8,9 @@ use huifang_protocol::{
 };
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::auth::{HouseholdScope, StaffScope};
 use crate::db::{self, Conditions, Database, SqlArg, contains_pattern};
-use crate::error::AppError;
+use crate::error::StoreError;
+use crate::scope::{HouseholdScope, StaffScope};
 
 /// Reads and the few direct writes of the registry.
 #[derive(Clone)]
@@ -102,17 +102,17 @@ struct CustomerRow {
     consultant_id: Option<i64>,
 }
 
-fn stored<T: std::str::FromStr>(text: &str) -> Result<T, AppError>
+fn stored<T: std::str::FromStr>(text: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
     text.parse()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored value {text:?}: {e}")))
+        .map_err(|e| StoreError::corrupt(format!("stored value {text:?}: {e}")))
 }
 
 impl TryFrom<UnitRow> for Unit {
-    type Error = AppError;
-    fn try_from(row: UnitRow) -> Result<Self, AppError> {
+    type Error = StoreError;
+    fn try_from(row: UnitRow) -> Result<Self, StoreError> {
         Ok(Unit {
             id: row.id,
             kind: stored::<UnitKind>(&row.kind)?,
@@ -125,8 +125,8 @@ impl TryFrom<UnitRow> for Unit {
 }
 
 impl TryFrom<StaffRow> for StaffMember {
-    type Error = AppError;
-    fn try_from(row: StaffRow) -> Result<Self, AppError> {
+    type Error = StoreError;
+    fn try_from(row: StaffRow) -> Result<Self, StoreError> {
         Ok(StaffMember {
             id: row.id,
             role: stored::<Role>(&row.role)?,
@@ -161,7 +161,7 @@ impl RegistryStore {
         kind: Option<UnitKind>,
         parent_id: Option<i64>,
         community_id: Option<i64>,
-    ) -> Result<Vec<Unit>, AppError> {
+    ) -> Result<Vec<Unit>, StoreError> {
         let mut conditions = Conditions::default();
         if let Some(kind) = kind {
             conditions.add("kind = ?", [SqlArg::Text(kind.to_string())]);
@@ -185,7 +185,7 @@ impl RegistryStore {
 
     /// A unit and the units directly under it (an office and its centre and departments): what
     /// its head directs and what its figures cover.
-    pub async fn unit_and_below(&self, unit_id: i64) -> Result<Vec<i64>, AppError> {
+    pub async fn unit_and_below(&self, unit_id: i64) -> Result<Vec<i64>, StoreError> {
         let mut units = vec![unit_id];
         units.extend(
             sqlx::query_scalar::<_, i64>("SELECT id FROM units WHERE parent_id = $1 ORDER BY id")
@@ -196,7 +196,7 @@ impl RegistryStore {
         Ok(units)
     }
 
-    pub async fn get_unit(&self, id: i64) -> Result<Option<Unit>, AppError> {
+    pub async fn get_unit(&self, id: i64) -> Result<Option<Unit>, StoreError> {
         let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1");
         let row: Option<UnitRow> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
@@ -205,7 +205,7 @@ impl RegistryStore {
         row.map(Unit::try_from).transpose()
     }
 
-    pub async fn list_communities(&self, text: Option<&str>) -> Result<Vec<Community>, AppError> {
+    pub async fn list_communities(&self, text: Option<&str>) -> Result<Vec<Community>, StoreError> {
         let mut conditions = Conditions::default();
         if let Some(text) = text {
             conditions.add(
@@ -241,7 +241,7 @@ impl RegistryStore {
             .collect())
     }
 
-    pub async fn list_buildings(&self, community_id: i64) -> Result<Vec<Building>, AppError> {
+    pub async fn list_buildings(&self, community_id: i64) -> Result<Vec<Building>, StoreError> {
         let rows: Vec<(i64, i64, String, i64)> = sqlx::query_as(
             "SELECT b.id, b.community_id, b.name,
                 (SELECT COUNT(*) FROM households h WHERE h.building_id = b.id) AS household_count
@@ -269,7 +269,7 @@ impl RegistryStore {
         filter: &HouseholdFilter,
         page: PageRequest,
         full_phones: bool,
-    ) -> Result<Page<Household>, AppError> {
+    ) -> Result<Page<Household>, StoreError> {
         let mut conditions = Conditions::default();
         match scope {
             HouseholdScope::All => {}
@@ -339,7 +339,7 @@ impl RegistryStore {
         scope: HouseholdScope,
         id: i64,
         full_phones: bool,
-    ) -> Result<Option<Household>, AppError> {
+    ) -> Result<Option<Household>, StoreError> {
         let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
         let row: Option<HouseholdRow> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
@@ -372,7 +372,7 @@ impl RegistryStore {
         &self,
         rows: Vec<HouseholdRow>,
         full_phones: bool,
-    ) -> Result<Vec<Household>, AppError> {
+    ) -> Result<Vec<Household>, StoreError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -457,7 +457,7 @@ impl RegistryStore {
         scope: StaffScope,
         filter: &StaffFilter,
         page: PageRequest,
-    ) -> Result<Page<StaffMember>, AppError> {
+    ) -> Result<Page<StaffMember>, StoreError> {
         let conditions = Self::staff_conditions(scope, filter);
         let where_sql = conditions.where_sql();
         let (total,): (i64,) = conditions
@@ -490,7 +490,7 @@ impl RegistryStore {
         &self,
         scope: StaffScope,
         id: i64,
-    ) -> Result<Option<StaffMember>, AppError> {
+    ) -> Result<Option<StaffMember>, StoreError> {
         let mut conditions = Self::staff_conditions(
             scope,
             &StaffFilter {
@@ -510,7 +510,7 @@ impl RegistryStore {
         row.map(StaffMember::try_from).transpose()
     }
 
-    pub async fn staff_login(&self, username: &str) -> Result<Option<StaffLogin>, AppError> {
+    pub async fn staff_login(&self, username: &str) -> Result<Option<StaffLogin>, StoreError> {
         let row: Option<(i64, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT id, password_hash, deactivated_at FROM staff WHERE username = $1",
         )
@@ -524,7 +524,7 @@ impl RegistryStore {
         }))
     }
 
-    pub async fn staff_id_by_username(&self, username: &str) -> Result<Option<i64>, AppError> {
+    pub async fn staff_id_by_username(&self, username: &str) -> Result<Option<i64>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT id FROM staff WHERE username = $1")
                 .bind(username)
@@ -534,14 +534,14 @@ impl RegistryStore {
     }
 
     /// Creates an account; the username must be new (409 otherwise) and the unit must exist.
-    pub async fn create_staff(&self, new: NewStaff) -> Result<StaffMember, AppError> {
+    pub async fn create_staff(&self, new: NewStaff) -> Result<StaffMember, StoreError> {
         if let Some(unit) = new.unit_id
             && self.get_unit(unit).await?.is_none()
         {
-            return Err(AppError::invalid(format!("unit {unit} does not exist")));
+            return Err(StoreError::invalid(format!("unit {unit} does not exist")));
         }
         if new.role.needs_unit() && new.unit_id.is_none() {
-            return Err(AppError::invalid(format!(
+            return Err(StoreError::invalid(format!(
                 "a {} must belong to a unit",
                 new.role
             )));
@@ -562,17 +562,17 @@ impl RegistryStore {
         .await
         .map_err(|e| {
             if db::is_unique_violation(&e) {
-                AppError::Conflict(format!("username {:?} is taken", new.username))
+                StoreError::Conflict(format!("username {:?} is taken", new.username))
             } else {
                 e.into()
             }
         })?;
         self.get_staff(StaffScope::All, id)
             .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("staff {id} vanished after insert")))
+            .ok_or_else(|| StoreError::corrupt(format!("staff {id} vanished after insert")))
     }
 
-    pub async fn set_password_hash(&self, staff_id: i64, hash: &str) -> Result<(), AppError> {
+    pub async fn set_password_hash(&self, staff_id: i64, hash: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(self.db.now_text())
@@ -583,7 +583,7 @@ impl RegistryStore {
     }
 
     /// Deactivates or reactivates an account; a deactivated account's tokens stop working.
-    pub async fn set_active(&self, staff_id: i64, active: bool) -> Result<(), AppError> {
+    pub async fn set_active(&self, staff_id: i64, active: bool) -> Result<(), StoreError> {
         let now = self.db.now_text();
         sqlx::query("UPDATE staff SET deactivated_at = $1, updated_at = $2 WHERE id = $3")
             .bind((!active).then(|| now.clone()))

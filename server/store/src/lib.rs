@@ -1,0 +1,19 @@
+//! The Huifang server's storage, below the company's rules and below HTTP: one sqlx `Any` pool
+//! over SQLite or PostgreSQL with the migrations of both engines (the repository's top-level
+//! `migrations/`), [`documents::DocWrite`] — the one way a document changes, with its
+//! projection, notifications and hash-chained audit entries in the same transaction —, and the
+//! queries of each area returning typed rows. Nothing here knows axum or the rules; errors are
+//! [`StoreError`].
+
+pub mod audit;
+pub mod db;
+pub mod documents;
+mod error;
+pub mod followups;
+pub mod measures;
+pub mod registry;
+pub mod scope;
+pub mod sheets;
+
+pub use db::{Backend, Database, DbError};
+pub use error::{StoreError, StoreResult};
