@@ -10,20 +10,12 @@ use huifang_protocol::{
     ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake, SignatureRef, TrackingNote,
     UnreachableAttempt, content_sha256, format_time, parse_time, review_follow_up, review_sheet,
 };
-use rand::RngCore;
 use rusqlite::{OptionalExtension, Transaction};
 
 use crate::documents;
 use crate::error::{ClientError, Result};
 use crate::projections::{project_follow_up, project_sheet};
 use crate::session::Session;
-
-/// A new random document id (32 hex digits), made on the phone so it can be created offline.
-pub(crate) fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
 
 /// A sheet accepted on the doorstep.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +245,7 @@ pub(crate) fn accept_sheet(
     };
     let now_text = format_time(now);
     let sheet = Sheet::accepted(SheetIntake {
-        id: new_id(),
+        id: huifang_protocol::new_document_id(),
         accepted_at: now_text.clone(),
         level: input.level,
         category: input.category,
@@ -269,7 +261,7 @@ pub(crate) fn accept_sheet(
             .items
             .into_iter()
             .map(|text| ReportedItem {
-                id: new_id(),
+                id: huifang_protocol::new_document_id(),
                 text: text.trim().to_owned(),
             })
             .collect(),
@@ -375,7 +367,7 @@ pub(crate) fn record_unreachable(
     let at = format_time(now);
     change_follow_up(tx, session, actor, id, now, |follow_up| {
         follow_up.unreachable_attempts.push(UnreachableAttempt {
-            id: new_id(),
+            id: huifang_protocol::new_document_id(),
             at: at.clone(),
             by_staff_id: session.staff_id,
             method,
@@ -402,7 +394,7 @@ pub(crate) fn add_tracking_note(
     let mut after = before.clone();
     let at = format_time(now);
     after.tracking.push(TrackingNote {
-        id: new_id(),
+        id: huifang_protocol::new_document_id(),
         at: at.clone(),
         by_staff_id: session.staff_id,
         note: note.trim().to_owned(),

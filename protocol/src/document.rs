@@ -81,6 +81,14 @@ pub trait Document: Reconcile + Hydrate + Clone + PartialEq + Sized {
     }
 }
 
+/// A new random document id, as [`check_document_id`] wants it: the phone and the server make
+/// them the same way, so either can create a document offline without asking the other.
+pub fn new_document_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
 /// A document id: 32 lowercase hex digits (128 random bits), made by whoever creates the
 /// document, so a phone can create one offline.
 pub fn check_document_id(id: &str) -> Result<(), String> {

@@ -27,7 +27,7 @@ use crate::error::AppError;
 use crate::followups::Heads;
 use huifang_store::audit::AuditActor;
 use huifang_store::db::{self, Database};
-use huifang_store::documents::{DocWrite, Stored, new_id};
+use huifang_store::documents::{DocWrite, Stored};
 
 /// Follow-ups changed per transaction: large enough that commits do not dominate, small enough
 /// that a phone's sync waits for one batch at most.
@@ -254,7 +254,7 @@ fn mark(
         let mut after = before;
         after.overdue_at = Some(format_time(now));
         after.escalations.push(Escalation {
-            id: new_id(),
+            id: huifang_protocol::new_document_id(),
             at: format_time(now),
             to_staff_id: head,
             reason: format!(

@@ -24,7 +24,7 @@ pub use routes::router;
 use crate::auth::Caller;
 use crate::error::AppError;
 use huifang_store::db::Database;
-use huifang_store::documents::{DocWrite, new_id};
+use huifang_store::documents::DocWrite;
 
 /// Where a form stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -473,7 +473,7 @@ pub async fn distribute(
         for (community, unit, (household, customer, name, phone)) in batch {
             let follow_up = FollowUp {
                 schema_version: SCHEMA_VERSION,
-                id: new_id(),
+                id: huifang_protocol::new_document_id(),
                 kind: FollowUpKind::Survey,
                 sheet_id: None,
                 household_id: Some(*household),

@@ -21,7 +21,7 @@ use huifang_protocol::{
 use huifang_server::Database;
 use huifang_server::registry::import::{self, ImportKind};
 use huifang_store::audit::AuditActor;
-use huifang_store::documents::{DocWrite, new_id};
+use huifang_store::documents::DocWrite;
 
 #[path = "common/company.rs"]
 mod company;
@@ -98,13 +98,13 @@ async fn main() {
             };
             let follow_up = FollowUp {
                 schema_version: SCHEMA_VERSION,
-                id: new_id(),
+                id: huifang_protocol::new_document_id(),
                 kind: if info {
                     FollowUpKind::Information
                 } else {
                     FollowUpKind::Routine
                 },
-                sheet_id: info.then(new_id),
+                sheet_id: info.then(huifang_protocol::new_document_id),
                 household_id: None,
                 customer_id: None,
                 customer_name: format!("客户{n}"),

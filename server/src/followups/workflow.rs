@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::facts;
 use crate::rules::{self, RuleSettings};
 use crate::sheets::submitted_time;
-use huifang_store::documents::{DocWrite, new_id};
+use huifang_store::documents::DocWrite;
 
 fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!(
@@ -55,7 +55,7 @@ pub async fn create_for_sheet(
     let assignment = rules::assign(sheet, &facts, settings);
     let follow_up = FollowUp {
         schema_version: SCHEMA_VERSION,
-        id: new_id(),
+        id: huifang_protocol::new_document_id(),
         kind: FollowUpKind::Information,
         sheet_id: Some(sheet.id.clone()),
         household_id: sheet.household_id,
@@ -273,7 +273,7 @@ async fn reopen(
         text.push_str(&format!(":{}", outcome.opinions));
     }
     let mut sheet = Sheet::accepted(SheetIntake {
-        id: new_id(),
+        id: huifang_protocol::new_document_id(),
         accepted_at: write.now_text(),
         level: original.level.max(ComplaintLevel::Ordinary),
         category: original.category,
@@ -285,7 +285,10 @@ async fn reopen(
         contact_phone: original.contact_phone.clone(),
         accepted_by: recorder.staff_id,
         accepting_unit_id: recorder.unit_id.unwrap_or(follow_up.assignee_unit_id),
-        items: vec![ReportedItem { id: new_id(), text }],
+        items: vec![ReportedItem {
+            id: huifang_protocol::new_document_id(),
+            text,
+        }],
         created_at: write.now_text(),
     });
     sheet.number = Some(crate::sheets::next_number(write, &settings.number_prefix).await?);
@@ -320,7 +323,7 @@ pub async fn record_unreachable(
     let at = submitted_time("at", request.at.as_deref(), write.now)?;
     let mut after = before.clone();
     after.unreachable_attempts.push(UnreachableAttempt {
-        id: new_id(),
+        id: huifang_protocol::new_document_id(),
         at: format_time(at),
         by_staff_id: caller.staff_id,
         method: request.method,
@@ -434,7 +437,7 @@ pub async fn reassign(
     after.rule = AssignmentRule::ReassignedByHead;
     after.status = FollowUpStatus::Open;
     after.reassignments.push(Reassignment {
-        id: new_id(),
+        id: huifang_protocol::new_document_id(),
         at: write.now_text(),
         by_staff_id: Some(caller.staff_id),
         from_unit_id: before.assignee_unit_id,

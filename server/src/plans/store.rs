@@ -25,7 +25,7 @@ use crate::registry::PageRequest;
 use crate::rules;
 use huifang_store::audit::AuditActor;
 use huifang_store::db::{self, ColumnType, Conditions, Database, SqlArg, count_where, id_list};
-use huifang_store::documents::{DocWrite, new_id};
+use huifang_store::documents::DocWrite;
 
 const SETTINGS_KEY: &str = "quotas";
 /// Follow-up documents written per transaction.
@@ -284,7 +284,7 @@ pub async fn create_documents(
                     waiting.rule
                 )));
             };
-            let id = new_id();
+            let id = huifang_protocol::new_document_id();
             let claimed = sqlx::query(
                 "UPDATE routine_plan_items SET follow_up_id = $1
                  WHERE month = $2 AND unit_id = $3 AND staff_id = $4 AND household_id = $5

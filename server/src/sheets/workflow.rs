@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::error::AppError;
 use crate::facts;
 use crate::rules::{self, RuleSettings};
-use huifang_store::documents::{DocWrite, new_id};
+use huifang_store::documents::DocWrite;
 
 /// A time given by a caller (RFC 3339), or now. Whether it lies within bounds is the review's
 /// to say (`huifang_protocol::review_*`), the same for the API, sync and the phone.
@@ -71,7 +71,7 @@ pub async fn accept(
             check_document_id(&id).map_err(AppError::invalid)?;
             id
         }
-        None => new_id(),
+        None => huifang_protocol::new_document_id(),
     };
     // A customer or household from the registry fills in who and where.
     let (mut name, mut phone, mut address) = (None, None, None);
@@ -169,7 +169,7 @@ pub async fn accept(
             .items
             .into_iter()
             .map(|text| ReportedItem {
-                id: new_id(),
+                id: huifang_protocol::new_document_id(),
                 text: text.trim().to_owned(),
             })
             .collect(),
@@ -255,7 +255,10 @@ impl SheetEdit {
                             let text = text.trim().to_owned();
                             match old.iter().find(|i| i.text == text) {
                                 Some(kept) => kept.clone(),
-                                None => ReportedItem { id: new_id(), text },
+                                None => ReportedItem {
+                                    id: huifang_protocol::new_document_id(),
+                                    text,
+                                },
                             }
                         })
                         .collect();
@@ -272,7 +275,7 @@ impl SheetEdit {
             }
             SheetEdit::StartHandling => sheet.status = SheetStatus::Handling,
             SheetEdit::AddTracking(note) => sheet.tracking.push(TrackingNote {
-                id: new_id(),
+                id: huifang_protocol::new_document_id(),
                 at: now.to_owned(),
                 by_staff_id: by,
                 note: note.trim().to_owned(),

@@ -268,6 +268,15 @@ impl Conditions {
         self
     }
 
+    /// One of `columns` contains `text` literally (a search box).
+    pub fn add_contains(&mut self, columns: &[&str], text: &str) -> &mut Self {
+        let pattern = contains_pattern(text);
+        self.add(
+            &like_any(columns),
+            columns.iter().map(|_| SqlArg::Text(pattern.clone())),
+        )
+    }
+
     /// `WHERE a AND b …`, or nothing when there are no conditions.
     pub fn where_sql(&self) -> String {
         if self.clauses.is_empty() {
@@ -396,8 +405,19 @@ pub fn id_list(ids: &[i64]) -> String {
     }
 }
 
+/// `(a LIKE ? ESCAPE '\' OR b LIKE ? …)`: one of `columns` holds the text whose
+/// [`contains_pattern`] is bound once per column. With `contains_pattern`, the one place the
+/// escape character is named.
+pub fn like_any(columns: &[&str]) -> String {
+    let each: Vec<String> = columns
+        .iter()
+        .map(|column| format!("{column} LIKE ? ESCAPE '\\'"))
+        .collect();
+    format!("({})", each.join(" OR "))
+}
+
 /// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally
-/// (use with `ESCAPE '\'`).
+/// (see [`like_any`]).
 pub fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');

@@ -7,19 +7,11 @@ use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huifang_protocol::{Document, DocumentKind, Labelled};
-use rand::RngCore;
 use sqlx::{Any, Transaction};
 
 use crate::audit::{self, AuditActor};
 use crate::db::{self, Database};
 use crate::error::StoreError;
-
-/// A new random document id: 32 lowercase hex digits.
-pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
 
 /// One write transaction over documents.
 pub struct DocWrite {

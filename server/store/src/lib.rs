@@ -14,6 +14,8 @@ pub mod measures;
 pub mod registry;
 pub mod scope;
 pub mod sheets;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use db::{Backend, Database, DbError};
 pub use error::{StoreError, StoreResult};

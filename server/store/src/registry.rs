@@ -208,13 +208,7 @@ impl RegistryStore {
     pub async fn list_communities(&self, text: Option<&str>) -> Result<Vec<Community>, StoreError> {
         let mut conditions = Conditions::default();
         if let Some(text) = text {
-            conditions.add(
-                "(c.name LIKE ? ESCAPE '\\' OR c.address LIKE ? ESCAPE '\\')",
-                [
-                    SqlArg::Text(contains_pattern(text)),
-                    SqlArg::Text(contains_pattern(text)),
-                ],
-            );
+            conditions.add_contains(&["c.name", "c.address"], text);
         }
         let sql = format!(
             "SELECT c.id, c.name, c.address,
@@ -293,20 +287,19 @@ impl RegistryStore {
             conditions.add(OWNED_BY_CONSULTANT, [SqlArg::Int(id)]);
         }
         if let Some(text) = &filter.text {
-            let pattern = contains_pattern(text);
             // Whoever sees phones masked cannot find a customer by their number either.
-            let phone = if full_phones {
-                "OR cu.phone LIKE ? ESCAPE '\\'"
+            let customer: &[&str] = if full_phones {
+                &["cu.name", "cu.phone"]
             } else {
-                ""
+                &["cu.name"]
             };
             conditions.add(
                 &format!(
-                    "(h.room LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\' OR h.id IN (
-                        SELECT cu.household_id FROM customers cu
-                        WHERE cu.name LIKE ? ESCAPE '\\' {phone}))"
+                    "({} OR h.id IN (SELECT cu.household_id FROM customers cu WHERE {}))",
+                    db::like_any(&["h.room", "h.address"]),
+                    db::like_any(customer)
                 ),
-                std::iter::repeat_n(SqlArg::Text(pattern), if full_phones { 4 } else { 3 }),
+                std::iter::repeat_n(SqlArg::Text(contains_pattern(text)), 2 + customer.len()),
             );
         }
         let where_sql = conditions.where_sql();
@@ -440,11 +433,7 @@ impl RegistryStore {
             conditions.add("role = ?", [SqlArg::Text(role.to_string())]);
         }
         if let Some(text) = &filter.text {
-            let pattern = contains_pattern(text);
-            conditions.add(
-                "(username LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')",
-                [SqlArg::Text(pattern.clone()), SqlArg::Text(pattern)],
-            );
+            conditions.add_contains(&["username", "name"], text);
         }
         if !filter.include_inactive {
             conditions.add("deactivated_at IS NULL", []);

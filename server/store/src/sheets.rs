@@ -4,7 +4,7 @@ use huifang_protocol::{ComplaintLevel, Labelled, Page, Sheet, SheetCategory, She
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::db::{self, Conditions, Database, SqlArg, contains_pattern, id_list};
+use crate::db::{self, Conditions, Database, SqlArg, id_list};
 use crate::documents::DocWrite;
 use crate::error::StoreError;
 use crate::registry::PageRequest;
@@ -177,22 +177,23 @@ pub async fn list(
         conditions.add("s.number = ?", [SqlArg::Text(number.clone())]);
     }
     if let Some(text) = &filter.text {
-        let pattern = contains_pattern(text);
-        let phone = if filter.search_phones {
-            "OR s.contact_phone LIKE ? ESCAPE '\\'"
+        let columns: &[&str] = if filter.search_phones {
+            &[
+                "s.number",
+                "s.customer_name",
+                "s.contact_phone",
+                "s.customer_address",
+                "s.summary",
+            ]
         } else {
-            ""
+            &[
+                "s.number",
+                "s.customer_name",
+                "s.customer_address",
+                "s.summary",
+            ]
         };
-        conditions.add(
-            &format!(
-                "(s.number LIKE ? ESCAPE '\\' OR s.customer_name LIKE ? ESCAPE '\\' {phone}
-                  OR s.customer_address LIKE ? ESCAPE '\\' OR s.summary LIKE ? ESCAPE '\\')"
-            ),
-            std::iter::repeat_n(
-                SqlArg::Text(pattern),
-                if filter.search_phones { 5 } else { 4 },
-            ),
-        );
+        conditions.add_contains(columns, text);
     }
     if let Some(level) = filter.level {
         conditions.add("s.level = ?", [SqlArg::Text(level.code().into())]);

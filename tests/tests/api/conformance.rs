@@ -829,7 +829,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
     // New sheets: in the acceptor's scope and unit, dated sensibly.
     let new_sheet = |edit: &dyn Fn(&mut Sheet)| {
         let mut sheet = Sheet::accepted(SheetIntake {
-            id: huifang_store::documents::new_id(),
+            id: huifang_protocol::new_document_id(),
             accepted_at: now.clone(),
             level: ComplaintLevel::Ordinary,
             category: SheetCategory::Repair,
@@ -842,7 +842,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
             accepted_by: w.csc_id,
             accepting_unit_id: repair_sheet.accepting_unit_id,
             items: vec![ReportedItem {
-                id: huifang_store::documents::new_id(),
+                id: huifang_protocol::new_document_id(),
                 text: "漏水".into(),
             }],
             created_at: now.clone(),

@@ -1,13 +1,10 @@
 //! Spawning the real application on a random port over a fresh database of either backend.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use huifang_protocol::Clock;
 use huifang_server::registry::import::{self, ImportKind};
 use huifang_server::{Application, Config, Database};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 pub const PASSWORD: &str = "change-me-now";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -83,39 +80,6 @@ fn silence_logs() {
     }
 }
 
-/// A fresh PostgreSQL database for one test, or `None` (and a clear message) when
-/// `HUIFANG_TEST_DATABASE_URL` is not set.
-async fn fresh_postgres_database() -> Option<String> {
-    let Ok(base) = std::env::var("HUIFANG_TEST_DATABASE_URL") else {
-        // Written past the test harness's capture, so the skip shows in every run's output.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED: PostgreSQL test not run: HUIFANG_TEST_DATABASE_URL is not set\n",
-        );
-        return None;
-    };
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let (prefix, run_database) = base
-        .rsplit_once('/')
-        .expect("HUIFANG_TEST_DATABASE_URL must end in /database");
-    // Named after the run's database, so the test script can drop everything a run made.
-    let name = format!(
-        "{}_t{}_{}",
-        run_database.split('?').next().unwrap_or("huifang"),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst),
-    );
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .expect("connect to HUIFANG_TEST_DATABASE_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    admin.close().await.ok();
-    Some(format!("{prefix}/{name}"))
-}
-
 /// Opens an empty, migrated database of `backend` (None when PostgreSQL is not configured).
 pub async fn fresh_database(backend: Backend) -> Option<(Database, Config, tempfile::TempDir)> {
     fresh_database_at(backend, ORDINARY).await
@@ -130,7 +94,7 @@ pub async fn fresh_database_at(
     let dir = tempfile::tempdir().expect("temp dir");
     let url = match backend {
         Backend::Sqlite => None,
-        Backend::Postgres => Some(fresh_postgres_database().await?),
+        Backend::Postgres => Some(huifang_store::testing::fresh_postgres_url().await?),
     };
     let time_zone = instant.time_zone.parse().expect("known time zone");
     let mut config = Config::new(dir.path().to_path_buf(), url, time_zone);
