@@ -26,7 +26,7 @@ use huifang_protocol::{
 use crate::error::AppError;
 use crate::followups::Heads;
 use huifang_store::audit::AuditActor;
-use huifang_store::db::{self, Database};
+use huifang_store::db::Database;
 use huifang_store::documents::{DocWrite, Stored};
 
 /// Follow-ups changed per transaction: large enough that commits do not dominate, small enough
@@ -117,7 +117,7 @@ pub async fn escalate_overdue(
          ORDER BY CASE WHEN kind = $3 THEN 0 ELSE 1 END, due_at, id",
     )
     .bind(FollowUpStatus::Open.code())
-    .bind(db::timestamp(now))
+    .bind(huifang_protocol::format_time(now))
     .bind(FollowUpKind::Information.code())
     .fetch_all(db.pool())
     .await?;

@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use super::{Caller, CallerUnit};
 use crate::error::AppError;
-use huifang_store::db::{self, Database};
+use huifang_store::db::Database;
 
 /// Every token starts with this, so a leaked one is recognisable in a secret scanner.
 pub const TOKEN_PREFIX: &str = "hfs_";
@@ -60,7 +60,7 @@ impl SessionStore {
         OsRng.fill_bytes(&mut bytes);
         let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
         let now = self.db.now();
-        let expires_at = db::timestamp(now + self.ttl);
+        let expires_at = huifang_protocol::format_time(now + self.ttl);
         let session_id: i64 = sqlx::query_scalar(
             "INSERT INTO sessions (staff_id, token_hash, device_name, created_at, expires_at, last_used_at)
              VALUES ($1, $2, $3, $4, $5, $4) RETURNING id",
@@ -68,7 +68,7 @@ impl SessionStore {
         .bind(staff_id)
         .bind(token_hash(&token))
         .bind(device_name)
-        .bind(db::timestamp(now))
+        .bind(huifang_protocol::format_time(now))
         .bind(&expires_at)
         .fetch_one(self.db.pool())
         .await?;
@@ -102,7 +102,7 @@ impl SessionStore {
             ));
         }
         let expires_at: String = row.try_get("expires_at")?;
-        if expires_at <= db::timestamp(now) {
+        if expires_at <= huifang_protocol::format_time(now) {
             return Err(AppError::Unauthorized(
                 "the token has expired; sign in again".into(),
             ));
@@ -115,9 +115,11 @@ impl SessionStore {
         }
         let session_id: i64 = row.try_get("session_id")?;
         let last_used: String = row.try_get("last_used_at")?;
-        if db::parse_timestamp(&last_used).is_none_or(|t| now - t > LAST_USED_RESOLUTION) {
+        if huifang_store::db::parse_stored_time(&last_used)
+            .is_none_or(|t| now - t > LAST_USED_RESOLUTION)
+        {
             sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
-                .bind(db::timestamp(now))
+                .bind(huifang_protocol::format_time(now))
                 .bind(session_id)
                 .execute(self.db.pool())
                 .await?;
@@ -175,7 +177,7 @@ impl SessionStore {
         Ok(
             row.is_some_and(|(revoked, expires, deactivated, role, unit)| {
                 revoked.is_none()
-                    && expires > db::timestamp(self.db.now())
+                    && expires > huifang_protocol::format_time(self.db.now())
                     && deactivated.is_none()
                     && role == huifang_protocol::Labelled::code(caller.role)
                     && unit == caller.unit.map(|u| u.id)

@@ -81,7 +81,7 @@ impl LoginThrottle {
                  VALUES ($1, 0, NULL, $2) ON CONFLICT (username) DO NOTHING",
             )
             .bind(&key)
-            .bind(db::timestamp(now))
+            .bind(huifang_protocol::format_time(now))
             .execute(&mut *tx)
             .await?;
             let previous = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -94,14 +94,18 @@ impl LoginThrottle {
             let mut failures = 0;
             if let Some(row) = previous {
                 let locked_until: Option<String> = row.try_get("locked_until")?;
-                if let Some(until) = locked_until.as_deref().and_then(db::parse_timestamp)
+                if let Some(until) = locked_until
+                    .as_deref()
+                    .and_then(huifang_store::db::parse_stored_time)
                     && until > now
                 {
                     let left = u64::try_from((until - now).num_seconds()).unwrap_or(0) + 1;
                     retry_after = Some(retry_after.unwrap_or(0).max(left));
                 }
                 let last: String = row.try_get("last_failed_at")?;
-                if db::parse_timestamp(&last).is_some_and(|t| now - t < FORGET_AFTER) {
+                if huifang_store::db::parse_stored_time(&last)
+                    .is_some_and(|t| now - t < FORGET_AFTER)
+                {
                     failures = row.try_get::<i64, _>("failures")?;
                 }
             }
@@ -115,7 +119,7 @@ impl LoginThrottle {
             let locked_until = (failures >= free).then(|| {
                 let doublings = u32::try_from(failures - free).unwrap_or(u32::MAX).min(10);
                 let lock = (FIRST_LOCK * 2i32.pow(doublings)).min(LONGEST_LOCK);
-                db::timestamp(now + lock)
+                huifang_protocol::format_time(now + lock)
             });
             sqlx::query(
                 "INSERT INTO login_failures (username, failures, locked_until, last_failed_at)
@@ -127,7 +131,7 @@ impl LoginThrottle {
             .bind(&key)
             .bind(failures)
             .bind(locked_until)
-            .bind(db::timestamp(now))
+            .bind(huifang_protocol::format_time(now))
             .execute(&mut *tx)
             .await?;
         }

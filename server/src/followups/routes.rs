@@ -94,7 +94,7 @@ async fn list(
         sheet_id: query.sheet_id,
         overdue: query.overdue,
         due_before: query.due_within_hours.map(|h| {
-            huifang_store::db::timestamp(state.db().now() + Duration::hours(i64::from(h)))
+            huifang_protocol::format_time(state.db().now() + Duration::hours(i64::from(h)))
         }),
     };
     Ok(Json(store::list(state.db(), &view, &filter, page).await?))

@@ -13,7 +13,7 @@ use super::month::Month;
 use super::quotas::{Quota, QuotaRule, QuotaSettings, monthly_quota};
 use super::sampling::{self, Household, Reason, SamplingInput};
 use crate::error::AppError;
-use huifang_store::db::{self, Database};
+use huifang_store::db::Database;
 
 /// A unit of a community that owes sampled routine follow-ups (R-RTN-2…4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,7 +254,7 @@ pub async fn gather(
     month: Month,
     settings: QuotaSettings,
 ) -> Result<PlanFacts, AppError> {
-    let month_start = db::timestamp(month.start(time_zone));
+    let month_start = huifang_protocol::format_time(month.start(time_zone));
     let pool = db.pool();
 
     let units: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
@@ -360,7 +360,7 @@ pub async fn gather(
             Some(started) => sqlx::query_as(
                 "SELECT id, created_at FROM households WHERE created_at >= $1 AND created_at < $2",
             )
-            .bind(db::timestamp(started.start(time_zone)))
+            .bind(huifang_protocol::format_time(started.start(time_zone)))
             .bind(&month_start)
             .fetch_all(pool)
             .await?,
@@ -387,7 +387,7 @@ pub async fn gather(
                 let (cycle, started) = cycle_of.get(&unit_id).copied().unzip();
                 let mut outside = sampled_by.remove(&unit_id).unwrap_or_default();
                 if let Some(started) = started {
-                    let began = db::timestamp(started.start(time_zone));
+                    let began = huifang_protocol::format_time(started.start(time_zone));
                     outside.extend(
                         recent
                             .iter()

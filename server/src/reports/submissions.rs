@@ -20,7 +20,8 @@ use crate::auth::Caller;
 use crate::error::AppError;
 use crate::plans::Month;
 use crate::registry::RegistryStore;
-use huifang_store::db::{Database, is_unique_violation, timestamp};
+use huifang_protocol::format_time;
+use huifang_store::db::{Database, is_unique_violation};
 use huifang_store::documents::DocWrite;
 
 /// The longest note a unit head can attach to a submission.
@@ -242,7 +243,7 @@ pub async fn submit(
     .bind(unit_id)
     .bind(caller.staff_id)
     .bind(write.now_text())
-    .bind(timestamp(due))
+    .bind(format_time(due))
     .bind(i64::from(late))
     .bind(&text)
     .bind(&sha256)
@@ -334,7 +335,7 @@ pub async fn overview(
         .collect();
     Ok(SubmissionOverview {
         month,
-        deadline: timestamp(due),
+        deadline: format_time(due),
         deadline_passed,
         expected: units.len(),
         on_time: units.iter().filter(|u| u.submitted && !u.late).count(),
@@ -362,7 +363,7 @@ mod tests {
         // 30 November ends at 16:00 UTC in Shanghai (UTC+8).
         let november = month("2026-11");
         assert_eq!(
-            timestamp(deadline(november, shanghai)),
+            format_time(deadline(november, shanghai)),
             "2026-11-30T16:00:00.000Z"
         );
         assert!(!is_late(november, at("2026-11-30T15:59:59.999Z"), shanghai));
@@ -388,7 +389,7 @@ mod tests {
         // A leap February has 29.
         let leap = month("2028-02");
         assert_eq!(
-            timestamp(deadline(leap, shanghai)),
+            format_time(deadline(leap, shanghai)),
             "2028-02-29T16:00:00.000Z"
         );
         assert!(!is_late(leap, at("2028-02-29T15:00:00Z"), shanghai));
@@ -403,7 +404,7 @@ mod tests {
         assert!(!is_late(april, instant, chrono_tz::America::New_York));
         // New York's deadline follows its daylight-saving offset (UTC−4 in spring).
         assert_eq!(
-            timestamp(deadline(april, chrono_tz::America::New_York)),
+            format_time(deadline(april, chrono_tz::America::New_York)),
             "2026-05-01T04:00:00.000Z"
         );
     }

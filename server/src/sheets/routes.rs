@@ -70,7 +70,7 @@ fn bound(state: &AppState, field: &str, text: Option<String>) -> AppResult<Optio
             .and_hms_opt(0, 0, 0)
             .and_then(|t| state.config().time_zone.from_local_datetime(&t).earliest())
             .ok_or_else(|| AppError::invalid(format!("{field}: no midnight on {date}")))?;
-        return Ok(Some(huifang_store::db::timestamp(
+        return Ok(Some(huifang_protocol::format_time(
             midnight.with_timezone(&chrono::Utc),
         )));
     }
@@ -79,7 +79,7 @@ fn bound(state: &AppState, field: &str, text: Option<String>) -> AppResult<Optio
             "{field} must be a date (2026-11-01) or an RFC 3339 time"
         ))
     })?;
-    Ok(Some(huifang_store::db::timestamp(time)))
+    Ok(Some(huifang_protocol::format_time(time)))
 }
 
 #[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]

@@ -279,8 +279,8 @@ pub async fn sheets(
         level: code::<ComplaintLevel>(&query.level, lang)?,
         category: code::<SheetCategory>(&query.category, lang)?,
         status: code::<SheetStatus>(&query.status, lang)?,
-        from: month.map(|m| huifang_store::db::timestamp(m.start(tz))),
-        to: month.map(|m| huifang_store::db::timestamp(m.end(tz))),
+        from: month.map(|m| huifang_protocol::format_time(m.start(tz))),
+        to: month.map(|m| huifang_protocol::format_time(m.end(tz))),
         ..SheetFilter::default()
     };
     let scope = viewer.caller.work_scope();

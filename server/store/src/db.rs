@@ -8,8 +8,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use huifang_protocol::Clock;
+use chrono::{DateTime, Utc};
+use huifang_protocol::{Clock, format_time};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
@@ -147,7 +147,7 @@ impl Database {
 
     /// Now, as stored.
     pub fn now_text(&self) -> String {
-        timestamp(self.clock.now())
+        format_time(self.clock.now())
     }
 
     /// Applies every migration not yet applied. Safe to run on every start.
@@ -202,16 +202,10 @@ impl Database {
     }
 }
 
-/// Formats a time as stored: UTC RFC 3339 with milliseconds, so text order is time order.
-pub fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Parses a stored time; stored times are always written by [`timestamp`].
-pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+/// Parses a stored time; stored times are always written by [`format_time`] (UTC RFC 3339 with
+/// milliseconds, so text order is time order), the same format documents and the wire use.
+pub fn parse_stored_time(text: &str) -> Option<DateTime<Utc>> {
+    huifang_protocol::parse_time("stored time", text).ok()
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate natural key), on either engine.
@@ -454,8 +448,8 @@ mod tests {
 
     #[test]
     fn timestamps_sort_as_text() {
-        let early = parse_timestamp("2026-01-02T03:04:05.006Z").unwrap();
-        assert_eq!(timestamp(early), "2026-01-02T03:04:05.006Z");
-        assert!(timestamp(early) < timestamp(early + chrono::Duration::milliseconds(1)));
+        let early = parse_stored_time("2026-01-02T03:04:05.006Z").unwrap();
+        assert_eq!(format_time(early), "2026-01-02T03:04:05.006Z");
+        assert!(format_time(early) < format_time(early + chrono::Duration::milliseconds(1)));
     }
 }

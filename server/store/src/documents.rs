@@ -66,7 +66,7 @@ impl DocWrite {
 
     /// Now, as stored.
     pub fn now_text(&self) -> String {
-        db::timestamp(self.now)
+        huifang_protocol::format_time(self.now)
     }
 
     /// A stored time as people read it in notifications: the company's local time.

@@ -72,7 +72,7 @@ fn row(write: &DocWrite, follow_up: &FollowUp) -> Result<Vec<Column>, StoreError
         int(follow_up.assignee_staff_id),
         some_text(follow_up.rule.code()),
         some_text(follow_up.status.code()),
-        some_text(&crate::db::timestamp(due)),
+        some_text(&huifang_protocol::format_time(due)),
         some_text(&write.month_of(due)),
         text(outcome.map(|o| o.method.code().to_owned())),
         text(outcome.map(|o| o.done_at.clone())),

@@ -4,7 +4,7 @@ use huifang_protocol::{ComplaintLevel, Labelled, Page, Sheet, SheetCategory, She
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::db::{self, Conditions, Database, SqlArg, id_list};
+use crate::db::{Conditions, Database, SqlArg, id_list};
 use crate::documents::DocWrite;
 use crate::error::StoreError;
 use crate::registry::PageRequest;
@@ -67,7 +67,7 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreErr
     .bind(sheet.accepted_by)
     .bind(sheet.accepting_unit_id)
     .bind(sheet.handling_unit_id)
-    .bind(db::timestamp(accepted))
+    .bind(huifang_protocol::format_time(accepted))
     .bind(month)
     .bind(&sheet.handled_at)
     .bind(&sheet.reopened_from)

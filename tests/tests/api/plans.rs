@@ -467,7 +467,7 @@ async fn r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households(b
         if round == 2 {
             // A household registered in the middle of this month.
             let registered =
-                huifang_store::db::timestamp(month.start(tz) + chrono::Duration::days(10));
+                huifang_protocol::format_time(month.start(tz) + chrono::Duration::days(10));
             let building: i64 = sqlx::query_scalar("SELECT MIN(id) FROM buildings")
                 .fetch_one(db.pool())
                 .await

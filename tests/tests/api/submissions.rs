@@ -109,7 +109,7 @@ async fn r_sta_2_units_submit_a_locked_snapshot_and_head_office_sees_who_has_not
     assert_eq!(late["late"], true, "{late}");
     assert_eq!(
         late["deadline"],
-        huifang_store::db::timestamp(submissions::deadline(last_month, tz))
+        huifang_protocol::format_time(submissions::deadline(last_month, tz))
     );
 
     // Head office sees who has and has not submitted.
