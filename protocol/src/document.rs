@@ -141,6 +141,16 @@ pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, String> {
         })
 }
 
+/// A time a caller gave (RFC 3339), or `now` when they gave none. Whether it lies within bounds is
+/// the review's to say, the same for the API, sync and the phone.
+pub fn time_or_now(
+    field: &str,
+    text: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, String> {
+    text.map_or(Ok(now), |text| parse_time(field, text))
+}
+
 /// Checks free text: at most `max` characters (and not empty when `required`).
 pub fn check_text(field: &str, text: &str, max: usize, required: bool) -> Result<(), String> {
     if required && text.trim().is_empty() {

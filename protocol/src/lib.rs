@@ -30,7 +30,7 @@ pub use changes::{
 pub use clock::Clock;
 pub use document::{
     Document, DocumentError, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, format_time,
-    local_time, local_time_of, new_document_id, parse_time, unknown_content,
+    local_time, local_time_of, new_document_id, parse_time, time_or_now, unknown_content,
 };
 pub use followup::{
     Escalation, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, MAX_UNREACHABLE_ATTEMPTS,

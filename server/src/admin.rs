@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::rules::RuleSettings;
+use huifang_core::rules::RuleSettings;
 use huifang_store::audit::{self, AuditEntry, Verification};
 
 pub fn router() -> Router<AppState> {

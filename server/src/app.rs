@@ -16,10 +16,12 @@ use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::auth::{self, SessionStore};
+use crate::auth;
 use crate::config::{Config, JSON_BODY_LIMIT};
 use crate::error::AppError;
 use crate::registry::{self, RegistryStore};
+use huifang_core::Company;
+use huifang_core::auth::{LoginThrottle, SessionStore};
 use huifang_store::db::Database;
 
 /// What every handler can reach. Cheap to clone.
@@ -29,11 +31,10 @@ pub struct AppState {
 }
 
 struct Inner {
-    db: Database,
+    company: Company,
     config: Config,
     sessions: SessionStore,
-    throttle: auth::LoginThrottle,
-    registry: RegistryStore,
+    throttle: LoginThrottle,
 }
 
 impl AppState {
@@ -41,16 +42,19 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 sessions: SessionStore::new(db.clone(), config.session_ttl),
-                throttle: auth::LoginThrottle::new(db.clone()),
-                registry: RegistryStore::new(db.clone()),
-                db,
+                throttle: LoginThrottle::new(db.clone()),
+                company: Company::new(db, config.time_zone),
                 config,
             }),
         }
     }
 
+    /// The company the domain's operations work in (database and time zone).
+    pub fn company(&self) -> &Company {
+        &self.inner.company
+    }
     pub fn db(&self) -> &Database {
-        &self.inner.db
+        self.inner.company.db()
     }
     pub fn config(&self) -> &Config {
         &self.inner.config
@@ -58,11 +62,11 @@ impl AppState {
     pub fn sessions(&self) -> &SessionStore {
         &self.inner.sessions
     }
-    pub fn throttle(&self) -> &auth::LoginThrottle {
+    pub fn throttle(&self) -> &LoginThrottle {
         &self.inner.throttle
     }
     pub fn registry(&self) -> &RegistryStore {
-        &self.inner.registry
+        self.inner.company.registry()
     }
 }
 
@@ -170,7 +174,7 @@ impl Application {
     pub async fn build(config: Config, db: Database, addr: SocketAddr) -> std::io::Result<Self> {
         crate::metrics::init();
         let listener = TcpListener::bind(addr).await?;
-        crate::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
+        huifang_core::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
         crate::plans::spawn_monthly(db.clone(), config.time_zone, config.planning_interval);
         crate::sync::spawn_change_watcher(db.clone());
         Ok(Application {

@@ -21,7 +21,6 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiQuery;
-use crate::followups;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -301,7 +300,7 @@ async fn download(
     let mut visible = false;
     for id in referring {
         if let Some(follow_up) = huifang_store::documents::read::<FollowUp>(state.db(), &id).await?
-            && followups::is_visible(&state, &caller, &follow_up).await?
+            && huifang_core::followups::is_visible(state.company(), &caller, &follow_up).await?
         {
             visible = true;
             break;

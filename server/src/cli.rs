@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
+use huifang_core::auth::{check_new_password, hash_password};
 use huifang_protocol::{Labelled, Role};
-use huifang_server::auth::{check_new_password, hash_password};
 use huifang_server::registry::import::{
     self, ImportError, ImportKind, check_username, normalise_username,
 };
@@ -418,7 +418,7 @@ async fn admin(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
                 bail!("no account {username:?}");
             };
             let sessions =
-                huifang_server::auth::SessionStore::new(db.clone(), chrono::Duration::zero());
+                huifang_core::auth::SessionStore::new(db.clone(), chrono::Duration::zero());
             let revoked = sessions
                 .revoke_all_of(id)
                 .await
@@ -502,8 +502,8 @@ async fn plan(
     dry_run: bool,
     show: usize,
 ) -> anyhow::Result<()> {
-    use huifang_server::auth::WorkScope;
     use huifang_server::plans::{self, Month, store};
+    use huifang_store::scope::WorkScope;
 
     let month: Month = month.parse().map_err(anyhow::Error::msg)?;
     plans::check_plannable(month, db.now(), config.time_zone)

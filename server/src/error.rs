@@ -127,6 +127,27 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// The domain's failures, each to its status.
+impl From<huifang_core::Error> for AppError {
+    fn from(error: huifang_core::Error) -> Self {
+        use huifang_core::Error;
+        match error {
+            Error::Malformed(message) => AppError::BadRequest(message),
+            Error::Invalid { message, details } => AppError::Invalid { message, details },
+            Error::Unauthorized(message) => AppError::Unauthorized(message),
+            Error::Forbidden(message) => AppError::Forbidden(message),
+            Error::NotFound(message) => AppError::NotFound(message),
+            Error::Conflict(message) => AppError::Conflict(message),
+            Error::TooLarge { limit } => AppError::PayloadTooLarge { limit },
+            Error::UnsupportedContent(message) => AppError::UnsupportedMediaType(message),
+            Error::TooManyAttempts { retry_after_secs } => {
+                AppError::TooManyAttempts { retry_after_secs }
+            }
+            Error::Internal(source) => AppError::Internal(anyhow::Error::from_boxed(source)),
+        }
+    }
+}
+
 /// The store's failures: what the caller's input caused keeps its meaning (422, 409); the rest is
 /// the server's (500, its text logged, not shown).
 impl From<huifang_store::StoreError> for AppError {

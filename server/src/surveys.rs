@@ -621,7 +621,7 @@ pub async fn answer(
         .ok_or_else(missing)?;
     // Answers are entered by whoever does the survey follow-up (its person or unit), not by
     // head office on another unit's behalf.
-    if !crate::followups::is_assigned_within(&caller.own_work(), &follow_up) {
+    if !huifang_core::followups::is_assigned_within(&caller.own_work(), &follow_up) {
         return Err(missing());
     }
     if follow_up.status.is_closed() {

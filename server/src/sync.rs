@@ -4,7 +4,7 @@
 //! Automerge changes are walked (`huifang_protocol::inspect_changes`) before Automerge sees them
 //! or a write lock is taken. Each document's changes are then applied to the stored document
 //! inside its own [`DocWrite`] and the result goes through the same review as an API edit
-//! (`huifang_protocol::review_*`, facts from [`crate::facts`]). A document's changes are taken
+//! (`huifang_protocol::review_*`, facts from [`huifang_core::facts`]). A document's changes are taken
 //! whole or refused whole: a refusal stores nothing, names the fields and reasons, and the answer
 //! carries the server's copy so the phone can drop its own. Then the rules run as if the edit had
 //! come over the API: a sheet handled on a phone gets its follow-up, a completed follow-up its
@@ -27,14 +27,14 @@ use huifang_protocol::{
 };
 
 use crate::app::AppState;
-use crate::auth::{Caller, WorkScope};
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::facts;
-use crate::followups::{self, Recorder};
-use crate::rules::{self, RuleSettings};
-use crate::sheets;
+use huifang_core::facts;
+use huifang_core::followups::Recorder;
+use huifang_core::rules::{self, RuleSettings};
 use huifang_store::db::{Conditions, SqlArg, id_list};
 use huifang_store::documents::DocWrite;
+use huifang_store::scope::WorkScope;
 
 /// The content type of sync bodies: gzip-compressed CBOR.
 pub const CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
@@ -201,6 +201,12 @@ impl From<huifang_protocol::Refusal> for Refusal {
     }
 }
 
+impl From<huifang_core::Error> for Refusal {
+    fn from(error: huifang_core::Error) -> Self {
+        AppError::from(error).into()
+    }
+}
+
 impl From<huifang_store::StoreError> for Refusal {
     fn from(error: huifang_store::StoreError) -> Self {
         AppError::from(error).into()
@@ -335,7 +341,8 @@ async fn apply(
     // Read with the pool before the write begins: a write holds a connection and the
     // change-sequence lock, so it must never wait for a second connection.
     let visible_sheet = change.kind == DocumentKind::Sheet
-        && sheets::is_visible(state.db(), &caller.work_scope(), &change.document_id).await?;
+        && huifang_store::sheets::is_visible(state.db(), &caller.work_scope(), &change.document_id)
+            .await?;
     let stored: Option<StoredCopy> =
         sqlx::query_as("SELECT kind, seq, bytes FROM documents WHERE id = $1")
             .bind(&change.document_id)
@@ -498,7 +505,7 @@ async fn create_sheet(
     }
     let facts = facts::for_sheet(write, caller, None, &sheet).await?;
     review_sheet(None, &sheet, &caller.actor(), &facts)?;
-    sheet.number = Some(sheets::next_number(write, &settings.number_prefix).await?);
+    sheet.number = Some(huifang_store::sheets::next_number(write, &settings.number_prefix).await?);
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
     sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
     write.store(&mut doc, &sheet, "sheet.accepted").await?;
@@ -524,9 +531,9 @@ async fn change_sheet(
     let newly_handled =
         before.status != SheetStatus::Handled && after.status == SheetStatus::Handled;
     write.store(&mut doc, &after, "sheet.synced").await?;
-    sheets::left_handling_unit(write, &before, &after).await?;
+    huifang_core::sheets::left_handling_unit(write, &before, &after).await?;
     if newly_handled {
-        followups::create_for_sheet(write, &after, settings).await?;
+        huifang_core::followups::create_for_sheet(write, &after, settings).await?;
     }
     Ok(())
 }
@@ -539,7 +546,7 @@ async fn change_follow_up(
     mut doc: AutoCommit,
 ) -> Result<(), Refusal> {
     let before: FollowUp = stored_value(before)?;
-    if !followups::is_assigned_within(&caller.work_scope(), &before) {
+    if !huifang_core::followups::is_assigned_within(&caller.work_scope(), &before) {
         return Err(refuse("the follow-up is outside your scope"));
     }
     let after = FollowUp::hydrate_from(&doc)
@@ -556,9 +563,10 @@ async fn change_follow_up(
             staff_id: caller.staff_id,
             unit_id: caller.unit.map(|u| u.id),
         };
-        followups::after_completed(write, recorder, &after, settings).await?;
+        huifang_core::followups::after_completed(write, recorder, &after, settings).await?;
     }
-    if exhausted && let Some(head) = followups::answerable_head(write, &after).await? {
+    if exhausted && let Some(head) = huifang_core::followups::answerable_head(write, &after).await?
+    {
         write
             .notify(
                 head,
@@ -740,7 +748,7 @@ fn in_scope(caller: &Caller) -> String {
                       OR (fx.assignee_staff_id IS NULL AND fx.assignee_unit_id IN ({units})))))
               OR (d.kind = 'sheet' AND EXISTS (SELECT 1 FROM sheets s WHERE s.id = d.id AND {sheet_scope})))",
             units = id_list(units),
-            sheet_scope = sheets::scope_sql(&scope).unwrap_or_else(|| "1 = 1".into()),
+            sheet_scope = huifang_store::sheets::scope_sql(&scope).unwrap_or_else(|| "1 = 1".into()),
         ),
     }
 }

@@ -25,9 +25,10 @@ use axum_extra::extract::CookieJar;
 use huifang_protocol::{Role, UnitKind};
 
 use crate::app::AppState;
-use crate::auth::{Caller, WorkScope};
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::i18n::Lang;
+use huifang_store::scope::WorkScope;
 
 /// The cookie remembering the language chosen.
 const LANG_COOKIE: &str = "huifang_lang";

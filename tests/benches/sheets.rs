@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use huifang_core::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_protocol::{ComplaintLevel, InformationSource, SheetCategory};
 use huifang_server::registry::import::{self, ImportKind};
-use huifang_server::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_server::{AppState, Config, Database};
 
 fn example(file: &str) -> std::path::PathBuf {
@@ -67,13 +67,15 @@ fn bench(c: &mut Criterion) {
                 customer_address: None,
                 items: vec!["厨房水管漏水".into()],
             };
-            let (sheet, _) = sheets::accept(&state, &caller, request).await.unwrap();
+            let (sheet, _) = sheets::accept(state.company(), &caller, request)
+                .await
+                .unwrap();
             let handled = HandleSheet {
                 result: "已更换水管".into(),
                 investigation: None,
                 handled_at: None,
             };
-            sheets::handle(&state, &caller, &sheet.id, handled)
+            sheets::handle(state.company(), &caller, &sheet.id, handled)
                 .await
                 .unwrap()
         });

@@ -138,7 +138,7 @@ async fn main() {
 
     let started_at = db.now();
     let start = Instant::now();
-    let done = huifang_server::deadlines::escalate_overdue(&db, tz, db.now())
+    let done = huifang_core::deadlines::escalate_overdue(&db, tz, db.now())
         .await
         .unwrap();
     let took = start.elapsed().as_secs_f64();

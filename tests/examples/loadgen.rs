@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use automerge::AutoCommit;
 use huifang_client::{ClientStore, HttpTransport, Session};
+use huifang_core::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_protocol::{
     ComplaintLevel, Document, DocumentKind, InformationSource, OutgoingChanges, Role, SYNC_VERSION,
     Sheet, SheetCategory, SyncRequest, SyncResponse, TrackingNote, decode_message, encode_message,
 };
 use huifang_server::registry::import::{self, ImportKind};
-use huifang_server::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_server::{AppState, Application, Config, Database};
 
 fn example(file: &str) -> std::path::PathBuf {
@@ -49,7 +49,7 @@ fn peak_rss_mib() -> f64 {
 struct Bench {
     base: String,
     state: AppState,
-    caller: huifang_server::auth::Caller,
+    caller: huifang_core::auth::Caller,
     token: String,
     staff_id: i64,
     unit_id: i64,
@@ -132,7 +132,7 @@ impl Bench {
                 customer_address: None,
                 items: vec![format!("负载测试问题 {n}")],
             };
-            let (sheet, _) = sheets::accept(&self.state, &self.caller, request)
+            let (sheet, _) = sheets::accept(self.state.company(), &self.caller, request)
                 .await
                 .unwrap();
             if handled {
@@ -141,7 +141,7 @@ impl Bench {
                     investigation: None,
                     handled_at: None,
                 };
-                sheets::handle(&self.state, &self.caller, &sheet.id, request)
+                sheets::handle(self.state.company(), &self.caller, &sheet.id, request)
                     .await
                     .unwrap();
             }

@@ -8,12 +8,14 @@ use axum::{Json, Router};
 use huifang_protocol::{Role, StaffMember, Unit};
 use serde::{Deserialize, Serialize};
 
-use super::sessions::{IssuedToken, SessionInfo};
-use super::{Caller, StaffScope, check_new_password, hash_password, verify_password};
+use super::Caller;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, ClientAddress};
 use crate::registry::import::normalise_username;
+use huifang_core::auth::sessions::{IssuedToken, SessionInfo};
+use huifang_core::auth::{check_new_password, hash_password, verify_password};
+use huifang_store::scope::StaffScope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -77,7 +79,7 @@ pub async fn sign_in(
     let username = normalise_username(username);
     if username.is_empty()
         || username.len() > 64
-        || password.len() > super::password::MAX_PASSWORD_LEN
+        || password.len() > huifang_core::auth::MAX_PASSWORD_LEN
     {
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     }
@@ -89,9 +91,7 @@ pub async fn sign_in(
         .as_ref()
         .filter(|a| a.active)
         .and_then(|a| a.password_hash.clone());
-    let ok = verify_password(password, stored_hash)
-        .await
-        .map_err(AppError::Internal)?;
+    let ok = verify_password(password, stored_hash).await?;
     let Some(account) = account.filter(|_| ok) else {
         tracing::info!("sign-in refused");
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
@@ -165,16 +165,12 @@ async fn change_password(
     // Guessing the current password from a stolen session is throttled like signing in.
     let attempt = state.throttle().begin(&caller.username, client).await?;
     let account = state.registry().staff_login(&caller.username).await?;
-    let ok = verify_password(body.current_password, account.and_then(|a| a.password_hash))
-        .await
-        .map_err(AppError::Internal)?;
+    let ok = verify_password(body.current_password, account.and_then(|a| a.password_hash)).await?;
     if !ok {
         return Err(AppError::Forbidden("the current password is wrong".into()));
     }
     state.throttle().succeeded(attempt).await?;
-    let hash = hash_password(body.new_password)
-        .await
-        .map_err(AppError::Internal)?;
+    let hash = hash_password(body.new_password).await?;
     state
         .registry()
         .set_password_hash(caller.staff_id, &hash)

@@ -8,13 +8,16 @@ use chrono::Duration;
 use huifang_protocol::{FollowUp, FollowUpKind, FollowUpStatus, Labelled, Page, Sheet};
 use serde::{Deserialize, Serialize};
 
-use super::store::{self, FollowUpFilter, FollowUpSummary, FollowUpView};
-use super::workflow::{self, CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable};
 use crate::app::AppState;
-use crate::auth::{Caller, WorkScope};
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::registry::page_request;
+use huifang_core::followups::{
+    self as workflow, CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable,
+};
+use huifang_store::followups::{self as store, FollowUpFilter, FollowUpSummary, FollowUpView};
+use huifang_store::scope::WorkScope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -133,7 +136,7 @@ async fn show(
     let mut follow_up = huifang_store::documents::read::<FollowUp>(state.db(), &id)
         .await?
         .ok_or_else(not_found)?;
-    if !workflow::is_visible(&state, &caller, &follow_up).await? {
+    if !workflow::is_visible(state.company(), &caller, &follow_up).await? {
         return Err(not_found());
     }
     if !caller.sees_customer_phones() {
@@ -180,7 +183,8 @@ async fn outcome(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RecordOutcome>,
 ) -> AppResult<Json<Recorded>> {
-    let (follow_up, reopened_sheet) = workflow::record_outcome(&state, &caller, &id, body).await?;
+    let (follow_up, reopened_sheet) =
+        workflow::record_outcome(state.company(), &caller, &id, body).await?;
     Ok(Json(Recorded {
         follow_up,
         reopened_sheet,
@@ -195,7 +199,7 @@ async fn unreachable(
     ApiJson(body): ApiJson<RecordUnreachable>,
 ) -> AppResult<Json<FollowUp>> {
     Ok(Json(
-        workflow::record_unreachable(&state, &caller, &id, body).await?,
+        workflow::record_unreachable(state.company(), &caller, &id, body).await?,
     ))
 }
 
@@ -206,7 +210,9 @@ async fn reassign(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReassignFollowUp>,
 ) -> AppResult<Json<FollowUp>> {
-    Ok(Json(workflow::reassign(&state, &caller, &id, body).await?))
+    Ok(Json(
+        workflow::reassign(state.company(), &caller, &id, body).await?,
+    ))
 }
 
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
@@ -216,5 +222,7 @@ async fn cancel(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CancelFollowUp>,
 ) -> AppResult<Json<FollowUp>> {
-    Ok(Json(workflow::cancel(&state, &caller, &id, body).await?))
+    Ok(Json(
+        workflow::cancel(state.company(), &caller, &id, body).await?,
+    ))
 }

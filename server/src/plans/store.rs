@@ -19,20 +19,20 @@ use super::month::Month;
 use super::planner::MonthPlan;
 use super::quotas::{QuotaRule, QuotaSettings};
 use super::sampling::Reason;
-use crate::auth::WorkScope;
 use crate::error::AppError;
 use crate::registry::PageRequest;
-use crate::rules;
+use huifang_core::rules;
 use huifang_store::audit::AuditActor;
 use huifang_store::db::{self, ColumnType, Conditions, Database, SqlArg, count_where, id_list};
 use huifang_store::documents::DocWrite;
+use huifang_store::scope::WorkScope;
 
 const SETTINGS_KEY: &str = "quotas";
 /// Follow-up documents written per transaction.
 const DOCUMENT_BATCH: i64 = 200;
 /// The quota rates in force (R-GOV-1); the defaults of R-RTN-2…4 until an administrator changes them.
 pub async fn load_settings(db: &Database) -> Result<QuotaSettings, AppError> {
-    rules::load_setting(db, SETTINGS_KEY).await
+    Ok(rules::load_setting(db, SETTINGS_KEY).await?)
 }
 
 /// Changes the quota rates, with the old and new values in the audit chain (R-GOV-1).
@@ -51,7 +51,8 @@ pub async fn store_settings(
         settings,
         "quotas.changed",
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// What storing a plan did.

@@ -12,8 +12,8 @@ use huifang_protocol::{Labelled, PhoneNumber, Role, UnitKind};
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 
-use crate::auth::{check_new_password, hash_password};
 use crate::error::AppError;
+use huifang_core::auth::{check_new_password, hash_password};
 use huifang_store::db::Database;
 
 /// The largest number of data rows one import takes.
@@ -1137,7 +1137,9 @@ pub async fn apply_staff(
                     outcomes[index] = Outcome::Updated;
                 }
                 if let (None, Some(password)) = (stored.password_hash, &row.password) {
-                    let hash = hash_password(password.clone()).await?;
+                    let hash = hash_password(password.clone())
+                        .await
+                        .map_err(anyhow::Error::from)?;
                     sqlx::query(
                         "UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3",
                     )
@@ -1151,7 +1153,11 @@ pub async fn apply_staff(
             }
             None => {
                 let hash = match &row.password {
-                    Some(password) => Some(hash_password(password.clone()).await?),
+                    Some(password) => Some(
+                        hash_password(password.clone())
+                            .await
+                            .map_err(anyhow::Error::from)?,
+                    ),
                     None => None,
                 };
                 sqlx::query(

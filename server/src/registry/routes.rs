@@ -15,9 +15,10 @@ use serde::Deserialize;
 use super::import::{self, ImportKind, ImportReport, check_username, normalise_username};
 use super::store::{HouseholdFilter, NewStaff, PageRequest, StaffFilter};
 use crate::app::AppState;
-use crate::auth::{Caller, check_new_password, hash_password};
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
+use huifang_core::auth::{check_new_password, hash_password};
 
 /// The largest import file accepted over HTTP.
 pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -289,9 +290,7 @@ async fn create_staff(
         .map(PhoneNumber::parse)
         .transpose()
         .map_err(|e| AppError::invalid(e.to_string()))?;
-    let password_hash = hash_password(body.password)
-        .await
-        .map_err(AppError::Internal)?;
+    let password_hash = hash_password(body.password).await?;
     let staff = state
         .registry()
         .create_staff(NewStaff {

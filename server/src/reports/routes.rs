@@ -14,13 +14,14 @@ use super::figures::{self, FiguresReport, GroupBy};
 use super::submissions::{self, Submission, SubmissionOverview};
 use super::{analyses, bulletin};
 use crate::app::AppState;
-use crate::auth::{Caller, WorkScope};
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::exports::{self, FileFormat};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::i18n::Lang;
 use crate::plans::Month;
 use crate::registry::RegistryStore;
+use huifang_store::scope::WorkScope;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -10,14 +10,14 @@ use huifang_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::store::{self, SheetFilter, SheetSummary};
-use super::workflow::{self, AcceptSheet, HandleSheet, SheetEdit, SheetUpdate};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::followups::{FollowUpSummary, for_sheet};
 use crate::registry::page_request;
+use huifang_core::sheets::{self as workflow, AcceptSheet, HandleSheet, SheetEdit, SheetUpdate};
+use huifang_store::followups::{FollowUpSummary, for_sheet};
+use huifang_store::sheets::{self as store, SheetFilter, SheetSummary};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,7 +36,7 @@ async fn accept(
     caller: Caller,
     ApiJson(body): ApiJson<AcceptSheet>,
 ) -> AppResult<(StatusCode, Json<Sheet>)> {
-    let (sheet, created) = workflow::accept(&state, &caller, body).await?;
+    let (sheet, created) = workflow::accept(state.company(), &caller, body).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -123,7 +123,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<SheetDetail>> {
-    let mut sheet = workflow::load_visible(&state, &caller, &id).await?;
+    let mut sheet = workflow::load_visible(state.company(), &caller, &id).await?;
     if !caller.sees_customer_phones() {
         sheet.contact_phone = mask_phone(&sheet.contact_phone);
     }
@@ -139,7 +139,7 @@ async fn update(
     ApiJson(body): ApiJson<SheetUpdate>,
 ) -> AppResult<Json<Sheet>> {
     Ok(Json(
-        workflow::change(&state, &caller, &id, SheetEdit::Update(body)).await?,
+        workflow::change(state.company(), &caller, &id, SheetEdit::Update(body)).await?,
     ))
 }
 
@@ -150,7 +150,7 @@ async fn start_handling(
     Path(id): Path<String>,
 ) -> AppResult<Json<Sheet>> {
     Ok(Json(
-        workflow::change(&state, &caller, &id, SheetEdit::StartHandling).await?,
+        workflow::change(state.company(), &caller, &id, SheetEdit::StartHandling).await?,
     ))
 }
 
@@ -168,7 +168,13 @@ async fn add_tracking(
     ApiJson(body): ApiJson<Note>,
 ) -> AppResult<Json<Sheet>> {
     Ok(Json(
-        workflow::change(&state, &caller, &id, SheetEdit::AddTracking(body.note)).await?,
+        workflow::change(
+            state.company(),
+            &caller,
+            &id,
+            SheetEdit::AddTracking(body.note),
+        )
+        .await?,
     ))
 }
 
@@ -185,7 +191,7 @@ async fn handled(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<HandleSheet>,
 ) -> AppResult<Json<Handled>> {
-    let (sheet, follow_up) = workflow::handle(&state, &caller, &id, body).await?;
+    let (sheet, follow_up) = workflow::handle(state.company(), &caller, &id, body).await?;
     Ok(Json(Handled { sheet, follow_up }))
 }
 
@@ -203,7 +209,13 @@ async fn invalid(
     ApiJson(body): ApiJson<Reason>,
 ) -> AppResult<Json<Sheet>> {
     Ok(Json(
-        workflow::change(&state, &caller, &id, SheetEdit::MarkInvalid(body.reason)).await?,
+        workflow::change(
+            state.company(),
+            &caller,
+            &id,
+            SheetEdit::MarkInvalid(body.reason),
+        )
+        .await?,
     ))
 }
 
@@ -213,5 +225,7 @@ async fn archive(
     caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<Sheet>> {
-    Ok(Json(workflow::archive(&state, &caller, &id).await?))
+    Ok(Json(
+        workflow::archive(state.company(), &caller, &id).await?,
+    ))
 }

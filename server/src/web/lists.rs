@@ -14,14 +14,15 @@ use serde::Deserialize;
 
 use super::{Chrome, InLang, Viewer, WebResult, encode, render};
 use crate::app::AppState;
-use crate::auth::{Caller, WorkScope};
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::exports::{self, Cell, FileFormat, Table};
-use crate::followups::{FollowUpFilter, FollowUpView};
 use crate::i18n::Lang;
 use crate::plans::Month;
 use crate::registry::PageRequest;
-use crate::sheets::SheetFilter;
+use huifang_store::followups::{FollowUpFilter, FollowUpView};
+use huifang_store::scope::WorkScope;
+use huifang_store::sheets::SheetFilter;
 
 /// Rows on one page of a list.
 const PAGE_ROWS: u32 = 100;
@@ -284,7 +285,7 @@ pub async fn sheets(
         ..SheetFilter::default()
     };
     let scope = viewer.caller.work_scope();
-    let found = crate::sheets::list(
+    let found = huifang_store::sheets::list(
         state.db(),
         &scope,
         &filter,
@@ -416,7 +417,7 @@ async fn follow_up_list(
         overdue: overdue_only.then_some(true),
         ..FollowUpFilter::default()
     };
-    let found = crate::followups::list(
+    let found = huifang_store::followups::list(
         state.db(),
         &follow_up_view(&viewer.caller),
         &filter,

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use super::{Chrome, InLang, Viewer, WebResult, render};
 use crate::app::AppState;
-use crate::auth::WorkScope;
 use crate::exports::{self, Cell, FileFormat, Table};
 use crate::i18n::Lang;
 use crate::plans::Month;
@@ -17,6 +16,7 @@ use crate::registry::RegistryStore;
 use crate::reports::bulletin::{self, Headline, TrendPoint, overall_mean};
 use crate::reports::figures::{self, Figures, GroupBy};
 use crate::reports::submissions::{self, SubmissionOverview};
+use huifang_store::scope::WorkScope;
 
 #[derive(Deserialize)]
 pub struct MonthQuery {

@@ -131,7 +131,10 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> WebResult<
             .sessions()
             .revoke(caller.session_id)
             .await
-            .map_err(|error| super::WebError { error, lang })?;
+            .map_err(|error| super::WebError {
+                error: error.into(),
+                lang,
+            })?;
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((jar, Redirect::to("/app/login")).into_response())

@@ -1,7 +1,7 @@
 //! Follow-ups over HTTP: outcomes, retries, reassignment, cancellation, deadlines and the audit
 //! log (SPEC §3, §6).
 
-use huifang_server::deadlines;
+use huifang_core::deadlines;
 use huifang_store::audit;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

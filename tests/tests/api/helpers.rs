@@ -131,7 +131,7 @@ pub async fn seed_examples(db: &Database) {
             role: huifang_protocol::Role::Admin,
             unit_id: None,
             password_hash: Some(
-                huifang_server::auth::hash_password(ADMIN_PASSWORD.into())
+                huifang_core::auth::hash_password(ADMIN_PASSWORD.into())
                     .await
                     .expect("hash"),
             ),

@@ -1,16 +1,16 @@
 //! Property: for random sequences of operations (valid or not), every projection row equals
 //! what the stored document says, and a refused operation stores nothing.
 
+use huifang_core::auth::Caller;
+use huifang_core::followups::{
+    self, CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable,
+};
+use huifang_core::sheets::{self, AcceptSheet, HandleSheet, SheetEdit, SheetUpdate};
 use huifang_protocol::{
     ComplaintLevel, FollowUp, FollowUpMethod, InformationSource, Labelled, Ratings, Sheet,
     SheetCategory,
 };
 use huifang_server::AppState;
-use huifang_server::auth::Caller;
-use huifang_server::followups::{
-    self, CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable,
-};
-use huifang_server::sheets::{self, AcceptSheet, HandleSheet, SheetEdit, SheetUpdate};
 use huifang_store::documents;
 use proptest::prelude::*;
 use sqlx::Row;
@@ -171,7 +171,7 @@ async fn seq(state: &AppState) -> i64 {
 
 async fn apply(world: &World, op: &Op) -> Result<(), String> {
     let state = &world.state;
-    let err = |e: huifang_server::error::AppError| e.to_string();
+    let err = |e: huifang_core::Error| e.to_string();
     let rate = |overall: u8| Ratings {
         handling: 4,
         efficiency: 3,
@@ -199,7 +199,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
                 customer_address: None,
                 items: vec!["問題".into()],
             };
-            sheets::accept(state, &world.callers[*staff], request)
+            sheets::accept(state.company(), &world.callers[*staff], request)
                 .await
                 .map(|_| ())
                 .map_err(err)
@@ -221,7 +221,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
                 _ => SheetEdit::MarkInvalid("重复".into()),
             };
             let caller = world.caller(*staff, world.acceptor(&id).await);
-            sheets::change(state, caller, &id, edit)
+            sheets::change(state.company(), caller, &id, edit)
                 .await
                 .map(|_| ())
                 .map_err(err)
@@ -236,7 +236,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
                 handled_at: None,
             };
             let caller = world.caller(*staff, world.acceptor(&id).await);
-            sheets::handle(state, caller, &id, request)
+            sheets::handle(state.company(), caller, &id, request)
                 .await
                 .map(|_| ())
                 .map_err(err)
@@ -257,7 +257,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
                 signature: None,
             };
             let caller = world.caller(*staff, world.assignee(&id).await);
-            followups::record_outcome(state, caller, &id, request)
+            followups::record_outcome(state.company(), caller, &id, request)
                 .await
                 .map(|_| ())
                 .map_err(err)
@@ -272,7 +272,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
                 note: String::new(),
             };
             let caller = world.caller(*staff, world.assignee(&id).await);
-            followups::record_unreachable(state, caller, &id, request)
+            followups::record_unreachable(state.company(), caller, &id, request)
                 .await
                 .map(|_| ())
                 .map_err(err)
@@ -292,7 +292,7 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
             };
             // Heads act here: the office director by default.
             let caller = world.caller(staff.or(Some(STAFF.len() - 1)), None);
-            followups::reassign(state, caller, &id, request)
+            followups::reassign(state.company(), caller, &id, request)
                 .await
                 .map(|_| ())
                 .map_err(err)
@@ -306,14 +306,14 @@ async fn apply(world: &World, op: &Op) -> Result<(), String> {
             };
             // Heads act here: the office director by default.
             let caller = world.caller(staff.or(Some(STAFF.len() - 1)), None);
-            followups::cancel(state, caller, &id, request)
+            followups::cancel(state.company(), caller, &id, request)
                 .await
                 .map(|_| ())
                 .map_err(err)
         }
         Op::Escalate { hours } => {
             let at = state.db().now() + chrono::Duration::hours(*hours);
-            huifang_server::deadlines::escalate_overdue(state.db(), state.config().time_zone, at)
+            huifang_core::deadlines::escalate_overdue(state.db(), state.config().time_zone, at)
                 .await
                 .map(|_| ())
                 .map_err(err)

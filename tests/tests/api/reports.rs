@@ -315,7 +315,7 @@ pub async fn make_month(
         }
     }
     if escalate {
-        huifang_server::deadlines::escalate_overdue(
+        huifang_core::deadlines::escalate_overdue(
             &app.db,
             app.config.time_zone,
             app.now() + chrono::Duration::days(2),

@@ -972,13 +972,9 @@ async fn the_live_channel_says_sync_when_the_scope_changes(app: TestApp) {
     // The deadline job escalates the office's follow-up: both instances tell the phone.
     let started = std::time::Instant::now();
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
-    huifang_server::deadlines::escalate_overdue(
-        &app.db,
-        tz,
-        app.now() + chrono::Duration::hours(25),
-    )
-    .await
-    .unwrap();
+    huifang_core::deadlines::escalate_overdue(&app.db, tz, app.now() + chrono::Duration::hours(25))
+        .await
+        .unwrap();
     let event = next_event(&mut local, std::time::Duration::from_secs(2))
         .await
         .expect("an event on this instance");

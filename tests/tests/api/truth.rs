@@ -371,10 +371,9 @@ async fn r_inf_4_escalation_goes_up_the_chain_in_local_time_and_routine_rounds_c
     let january_2 = chrono::DateTime::parse_from_rfc3339("2027-01-02T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let done =
-        huifang_server::deadlines::escalate_overdue(&app.db, app.config.time_zone, january_2)
-            .await
-            .unwrap();
+    let done = huifang_core::deadlines::escalate_overdue(&app.db, app.config.time_zone, january_2)
+        .await
+        .unwrap();
     assert_eq!(done.information, 2, "{done:?}");
     assert!(done.other > 1, "{done:?}");
     // The batch's audit entries are chained like any others (D-GOV-1).

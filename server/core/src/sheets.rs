@@ -3,35 +3,23 @@
 //! (422), and only then stores document, projection and audit entry in one transaction.
 
 use automerge::AutoCommit;
-use chrono::{DateTime, Utc};
 use huifang_protocol::{
     Actor, ComplaintLevel, FollowUp, InformationSource, PhoneNumber, ReportedItem, Sheet,
     SheetCategory, SheetFacts, SheetIntake, SheetStatus, TrackingNote, check_document_id,
-    format_time, parse_time, review_sheet,
+    format_time, review_sheet, time_or_now,
 };
 use serde::Deserialize;
 
-use super::store;
-use crate::app::AppState;
+use crate::Company;
 use crate::auth::Caller;
-use crate::error::AppError;
+use crate::error::Error;
 use crate::facts;
 use crate::rules::{self, RuleSettings};
 use huifang_store::documents::DocWrite;
+use huifang_store::sheets as store;
 
-/// A time given by a caller (RFC 3339), or now. Whether it lies within bounds is the review's
-/// to say (`huifang_protocol::review_*`), the same for the API, sync and the phone.
-pub fn submitted_time(
-    field: &str,
-    text: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, AppError> {
-    let Some(text) = text else { return Ok(now) };
-    parse_time(field, text).map_err(AppError::invalid)
-}
-
-fn not_found(id: &str) -> AppError {
-    AppError::NotFound(format!(
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!(
         "sheet {id} does not exist or is outside your scope"
     ))
 }
@@ -57,18 +45,18 @@ pub struct AcceptSheet {
 /// Accepts a sheet: numbers it, routes it to its handling unit (D-INF-3) and stores it.
 /// Returns the sheet and whether it was created (false when the same id was accepted before).
 pub async fn accept(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     request: AcceptSheet,
-) -> Result<(Sheet, bool), AppError> {
+) -> Result<(Sheet, bool), Error> {
     let Some(unit) = caller.unit else {
-        return Err(AppError::Forbidden(
+        return Err(Error::Forbidden(
             "accepting a sheet needs a unit; your account has none".into(),
         ));
     };
     let id = match request.id {
         Some(id) => {
-            check_document_id(&id).map_err(AppError::invalid)?;
+            check_document_id(&id).map_err(Error::invalid)?;
             id
         }
         None => huifang_protocol::new_document_id(),
@@ -84,7 +72,7 @@ pub async fn accept(
                 .fetch_optional(state.db().pool())
                 .await?
                 .ok_or_else(|| {
-                    AppError::invalid(format!(
+                    Error::invalid(format!(
                         "customer_id: customer {customer} does not exist or is outside your scope"
                     ))
                 })?,
@@ -97,7 +85,7 @@ pub async fn accept(
             .get_household(caller.household_scope(), household, true)
             .await?;
         let household_row = found.ok_or_else(|| {
-            AppError::invalid(match request.customer_id {
+            Error::invalid(match request.customer_id {
                 Some(customer) => {
                     format!(
                         "customer_id: customer {customer} does not exist or is outside your scope"
@@ -117,7 +105,7 @@ pub async fn accept(
                     .iter()
                     .find(|c| c.id == customer)
                     .ok_or_else(|| {
-                        AppError::invalid(format!(
+                        Error::invalid(format!(
                             "customer_id: customer {customer} is not of household {}",
                             household_row.id
                         ))
@@ -132,26 +120,26 @@ pub async fn accept(
     }
     let contact_phone = match request.contact_phone.or(phone) {
         Some(text) => PhoneNumber::parse(&text)
-            .map_err(|e| AppError::invalid(format!("contact_phone: {e}")))?
+            .map_err(|e| Error::invalid(format!("contact_phone: {e}")))?
             .as_str()
             .to_owned(),
         None => {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "contact_phone is required (or a customer_id from the registry)",
             ));
         }
     };
 
     let settings = RuleSettings::load(state.db()).await?;
-    let mut write =
-        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
+    let mut write = DocWrite::begin(state.db(), caller.audit_actor(), state.time_zone()).await?;
     if let Some((_, existing)) = write.load::<Sheet>(&id).await? {
         if existing.accepted_by == caller.staff_id {
             return Ok((existing, false));
         }
-        return Err(AppError::Conflict(format!("sheet {id} already exists")));
+        return Err(Error::Conflict(format!("sheet {id} already exists")));
     }
-    let accepted_at = submitted_time("accepted_at", request.accepted_at.as_deref(), write.now)?;
+    let accepted_at = time_or_now("accepted_at", request.accepted_at.as_deref(), write.now)
+        .map_err(Error::invalid)?;
     let mut sheet = Sheet::accepted(SheetIntake {
         id: id.clone(),
         accepted_at: format_time(accepted_at),
@@ -223,7 +211,7 @@ impl SheetEdit {
         }
     }
 
-    fn apply(self, sheet: &mut Sheet, by: i64, now: &str) -> Result<(), AppError> {
+    fn apply(self, sheet: &mut Sheet, by: i64, now: &str) -> Result<(), Error> {
         match self {
             SheetEdit::Update(update) => {
                 if let Some(v) = update.level {
@@ -240,7 +228,7 @@ impl SheetEdit {
                 }
                 if let Some(v) = update.contact_phone {
                     sheet.contact_phone = PhoneNumber::parse(&v)
-                        .map_err(|e| AppError::invalid(format!("contact_phone: {e}")))?
+                        .map_err(|e| Error::invalid(format!("contact_phone: {e}")))?
                         .as_str()
                         .to_owned();
                 }
@@ -290,7 +278,7 @@ impl SheetEdit {
 }
 
 /// The sheet `id` if the caller may see it.
-pub async fn load_visible(state: &AppState, caller: &Caller, id: &str) -> Result<Sheet, AppError> {
+pub async fn load_visible(state: &Company, caller: &Caller, id: &str) -> Result<Sheet, Error> {
     if check_document_id(id).is_err()
         || !store::is_visible(state.db(), &caller.work_scope(), id).await?
     {
@@ -303,17 +291,16 @@ pub async fn load_visible(state: &AppState, caller: &Caller, id: &str) -> Result
 
 /// Loads a visible sheet for changing.
 async fn begin_change(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
-) -> Result<(DocWrite, AutoCommit, Sheet), AppError> {
+) -> Result<(DocWrite, AutoCommit, Sheet), Error> {
     if check_document_id(id).is_err()
         || !store::is_visible(state.db(), &caller.work_scope(), id).await?
     {
         return Err(not_found(id));
     }
-    let mut write =
-        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
+    let mut write = DocWrite::begin(state.db(), caller.audit_actor(), state.time_zone()).await?;
     let (doc, sheet) = write
         .load::<Sheet>(id)
         .await?
@@ -323,11 +310,11 @@ async fn begin_change(
 
 /// Applies an edit to a sheet.
 pub async fn change(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
     edit: SheetEdit,
-) -> Result<Sheet, AppError> {
+) -> Result<Sheet, Error> {
     // Registry lookups come before the write begins: a write must never wait for a second
     // pool connection while it holds the change-sequence lock.
     if let SheetEdit::Update(SheetUpdate {
@@ -336,7 +323,7 @@ pub async fn change(
     }) = &edit
         && state.registry().get_unit(*unit).await?.is_none()
     {
-        return Err(AppError::invalid(format!("unit {unit} does not exist")));
+        return Err(Error::invalid(format!("unit {unit} does not exist")));
     }
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
     let action = edit.action();
@@ -358,7 +345,7 @@ pub async fn left_handling_unit(
     write: &mut DocWrite,
     before: &Sheet,
     after: &Sheet,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     if let Some(old) = before.handling_unit_id
         && before.handling_unit_id != after.handling_unit_id
     {
@@ -380,14 +367,15 @@ pub struct HandleSheet {
 
 /// Marks a sheet handled and creates its follow-up by the rules (R-INF-1, R-INF-4).
 pub async fn handle(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
     request: HandleSheet,
-) -> Result<(Sheet, FollowUp), AppError> {
+) -> Result<(Sheet, FollowUp), Error> {
     let settings = RuleSettings::load(state.db()).await?;
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
-    let handled_at = submitted_time("handled_at", request.handled_at.as_deref(), write.now)?;
+    let handled_at = time_or_now("handled_at", request.handled_at.as_deref(), write.now)
+        .map_err(Error::invalid)?;
     let mut after = before.clone();
     after.status = SheetStatus::Handled;
     after.handled_at = Some(format_time(handled_at));
@@ -396,7 +384,7 @@ pub async fn handle(
         after.investigation = investigation;
     }
     if before.status == SheetStatus::Handled {
-        return Err(AppError::Conflict(format!(
+        return Err(Error::Conflict(format!(
             "sheet {} is already handled",
             before.number.as_deref().unwrap_or(id)
         )));
@@ -409,7 +397,7 @@ pub async fn handle(
 }
 
 /// Archives a followed-up sheet (unit heads and administrators): it becomes read-only (R-INF-3).
-pub async fn archive(state: &AppState, caller: &Caller, id: &str) -> Result<Sheet, AppError> {
+pub async fn archive(state: &Company, caller: &Caller, id: &str) -> Result<Sheet, Error> {
     caller.require_role(&[
         huifang_protocol::Role::UnitHead,
         huifang_protocol::Role::Admin,

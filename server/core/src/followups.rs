@@ -8,19 +8,22 @@ use huifang_protocol::{
     FollowUpStatus, InformationSource, Labelled, MAX_UNREACHABLE_ATTEMPTS, Outcome, Ratings,
     Reassignment, ReportedItem, Role, SCHEMA_VERSION, Sheet, SheetIntake, SheetStatus,
     SignatureRef, UnreachableAttempt, check_document_id, format_time, parse_time, review_follow_up,
+    time_or_now,
 };
 use serde::Deserialize;
 
-use crate::app::AppState;
+mod heads;
+pub use heads::Heads;
+
+use crate::Company;
 use crate::auth::Caller;
-use crate::error::AppError;
+use crate::error::Error;
 use crate::facts;
 use crate::rules::{self, RuleSettings};
-use crate::sheets::submitted_time;
 use huifang_store::documents::DocWrite;
 
-fn not_found(id: &str) -> AppError {
-    AppError::NotFound(format!(
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!(
         "follow-up {id} does not exist or is outside your scope"
     ))
 }
@@ -31,7 +34,7 @@ pub async fn create_for_sheet(
     write: &mut DocWrite,
     sheet: &Sheet,
     settings: &RuleSettings,
-) -> Result<FollowUp, AppError> {
+) -> Result<FollowUp, Error> {
     let existing: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND kind = 'information'",
     )
@@ -39,18 +42,16 @@ pub async fn create_for_sheet(
     .fetch_one(&mut **write.tx())
     .await?;
     if existing > 0 {
-        return Err(AppError::Conflict(format!(
+        return Err(Error::Conflict(format!(
             "sheet {} already has its follow-up",
             sheet.id
         )));
     }
-    let handled_at = sheet.handled_at.as_deref().ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!(
-            "sheet {} handled without handled_at",
-            sheet.id
-        ))
-    })?;
-    let handled_at = parse_time("handled_at", handled_at).map_err(AppError::invalid)?;
+    let handled_at = sheet
+        .handled_at
+        .as_deref()
+        .ok_or_else(|| Error::internal(format!("sheet {} handled without handled_at", sheet.id)))?;
+    let handled_at = parse_time("handled_at", handled_at).map_err(Error::invalid)?;
     let facts = rules::gather_facts(write.tx(), sheet).await?;
     let assignment = rules::assign(sheet, &facts, settings);
     let follow_up = FollowUp {
@@ -78,7 +79,7 @@ pub async fn create_for_sheet(
     };
     follow_up
         .validate()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("rules made an invalid follow-up: {e}")))?;
+        .map_err(|e| Error::internal(format!("rules made an invalid follow-up: {e}")))?;
     write
         .store(&mut AutoCommit::new(), &follow_up, "follow_up.assigned")
         .await?;
@@ -99,10 +100,10 @@ pub async fn create_for_sheet(
 
 /// Loads a follow-up the caller may act on.
 async fn begin_change(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
-) -> Result<(DocWrite, AutoCommit, FollowUp), AppError> {
+) -> Result<(DocWrite, AutoCommit, FollowUp), Error> {
     if check_document_id(id).is_err() {
         return Err(not_found(id));
     }
@@ -113,8 +114,7 @@ async fn begin_change(
     if !is_visible(state, caller, &current).await? {
         return Err(not_found(id));
     }
-    let mut write =
-        DocWrite::begin(state.db(), caller.audit_actor(), state.config().time_zone).await?;
+    let mut write = DocWrite::begin(state.db(), caller.audit_actor(), state.time_zone()).await?;
     let (doc, follow_up) = write
         .load::<FollowUp>(id)
         .await?
@@ -137,23 +137,23 @@ pub fn is_assigned_within(scope: &crate::auth::WorkScope, follow_up: &FollowUp) 
 /// Whether the caller may see a follow-up: theirs, their units', one of a sheet they may see
 /// (the acceptor follows what became of their sheet), or everything.
 pub async fn is_visible(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     follow_up: &FollowUp,
-) -> Result<bool, AppError> {
+) -> Result<bool, Error> {
     let scope = caller.work_scope();
     if is_assigned_within(&scope, follow_up) {
         return Ok(true);
     }
     match &follow_up.sheet_id {
-        Some(sheet) => Ok(crate::sheets::is_visible(state.db(), &scope, sheet).await?),
+        Some(sheet) => Ok(huifang_store::sheets::is_visible(state.db(), &scope, sheet).await?),
         None => Ok(false),
     }
 }
 
 /// Reviews a change the server makes on a head's or an administrator's request (reassigning,
 /// cancelling): only the transition and the result's validity are checked.
-fn review_as_server(write: &DocWrite, before: &FollowUp, after: &FollowUp) -> Result<(), AppError> {
+fn review_as_server(write: &DocWrite, before: &FollowUp, after: &FollowUp) -> Result<(), Error> {
     let facts = FollowUpFacts {
         now: write.now,
         sheet: None,
@@ -179,15 +179,16 @@ pub struct RecordOutcome {
 /// Records the outcome. The sheet becomes followed up; a dissatisfied customer (overall 1–2)
 /// reopens the matter as a new sheet linked to the first (D-CB-3).
 pub async fn record_outcome(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
     request: RecordOutcome,
-) -> Result<(FollowUp, Option<Sheet>), AppError> {
+) -> Result<(FollowUp, Option<Sheet>), Error> {
     let settings = RuleSettings::load(state.db()).await?;
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
     // D-CB-2: the phone's time, checked within bounds by the review.
-    let done_at = submitted_time("done_at", request.done_at.as_deref(), write.now)?;
+    let done_at =
+        time_or_now("done_at", request.done_at.as_deref(), write.now).map_err(Error::invalid)?;
     let mut after = before.clone();
     after.status = FollowUpStatus::Completed;
     after.outcome = Some(Outcome {
@@ -225,7 +226,7 @@ pub async fn after_completed(
     recorder: Recorder,
     follow_up: &FollowUp,
     settings: &RuleSettings,
-) -> Result<Option<Sheet>, AppError> {
+) -> Result<Option<Sheet>, Error> {
     let Some(sheet_id) = &follow_up.sheet_id else {
         return Ok(None);
     };
@@ -259,11 +260,11 @@ async fn reopen(
     original: &Sheet,
     follow_up: &FollowUp,
     settings: &RuleSettings,
-) -> Result<Sheet, AppError> {
+) -> Result<Sheet, Error> {
     let outcome = follow_up
         .outcome
         .as_ref()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reopen without outcome")))?;
+        .ok_or_else(|| Error::internal("reopen without outcome"))?;
     let mut text = format!(
         "回访不满意(总体满意度 {}/5),原信息单 {}",
         outcome.ratings.overall,
@@ -291,13 +292,13 @@ async fn reopen(
         }],
         created_at: write.now_text(),
     });
-    sheet.number = Some(crate::sheets::next_number(write, &settings.number_prefix).await?);
+    sheet.number = Some(huifang_store::sheets::next_number(write, &settings.number_prefix).await?);
     sheet.reopened_from = Some(original.id.clone());
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
     sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
     sheet
         .validate()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reopened sheet is invalid: {e}")))?;
+        .map_err(|e| Error::internal(format!("reopened sheet is invalid: {e}")))?;
     write.store_as_server(&sheet, "sheet.reopened").await?;
     Ok(sheet)
 }
@@ -314,13 +315,13 @@ pub struct RecordUnreachable {
 
 /// Records an attempt; the third makes the follow-up unreachable and tells the unit head (D-CB-3).
 pub async fn record_unreachable(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
     request: RecordUnreachable,
-) -> Result<FollowUp, AppError> {
+) -> Result<FollowUp, Error> {
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
-    let at = submitted_time("at", request.at.as_deref(), write.now)?;
+    let at = time_or_now("at", request.at.as_deref(), write.now).map_err(Error::invalid)?;
     let mut after = before.clone();
     after.unreachable_attempts.push(UnreachableAttempt {
         id: huifang_protocol::new_document_id(),
@@ -349,11 +350,11 @@ pub async fn record_unreachable(
 }
 
 /// Who answers for a follow-up that went wrong: up the chain of heads, never its assignee.
-pub(crate) async fn answerable_head(
+pub async fn answerable_head(
     write: &mut DocWrite,
     follow_up: &FollowUp,
-) -> Result<Option<i64>, AppError> {
-    let heads = super::heads::Heads::load(write.tx()).await?;
+) -> Result<Option<i64>, Error> {
+    let heads = heads::Heads::load(write.tx()).await?;
     Ok(heads.above(follow_up.assignee_unit_id, follow_up.assignee_staff_id))
 }
 
@@ -369,24 +370,24 @@ pub struct ReassignFollowUp {
     pub reason: Option<String>,
 }
 
-fn require_head_of(caller: &Caller, follow_up: &FollowUp) -> Result<(), AppError> {
+fn require_head_of(caller: &Caller, follow_up: &FollowUp) -> Result<(), Error> {
     let head_here =
         caller.role == Role::UnitHead && caller.work_units.contains(&follow_up.assignee_unit_id);
     if head_here || caller.role == Role::Admin {
         Ok(())
     } else {
-        Err(AppError::Forbidden(
+        Err(Error::Forbidden(
             "only the head of the assigned unit or an administrator may do this".into(),
         ))
     }
 }
 
 pub async fn reassign(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
     request: ReassignFollowUp,
-) -> Result<FollowUp, AppError> {
+) -> Result<FollowUp, Error> {
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
     require_head_of(caller, &before)?;
     let (staff_id, unit_id) = match (request.staff_id, request.unit_id) {
@@ -397,12 +398,12 @@ pub async fn reassign(
                     .fetch_optional(&mut **write.tx())
                     .await?;
             let Some((Some(staff_unit), None)) = found else {
-                return Err(AppError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "staff member {staff} does not exist, is inactive or has no unit"
                 )));
             };
             if unit.is_some_and(|u| u != staff_unit) {
-                return Err(AppError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "staff member {staff} is not in unit {}",
                     unit.unwrap_or_default()
                 )));
@@ -410,17 +411,17 @@ pub async fn reassign(
             (Some(staff), staff_unit)
         }
         (None, Some(unit)) => (None, unit),
-        (None, None) => return Err(AppError::invalid("give staff_id, unit_id or both")),
+        (None, None) => return Err(Error::invalid("give staff_id, unit_id or both")),
     };
     let unit_exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE id = $1")
         .bind(unit_id)
         .fetch_one(&mut **write.tx())
         .await?;
     if unit_exists == 0 {
-        return Err(AppError::invalid(format!("unit {unit_id} does not exist")));
+        return Err(Error::invalid(format!("unit {unit_id} does not exist")));
     }
     if before.status.is_closed() {
-        return Err(AppError::Conflict(format!(
+        return Err(Error::Conflict(format!(
             "the follow-up is {}; it cannot be reassigned",
             before.status
         )));
@@ -478,11 +479,11 @@ pub struct CancelFollowUp {
 /// the customer could not be reached after the last attempt — closed as unreachable, an outcome
 /// that stays counted; the sheet then reaches its final state saying so.
 pub async fn cancel(
-    state: &AppState,
+    state: &Company,
     caller: &Caller,
     id: &str,
     request: CancelFollowUp,
-) -> Result<FollowUp, AppError> {
+) -> Result<FollowUp, Error> {
     let (mut write, mut doc, before) = begin_change(state, caller, id).await?;
     require_head_of(caller, &before)?;
     let mut after = before.clone();
@@ -507,10 +508,7 @@ pub async fn cancel(
 }
 
 /// The sheet of a follow-up closed as unreachable becomes final, saying so (D-STA-3).
-async fn close_sheet_unreachable(
-    write: &mut DocWrite,
-    follow_up: &FollowUp,
-) -> Result<(), AppError> {
+async fn close_sheet_unreachable(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), Error> {
     let Some(sheet_id) = &follow_up.sheet_id else {
         return Ok(());
     };

@@ -10,7 +10,7 @@ use huifang_protocol::{
 };
 
 use crate::auth::{Caller, HouseholdScope};
-use crate::error::AppError;
+use crate::error::Error;
 use huifang_store::documents::DocWrite;
 
 /// Whether `household` is one the caller may work with, and its customers.
@@ -18,7 +18,7 @@ async fn household_fact(
     write: &mut DocWrite,
     scope: HouseholdScope,
     household: i64,
-) -> Result<HouseholdFact, AppError> {
+) -> Result<HouseholdFact, Error> {
     let visible = match scope {
         HouseholdScope::All => "1 = 1".to_owned(),
         HouseholdScope::Community(community) => format!("h.community_id = {community}"),
@@ -56,7 +56,7 @@ pub async fn for_sheet(
     caller: &Caller,
     before: Option<&Sheet>,
     after: &Sheet,
-) -> Result<SheetFacts, AppError> {
+) -> Result<SheetFacts, Error> {
     let household = match after.household_id {
         Some(household) if huifang_protocol::names_another_household(before, after) => {
             Some(household_fact(write, caller.household_scope(), household).await?)
@@ -88,7 +88,7 @@ pub async fn for_follow_up(
     write: &mut DocWrite,
     before: &FollowUp,
     after: &FollowUp,
-) -> Result<FollowUpFacts, AppError> {
+) -> Result<FollowUpFacts, Error> {
     let sheet = match &after.sheet_id {
         Some(id) => write.load::<Sheet>(id).await?.map(|(_, sheet)| sheet),
         None => None,
@@ -132,7 +132,7 @@ pub async fn review_sheet_change(
     caller: &Caller,
     before: Option<&Sheet>,
     after: &Sheet,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let facts = for_sheet(write, caller, before, after).await?;
     Ok(review_sheet(before, after, &caller.actor(), &facts)?)
 }
@@ -143,7 +143,7 @@ pub async fn review_follow_up_change(
     caller: &Caller,
     before: &FollowUp,
     after: &FollowUp,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let facts = for_follow_up(write, before, after).await?;
     Ok(review_follow_up(before, after, &caller.actor(), &facts)?)
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
-use crate::error::AppError;
+use crate::error::Error;
 use huifang_store::audit::AuditActor;
 use huifang_store::db::Database;
 use huifang_store::documents::DocWrite;
@@ -77,7 +77,7 @@ impl RuleSettings {
         Duration::hours(i64::from(self.follow_up_hours))
     }
 
-    pub async fn load(db: &Database) -> Result<Self, AppError> {
+    pub async fn load(db: &Database) -> Result<Self, Error> {
         load_setting(db, SETTINGS_KEY).await
     }
 
@@ -87,7 +87,7 @@ impl RuleSettings {
         db: &Database,
         time_zone: Tz,
         actor: AuditActor,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), Error> {
         change_setting(db, time_zone, actor, SETTINGS_KEY, self, "rules.changed").await
     }
 }
@@ -97,7 +97,7 @@ impl RuleSettings {
 pub async fn load_setting<T: DeserializeOwned + Default>(
     db: &Database,
     key: &str,
-) -> Result<T, AppError> {
+) -> Result<T, Error> {
     let stored: Option<String> =
         sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
             .bind(key)
@@ -105,7 +105,7 @@ pub async fn load_setting<T: DeserializeOwned + Default>(
             .await?;
     match stored {
         Some(text) => serde_json::from_str(&text)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored setting {key}: {e}"))),
+            .map_err(|e| Error::internal(format!("stored setting {key}: {e}"))),
         None => Ok(T::default()),
     }
 }
@@ -119,9 +119,9 @@ pub async fn change_setting<T: Serialize + DeserializeOwned + Default>(
     key: &str,
     value: &T,
     action: &str,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let before: T = load_setting(db, key).await?;
-    let text = serde_json::to_string(value).map_err(|e| AppError::Internal(e.into()))?;
+    let text = serde_json::to_string(value).map_err(|e| Error::Internal(e.into()))?;
     let mut write = DocWrite::begin(db, actor, time_zone).await?;
     let now = write.now_text();
     sqlx::query(
@@ -295,21 +295,21 @@ async fn unit_of_kind(
 pub async fn gather_facts(
     tx: &mut Transaction<'static, Any>,
     sheet: &Sheet,
-) -> Result<SheetFacts, AppError> {
+) -> Result<SheetFacts, Error> {
     let acceptor_unit = unit_of_kind(
         tx,
         "SELECT id FROM units WHERE id = $1",
         Some(sheet.accepting_unit_id),
     )
     .await?
-    .ok_or_else(|| AppError::invalid(format!("unit {} does not exist", sheet.accepting_unit_id)))?;
+    .ok_or_else(|| Error::invalid(format!("unit {} does not exist", sheet.accepting_unit_id)))?;
     let kind: String = sqlx::query_scalar("SELECT kind FROM units WHERE id = $1")
         .bind(sheet.accepting_unit_id)
         .fetch_one(&mut **tx)
         .await?;
     let acceptor_unit_kind = kind
         .parse::<UnitKind>()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored unit kind: {e}")))?;
+        .map_err(|e| Error::internal(format!("stored unit kind: {e}")))?;
     let development = unit_of_kind(
         tx,
         "SELECT id FROM units WHERE kind = 'development_department' ORDER BY id LIMIT 1",

@@ -23,7 +23,7 @@ use huifang_protocol::{
     local_time, local_time_of,
 };
 
-use crate::error::AppError;
+use crate::error::Error;
 use crate::followups::Heads;
 use huifang_store::audit::AuditActor;
 use huifang_store::db::Database;
@@ -66,7 +66,7 @@ async fn prepare(
     heads: Arc<Heads>,
     now: DateTime<Utc>,
     time_zone: Tz,
-) -> Result<(Vec<String>, Vec<Marked>), AppError> {
+) -> Result<(Vec<String>, Vec<Marked>), Error> {
     let stored = {
         let mut conn = db.pool().acquire().await?;
         huifang_store::documents::stored_many::<FollowUp>(&mut conn, &ids).await?
@@ -84,7 +84,7 @@ async fn recheck(
     heads: &Heads,
     now: DateTime<Utc>,
     time_zone: Tz,
-) -> Result<Vec<Marked>, AppError> {
+) -> Result<Vec<Marked>, Error> {
     let seqs = write.stored_seqs(ids).await?;
     let mut kept: Vec<Marked> = prepared
         .into_iter()
@@ -110,7 +110,7 @@ pub async fn escalate_overdue(
     db: &Database,
     time_zone: Tz,
     now: DateTime<Utc>,
-) -> Result<Escalated, AppError> {
+) -> Result<Escalated, Error> {
     // Information follow-ups first: theirs is the 24-hour deadline (R-INF-4).
     let due: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM follow_ups WHERE status = $1 AND overdue_at IS NULL AND due_at <= $2
@@ -141,7 +141,7 @@ pub async fn escalate_overdue(
     while let Some(preparing) = next.take() {
         let (ids, prepared) = preparing
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("marking overdue: {e}")))??;
+            .map_err(|e| Error::internal(format!("marking overdue: {e}")))??;
         next = batches
             .next()
             .map(|ids| tokio::spawn(prepare(db.clone(), ids, heads.clone(), now, time_zone)));
@@ -184,7 +184,7 @@ pub async fn escalate_overdue(
             overdue.push(after.id);
         }
         write.put_all_bytes::<FollowUp>(documents).await?;
-        crate::followups::project_overdue(&mut write, &overdue, &format_time(now)).await?;
+        huifang_store::followups::project_overdue(&mut write, &overdue, &format_time(now)).await?;
         write.audit_all(entries).await?;
         write.notify_all(notices).await?;
         write.commit().await?;
@@ -213,7 +213,7 @@ async fn mark_in_parallel(
     heads: &Arc<Heads>,
     now: DateTime<Utc>,
     time_zone: Tz,
-) -> Result<Vec<Marked>, AppError> {
+) -> Result<Vec<Marked>, Error> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let share = stored.len().div_ceil(cores).max(1);
     let mut tasks = Vec::new();
@@ -229,7 +229,7 @@ async fn mark_in_parallel(
     for task in tasks {
         let part = task
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("marking overdue: {e}")))??;
+            .map_err(|e| Error::internal(format!("marking overdue: {e}")))??;
         marked.extend(part);
     }
     Ok(marked)
@@ -242,11 +242,11 @@ fn mark(
     heads: &Heads,
     now: DateTime<Utc>,
     time_zone: Tz,
-) -> Result<Vec<Marked>, AppError> {
+) -> Result<Vec<Marked>, Error> {
     let mut marked = Vec::with_capacity(stored.len());
     for (id, seq, bytes) in stored {
         let (mut doc, before) = FollowUp::load(&bytes)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document {id}: {e}")))?;
+            .map_err(|e| Error::internal(format!("stored document {id}: {e}")))?;
         if before.status != FollowUpStatus::Open || before.overdue_at.is_some() {
             continue; // another instance got there first, or it was done meanwhile
         }
@@ -274,7 +274,7 @@ fn mark(
                         &after.escalations,
                     )
                 });
-        written.map_err(|e| AppError::Internal(anyhow::anyhow!("writing document {id}: {e}")))?;
+        written.map_err(|e| Error::internal(format!("writing document {id}: {e}")))?;
         marked.push(Marked {
             seq,
             bytes: doc.save(),

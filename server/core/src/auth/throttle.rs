@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use chrono::Duration;
 use sqlx::Row;
 
-use crate::error::AppError;
+use crate::error::Error;
 use huifang_store::db::{self, Database};
 
 /// Failures of one account allowed before the first lock.
@@ -55,7 +55,7 @@ impl LoginThrottle {
 
     /// Counts an attempt for `username` from `client` before its password is checked; 429 with
     /// `Retry-After` while either is locked (then nothing is counted).
-    pub async fn begin(&self, username: &str, client: Option<IpAddr>) -> Result<Attempt, AppError> {
+    pub async fn begin(&self, username: &str, client: Option<IpAddr>) -> Result<Attempt, Error> {
         let attempt = Attempt {
             account: account_key(username),
             address: client.map(address_key),
@@ -113,7 +113,7 @@ impl LoginThrottle {
         }
         if let Some(retry_after_secs) = retry_after {
             tx.rollback().await?;
-            return Err(AppError::TooManyAttempts { retry_after_secs });
+            return Err(Error::TooManyAttempts { retry_after_secs });
         }
         for (key, free, failures) in counted {
             let locked_until = (failures >= free).then(|| {
@@ -141,7 +141,7 @@ impl LoginThrottle {
 
     /// The password was right: the account's count is forgotten, and this attempt no longer
     /// counts against the address.
-    pub async fn succeeded(&self, attempt: Attempt) -> Result<(), AppError> {
+    pub async fn succeeded(&self, attempt: Attempt) -> Result<(), Error> {
         let _turn = self.db.write_turn().await;
         let mut tx = self.db.pool().begin().await?;
         sqlx::query("DELETE FROM login_failures WHERE username = $1")

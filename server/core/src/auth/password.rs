@@ -5,6 +5,8 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
+use crate::error::{CoreResult, Error};
+
 /// Passwords shorter than this are refused when set.
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Longer input is refused before hashing, so nobody can make the server hash megabytes.
@@ -27,32 +29,34 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 }
 
 /// Hashes a password into an argon2id PHC string with a fresh random salt.
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
+pub async fn hash_password(password: String) -> CoreResult<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+            .map_err(|e| Error::internal(format!("argon2 hashing failed: {e}")))
     })
-    .await?
+    .await
+    .map_err(|e| Error::internal(format!("the password task failed: {e}")))?
 }
 
 /// Verifies a password against a stored PHC string. With no stored hash (unknown user, or an
 /// account without a password) it verifies against a fixed hash anyway, so the answer takes the
 /// same time and does not tell which usernames exist.
-pub async fn verify_password(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+pub async fn verify_password(password: String, stored: Option<String>) -> CoreResult<bool> {
     tokio::task::spawn_blocking(move || {
         let has_hash = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let parsed = PasswordHash::new(&stored)
-            .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
+            .map_err(|e| Error::internal(format!("stored password hash is malformed: {e}")))?;
         let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
         Ok(has_hash && matches)
     })
-    .await?
+    .await
+    .map_err(|e| Error::internal(format!("the password task failed: {e}")))?
 }
 
 /// argon2id of a random string nobody knows, with the default parameters.

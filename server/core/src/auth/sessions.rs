@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Caller, CallerUnit};
-use crate::error::AppError;
+use crate::error::Error;
 use huifang_store::db::Database;
 
 /// Every token starts with this, so a leaked one is recognisable in a secret scanner.
@@ -55,7 +55,7 @@ impl SessionStore {
         SessionStore { db, ttl }
     }
 
-    pub async fn issue(&self, staff_id: i64, device_name: &str) -> Result<IssuedToken, AppError> {
+    pub async fn issue(&self, staff_id: i64, device_name: &str) -> Result<IssuedToken, Error> {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
@@ -80,7 +80,7 @@ impl SessionStore {
     }
 
     /// Resolves a bearer token to its caller, or says why it is not accepted.
-    pub async fn authenticate(&self, token: &str) -> Result<Caller, AppError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, Error> {
         let row = sqlx::query(
             "SELECT s.id AS session_id, s.expires_at, s.revoked_at, s.last_used_at,
                     st.id AS staff_id, st.username, st.role, st.deactivated_at,
@@ -93,17 +93,17 @@ impl SessionStore {
         .bind(token_hash(token))
         .fetch_optional(self.db.pool())
         .await?
-        .ok_or_else(|| AppError::Unauthorized("the token is not valid; sign in again".into()))?;
+        .ok_or_else(|| Error::Unauthorized("the token is not valid; sign in again".into()))?;
 
         let now = self.db.now();
         if row.try_get::<Option<String>, _>("revoked_at")?.is_some() {
-            return Err(AppError::Unauthorized(
+            return Err(Error::Unauthorized(
                 "the token was revoked; sign in again".into(),
             ));
         }
         let expires_at: String = row.try_get("expires_at")?;
         if expires_at <= huifang_protocol::format_time(now) {
-            return Err(AppError::Unauthorized(
+            return Err(Error::Unauthorized(
                 "the token has expired; sign in again".into(),
             ));
         }
@@ -111,7 +111,7 @@ impl SessionStore {
             .try_get::<Option<String>, _>("deactivated_at")?
             .is_some()
         {
-            return Err(AppError::Unauthorized("the account is deactivated".into()));
+            return Err(Error::Unauthorized("the account is deactivated".into()));
         }
         let session_id: i64 = row.try_get("session_id")?;
         let last_used: String = row.try_get("last_used_at")?;
@@ -128,15 +128,15 @@ impl SessionStore {
         let role: String = row.try_get("role")?;
         let role: Role = role
             .parse()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored role: {e}")))?;
+            .map_err(|e| Error::internal(format!("stored role: {e}")))?;
         let unit = match row.try_get::<Option<i64>, _>("unit_id")? {
             Some(id) => {
                 let kind: String = row.try_get("unit_kind")?;
                 Some(CallerUnit {
                     id,
-                    kind: kind.parse::<UnitKind>().map_err(|e| {
-                        AppError::Internal(anyhow::anyhow!("stored unit kind: {e}"))
-                    })?,
+                    kind: kind
+                        .parse::<UnitKind>()
+                        .map_err(|e| Error::internal(format!("stored unit kind: {e}")))?,
                     community_id: row.try_get("community_id")?,
                 })
             }
@@ -144,7 +144,7 @@ impl SessionStore {
         };
         let work_units: Vec<i64> = match (role, unit) {
             (Role::UnitHead, Some(unit)) => {
-                crate::registry::RegistryStore::new(self.db.clone())
+                huifang_store::registry::RegistryStore::new(self.db.clone())
                     .unit_and_below(unit.id)
                     .await?
             }
@@ -164,7 +164,7 @@ impl SessionStore {
     /// Whether `caller`'s session still stands as it did when the request began: not revoked,
     /// not expired, the account active, in the same role and unit (a long-lived channel closes
     /// when any of these changes, and the device reconnects with what is true now).
-    pub async fn still_valid(&self, caller: &Caller) -> Result<bool, AppError> {
+    pub async fn still_valid(&self, caller: &Caller) -> Result<bool, Error> {
         /// revoked_at, expires_at, deactivated_at, role, unit_id.
         type Standing = (Option<String>, String, Option<String>, String, Option<i64>);
         let row: Option<Standing> = sqlx::query_as(
@@ -185,7 +185,7 @@ impl SessionStore {
         )
     }
 
-    pub async fn revoke(&self, session_id: i64) -> Result<(), AppError> {
+    pub async fn revoke(&self, session_id: i64) -> Result<(), Error> {
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(self.db.now_text())
             .bind(session_id)
@@ -195,7 +195,7 @@ impl SessionStore {
     }
 
     /// Revokes every live session of a staff member (lost phone, staff leaving); returns how many.
-    pub async fn revoke_all_of(&self, staff_id: i64) -> Result<u64, AppError> {
+    pub async fn revoke_all_of(&self, staff_id: i64) -> Result<u64, Error> {
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
         )
@@ -206,7 +206,7 @@ impl SessionStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn get(&self, session_id: i64) -> Result<Option<SessionInfo>, AppError> {
+    pub async fn get(&self, session_id: i64) -> Result<Option<SessionInfo>, Error> {
         let row = sqlx::query(
             "SELECT id, staff_id, device_name, created_at, expires_at, last_used_at, revoked_at
              FROM sessions WHERE id = $1",
@@ -218,7 +218,7 @@ impl SessionStore {
     }
 
     /// The sessions of one staff member, newest first.
-    pub async fn list_of(&self, staff_id: i64) -> Result<Vec<SessionInfo>, AppError> {
+    pub async fn list_of(&self, staff_id: i64) -> Result<Vec<SessionInfo>, Error> {
         let rows = sqlx::query(
             "SELECT id, staff_id, device_name, created_at, expires_at, last_used_at, revoked_at
              FROM sessions WHERE staff_id = $1 ORDER BY id DESC LIMIT 200",
@@ -230,7 +230,7 @@ impl SessionStore {
     }
 }
 
-fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionInfo, AppError> {
+fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionInfo, Error> {
     Ok(SessionInfo {
         id: row.try_get("id")?,
         staff_id: row.try_get("staff_id")?,

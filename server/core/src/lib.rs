@@ -1,0 +1,17 @@
+//! The Huifang server's domain, between the HTTP layer and the store: the caller and their scope
+//! (`auth`), the company's rules (`rules`: routing and assignment as pure functions over gathered
+//! `facts`), sheets and follow-ups and their workflows, deadlines. Every operation takes what it
+//! works in as arguments (a [`Company`]: database and time zone; the [`auth::Caller`]); errors are
+//! [`Error`], which the HTTP layer turns into statuses and sync into refusals.
+
+pub mod auth;
+mod company;
+pub mod deadlines;
+mod error;
+pub mod facts;
+pub mod followups;
+pub mod rules;
+pub mod sheets;
+
+pub use company::Company;
+pub use error::{CoreResult, Error};
