@@ -8,10 +8,10 @@ use axum::{Json, Router};
 use huifang_protocol::Role;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
 use huifang_core::rules::RuleSettings;
 use huifang_store::audit::{self, AuditEntry, Verification};
 

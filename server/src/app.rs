@@ -1,8 +1,7 @@
-//! The application: shared state, the router with its tower layers, and the HTTP listener.
+//! The application: the router of every area with its tower layers, and the HTTP listener.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,56 +18,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::auth;
 use crate::config::{Config, JSON_BODY_LIMIT};
 use crate::error::AppError;
-use crate::registry::{self, RegistryStore};
-use huifang_core::Company;
-use huifang_core::auth::{LoginThrottle, SessionStore};
+use crate::registry;
+use crate::state::AppState;
 use huifang_store::db::Database;
-
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    company: Company,
-    config: Config,
-    sessions: SessionStore,
-    throttle: LoginThrottle,
-}
-
-impl AppState {
-    pub fn new(config: Config, db: Database) -> Self {
-        AppState {
-            inner: Arc::new(Inner {
-                sessions: SessionStore::new(db.clone(), config.session_ttl),
-                throttle: LoginThrottle::new(db.clone()),
-                company: Company::new(db, config.time_zone),
-                config,
-            }),
-        }
-    }
-
-    /// The company the domain's operations work in (database and time zone).
-    pub fn company(&self) -> &Company {
-        &self.inner.company
-    }
-    pub fn db(&self) -> &Database {
-        self.inner.company.db()
-    }
-    pub fn config(&self) -> &Config {
-        &self.inner.config
-    }
-    pub fn sessions(&self) -> &SessionStore {
-        &self.inner.sessions
-    }
-    pub fn throttle(&self) -> &LoginThrottle {
-        &self.inner.throttle
-    }
-    pub fn registry(&self) -> &RegistryStore {
-        self.inner.company.registry()
-    }
-}
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {

@@ -8,8 +8,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use huifang_protocol::Role;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub use routes::{router, sign_in};
 

@@ -17,10 +17,10 @@ use huifang_protocol::{BlobUploadStatus as UploadStatus, FollowUp, MAX_BLOB_BYTE
 use serde::Deserialize;
 use sha2::Digest;
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiQuery;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -9,11 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
-use huifang_core::auth::{check_new_password, hash_password};
+use huifang_core::auth::{check_new_password, check_username, hash_password, normalise_username};
 use huifang_protocol::{Labelled, Role};
-use huifang_server::registry::import::{
-    self, ImportError, ImportKind, check_username, normalise_username,
-};
+use huifang_server::registry::import::{self, ImportError, ImportKind};
 use huifang_server::registry::{NewStaff, RegistryStore};
 use huifang_server::telemetry::{self, LogFormat};
 use huifang_server::{Application, Config, Database, app, demo};

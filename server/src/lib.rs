@@ -18,11 +18,13 @@ pub mod plans;
 pub mod registry;
 pub mod reports;
 pub mod sheets;
+pub mod state;
 pub mod surveys;
 pub mod sync;
 pub mod telemetry;
 pub mod web;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::Config;
 pub use huifang_store::{Backend, Database};
+pub use state::AppState;

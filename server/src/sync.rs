@@ -26,9 +26,9 @@ use huifang_protocol::{
     review_sheet, unknown_content,
 };
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use huifang_core::facts;
 use huifang_core::followups::Recorder;
 use huifang_core::rules::{self, RuleSettings};

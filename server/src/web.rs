@@ -24,10 +24,10 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use huifang_protocol::{Role, UnitKind};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::state::AppState;
 use huifang_store::scope::WorkScope;
 
 /// The cookie remembering the language chosen.

@@ -359,27 +359,6 @@ fn explain(graph: &ModuleGraph, component: &[String]) -> String {
         .join("\n")
 }
 
-/// Cycles that existed when this check was written and are being taken apart (issue #16): each
-/// entry must match a cycle exactly, so none can grow back once it has shrunk, and none can be
-/// added.
-const CYCLES_BEING_REMOVED: &[(&str, &[&str])] = &[(
-    "server",
-    &[
-        "admin",
-        "app",
-        "auth",
-        "blobs",
-        "followups",
-        "plans",
-        "registry",
-        "reports",
-        "sheets",
-        "surveys",
-        "sync",
-        "web",
-    ],
-)];
-
 #[test]
 fn no_crate_has_an_import_cycle_between_its_top_level_modules() {
     let root = workspace_root();
@@ -390,18 +369,10 @@ fn no_crate_has_an_import_cycle_between_its_top_level_modules() {
         root.display()
     );
     let mut report = Vec::new();
-    let mut seen_known = 0;
     for dir in &crates {
         let graph = module_graph(dir);
         let name = dir.strip_prefix(&root).unwrap_or(dir);
         for component in cycles(&graph) {
-            let known = CYCLES_BEING_REMOVED.iter().any(|(krate, modules)| {
-                Path::new(krate) == name && component.iter().eq(modules.iter())
-            });
-            if known {
-                seen_known += 1;
-                continue;
-            }
             report.push(format!(
                 "{}: {} modules import each other: {}\n{}",
                 name.display(),
@@ -412,11 +383,6 @@ fn no_crate_has_an_import_cycle_between_its_top_level_modules() {
         }
     }
     assert!(report.is_empty(), "import cycles:\n{}", report.join("\n"));
-    assert_eq!(
-        seen_known,
-        CYCLES_BEING_REMOVED.len(),
-        "a cycle being removed has shrunk or gone: update CYCLES_BEING_REMOVED to what is left"
-    );
 }
 
 /// The check itself finds what it must: grouped and nested imports, re-exports through the root,

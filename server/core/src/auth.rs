@@ -136,3 +136,22 @@ impl Caller {
         matches!(self.role, Role::UnitHead | Role::Staff | Role::Consultant)
     }
 }
+
+/// Usernames are compared without case and surrounding space.
+pub fn normalise_username(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// Checks a (normalised) username: 2–64 ASCII letters, digits, `.`, `_`, `-` or `@`.
+pub fn check_username(username: &str) -> Result<(), String> {
+    if !(2..=64).contains(&username.len())
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    {
+        return Err(format!(
+            "username {username:?} must be 2–64 letters, digits, '.', '_', '-' or '@'"
+        ));
+    }
+    Ok(())
+}

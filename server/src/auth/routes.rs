@@ -9,10 +9,10 @@ use huifang_protocol::{Role, StaffMember, Unit};
 use serde::{Deserialize, Serialize};
 
 use super::Caller;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, ClientAddress};
-use crate::registry::import::normalise_username;
+use crate::state::AppState;
+use huifang_core::auth::normalise_username;
 use huifang_core::auth::sessions::{IssuedToken, SessionInfo};
 use huifang_core::auth::{check_new_password, hash_password, verify_password};
 use huifang_store::scope::StaffScope;

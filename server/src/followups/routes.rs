@@ -8,11 +8,11 @@ use chrono::Duration;
 use huifang_protocol::{FollowUp, FollowUpKind, FollowUpStatus, Labelled, Page, Sheet};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::registry::page_request;
+use crate::state::AppState;
 use huifang_core::followups::{
     self as workflow, CancelFollowUp, ReassignFollowUp, RecordOutcome, RecordUnreachable,
 };

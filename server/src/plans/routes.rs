@@ -13,11 +13,11 @@ use super::month::Month;
 use super::planner::MonthPlan;
 use super::quotas::QuotaSettings;
 use super::store::{self, MonthProgress, PlannedFilter, PlannedHousehold};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::registry::page_request;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

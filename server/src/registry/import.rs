@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::{Any, Transaction};
 
 use crate::error::AppError;
-use huifang_core::auth::{check_new_password, hash_password};
+use huifang_core::auth::{check_new_password, check_username, hash_password, normalise_username};
 use huifang_store::db::Database;
 
 /// The largest number of data rows one import takes.
@@ -994,25 +994,6 @@ const STAFF_COLUMNS: &[Column] = &[
         required: false,
     },
 ];
-
-/// Usernames are compared without case and surrounding space.
-pub fn normalise_username(text: &str) -> String {
-    text.trim().to_lowercase()
-}
-
-/// Checks a (normalised) username: 2–64 ASCII letters, digits, `.`, `_`, `-` or `@`.
-pub fn check_username(username: &str) -> Result<(), String> {
-    if !(2..=64).contains(&username.len())
-        || !username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
-    {
-        return Err(format!(
-            "username {username:?} must be 2–64 letters, digits, '.', '_', '-' or '@'"
-        ));
-    }
-    Ok(())
-}
 
 /// Parses and checks a staff file (no database access).
 pub fn parse_staff(bytes: &[u8]) -> Result<Vec<StaffRow>, ImportError> {

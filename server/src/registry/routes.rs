@@ -12,13 +12,14 @@ use huifang_protocol::{
 };
 use serde::Deserialize;
 
-use super::import::{self, ImportKind, ImportReport, check_username, normalise_username};
+use super::import::{self, ImportKind, ImportReport};
 use super::store::{HouseholdFilter, NewStaff, PageRequest, StaffFilter};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
 use huifang_core::auth::{check_new_password, hash_password};
+use huifang_core::auth::{check_username, normalise_username};
 
 /// The largest import file accepted over HTTP.
 pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use super::figures::{self, FiguresReport, GroupBy};
 use super::submissions::{self, Submission, SubmissionOverview};
 use super::{analyses, bulletin};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::exports::{self, FileFormat};
@@ -21,6 +20,7 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::i18n::Lang;
 use crate::plans::Month;
 use crate::registry::RegistryStore;
+use crate::state::AppState;
 use huifang_store::scope::WorkScope;
 
 pub fn router() -> Router<AppState> {

@@ -10,11 +10,11 @@ use huifang_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::registry::page_request;
+use crate::state::AppState;
 use huifang_core::sheets::{self as workflow, AcceptSheet, HandleSheet, SheetEdit, SheetUpdate};
 use huifang_store::followups::{FollowUpSummary, for_sheet};
 use huifang_store::sheets::{self as store, SheetFilter, SheetSummary};

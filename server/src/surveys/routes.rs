@@ -10,10 +10,10 @@ use serde::Deserialize;
 
 use super::report::{self, SurveyReport};
 use super::{Channel, Distribution, SurveyForm, require_development};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,13 +13,13 @@ use huifang_protocol::{
 use serde::Deserialize;
 
 use super::{Chrome, InLang, Viewer, WebResult, encode, render};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::exports::{self, Cell, FileFormat, Table};
 use crate::i18n::Lang;
 use crate::plans::Month;
 use crate::registry::PageRequest;
+use crate::state::AppState;
 use huifang_store::followups::{FollowUpFilter, FollowUpView};
 use huifang_store::scope::WorkScope;
 use huifang_store::sheets::SheetFilter;

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Chrome, InLang, Viewer, WebResult, render};
-use crate::app::AppState;
 use crate::exports::{self, Cell, FileFormat, Table};
 use crate::i18n::Lang;
 use crate::plans::Month;
@@ -16,6 +15,7 @@ use crate::registry::RegistryStore;
 use crate::reports::bulletin::{self, Headline, TrendPoint, overall_mean};
 use crate::reports::figures::{self, Figures, GroupBy};
 use crate::reports::submissions::{self, SubmissionOverview};
+use crate::state::AppState;
 use huifang_store::scope::WorkScope;
 
 #[derive(Deserialize)]

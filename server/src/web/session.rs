@@ -11,10 +11,10 @@ use cookie::time::Duration;
 use serde::Deserialize;
 
 use super::{LANG_COOKIE, WebResult, lang_of, local_path, render};
-use crate::app::AppState;
 use crate::auth::{SESSION_COOKIE, sign_in};
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::state::AppState;
 
 /// The device name dashboard sessions are listed under.
 const BROWSER_DEVICE: &str = "dashboard (browser)";
