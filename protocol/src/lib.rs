@@ -36,7 +36,7 @@ pub use followup::{
     Escalation, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, MAX_UNREACHABLE_ATTEMPTS,
     Outcome, Ratings, Reassignment, SignatureRef, UnreachableAttempt,
 };
-pub use labels::{Labelled, UnknownValue};
+pub use labels::{Labelled, Lang, UnknownValue};
 pub use permissions::{
     Actor, FieldViolation, StaffActor, check_follow_up_change, check_sheet_change,
     describe_violations, revert_sheet_fields,

@@ -127,7 +127,7 @@ impl Application {
         crate::metrics::init();
         let listener = TcpListener::bind(addr).await?;
         huifang_core::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
-        crate::plans::spawn_monthly(db.clone(), config.time_zone, config.planning_interval);
+        huifang_core::plans::spawn_monthly(db.clone(), config.time_zone, config.planning_interval);
         crate::sync::spawn_change_watcher(db.clone());
         Ok(Application {
             listener,

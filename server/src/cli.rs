@@ -500,7 +500,7 @@ async fn plan(
     dry_run: bool,
     show: usize,
 ) -> anyhow::Result<()> {
-    use huifang_server::plans::{self, Month, store};
+    use huifang_core::plans::{self, Month, store};
     use huifang_store::scope::WorkScope;
 
     let month: Month = month.parse().map_err(anyhow::Error::msg)?;

@@ -12,7 +12,6 @@ pub mod error;
 pub mod exports;
 mod extract;
 pub mod followups;
-pub mod i18n;
 pub mod metrics;
 pub mod plans;
 pub mod registry;

@@ -5,11 +5,8 @@
 //! built from them (R-STA-1) as JSON, XLSX, CSV and a printable page, and the units' analysis
 //! reports with their improvement measures (R-STA-3).
 
-pub mod analyses;
-pub mod bulletin;
-pub mod figures;
 mod routes;
-pub mod submissions;
+pub mod tables;
 
 pub use routes::router;
 pub(crate) use routes::{analysis_scope, readable_unit, require_bulletin_reader};

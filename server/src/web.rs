@@ -26,8 +26,8 @@ use huifang_protocol::{Role, UnitKind};
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::i18n::Lang;
 use crate::state::AppState;
+use huifang_protocol::Lang;
 use huifang_store::scope::WorkScope;
 
 /// The cookie remembering the language chosen.

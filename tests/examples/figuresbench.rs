@@ -13,10 +13,10 @@
 
 use std::time::Instant;
 
+use huifang_core::plans::Month;
+use huifang_core::reports::bulletin;
+use huifang_core::reports::figures::{self, GroupBy};
 use huifang_server::Database;
-use huifang_server::plans::Month;
-use huifang_server::reports::bulletin;
-use huifang_server::reports::figures::{self, GroupBy};
 use huifang_server::{Backend, Config};
 
 #[path = "common/company.rs"]

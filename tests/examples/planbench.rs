@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use huifang_server::plans::{self, Month, store};
+use huifang_core::plans::{self, Month, store};
 use huifang_store::audit::AuditActor;
 
 #[path = "common/company.rs"]

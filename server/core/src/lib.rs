@@ -10,8 +10,11 @@ pub mod deadlines;
 mod error;
 pub mod facts;
 pub mod followups;
+pub mod plans;
+pub mod reports;
 pub mod rules;
 pub mod sheets;
+pub mod surveys;
 
 pub use company::Company;
 pub use error::{CoreResult, Error};

@@ -9,15 +9,15 @@ use axum::{Json, Router};
 use huifang_protocol::{Page, Role, UnitKind};
 use serde::{Deserialize, Serialize};
 
-use super::month::Month;
-use super::planner::MonthPlan;
-use super::quotas::QuotaSettings;
-use super::store::{self, MonthProgress, PlannedFilter, PlannedHousehold};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::registry::page_request;
 use crate::state::AppState;
+use huifang_core::plans::month::Month;
+use huifang_core::plans::planner::MonthPlan;
+use huifang_core::plans::quotas::QuotaSettings;
+use huifang_core::plans::store::{self, MonthProgress, PlannedFilter, PlannedHousehold};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -78,7 +78,7 @@ struct GenerateRequest {
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum GenerateAnswer {
     Preview(MonthPlan),
-    Generated(super::Generated),
+    Generated(huifang_core::plans::Generated),
 }
 
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]
@@ -91,12 +91,13 @@ async fn generate(
     require_planner(&caller)?;
     let month = parse_month(&month)?;
     let time_zone = state.config().time_zone;
-    super::check_plannable(month, state.db().now(), time_zone)?;
+    huifang_core::plans::check_plannable(month, state.db().now(), time_zone)?;
     if body.dry_run {
-        let plan = super::preview(state.db(), time_zone, month).await?;
+        let plan = huifang_core::plans::preview(state.db(), time_zone, month).await?;
         return Ok((StatusCode::OK, Json(GenerateAnswer::Preview(plan))));
     }
-    let generated = super::generate(state.db(), time_zone, caller.audit_actor(), month).await?;
+    let generated =
+        huifang_core::plans::generate(state.db(), time_zone, caller.audit_actor(), month).await?;
     let status = if generated.stored.created {
         StatusCode::CREATED
     } else {

@@ -10,17 +10,17 @@ use serde::Deserialize;
 
 use axum::response::{IntoResponse, Response};
 
-use super::figures::{self, FiguresReport, GroupBy};
-use super::submissions::{self, Submission, SubmissionOverview};
-use super::{analyses, bulletin};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::exports::{self, FileFormat};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::i18n::Lang;
-use crate::plans::Month;
 use crate::registry::RegistryStore;
 use crate::state::AppState;
+use huifang_core::plans::Month;
+use huifang_core::reports::figures::{self, FiguresReport, GroupBy};
+use huifang_core::reports::submissions::{self, Submission, SubmissionOverview};
+use huifang_core::reports::{analyses, bulletin};
+use huifang_protocol::Lang;
 use huifang_store::scope::WorkScope;
 
 pub fn router() -> Router<AppState> {
@@ -140,7 +140,7 @@ async fn show_bulletin(
         return Ok(Json(bulletin).into_response());
     };
     let lang = Lang::parse(query.lang.as_deref().unwrap_or_default());
-    let mut tables = bulletin::tables(&bulletin, lang);
+    let mut tables = crate::reports::tables::tables(&bulletin, lang);
     if format == FileFormat::Csv {
         // A CSV file holds one table: the per-unit one.
         tables.swap(0, 1);

@@ -8,12 +8,12 @@ use axum::{Json, Router};
 use huifang_protocol::{SurveyAnswer, SurveyContent};
 use serde::Deserialize;
 
-use super::report::{self, SurveyReport};
-use super::{Channel, Distribution, SurveyForm, require_development};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use huifang_core::surveys::report::{self, SurveyReport};
+use huifang_core::surveys::{self, Channel, Distribution, SurveyForm, require_development};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -55,7 +55,7 @@ fn require_reader(caller: &Caller) -> Result<(), AppError> {
 
 async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<SurveyForm>>> {
     require_reader(&caller)?;
-    Ok(Json(super::list(state.db()).await?))
+    Ok(Json(surveys::list(state.db()).await?))
 }
 
 async fn show(
@@ -64,7 +64,7 @@ async fn show(
     Path(id): Path<i64>,
 ) -> AppResult<Json<SurveyForm>> {
     require_reader(&caller)?;
-    Ok(Json(super::get(state.db(), id).await?))
+    Ok(Json(surveys::get(state.db(), id).await?))
 }
 
 async fn create(
@@ -73,7 +73,8 @@ async fn create(
     ApiJson(content): ApiJson<SurveyContent>,
 ) -> AppResult<(StatusCode, Json<SurveyForm>)> {
     require_development(&caller)?;
-    let form = super::create(state.db(), state.config().time_zone, &caller, content, None).await?;
+    let form =
+        surveys::create(state.db(), state.config().time_zone, &caller, content, None).await?;
     Ok((StatusCode::CREATED, Json(form)))
 }
 
@@ -85,7 +86,7 @@ async fn edit(
 ) -> AppResult<Json<SurveyForm>> {
     require_development(&caller)?;
     Ok(Json(
-        super::edit(state.db(), state.config().time_zone, &caller, id, content).await?,
+        surveys::edit(state.db(), state.config().time_zone, &caller, id, content).await?,
     ))
 }
 
@@ -96,7 +97,7 @@ async fn submit(
 ) -> AppResult<Json<SurveyForm>> {
     require_development(&caller)?;
     Ok(Json(
-        super::submit(state.db(), state.config().time_zone, &caller, id).await?,
+        surveys::submit(state.db(), state.config().time_zone, &caller, id).await?,
     ))
 }
 
@@ -114,7 +115,7 @@ async fn approve(
     ApiJson(body): ApiJson<Approval>,
 ) -> AppResult<Json<SurveyForm>> {
     Ok(Json(
-        super::approve(
+        surveys::approve(
             state.db(),
             state.config().time_zone,
             &caller,
@@ -145,7 +146,7 @@ async fn distribute(
         None => state.db().now() + chrono::Duration::days(30),
     };
     Ok(Json(
-        super::distribute(
+        surveys::distribute(
             state.db(),
             state.config().time_zone,
             &caller,
@@ -164,7 +165,7 @@ async fn close(
 ) -> AppResult<Json<SurveyForm>> {
     require_development(&caller)?;
     Ok(Json(
-        super::close(state.db(), state.config().time_zone, &caller, id).await?,
+        surveys::close(state.db(), state.config().time_zone, &caller, id).await?,
     ))
 }
 
@@ -175,8 +176,8 @@ async fn revise(
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<SurveyForm>)> {
     require_development(&caller)?;
-    let form = super::get(state.db(), id).await?;
-    let revised = super::create(
+    let form = surveys::get(state.db(), id).await?;
+    let revised = surveys::create(
         state.db(),
         state.config().time_zone,
         &caller,
@@ -200,8 +201,8 @@ async fn respond(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<AnswerSheet>,
-) -> AppResult<(StatusCode, Json<super::StoredResponse>)> {
-    let stored = super::answer(
+) -> AppResult<(StatusCode, Json<surveys::StoredResponse>)> {
+    let stored = surveys::answer(
         state.db(),
         state.config().time_zone,
         &caller,
@@ -230,7 +231,7 @@ async fn report_xlsx(
 ) -> AppResult<Response> {
     require_reader(&caller)?;
     let report = report::build(state.db(), id).await?;
-    let bytes = report::to_xlsx(&report)
+    let bytes = super::workbook::to_xlsx(&report)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the survey report: {e}")))?;
     let name = format!("survey-{}-v{}.xlsx", report.form.year, report.form.version);
     Ok((

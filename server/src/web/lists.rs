@@ -16,10 +16,10 @@ use super::{Chrome, InLang, Viewer, WebResult, encode, render};
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::exports::{self, Cell, FileFormat, Table};
-use crate::i18n::Lang;
-use crate::plans::Month;
 use crate::registry::PageRequest;
 use crate::state::AppState;
+use huifang_core::plans::Month;
+use huifang_protocol::Lang;
 use huifang_store::followups::{FollowUpFilter, FollowUpView};
 use huifang_store::scope::WorkScope;
 use huifang_store::sheets::SheetFilter;
@@ -529,9 +529,10 @@ pub async fn plans(
             .in_lang(lang)?,
         None => Month::of(state.db().now(), tz),
     };
-    let progress = crate::plans::store::progress(state.db(), &viewer.caller.work_scope(), month)
-        .await
-        .in_lang(lang)?;
+    let progress =
+        huifang_core::plans::store::progress(state.db(), &viewer.caller.work_scope(), month)
+            .await
+            .in_lang(lang)?;
     let staff = names(&state, "staff").await.in_lang(lang)?;
     let mut table = Table::new(
         lang.pick("例行回访进度", "Routine plan progress"),
@@ -566,7 +567,10 @@ pub async fn plans(
                     Cell::Int(plan.done),
                     Cell::Int(plan.unreachable),
                     Cell::Int(plan.overdue),
-                    Cell::optional_percent(crate::reports::figures::ratio(plan.done, plan.planned)),
+                    Cell::optional_percent(huifang_core::reports::figures::ratio(
+                        plan.done,
+                        plan.planned,
+                    )),
                     Cell::text(&plan.explanation),
                 ]);
             }
@@ -623,7 +627,7 @@ pub struct FormLine {
 pub async fn surveys(State(state): State<AppState>, viewer: Viewer) -> WebResult<Response> {
     let lang = viewer.lang;
     let caller = &viewer.caller;
-    let development = crate::surveys::require_development(caller).is_ok();
+    let development = huifang_core::surveys::require_development(caller).is_ok();
     if !(caller.role == huifang_protocol::Role::GeneralManager || development) {
         return Err(super::WebError {
             error: AppError::Forbidden(
@@ -634,7 +638,9 @@ pub async fn surveys(State(state): State<AppState>, viewer: Viewer) -> WebResult
             lang,
         });
     }
-    let forms = crate::surveys::list(state.db()).await.in_lang(lang)?;
+    let forms = huifang_core::surveys::list(state.db())
+        .await
+        .in_lang(lang)?;
     let lines = forms
         .into_iter()
         .map(|form| {

@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 
 use super::{Chrome, InLang, Viewer, WebResult, render};
 use crate::exports::{self, Cell, FileFormat, Table};
-use crate::i18n::Lang;
-use crate::plans::Month;
 use crate::registry::RegistryStore;
-use crate::reports::bulletin::{self, Headline, TrendPoint, overall_mean};
-use crate::reports::figures::{self, Figures, GroupBy};
-use crate::reports::submissions::{self, SubmissionOverview};
 use crate::state::AppState;
+use huifang_core::plans::Month;
+use huifang_core::reports::bulletin::{self, Headline, TrendPoint, overall_mean};
+use huifang_core::reports::figures::{self, Figures, GroupBy};
+use huifang_core::reports::submissions::{self, SubmissionOverview};
+use huifang_protocol::Lang;
 use huifang_store::scope::WorkScope;
 
 #[derive(Deserialize)]
@@ -73,7 +73,7 @@ fn cards(headline: &[Headline], lang: Lang) -> Vec<Card> {
             };
             Card {
                 id: line.measure.clone(),
-                label: bulletin::measure_label(&line.measure, lang),
+                label: crate::reports::tables::measure_label(&line.measure, lang),
                 value,
                 change: change.map_or_else(String::new, |c| {
                     format!("{} {c}", lang.pick("较上月", "vs last month"))
@@ -333,7 +333,7 @@ pub async fn bulletin(
     let month = month_of(&state, query.month.as_deref(), lang)?;
     let tz = state.config().time_zone;
     let built = bulletin::build(state.db(), tz, month).await.in_lang(lang)?;
-    let tables = bulletin::tables(&built, lang);
+    let tables = crate::reports::tables::tables(&built, lang);
     if let Some(format) = format_of(query.format.as_deref(), lang)? {
         return exports::download(&format!("service-bulletin-{month}"), format, &tables)
             .in_lang(lang);
@@ -471,7 +471,7 @@ pub async fn analyses(
     viewer: Viewer,
     Query(query): Query<MonthQuery>,
 ) -> WebResult<Response> {
-    use crate::reports::analyses;
+    use huifang_core::reports::analyses;
     let lang = viewer.lang;
     let units = crate::reports::analysis_scope(&state, &viewer.caller)
         .await

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::{LANG_COOKIE, WebResult, lang_of, local_path, render};
 use crate::auth::{SESSION_COOKIE, sign_in};
 use crate::error::AppError;
-use crate::i18n::Lang;
 use crate::state::AppState;
+use huifang_protocol::Lang;
 
 /// The device name dashboard sessions are listed under.
 const BROWSER_DEVICE: &str = "dashboard (browser)";

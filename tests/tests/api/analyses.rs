@@ -1,6 +1,6 @@
 //! Analysis reports and improvement measures (R-STA-3) over HTTP on both databases.
 
-use huifang_server::plans::Month;
+use huifang_core::plans::Month;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -113,7 +113,7 @@ async fn every_route_answers_each_role_as_the_readme_says(app: TestApp) {
             .unwrap();
     let other_staff = app.staff_id("bsw.gw.02").await;
     let office_unit = app.unit_id("PMO-BSW").await;
-    let month = huifang_server::plans::Month::of(app.now(), app.config.time_zone);
+    let month = huifang_core::plans::Month::of(app.now(), app.config.time_zone);
     // A survey form in draft, made by the development department.
     let survey = app
         .post_ok(

@@ -174,7 +174,7 @@ async fn prepare_month(app: &TestApp) {
     .collect();
     make_month(app, &sheets, true, false).await;
     let office_head = app.login("bsw.office.head", PASSWORD).await;
-    let month = huifang_server::plans::Month::of(app.now(), app.config.time_zone);
+    let month = huifang_core::plans::Month::of(app.now(), app.config.time_zone);
     app.post_ok(
         &office_head,
         &format!("/api/v1/reports/submissions/{month}"),
@@ -237,7 +237,7 @@ async fn walk_through(app: &TestApp, browser: &Client, downloads: &Path) {
     }
     assert_eq!(browser.current_url().await.unwrap().path(), "/app");
     let dev = app.login("dev.head", PASSWORD).await;
-    let month = huifang_server::plans::Month::of(app.now(), app.config.time_zone);
+    let month = huifang_core::plans::Month::of(app.now(), app.config.time_zone);
     let figures = app
         .get_json(&dev, &format!("/api/v1/reports/figures?from={month}"))
         .await;

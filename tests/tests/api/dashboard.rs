@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use calamine::{Reader, Xlsx};
-use huifang_server::plans::Month;
+use huifang_core::plans::Month;
 use reqwest::{StatusCode, header};
 use serde_json::json;
 

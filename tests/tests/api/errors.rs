@@ -183,7 +183,7 @@ async fn nul_characters_huge_offsets_and_time_outs_get_json_4xx_and_store_nothin
     }
     // Offsets past what a list can hold.
     let head = app.login("bsw.office.head", PASSWORD).await;
-    let month = huifang_server::plans::Month::of(app.now(), app.config.time_zone);
+    let month = huifang_core::plans::Month::of(app.now(), app.config.time_zone);
     for list in [
         "/api/v1/households",
         "/api/v1/staff",

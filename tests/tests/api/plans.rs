@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use huifang_core::plans::quotas::QuotaSettings;
+use huifang_core::plans::{self, Month, store};
 use huifang_protocol::{FollowUp, FollowUpMethod, FollowUpStatus, UnreachableAttempt};
-use huifang_server::plans::quotas::QuotaSettings;
-use huifang_server::plans::{self, Month, store};
 use huifang_store::audit::AuditActor;
 use huifang_store::documents::DocWrite;
 use reqwest::StatusCode;

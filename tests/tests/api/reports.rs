@@ -6,10 +6,10 @@ use std::io::Cursor;
 
 use calamine::{Reader, Xlsx};
 
+use huifang_core::plans::Month;
 use huifang_protocol::{
     DocumentKind, FollowUp, FollowUpKind, FollowUpStatus, Labelled, Sheet, SheetStatus, parse_time,
 };
-use huifang_server::plans::Month;
 use huifang_store::documents;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,8 +1,8 @@
 //! Monthly submissions (R-STA-2, D-STA-1) over HTTP on both databases: who submits, the locked
 //! snapshot, the late flag, and head office's view of who has and has not submitted.
 
-use huifang_server::plans::Month;
-use huifang_server::reports::submissions;
+use huifang_core::plans::Month;
+use huifang_core::reports::submissions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

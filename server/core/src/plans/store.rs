@@ -19,20 +19,20 @@ use super::month::Month;
 use super::planner::MonthPlan;
 use super::quotas::{QuotaRule, QuotaSettings};
 use super::sampling::Reason;
-use crate::error::AppError;
-use crate::registry::PageRequest;
-use huifang_core::rules;
+use crate::error::Error;
+use crate::rules;
 use huifang_store::audit::AuditActor;
 use huifang_store::db::{self, ColumnType, Conditions, Database, SqlArg, count_where, id_list};
 use huifang_store::documents::DocWrite;
+use huifang_store::registry::PageRequest;
 use huifang_store::scope::WorkScope;
 
 const SETTINGS_KEY: &str = "quotas";
 /// Follow-up documents written per transaction.
 const DOCUMENT_BATCH: i64 = 200;
 /// The quota rates in force (R-GOV-1); the defaults of R-RTN-2…4 until an administrator changes them.
-pub async fn load_settings(db: &Database) -> Result<QuotaSettings, AppError> {
-    Ok(rules::load_setting(db, SETTINGS_KEY).await?)
+pub async fn load_settings(db: &Database) -> Result<QuotaSettings, Error> {
+    rules::load_setting(db, SETTINGS_KEY).await
 }
 
 /// Changes the quota rates, with the old and new values in the audit chain (R-GOV-1).
@@ -41,8 +41,8 @@ pub async fn store_settings(
     time_zone: Tz,
     actor: AuditActor,
     settings: &QuotaSettings,
-) -> Result<(), AppError> {
-    settings.validate().map_err(AppError::invalid)?;
+) -> Result<(), Error> {
+    settings.validate().map_err(Error::invalid)?;
     rules::change_setting(
         db,
         time_zone,
@@ -69,7 +69,7 @@ pub struct Stored {
 async fn existing_plan<'c>(
     executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
     month: Month,
-) -> Result<Stored, AppError> {
+) -> Result<Stored, Error> {
     let (plans, households): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM routine_plans WHERE month = $1),
                 (SELECT COUNT(*) FROM routine_plan_items WHERE month = $1)",
@@ -86,7 +86,7 @@ async fn existing_plan<'c>(
 }
 
 /// The stored plan of `month`, if it is planned.
-pub async fn stored_plan(db: &Database, month: Month) -> Result<Option<Stored>, AppError> {
+pub async fn stored_plan(db: &Database, month: Month) -> Result<Option<Stored>, Error> {
     if is_planned(db, month).await? {
         Ok(Some(existing_plan(db.pool(), month).await?))
     } else {
@@ -100,7 +100,7 @@ pub async fn store_plan(
     time_zone: Tz,
     actor: AuditActor,
     plan: &MonthPlan,
-) -> Result<Stored, AppError> {
+) -> Result<Stored, Error> {
     let month = plan.month.to_string();
     let mut write = DocWrite::begin(db, actor, time_zone).await?;
     let existing: Option<String> =
@@ -164,7 +164,7 @@ pub async fn store_plan(
     for unit in &plan.plans {
         for item in &unit.items {
             let reason =
-                serde_json::to_string(&item.reason).map_err(|e| AppError::Internal(e.into()))?;
+                serde_json::to_string(&item.reason).map_err(|e| Error::Internal(e.into()))?;
             item_rows.push(json!([
                 month,
                 unit.unit_id,
@@ -244,11 +244,7 @@ struct Waiting {
 
 /// Writes the follow-up documents of `month`'s plan that do not exist yet; returns how many it
 /// wrote. Tells each assignee once, when the month's last document is written.
-pub async fn create_documents(
-    db: &Database,
-    time_zone: Tz,
-    month: Month,
-) -> Result<usize, AppError> {
+pub async fn create_documents(db: &Database, time_zone: Tz, month: Month) -> Result<usize, Error> {
     let key = month.to_string();
     // The month's last millisecond: due within the month it was planned for, so the figures
     // count it there.
@@ -280,7 +276,7 @@ pub async fn create_documents(
         let mut write = DocWrite::begin(db, AuditActor::SERVER, time_zone).await?;
         for waiting in batch {
             let Some(rule) = QuotaRule::from_rule_id(&waiting.rule) else {
-                return Err(AppError::Internal(anyhow::anyhow!(
+                return Err(Error::internal(format!(
                     "routine plan with unknown rule {}",
                     waiting.rule
                 )));
@@ -328,9 +324,9 @@ pub async fn create_documents(
                 reassignments: Vec::new(),
                 created_at: write.now_text(),
             };
-            follow_up.validate().map_err(|e| {
-                AppError::Internal(anyhow::anyhow!("the plan made an invalid follow-up: {e}"))
-            })?;
+            follow_up
+                .validate()
+                .map_err(|e| Error::internal(format!("the plan made an invalid follow-up: {e}")))?;
             write
                 .store(&mut AutoCommit::new(), &follow_up, "follow_up.planned")
                 .await?;
@@ -343,7 +339,7 @@ pub async fn create_documents(
 }
 
 /// Marks the month's documents written and tells each assignee how many households are theirs.
-async fn finish_month(db: &Database, time_zone: Tz, month: Month) -> Result<(), AppError> {
+async fn finish_month(db: &Database, time_zone: Tz, month: Month) -> Result<(), Error> {
     let key = month.to_string();
     let mut write = DocWrite::begin(db, AuditActor::SERVER, time_zone).await?;
     let now = write.now_text();
@@ -451,7 +447,7 @@ pub async fn progress(
     db: &Database,
     scope: &WorkScope,
     month: Month,
-) -> Result<Option<MonthProgress>, AppError> {
+) -> Result<Option<MonthProgress>, Error> {
     let key = month.to_string();
     let header: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT generated_at, documents_done_at FROM routine_months WHERE month = $1",
@@ -559,7 +555,7 @@ pub async fn planned_households(
     month: Month,
     filter: &PlannedFilter,
     page: PageRequest,
-) -> Result<huifang_protocol::Page<PlannedHousehold>, AppError> {
+) -> Result<huifang_protocol::Page<PlannedHousehold>, Error> {
     let mut conditions = Conditions::default();
     conditions.add("i.month = ?", [SqlArg::Text(month.to_string())]);
     scope_condition(scope, &mut conditions, "i");
@@ -598,7 +594,7 @@ pub async fn planned_households(
         .into_iter()
         .map(|row| {
             let reason: Reason = serde_json::from_str(&row.reason)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored plan reason: {e}")))?;
+                .map_err(|e| Error::internal(format!("stored plan reason: {e}")))?;
             Ok(PlannedHousehold {
                 why: reason.explain(),
                 reason,
@@ -613,7 +609,7 @@ pub async fn planned_households(
                 status: row.status,
             })
         })
-        .collect::<Result<Vec<_>, AppError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(huifang_protocol::Page {
         items,
         total,
@@ -623,7 +619,7 @@ pub async fn planned_households(
 }
 
 /// Whether a month's plan is stored.
-pub async fn is_planned(db: &Database, month: Month) -> Result<bool, AppError> {
+pub async fn is_planned(db: &Database, month: Month) -> Result<bool, Error> {
     let found: Option<String> =
         sqlx::query_scalar("SELECT month FROM routine_months WHERE month = $1")
             .bind(month.to_string())
@@ -633,7 +629,7 @@ pub async fn is_planned(db: &Database, month: Month) -> Result<bool, AppError> {
 }
 
 /// Whether every follow-up of a planned month is written.
-pub async fn documents_done(db: &Database, month: Month) -> Result<bool, AppError> {
+pub async fn documents_done(db: &Database, month: Month) -> Result<bool, Error> {
     let done: Option<Option<String>> =
         sqlx::query_scalar("SELECT documents_done_at FROM routine_months WHERE month = $1")
             .bind(month.to_string())

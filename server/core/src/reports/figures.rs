@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
-use crate::error::AppError;
+use crate::error::Error;
 use crate::plans::Month;
 use huifang_store::db::{Database, count_where, id_list};
 use huifang_store::measures;
@@ -227,11 +227,9 @@ pub async fn compute(
     to: Month,
     by: GroupBy,
     units: Option<&[i64]>,
-) -> Result<FiguresReport, AppError> {
+) -> Result<FiguresReport, Error> {
     if from > to {
-        return Err(AppError::invalid(format!(
-            "from ({from}) is after to ({to})"
-        )));
+        return Err(Error::invalid(format!("from ({from}) is after to ({to})")));
     }
     let keys = by.keys();
     let (from_text, to_text) = (from.to_string(), to.to_string());

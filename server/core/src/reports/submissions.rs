@@ -17,12 +17,12 @@ use sqlx::FromRow;
 
 use super::figures::{self, Figures, GroupBy};
 use crate::auth::Caller;
-use crate::error::AppError;
+use crate::error::Error;
 use crate::plans::Month;
-use crate::registry::RegistryStore;
 use huifang_protocol::format_time;
 use huifang_store::db::{Database, is_unique_violation};
 use huifang_store::documents::DocWrite;
+use huifang_store::registry::RegistryStore;
 
 /// The longest note a unit head can attach to a submission.
 pub const MAX_NOTE_CHARS: usize = 2_000;
@@ -123,12 +123,11 @@ const SUBMISSION_SELECT: &str = "SELECT s.id, s.month, s.unit_id, u.code AS unit
     JOIN staff st ON st.id = s.submitted_by";
 
 impl TryFrom<SubmissionRow> for Submission {
-    type Error = AppError;
+    type Error = Error;
 
-    fn try_from(row: SubmissionRow) -> Result<Self, AppError> {
-        let broken = |what: &str| {
-            AppError::Internal(anyhow::anyhow!("submission {} has a broken {what}", row.id))
-        };
+    fn try_from(row: SubmissionRow) -> Result<Self, Error> {
+        let broken =
+            |what: &str| Error::internal(format!("submission {} has a broken {what}", row.id));
         Ok(Submission {
             id: row.id,
             month: row.month.parse().map_err(|_| broken("month"))?,
@@ -156,7 +155,7 @@ struct ReportingUnit {
     kind: String,
 }
 
-async fn reporting_units(db: &Database) -> Result<Vec<(ReportingUnit, UnitKind)>, AppError> {
+async fn reporting_units(db: &Database) -> Result<Vec<(ReportingUnit, UnitKind)>, Error> {
     let units: Vec<ReportingUnit> =
         sqlx::query_as("SELECT id, code, name, kind FROM units ORDER BY code")
             .fetch_all(db.pool())
@@ -171,20 +170,20 @@ async fn reporting_units(db: &Database) -> Result<Vec<(ReportingUnit, UnitKind)>
 }
 
 /// The unit a unit head submits for: their own, which must be one that submits figures.
-pub fn submitting_unit(caller: &Caller, asked: Option<i64>) -> Result<i64, AppError> {
+pub fn submitting_unit(caller: &Caller, asked: Option<i64>) -> Result<i64, Error> {
     let unit = caller
         .unit
         .filter(|_| caller.role == huifang_protocol::Role::UnitHead)
         .filter(|unit| unit.kind.submits_monthly_figures())
         .ok_or_else(|| {
-            AppError::Forbidden(
+            Error::Forbidden(
                 "monthly figures are submitted by the head of the marketing department, of a \
                  property office or of a sales site (R-STA-2)"
                     .into(),
             )
         })?;
     match asked {
-        Some(id) if id != unit.id => Err(AppError::Forbidden(format!(
+        Some(id) if id != unit.id => Err(Error::Forbidden(format!(
             "you submit the figures of your own unit ({}), not of unit {id}",
             unit.id
         ))),
@@ -200,16 +199,16 @@ pub async fn submit(
     month: Month,
     unit_id: i64,
     note: String,
-) -> Result<Submission, AppError> {
+) -> Result<Submission, Error> {
     if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(AppError::invalid(format!(
+        return Err(Error::invalid(format!(
             "the note has {} characters; at most {MAX_NOTE_CHARS} are kept",
             note.chars().count()
         )));
     }
     let current = Month::of(db.now(), time_zone);
     if month > current {
-        return Err(AppError::invalid(format!(
+        return Err(Error::invalid(format!(
             "{month} has not begun (it is {current}); a month's figures are submitted during \
              the month"
         )));
@@ -228,7 +227,7 @@ pub async fn submit(
             .await?
             .groups,
     };
-    let text = serde_json::to_string(&snapshot).map_err(|e| AppError::Internal(e.into()))?;
+    let text = serde_json::to_string(&snapshot).map_err(|e| Error::Internal(e.into()))?;
     let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
 
     let mut write = DocWrite::begin(db, caller.audit_actor(), time_zone).await?;
@@ -255,7 +254,7 @@ pub async fn submit(
             drop(write);
             let existing = find(db, month, unit_id).await?;
             return Err(existing.map_or_else(
-                || AppError::Conflict(format!("{month} has already been submitted")),
+                || Error::Conflict(format!("{month} has already been submitted")),
                 |s| already_submitted(&s),
             ));
         }
@@ -271,22 +270,18 @@ pub async fn submit(
     write.commit().await?;
     find(db, month, unit_id)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a submission vanished after commit")))
+        .ok_or_else(|| Error::internal("a submission vanished after commit"))
 }
 
-fn already_submitted(existing: &Submission) -> AppError {
-    AppError::Conflict(format!(
+fn already_submitted(existing: &Submission) -> Error {
+    Error::Conflict(format!(
         "{} submitted the figures of {} for {} at {}; a submission is locked",
         existing.submitted_by_name, existing.unit_name, existing.month, existing.submitted_at
     ))
 }
 
 /// One unit's submission for a month, if made.
-pub async fn find(
-    db: &Database,
-    month: Month,
-    unit_id: i64,
-) -> Result<Option<Submission>, AppError> {
+pub async fn find(db: &Database, month: Month, unit_id: i64) -> Result<Option<Submission>, Error> {
     let row: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SUBMISSION_SELECT} WHERE s.month = $1 AND s.unit_id = $2"
     )))
@@ -303,7 +298,7 @@ pub async fn overview(
     time_zone: Tz,
     month: Month,
     only_unit: Option<i64>,
-) -> Result<SubmissionOverview, AppError> {
+) -> Result<SubmissionOverview, Error> {
     let due = deadline(month, time_zone);
     let deadline_passed = db.now() >= due;
     let made: Vec<(i64, String, String, i64)> = sqlx::query_as(

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::month::Month;
 use super::quotas::{Quota, QuotaRule, QuotaSettings, monthly_quota};
 use super::sampling::{self, Household, Reason, SamplingInput};
-use crate::error::AppError;
+use crate::error::Error;
 use huifang_store::db::Database;
 
 /// A unit of a community that owes sampled routine follow-ups (R-RTN-2…4).
@@ -253,7 +253,7 @@ pub async fn gather(
     time_zone: Tz,
     month: Month,
     settings: QuotaSettings,
-) -> Result<PlanFacts, AppError> {
+) -> Result<PlanFacts, Error> {
     let month_start = huifang_protocol::format_time(month.start(time_zone));
     let pool = db.pool();
 

@@ -17,11 +17,11 @@ use sqlx::FromRow;
 
 use super::figures::{self, FiguresReport, GroupBy};
 use crate::auth::Caller;
-use crate::error::AppError;
+use crate::error::Error;
 use crate::plans::Month;
-use crate::registry::RegistryStore;
 use huifang_store::db::{Database, id_list};
 use huifang_store::documents::DocWrite;
+use huifang_store::registry::RegistryStore;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_FINDINGS_CHARS: usize = 20_000;
@@ -57,11 +57,11 @@ impl MeasureStatus {
         }
     }
 
-    fn parse(code: &str) -> Result<Self, AppError> {
+    fn parse(code: &str) -> Result<Self, Error> {
         Self::ALL
             .into_iter()
             .find(|s| s.code() == code)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stored measure status {code:?}")))
+            .ok_or_else(|| Error::internal(format!("stored measure status {code:?}")))
     }
 
     /// Still to be followed up by the next report.
@@ -69,7 +69,7 @@ impl MeasureStatus {
         matches!(self, MeasureStatus::Planned | MeasureStatus::InProgress)
     }
 
-    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+    pub fn label(self, lang: huifang_protocol::Lang) -> &'static str {
         match self {
             MeasureStatus::Planned => lang.pick("计划中", "Planned"),
             MeasureStatus::InProgress => lang.pick("进行中", "In progress"),
@@ -168,7 +168,7 @@ fn too_long(what: &str, text: &str, max: usize) -> Option<String> {
 }
 
 /// Checks what does not need the database; every problem is reported at once.
-fn check(new: &NewAnalysis, current: Month) -> Result<(), AppError> {
+fn check(new: &NewAnalysis, current: Month) -> Result<(), Error> {
     let mut problems = Vec::new();
     if new.from > new.to {
         problems.push(format!("from ({}) is after to ({})", new.from, new.to));
@@ -239,7 +239,7 @@ fn check(new: &NewAnalysis, current: Month) -> Result<(), AppError> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(AppError::Invalid {
+        Err(Error::Invalid {
             message: format!("the analysis report is not valid: {}", problems.join("; ")),
             details: problems,
         })
@@ -247,13 +247,13 @@ fn check(new: &NewAnalysis, current: Month) -> Result<(), AppError> {
 }
 
 /// The unit a caller writes analyses for: a unit head's own.
-pub fn writing_unit(caller: &Caller) -> Result<i64, AppError> {
+pub fn writing_unit(caller: &Caller) -> Result<i64, Error> {
     caller
         .unit
         .filter(|_| caller.role == huifang_protocol::Role::UnitHead)
         .map(|unit| unit.id)
         .ok_or_else(|| {
-            AppError::Forbidden(
+            Error::Forbidden(
                 "an analysis report is written by the head of the unit it analyses (R-STA-3)"
                     .into(),
             )
@@ -269,13 +269,13 @@ pub async fn write(
     caller: &Caller,
     unit_id: i64,
     new: NewAnalysis,
-) -> Result<Analysis, AppError> {
+) -> Result<Analysis, Error> {
     check(&new, Month::of(db.now(), time_zone))?;
     let units = RegistryStore::new(db.clone())
         .unit_and_below(unit_id)
         .await?;
     let snapshot = figures::compute(db, new.from, new.to, GroupBy::Month, Some(&units)).await?;
-    let text = serde_json::to_string(&snapshot).map_err(|e| AppError::Internal(e.into()))?;
+    let text = serde_json::to_string(&snapshot).map_err(|e| Error::Internal(e.into()))?;
     let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
 
     let mut write = DocWrite::begin(db, caller.audit_actor(), time_zone).await?;
@@ -330,7 +330,7 @@ pub async fn write(
         }
     }
     if !problems.is_empty() {
-        return Err(AppError::Invalid {
+        return Err(Error::Invalid {
             message: format!("the analysis report is not valid: {}", problems.join("; ")),
             details: problems,
         });
@@ -433,9 +433,9 @@ struct MeasureRow {
 }
 
 impl TryFrom<MeasureRow> for Measure {
-    type Error = AppError;
+    type Error = Error;
 
-    fn try_from(row: MeasureRow) -> Result<Self, AppError> {
+    fn try_from(row: MeasureRow) -> Result<Self, Error> {
         Ok(Measure {
             status: MeasureStatus::parse(&row.status)?,
             id: row.id,
@@ -454,12 +454,12 @@ const MEASURE_SELECT: &str = "SELECT m.id, m.report_id, m.unit_id, m.description
         st.name AS owner_name, m.due_on, m.status, m.updated_at
     FROM improvement_measures m JOIN staff st ON st.id = m.owner_id";
 
-fn broken(id: i64, what: &str) -> AppError {
-    AppError::Internal(anyhow::anyhow!("analysis report {id} has a broken {what}"))
+fn broken(id: i64, what: &str) -> Error {
+    Error::internal(format!("analysis report {id} has a broken {what}"))
 }
 
 /// One report, whole.
-pub async fn get(db: &Database, id: i64) -> Result<Analysis, AppError> {
+pub async fn get(db: &Database, id: i64) -> Result<Analysis, Error> {
     let row: ReportRow = sqlx::query_as(
         "SELECT r.id, r.unit_id, u.name AS unit_name, r.author_id, st.name AS author_name,
             r.period_from, r.period_to, r.title, r.findings, r.figures, r.figures_sha256,
@@ -472,7 +472,7 @@ pub async fn get(db: &Database, id: i64) -> Result<Analysis, AppError> {
     .bind(id)
     .fetch_optional(db.pool())
     .await?
-    .ok_or_else(|| AppError::NotFound(format!("no analysis report {id}")))?;
+    .ok_or_else(|| Error::NotFound(format!("no analysis report {id}")))?;
     let measures: Vec<MeasureRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{MEASURE_SELECT} WHERE m.report_id = $1 ORDER BY m.id"
     )))
@@ -512,12 +512,12 @@ pub async fn get(db: &Database, id: i64) -> Result<Analysis, AppError> {
                     comment,
                 })
             })
-            .collect::<Result<_, AppError>>()?,
+            .collect::<Result<_, Error>>()?,
     })
 }
 
 /// Reports, newest first, of some units (`None`: every unit).
-pub async fn list(db: &Database, units: Option<&[i64]>) -> Result<Vec<AnalysisSummary>, AppError> {
+pub async fn list(db: &Database, units: Option<&[i64]>) -> Result<Vec<AnalysisSummary>, Error> {
     let filter = units.map_or_else(String::new, |ids| {
         format!("WHERE r.unit_id IN ({})", id_list(ids))
     });
@@ -541,7 +541,7 @@ pub async fn measures(
     db: &Database,
     units: Option<&[i64]>,
     open_only: bool,
-) -> Result<Vec<Measure>, AppError> {
+) -> Result<Vec<Measure>, Error> {
     let mut conditions = Vec::new();
     if let Some(ids) = units {
         conditions.push(format!("m.unit_id IN ({})", id_list(ids)));
@@ -584,7 +584,7 @@ mod tests {
     fn problems(new: &NewAnalysis) -> Vec<String> {
         match check(new, "2026-11".parse().unwrap()) {
             Ok(()) => Vec::new(),
-            Err(AppError::Invalid { details, .. }) => details,
+            Err(Error::Invalid { details, .. }) => details,
             Err(other) => panic!("{other}"),
         }
     }
