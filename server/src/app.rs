@@ -128,7 +128,7 @@ impl Application {
         let listener = TcpListener::bind(addr).await?;
         huifang_core::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
         huifang_core::plans::spawn_monthly(db.clone(), config.time_zone, config.planning_interval);
-        crate::sync::spawn_change_watcher(db.clone());
+        huifang_core::sync::live::spawn_change_watcher(db.clone());
         Ok(Application {
             listener,
             router: router(AppState::new(config, db)),

@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 use huifang_core::auth::{check_new_password, check_username, hash_password, normalise_username};
+use huifang_core::imports::{self, ImportError, ImportKind};
 use huifang_protocol::{Labelled, Role};
-use huifang_server::registry::import::{self, ImportError, ImportKind};
 use huifang_server::registry::{NewStaff, RegistryStore};
 use huifang_server::telemetry::{self, LogFormat};
 use huifang_server::{Application, Config, Database, app, demo};
@@ -82,7 +82,8 @@ enum Command {
     Migrate,
     /// Import a CSV file (UTF-8 or GBK) of households, units or staff; all rows or none.
     Import {
-        #[arg(value_enum)]
+        /// households, units or staff
+        #[arg(value_parser = import_kind)]
         kind: ImportKind,
         file: PathBuf,
         /// Check and count, but write nothing.
@@ -311,7 +312,7 @@ async fn import_file(
     dry_run: bool,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let report = import::import(db, kind, &bytes, dry_run)
+    let report = imports::import(db, kind, &bytes, dry_run)
         .await
         .map_err(import_failure)?;
     println!(
@@ -627,4 +628,9 @@ async fn plan(
         }
     }
     Ok(())
+}
+
+/// The kind of an import file as the command line names it.
+fn import_kind(text: &str) -> Result<ImportKind, String> {
+    ImportKind::parse(text).ok_or_else(|| format!("{text:?} is not households, units or staff"))
 }

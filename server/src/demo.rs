@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::registry::import::{
+use huifang_core::imports::{
     HouseholdRow, ImportError, StaffRow, UnitRow, apply_households, apply_staff, apply_units,
 };
 use huifang_store::db::Database;

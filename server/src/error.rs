@@ -148,6 +148,13 @@ impl From<huifang_core::Error> for AppError {
     }
 }
 
+/// A refused import: every bad line in `details`.
+impl From<huifang_core::imports::ImportError> for AppError {
+    fn from(error: huifang_core::imports::ImportError) -> Self {
+        huifang_core::Error::from(error).into()
+    }
+}
+
 /// The store's failures: what the caller's input caused keeps its meaning (422, 409); the rest is
 /// the server's (500, its text logged, not shown).
 impl From<huifang_store::StoreError> for AppError {

@@ -2,7 +2,6 @@
 //! households, customers and consultant ownership. Stored relationally; changed only by imports
 //! and administrators; read by everyone within their scope.
 
-pub mod import;
 mod routes;
 use huifang_store::registry as store;
 

@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use huifang_core::imports::{self, ImportKind};
 use huifang_core::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_protocol::{ComplaintLevel, InformationSource, SheetCategory};
-use huifang_server::registry::import::{self, ImportKind};
 use huifang_server::{AppState, Config, Database};
 
 fn example(file: &str) -> std::path::PathBuf {
@@ -32,7 +32,7 @@ fn bench(c: &mut Criterion) {
             (ImportKind::Staff, "staff.csv"),
             (ImportKind::Households, "households.csv"),
         ] {
-            import::import(&db, kind, &std::fs::read(example(file)).unwrap(), false)
+            imports::import(&db, kind, &std::fs::read(example(file)).unwrap(), false)
                 .await
                 .unwrap();
         }

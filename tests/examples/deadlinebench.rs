@@ -15,11 +15,11 @@
 use std::time::Instant;
 
 use automerge::AutoCommit;
+use huifang_core::imports::{self, ImportKind};
 use huifang_protocol::{
     AssignmentRule, FollowUp, FollowUpKind, FollowUpStatus, SCHEMA_VERSION, format_time,
 };
 use huifang_server::Database;
-use huifang_server::registry::import::{self, ImportKind};
 use huifang_store::audit::AuditActor;
 use huifang_store::documents::DocWrite;
 
@@ -68,7 +68,7 @@ async fn main() {
         (ImportKind::Units, "units.csv"),
         (ImportKind::Staff, "staff.csv"),
     ] {
-        import::import(&db, kind, &std::fs::read(example(file)).unwrap(), false)
+        imports::import(&db, kind, &std::fs::read(example(file)).unwrap(), false)
             .await
             .unwrap();
     }

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use automerge::AutoCommit;
 use huifang_client::{ClientStore, HttpTransport, Session};
+use huifang_core::imports::{self, ImportKind};
 use huifang_core::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_protocol::{
     ComplaintLevel, Document, DocumentKind, InformationSource, OutgoingChanges, Role, SYNC_VERSION,
     Sheet, SheetCategory, SyncRequest, SyncResponse, TrackingNote, decode_message, encode_message,
 };
-use huifang_server::registry::import::{self, ImportKind};
 use huifang_server::{AppState, Application, Config, Database};
 
 fn example(file: &str) -> std::path::PathBuf {
@@ -71,7 +71,7 @@ async fn start(dir: &std::path::Path) -> Bench {
         (ImportKind::Staff, "staff.csv"),
         (ImportKind::Households, "households.csv"),
     ] {
-        import::import(&db, kind, &std::fs::read(example(file)).unwrap(), false)
+        imports::import(&db, kind, &std::fs::read(example(file)).unwrap(), false)
             .await
             .unwrap();
     }

@@ -10,11 +10,13 @@ pub mod deadlines;
 mod error;
 pub mod facts;
 pub mod followups;
+pub mod imports;
 pub mod plans;
 pub mod reports;
 pub mod rules;
 pub mod sheets;
 pub mod surveys;
+pub mod sync;
 
 pub use company::Company;
 pub use error::{CoreResult, Error};

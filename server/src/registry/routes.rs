@@ -12,7 +12,6 @@ use huifang_protocol::{
 };
 use serde::Deserialize;
 
-use super::import::{self, ImportKind, ImportReport};
 use super::store::{HouseholdFilter, NewStaff, PageRequest, StaffFilter};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
@@ -20,6 +19,7 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use huifang_core::auth::{check_new_password, hash_password};
 use huifang_core::auth::{check_username, normalise_username};
+use huifang_core::imports::{self as import, ImportKind, ImportReport};
 
 /// The largest import file accepted over HTTP.
 pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;

@@ -1,7 +1,7 @@
 //! Spawning the real application on a random port over a fresh database of either backend.
 
+use huifang_core::imports::{self, ImportKind};
 use huifang_protocol::Clock;
-use huifang_server::registry::import::{self, ImportKind};
 use huifang_server::{Application, Config, Database};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -118,7 +118,7 @@ pub async fn seed_examples(db: &Database) {
         (ImportKind::Households, "households.csv"),
     ] {
         let bytes = std::fs::read(example(file)).expect("example file");
-        import::import(db, kind, &bytes, false)
+        imports::import(db, kind, &bytes, false)
             .await
             .expect("example imports");
     }
