@@ -12,7 +12,7 @@ use huifang_server::{AppState, Config, Database};
 
 fn example(file: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/examples")
+        .join("../server/http/examples")
         .join(file)
 }
 

@@ -28,7 +28,7 @@ mod company;
 
 fn example(file: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/examples")
+        .join("../server/http/examples")
         .join(file)
 }
 

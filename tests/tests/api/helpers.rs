@@ -109,7 +109,7 @@ pub async fn fresh_database_at(
     Some((db, config, dir))
 }
 
-/// Imports the example files shipped in server/examples (units, staff, households) and creates
+/// Imports the example files shipped in server/http/examples (units, staff, households) and creates
 /// an administrator `root`.
 pub async fn seed_examples(db: &Database) {
     for (kind, file) in [
@@ -142,7 +142,7 @@ pub async fn seed_examples(db: &Database) {
 
 pub fn example(file: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/examples")
+        .join("../server/http/examples")
         .join(file)
 }
 
