@@ -67,9 +67,12 @@ pub async fn for_sheet(
         Some(before) => {
             let signed: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1
-                 AND (method = 'on_site_signature' OR signature_blob IS NOT NULL)",
+                 AND (method = $2 OR signature_blob IS NOT NULL)",
             )
             .bind(&before.id)
+            .bind(huifang_protocol::Labelled::code(
+                huifang_protocol::FollowUpMethod::OnSiteSignature,
+            ))
             .fetch_one(&mut **write.tx())
             .await?;
             signed > 0

@@ -35,12 +35,12 @@ pub async fn create_for_sheet(
     sheet: &Sheet,
     settings: &RuleSettings,
 ) -> Result<FollowUp, Error> {
-    let existing: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND kind = 'information'",
-    )
-    .bind(&sheet.id)
-    .fetch_one(&mut **write.tx())
-    .await?;
+    let existing: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND kind = $2")
+            .bind(&sheet.id)
+            .bind(FollowUpKind::Information.code())
+            .fetch_one(&mut **write.tx())
+            .await?;
     if existing > 0 {
         return Err(Error::Conflict(format!(
             "sheet {} already has its follow-up",

@@ -270,12 +270,17 @@ pub fn assign(sheet: &Sheet, facts: &SheetFacts, settings: &RuleSettings) -> Ass
     }
 }
 
+/// The unit `sql` finds (binding `kind`'s code first when given, then `arg`), with its head.
 async fn unit_of_kind(
     tx: &mut Transaction<'static, Any>,
     sql: &'static str,
+    kind: Option<UnitKind>,
     arg: Option<i64>,
 ) -> Result<Option<RuleUnit>, sqlx::Error> {
     let mut query = sqlx::query_scalar::<_, i64>(sql);
+    if let Some(kind) = kind {
+        query = query.bind(huifang_protocol::Labelled::code(kind));
+    }
     if let Some(arg) = arg {
         query = query.bind(arg);
     }
@@ -283,9 +288,10 @@ async fn unit_of_kind(
         return Ok(None);
     };
     let head: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM staff WHERE unit_id = $1 AND role = 'unit_head' AND deactivated_at IS NULL ORDER BY id LIMIT 1",
+        "SELECT id FROM staff WHERE unit_id = $1 AND role = $2 AND deactivated_at IS NULL ORDER BY id LIMIT 1",
     )
     .bind(id)
+    .bind(huifang_protocol::Labelled::code(huifang_protocol::Role::UnitHead))
     .fetch_optional(&mut **tx)
     .await?;
     Ok(Some(RuleUnit { id, head }))
@@ -299,6 +305,7 @@ pub async fn gather_facts(
     let acceptor_unit = unit_of_kind(
         tx,
         "SELECT id FROM units WHERE id = $1",
+        None,
         Some(sheet.accepting_unit_id),
     )
     .await?
@@ -312,13 +319,15 @@ pub async fn gather_facts(
         .map_err(|e| Error::internal(format!("stored unit kind: {e}")))?;
     let development = unit_of_kind(
         tx,
-        "SELECT id FROM units WHERE kind = 'development_department' ORDER BY id LIMIT 1",
+        "SELECT id FROM units WHERE kind = $1 ORDER BY id LIMIT 1",
+        Some(UnitKind::DevelopmentDepartment),
         None,
     )
     .await?;
     let marketing = unit_of_kind(
         tx,
-        "SELECT id FROM units WHERE kind = 'marketing_department' ORDER BY id LIMIT 1",
+        "SELECT id FROM units WHERE kind = $1 ORDER BY id LIMIT 1",
+        Some(UnitKind::MarketingDepartment),
         None,
     )
     .await?;
@@ -331,17 +340,17 @@ pub async fn gather_facts(
         }
         None => None,
     };
-    let office = match community {
-        Some(community) => {
-            unit_of_kind(
+    let office =
+        match community {
+            Some(community) => unit_of_kind(
                 tx,
-                "SELECT id FROM units WHERE kind = 'property_office' AND community_id = $1 ORDER BY id LIMIT 1",
+                "SELECT id FROM units WHERE kind = $1 AND community_id = $2 ORDER BY id LIMIT 1",
+                Some(UnitKind::PropertyOffice),
                 Some(community),
             )
-            .await?
-        }
-        None => None,
-    };
+            .await?,
+            None => None,
+        };
     let consultant: Option<(i64, i64)> = match (sheet.customer_id, sheet.household_id) {
         (Some(customer), _) => {
             sqlx::query_as(
@@ -367,9 +376,11 @@ pub async fn gather_facts(
         (None, None) => None,
     };
     let consultant = match consultant {
-        Some((staff, unit)) => unit_of_kind(tx, "SELECT id FROM units WHERE id = $1", Some(unit))
-            .await?
-            .map(|site| (staff, site)),
+        Some((staff, unit)) => {
+            unit_of_kind(tx, "SELECT id FROM units WHERE id = $1", None, Some(unit))
+                .await?
+                .map(|site| (staff, site))
+        }
         None => None,
     };
     Ok(SheetFacts {

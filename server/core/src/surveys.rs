@@ -11,8 +11,8 @@ pub mod report;
 
 use automerge::AutoCommit;
 use huifang_protocol::{
-    FollowUp, FollowUpKind, FollowUpStatus, Role, SCHEMA_VERSION, SurveyAnswer, SurveyContent,
-    UnitKind, format_time,
+    FollowUp, FollowUpKind, FollowUpStatus, Labelled, Role, SCHEMA_VERSION, SurveyAnswer,
+    SurveyContent, UnitKind, format_time,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -206,7 +206,7 @@ pub async fn create(
         "INSERT INTO survey_forms (year, version, revised_from, status, content, content_sha256,
             created_by, created_at, updated_at)
          VALUES ($1, (SELECT COALESCE(MAX(version), 0) + 1 FROM survey_forms WHERE year = $1),
-                 $2, 'draft', $3, $4, $5, $6, $6)
+                 $2, $7, $3, $4, $5, $6, $6)
          RETURNING id",
     )
     .bind(i64::from(content.year))
@@ -215,6 +215,7 @@ pub async fn create(
     .bind(content.sha256())
     .bind(caller.staff_id)
     .bind(&now)
+    .bind(FormStatus::Draft.code())
     .fetch_one(&mut **write.tx())
     .await?;
     write
@@ -294,8 +295,9 @@ async fn transition(
     let sql = format!(
         "UPDATE survey_forms SET status = $1, {set} = $2, updated_at = $2,
              approved_by = COALESCE($3, approved_by),
-             approved_sha256 = CASE WHEN $1 = 'approved' THEN content_sha256 ELSE approved_sha256 END
-         WHERE id = $4"
+             approved_sha256 = CASE WHEN $1 = '{approved}' THEN content_sha256 ELSE approved_sha256 END
+         WHERE id = $4",
+        approved = FormStatus::Approved.code()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(to.code())
@@ -438,10 +440,12 @@ pub async fn distribute(
         let unit: Option<i64> = sqlx::query_scalar(
             "SELECT u.id FROM units u LEFT JOIN units p ON p.id = u.parent_id
              WHERE COALESCE(u.community_id, p.community_id) = $1
-               AND u.kind IN ('customer_service_center', 'property_office')
-             ORDER BY CASE u.kind WHEN 'customer_service_center' THEN 0 ELSE 1 END, u.id LIMIT 1",
+               AND u.kind IN ($2, $3)
+             ORDER BY CASE u.kind WHEN $2 THEN 0 ELSE 1 END, u.id LIMIT 1",
         )
         .bind(community)
+        .bind(UnitKind::CustomerServiceCenter.code())
+        .bind(UnitKind::PropertyOffice.code())
         .fetch_optional(db.pool())
         .await?;
         let Some(unit) = unit else {

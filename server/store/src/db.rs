@@ -389,6 +389,22 @@ async fn write_rows(
     Ok(())
 }
 
+/// A protocol enum's code as an SQL literal (`'completed'`): SQL names statuses, kinds and roles
+/// through the protocol's enums, never by hand-typed strings (codes are `snake_case` ASCII, so
+/// quoting them is safe).
+pub fn code<T: huifang_protocol::Labelled>(value: T) -> String {
+    format!("'{}'", value.code())
+}
+
+/// `'a', 'b'` for `IN (…)`, from the protocol's enums.
+pub fn codes<T: huifang_protocol::Labelled>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(|v| code(*v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Integers listed inline for `IN (…)`; only for ids from the database or the session, never
 /// from request text. An empty list gives `NULL`, which matches nothing.
 pub fn id_list(ids: &[i64]) -> String {

@@ -257,7 +257,10 @@ pub async fn list(
     }
     if let Some(before) = &filter.due_before {
         conditions.add(
-            "f.status = 'open' AND f.due_at < ?",
+            &format!(
+                "f.status = {} AND f.due_at < ?",
+                crate::db::code(FollowUpStatus::Open)
+            ),
             [SqlArg::Text(before.clone())],
         );
     }

@@ -17,9 +17,10 @@
 
 use huifang_protocol::{FollowUpKind, FollowUpStatus, Labelled};
 
+use crate::db::{code, codes};
+
 fn status_in(statuses: &[FollowUpStatus]) -> String {
-    let codes: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.code())).collect();
-    format!("f.status IN ({})", codes.join(", "))
+    format!("f.status IN ({})", codes(statuses))
 }
 
 fn statuses(pick: fn(FollowUpStatus) -> bool) -> Vec<FollowUpStatus> {
@@ -32,7 +33,7 @@ fn statuses(pick: fn(FollowUpStatus) -> bool) -> Vec<FollowUpStatus> {
 
 /// Due in its month: everything but a follow-up cancelled as needless.
 pub fn due() -> String {
-    format!("f.status <> '{}'", FollowUpStatus::Cancelled.code())
+    format!("f.status <> {}", code(FollowUpStatus::Cancelled))
 }
 
 /// Completed with the customer's answer.
@@ -62,8 +63,8 @@ pub fn overdue() -> String {
 /// `$3`, holding a stored timestamp): the 24-hour rate's denominator.
 pub fn information_past_deadline(now: &str) -> String {
     format!(
-        "f.kind = '{}' AND {} AND f.due_at <= {now}",
-        FollowUpKind::Information.code(),
+        "f.kind = {} AND {} AND f.due_at <= {now}",
+        code(FollowUpKind::Information),
         due()
     )
 }

@@ -13,7 +13,8 @@ use super::month::Month;
 use super::quotas::{Quota, QuotaRule, QuotaSettings, monthly_quota};
 use super::sampling::{self, Household, Reason, SamplingInput};
 use crate::error::Error;
-use huifang_store::db::Database;
+use huifang_protocol::{FollowUpKind, Role, UnitKind};
+use huifang_store::db::{Database, code, codes};
 
 /// A unit of a community that owes sampled routine follow-ups (R-RTN-2…4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,19 +258,25 @@ pub async fn gather(
     let month_start = huifang_protocol::format_time(month.start(time_zone));
     let pool = db.pool();
 
-    let units: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+    let units: Vec<(i64, String, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT u.id, u.kind, COALESCE(u.community_id, p.community_id)
          FROM units u LEFT JOIN units p ON p.id = u.parent_id
-         WHERE u.kind IN ('property_office', 'customer_service_center', 'office_department')
+         WHERE u.kind IN ({})
          ORDER BY u.id",
-    )
+        codes(&[
+            UnitKind::PropertyOffice,
+            UnitKind::CustomerServiceCenter,
+            UnitKind::OfficeDepartment
+        ])
+    )))
     .fetch_all(pool)
     .await?;
-    let people: Vec<(i64, i64, String)> = sqlx::query_as(
+    let people: Vec<(i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, unit_id, role FROM staff
-         WHERE deactivated_at IS NULL AND unit_id IS NOT NULL AND role IN ('unit_head', 'staff')
+         WHERE deactivated_at IS NULL AND unit_id IS NOT NULL AND role IN ({})
          ORDER BY id",
-    )
+        codes(&[Role::UnitHead, Role::Staff])
+    )))
     .fetch_all(pool)
     .await?;
     let households: Vec<(i64, i64, i64)> = sqlx::query_as(
@@ -298,30 +305,33 @@ pub async fn gather(
     let unreachable: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT i.unit_id, i.household_id FROM follow_ups f
          JOIN routine_plan_items i ON i.follow_up_id = f.id
-         WHERE {unreachable} AND f.kind = 'routine' AND i.sampled = 1 AND i.month < $1
+         WHERE {unreachable} AND f.kind = {routine} AND i.sampled = 1 AND i.month < $1
            AND NOT EXISTS (SELECT 1 FROM routine_plan_items j
                            WHERE j.unit_id = i.unit_id AND j.staff_id = i.staff_id
                              AND j.household_id = i.household_id AND j.month > i.month)
          ORDER BY i.month, i.household_id",
         unreachable = huifang_store::measures::unreachable(),
+        routine = code(FollowUpKind::Routine),
     )))
     .bind(month.to_string())
     .fetch_all(pool)
     .await?;
-    let consultant_rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT cc.consultant_id, s.unit_id, c.household_id, MIN(c.id), h.building_id
+    let consultant_rows: Vec<(i64, i64, i64, i64, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT cc.consultant_id, s.unit_id, c.household_id, MIN(c.id), h.building_id
          FROM consultant_customers cc
          JOIN staff s ON s.id = cc.consultant_id
          JOIN customers c ON c.id = cc.customer_id
          JOIN households h ON h.id = c.household_id
-         WHERE s.deactivated_at IS NULL AND s.role = 'consultant' AND s.unit_id IS NOT NULL
+         WHERE s.deactivated_at IS NULL AND s.role = {consultant} AND s.unit_id IS NOT NULL
            AND h.created_at < $1
          GROUP BY cc.consultant_id, s.unit_id, c.household_id, h.building_id
          ORDER BY cc.consultant_id, c.household_id",
-    )
-    .bind(&month_start)
-    .fetch_all(pool)
-    .await?;
+            consultant = code(Role::Consultant),
+        )))
+        .bind(&month_start)
+        .fetch_all(pool)
+        .await?;
 
     // Who the follow-ups of each unit go to: its staff in turn, else its head, else the unit.
     let mut staff_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();

@@ -305,9 +305,11 @@ pub async fn write(
     // Every measure still open must be reviewed, and only those.
     let open: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM improvement_measures
-         WHERE unit_id = $1 AND status IN ('planned', 'in_progress') ORDER BY id",
+         WHERE unit_id = $1 AND status IN ($2, $3) ORDER BY id",
     )
     .bind(unit_id)
+    .bind(MeasureStatus::Planned.code())
+    .bind(MeasureStatus::InProgress.code())
     .fetch_all(&mut **write.tx())
     .await?;
     let unreviewed: Vec<String> = open
@@ -357,7 +359,7 @@ pub async fn write(
         sqlx::query(
             "INSERT INTO improvement_measures (report_id, unit_id, description, owner_id, due_on,
                 status, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'planned', $6)",
+             VALUES ($1, $2, $3, $4, $5, $7, $6)",
         )
         .bind(id)
         .bind(unit_id)
@@ -365,6 +367,7 @@ pub async fn write(
         .bind(measure.owner_id)
         .bind(&measure.due_on)
         .bind(&now)
+        .bind(MeasureStatus::Planned.code())
         .execute(&mut **write.tx())
         .await?;
     }
@@ -547,7 +550,11 @@ pub async fn measures(
         conditions.push(format!("m.unit_id IN ({})", id_list(ids)));
     }
     if open_only {
-        conditions.push("m.status IN ('planned', 'in_progress')".to_owned());
+        conditions.push(format!(
+            "m.status IN ('{}', '{}')",
+            MeasureStatus::Planned.code(),
+            MeasureStatus::InProgress.code()
+        ));
     }
     let filter = if conditions.is_empty() {
         String::new()

@@ -4,7 +4,7 @@
 //! seen most, and the follow-ups that went overdue. Built from the same figures as the API, so
 //! the bulletin and the figures never disagree.
 
-use huifang_protocol::UnitKind;
+use huifang_protocol::{ComplaintLevel, UnitKind};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, FromRow};
 
@@ -199,11 +199,12 @@ pub async fn build(
 
     let top_complaints: Vec<(String, i64)> = sqlx::query_as(
         "SELECT category, COUNT(*) FROM sheets
-         WHERE accepted_month = $1 AND level <> 'none'
+         WHERE accepted_month = $1 AND level <> $3
          GROUP BY category ORDER BY COUNT(*) DESC, category LIMIT $2",
     )
     .bind(month.to_string())
     .bind(TOP_CATEGORIES as i64)
+    .bind(huifang_protocol::Labelled::code(ComplaintLevel::None))
     .fetch_all(db.pool())
     .await?;
 

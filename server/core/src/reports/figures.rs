@@ -12,7 +12,8 @@ use sqlx::AssertSqlSafe;
 
 use crate::error::Error;
 use crate::plans::Month;
-use huifang_store::db::{Database, count_where, id_list};
+use huifang_protocol::SheetStatus;
+use huifang_store::db::{Database, code, count_where, id_list};
 use huifang_store::measures;
 
 /// What the figures are grouped by.
@@ -245,7 +246,7 @@ pub async fn compute(
          GROUP BY {key}",
         key = keys.sheet,
         join = by.joins(Part::Sheet),
-        valid = count_where("s.status <> 'invalid'"),
+        valid = count_where(&format!("s.status <> {}", code(SheetStatus::Invalid))),
         handled = count_where("s.handled_at IS NOT NULL"),
         unit = unit_filter("s.accepting_unit_id"),
     )))
@@ -278,11 +279,11 @@ pub async fn compute(
         quality = mean("rating_quality"),
         attitude = mean("rating_attitude"),
         overall = mean("rating_overall"),
-        rated_1 = count_where("f.status = 'completed' AND f.rating_overall = 1"),
-        rated_2 = count_where("f.status = 'completed' AND f.rating_overall = 2"),
-        rated_3 = count_where("f.status = 'completed' AND f.rating_overall = 3"),
-        rated_4 = count_where("f.status = 'completed' AND f.rating_overall = 4"),
-        rated_5 = count_where("f.status = 'completed' AND f.rating_overall = 5"),
+        rated_1 = count_where(&format!("{} AND f.rating_overall = 1", measures::done())),
+        rated_2 = count_where(&format!("{} AND f.rating_overall = 2", measures::done())),
+        rated_3 = count_where(&format!("{} AND f.rating_overall = 3", measures::done())),
+        rated_4 = count_where(&format!("{} AND f.rating_overall = 4", measures::done())),
+        rated_5 = count_where(&format!("{} AND f.rating_overall = 5", measures::done())),
         unit = unit_filter("f.assignee_unit_id"),
     )))
     .bind(&from_text)

@@ -177,11 +177,13 @@ pub(super) fn in_scope(caller: &Caller) -> String {
     match &scope {
         WorkScope::All => "1 = 1".to_owned(),
         WorkScope::Units { staff_id, units } => format!(
-            "((d.kind = 'follow_up' AND EXISTS (SELECT 1 FROM follow_ups fx WHERE fx.id = d.id
+            "((d.kind = {follow_up} AND EXISTS (SELECT 1 FROM follow_ups fx WHERE fx.id = d.id
                  AND (fx.assignee_staff_id = {staff_id}
                       OR (fx.assignee_staff_id IS NULL AND fx.assignee_unit_id IN ({units})))))
-              OR (d.kind = 'sheet' AND EXISTS (SELECT 1 FROM sheets s WHERE s.id = d.id AND {sheet_scope})))",
+              OR (d.kind = {sheet} AND EXISTS (SELECT 1 FROM sheets s WHERE s.id = d.id AND {sheet_scope})))",
             units = id_list(units),
+            follow_up = huifang_store::db::code(DocumentKind::FollowUp),
+            sheet = huifang_store::db::code(DocumentKind::Sheet),
             sheet_scope = huifang_store::sheets::scope_sql(&scope).unwrap_or_else(|| "1 = 1".into()),
         ),
     }
