@@ -5,6 +5,7 @@
 //! [`Error`], which the HTTP layer turns into statuses and sync into refusals.
 
 pub mod auth;
+pub mod blobs;
 mod company;
 pub mod deadlines;
 mod error;

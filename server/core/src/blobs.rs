@@ -1,0 +1,249 @@
+//! Content-addressed blobs (customers' signatures, D-SIG-1): uploaded by devices before the
+//! follow-up that refers to them, in parts that resume after a cut (each appended only where the
+//! last one ended; the blob exists once the whole body has arrived and hashes to its name), and
+//! read only by those who may read a follow-up that refers to them.
+
+use huifang_protocol::{BlobUploadStatus as UploadStatus, FollowUp, MAX_BLOB_BYTES};
+use sha2::Digest;
+
+use crate::Company;
+use crate::auth::Caller;
+use crate::error::{CoreResult, Error};
+
+/// What an upload's part did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// The last part: the blob now exists.
+    Created,
+    /// The server had the whole blob already; nothing changed.
+    AlreadyHeld,
+    /// Kept; more parts are to come.
+    Partial,
+}
+
+fn check_hash(hash: &str) -> CoreResult<()> {
+    if huifang_protocol::is_sha256_hex(hash) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "a blob is named by its SHA-256: 64 lowercase hex digits",
+        ))
+    }
+}
+
+async fn stored_size(company: &Company, hash: &str) -> CoreResult<Option<u64>> {
+    let size: Option<i64> = sqlx::query_scalar("SELECT size FROM blobs WHERE sha256 = $1")
+        .bind(hash)
+        .fetch_optional(company.db().pool())
+        .await?;
+    Ok(size.map(|s| s as u64))
+}
+
+/// Stores a blob, or one part of it (`offset` bytes already sent of `total`; neither: `body` is
+/// the whole blob). Sending what the server already has changes nothing.
+pub async fn receive(
+    company: &Company,
+    caller: &Caller,
+    hash: &str,
+    part_offset: Option<u64>,
+    total: Option<u64>,
+    body: &[u8],
+) -> CoreResult<(Arrival, UploadStatus)> {
+    check_hash(hash)?;
+    let (offset, total) = match (part_offset, total) {
+        (None, None) => (0, body.len() as u64),
+        (Some(offset), Some(total)) => (offset, total),
+        _ => {
+            return Err(Error::invalid(
+                "a part names both its offset and the blob's total size",
+            ));
+        }
+    };
+    if total == 0 || total > MAX_BLOB_BYTES as u64 {
+        return Err(Error::invalid(format!(
+            "a blob has 1 to {MAX_BLOB_BYTES} bytes, not {total}"
+        )));
+    }
+    if offset + body.len() as u64 > total {
+        return Err(Error::invalid(format!(
+            "the part ends at byte {}, past the blob's total of {total}",
+            offset + body.len() as u64
+        )));
+    }
+    if body.is_empty() && offset < total {
+        return Err(Error::invalid("an empty part carries nothing"));
+    }
+    if part_offset.is_none() && hex::encode(sha2::Sha256::digest(body)) != hash {
+        return Err(Error::invalid(
+            "the body's SHA-256 is not the blob's name (cut off or altered on the way)",
+        ));
+    }
+    if let Some(size) = stored_size(company, hash).await? {
+        return Ok((Arrival::AlreadyHeld, UploadStatus::complete(size)));
+    }
+    let pool = company.db().pool();
+    let now = company.db().now_text();
+    let received: Vec<u8> = if offset == 0 {
+        body.to_vec()
+    } else {
+        let current: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT total, bytes FROM blob_uploads WHERE sha256 = $1")
+                .bind(hash)
+                .fetch_optional(pool)
+                .await?;
+        let Some((current_total, mut bytes)) = current else {
+            return Err(Error::Conflict(
+                "no upload of this blob has begun: send it from offset 0".into(),
+            ));
+        };
+        if current_total as u64 != total {
+            return Err(Error::Conflict(format!(
+                "this upload began with a total of {current_total} bytes, not {total}"
+            )));
+        }
+        if bytes.len() as u64 != offset {
+            return Err(Error::Conflict(format!(
+                "the server has {} bytes of this blob, so the next part starts there, not at {offset}",
+                bytes.len()
+            )));
+        }
+        bytes.extend_from_slice(body);
+        bytes
+    };
+    let received_len = received.len() as u64;
+    if received_len < total {
+        // Optimistic: the row moves on only from the length this part was appended to.
+        let written = if offset == 0 {
+            sqlx::query(
+                "INSERT INTO blob_uploads (sha256, total, received, bytes, uploaded_by, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (sha256) DO UPDATE SET total = excluded.total, received = excluded.received,
+                    bytes = excluded.bytes, uploaded_by = excluded.uploaded_by, updated_at = excluded.updated_at",
+            )
+            .bind(hash)
+            .bind(total as i64)
+            .bind(received_len as i64)
+            .bind(received)
+            .bind(caller.staff_id)
+            .bind(&now)
+            .execute(pool)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE blob_uploads SET received = $1, bytes = $2, updated_at = $3
+                 WHERE sha256 = $4 AND received = $5",
+            )
+            .bind(received_len as i64)
+            .bind(received)
+            .bind(&now)
+            .bind(hash)
+            .bind(offset as i64)
+            .execute(pool)
+            .await?
+        };
+        if written.rows_affected() != 1 {
+            return Err(Error::Conflict(
+                "another part of this blob arrived at the same time; ask where to go on".into(),
+            ));
+        }
+        return Ok((
+            Arrival::Partial,
+            UploadStatus {
+                received: received_len,
+                total: Some(total),
+                complete: false,
+            },
+        ));
+    }
+    if hex::encode(sha2::Sha256::digest(&received)) != hash {
+        sqlx::query("DELETE FROM blob_uploads WHERE sha256 = $1")
+            .bind(hash)
+            .execute(pool)
+            .await?;
+        return Err(Error::invalid(
+            "the blob's SHA-256 is not its name (cut off or altered on the way); send it again from offset 0",
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "INSERT INTO blobs (sha256, bytes, size, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(hash)
+    .bind(received)
+    .bind(total as i64)
+    .bind(caller.staff_id)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM blob_uploads WHERE sha256 = $1")
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let arrival = if done.rows_affected() == 1 {
+        Arrival::Created
+    } else {
+        Arrival::AlreadyHeld
+    };
+    Ok((arrival, UploadStatus::complete(total)))
+}
+
+/// How much of a blob the server has: where an interrupted upload goes on.
+pub async fn upload_status(company: &Company, hash: &str) -> CoreResult<UploadStatus> {
+    check_hash(hash)?;
+    if let Some(size) = stored_size(company, hash).await? {
+        return Ok(UploadStatus::complete(size));
+    }
+    let partial: Option<(i64, i64)> =
+        sqlx::query_as("SELECT received, total FROM blob_uploads WHERE sha256 = $1")
+            .bind(hash)
+            .fetch_optional(company.db().pool())
+            .await?;
+    Ok(match partial {
+        Some((received, total)) => UploadStatus {
+            received: received as u64,
+            total: Some(total as u64),
+            complete: false,
+        },
+        None => UploadStatus {
+            received: 0,
+            total: None,
+            complete: false,
+        },
+    })
+}
+
+/// A blob's bytes, when a follow-up in the caller's scope refers to it.
+pub async fn readable(company: &Company, caller: &Caller, hash: &str) -> CoreResult<Vec<u8>> {
+    check_hash(hash)?;
+    let not_found = || {
+        Error::NotFound(format!(
+            "blob {hash} does not exist or is outside your scope"
+        ))
+    };
+    let referring: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM follow_ups WHERE signature_blob = $1")
+            .bind(hash)
+            .fetch_all(company.db().pool())
+            .await?;
+    let mut visible = false;
+    for id in referring {
+        if let Some(follow_up) =
+            huifang_store::documents::read::<FollowUp>(company.db(), &id).await?
+            && crate::followups::is_visible(company, caller, &follow_up).await?
+        {
+            visible = true;
+            break;
+        }
+    }
+    if !visible {
+        return Err(not_found());
+    }
+    let bytes: Vec<u8> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
+        .bind(hash)
+        .fetch_optional(company.db().pool())
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(bytes)
+}
