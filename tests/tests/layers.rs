@@ -426,3 +426,41 @@ fn the_check_sees_grouped_imports_and_ignores_comments_and_strings() {
     );
     assert!(why.contains("sync → store"), "{why}");
 }
+
+/// The crates below the HTTP layer know nothing of HTTP, templates, spreadsheets or the command
+/// line: a query change recompiles none of them, and the domain cannot reach for a request.
+#[test]
+fn no_crate_below_http_depends_on_the_web_stack() {
+    const WEB_STACK: &[&str] = &[
+        "axum",
+        "axum-extra",
+        "tower",
+        "tower-http",
+        "askama",
+        "rust_xlsxwriter",
+        "clap",
+        "hyper",
+    ];
+    let root = workspace_root();
+    for krate in ["server/core", "server/store", "protocol"] {
+        let manifest = fs::read_to_string(root.join(krate).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{krate}/Cargo.toml: {e}"));
+        let mut section = String::new();
+        let mut found = Vec::new();
+        for line in manifest.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                section = line.to_owned();
+                continue;
+            }
+            if section != "[dependencies]" {
+                continue;
+            }
+            let name = line.split(['=', '.', ' ']).next().unwrap_or_default();
+            if WEB_STACK.contains(&name) {
+                found.push(name.to_owned());
+            }
+        }
+        assert!(found.is_empty(), "{krate} depends on {found:?}");
+    }
+}
