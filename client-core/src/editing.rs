@@ -19,6 +19,7 @@ use crate::session::Session;
 
 /// A sheet accepted on the doorstep.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewSheet {
     pub level: ComplaintLevel,
     pub category: SheetCategory,
@@ -36,6 +37,7 @@ pub struct NewSheet {
 
 /// What the customer said on a done follow-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OutcomeInput {
     pub method: FollowUpMethod,
     pub ratings: Ratings,

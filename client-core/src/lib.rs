@@ -10,6 +10,11 @@
 //! [`ClientStore`] is the one entry point. Its API is made for the uniffi bindings of the mobile
 //! crate: plain types, no lifetimes or generics, one error enum, callable from several threads.
 
+// The bindings take this crate's records and enums as they are (feature `uniffi`, used by
+// huifang-mobile), so the apps see no second definition of them.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 mod db;
 mod documents;
 mod editing;

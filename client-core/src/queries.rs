@@ -9,6 +9,7 @@ use crate::session::Session;
 
 /// A follow-up to do, with where to go and whom to call.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Task {
     pub follow_up_id: String,
     pub kind: String,
@@ -34,6 +35,7 @@ pub struct Task {
 
 /// The open tasks of one building, for planning a round of door-to-door visits.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BuildingTasks {
     pub community_name: String,
     pub building_name: String,
@@ -42,6 +44,7 @@ pub struct BuildingTasks {
 
 /// A sheet as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SheetRow {
     pub id: String,
     pub number: Option<String>,
@@ -57,6 +60,7 @@ pub struct SheetRow {
 
 /// Everything about one household: its follow-up file (R-RTN-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HouseholdHistory {
     pub household_id: i64,
     pub address: String,
@@ -67,6 +71,7 @@ pub struct HouseholdHistory {
 
 /// A customer of a household, to call or visit.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CustomerContact {
     pub name: String,
     pub phone: String,
@@ -74,6 +79,7 @@ pub struct CustomerContact {
 
 /// A household found by a search.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HouseholdHit {
     pub household_id: i64,
     pub address: String,
@@ -83,6 +89,7 @@ pub struct HouseholdHit {
 
 /// Search hits.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SearchResults {
     pub households: Vec<HouseholdHit>,
     pub sheets: Vec<SheetRow>,
@@ -90,6 +97,7 @@ pub struct SearchResults {
 
 /// Numbers for the app's badges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BadgeCounts {
     /// Open tasks due today or earlier (overdue included).
     pub due_today: u32,

@@ -16,6 +16,7 @@ const MAX_CANVAS: u32 = 4096;
 
 /// One sampled point of a stroke.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StrokePoint {
     pub x: f32,
     pub y: f32,
@@ -27,12 +28,14 @@ pub struct StrokePoint {
 
 /// One continuous pen movement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Stroke {
     pub points: Vec<StrokePoint>,
 }
 
 /// What the app's signature canvas hands over.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SignatureInput {
     pub strokes: Vec<Stroke>,
     /// The canvas size the points are measured in.
@@ -43,6 +46,7 @@ pub struct SignatureInput {
 
 /// Whether a stored signature still matches what was signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SignatureCheck {
     pub intact: bool,
     /// Why not, in words; empty when intact.

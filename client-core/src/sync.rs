@@ -24,6 +24,7 @@ const PAGE_SIZE: u32 = 2_000;
 
 /// What one `sync_now` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Documents whose local changes were sent.
     pub sent: u32,
@@ -43,6 +44,7 @@ pub struct SyncReport {
 
 /// Why (part of) a local change to one document did not stand on the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncNotice {
     pub document_id: String,
     pub reason: String,
@@ -51,6 +53,7 @@ pub struct SyncNotice {
 /// Local changes the server refused, kept so the person who typed them can see what did not
 /// stand and why (the phone's copy of the document is then the server's).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RefusedChange {
     pub document_id: String,
     /// `sheet` or `follow_up`.
@@ -61,6 +64,7 @@ pub struct RefusedChange {
 
 /// Progress of a long (first) sync, after each page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncProgress {
     pub pages: u32,
     pub received: u32,

@@ -3,6 +3,8 @@
 // HUIFANG_URL, HUIFANG_USER, HUIFANG_PASSWORD, HUIFANG_FOLLOW_UP (an open follow-up of that user).
 
 import cn.huifang.core.*
+import cn.huifang.core.client.*
+import cn.huifang.core.protocol.*
 import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest

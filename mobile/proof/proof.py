@@ -10,7 +10,9 @@ import sys
 import tempfile
 import urllib.request
 
-import huifang as hf
+from huifang_mobile import huifang as hf
+from huifang_mobile import huifang_client as hc
+from huifang_mobile import huifang_protocol as hp
 
 URL = os.environ["HUIFANG_URL"]
 USER = os.environ["HUIFANG_USER"]
@@ -61,7 +63,7 @@ def main():
     expect_error(hf.MobileError.NotSignedIn, lambda: store.tasks_due())
 
     me = store.log_in(URL, USER, PASSWORD, "python proof")
-    assert me.username == USER and me.role == hf.Role.STAFF, me
+    assert me.username == USER and me.role == hp.Role.STAFF, me
     progress = Progress()
     report = store.sync_now(progress)
     assert report.received >= 1 and progress.pages >= 1, report
@@ -73,9 +75,9 @@ def main():
     assert store.search(task.customer_name).households, "the household is on the phone"
 
     # Bad input is an error of its own kind, and changes nothing.
-    bad = hf.OutcomeInput(
-        method=hf.FollowUpMethod.HOME_VISIT,
-        ratings=hf.Ratings(handling=6, efficiency=5, quality=5, attitude=5, overall=5),
+    bad = hc.OutcomeInput(
+        method=hp.FollowUpMethod.HOME_VISIT,
+        ratings=hp.Ratings(handling=6, efficiency=5, quality=5, attitude=5, overall=5),
         opinions="",
         done_at=None,
     )
@@ -85,11 +87,11 @@ def main():
 
     # Offline: the customer signs on the phone.
     strokes = [
-        hf.Stroke(points=[hf.StrokePoint(x=10.0 + i, y=20.0 + s, t_ms=s * 1000 + i * 10, pressure=None) for i in range(30)])
+        hc.Stroke(points=[hc.StrokePoint(x=10.0 + i, y=20.0 + s, t_ms=s * 1000 + i * 10, pressure=None) for i in range(30)])
         for s in range(3)
     ]
-    signature = hf.SignatureInput(strokes=strokes, width=300, height=120, signer_name=task.customer_name)
-    ratings = hf.Ratings(handling=5, efficiency=4, quality=5, attitude=5, overall=5)
+    signature = hc.SignatureInput(strokes=strokes, width=300, height=120, signer_name=task.customer_name)
+    ratings = hp.Ratings(handling=5, efficiency=4, quality=5, attitude=5, overall=5)
     done = store.complete_with_signature(FOLLOW_UP, signature, ratings, "修好了")
     assert done.status == "completed", done
     assert store.verify_signature(FOLLOW_UP).intact

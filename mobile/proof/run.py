@@ -94,7 +94,10 @@ def main():
         # The Python bindings load the library from their own folder.
         for name in os.listdir(args.library_dir):
             if name.startswith("libhuifang_mobile.") and name.endswith((".so", ".dylib")):
-                shutil.copy(os.path.join(args.library_dir, name), os.path.join(args.bindings, "python"))
+                shutil.copy(
+                    os.path.join(args.library_dir, name),
+                    os.path.join(args.bindings, "python", "huifang_mobile"),
+                )
         if subprocess.call([sys.executable, os.path.join(HERE, "proof.py")], env=python_env) != 0:
             failures.append("python")
 

@@ -1,7 +1,8 @@
 //! The Huifang client core for the phones: uniffi bindings (Kotlin, Swift, Python) over
-//! `huifang-client`. Kept thin on purpose: one object ([`FieldStore`]), the client core's own
-//! records and enums declared as remote types, one flat error ([`MobileError`]), and two
-//! observer interfaces the app implements. Everything the app may do is decided in client-core.
+//! `huifang-client`. Kept thin on purpose: one object ([`FieldStore`]), one flat error
+//! ([`MobileError`]), who is signed in ([`SignedIn`]) and two observer interfaces the app
+//! implements; the client core's records and the protocol's enums are derived for uniffi in
+//! those crates (feature `uniffi`). Everything the app may do is decided in client-core.
 
 uniffi::setup_scaffolding!("huifang");
 

@@ -28,6 +28,7 @@ labelled_enum!(FollowUpKind {
 
 /// R-CB-1 methods, plus the customer's signature on site confirming a repair (R-INF-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum FollowUpMethod {
     Phone,
     HomeVisit,
@@ -117,6 +118,7 @@ impl FollowUpStatus {
 
 /// The five ratings of D-CB-1, each 1 (very dissatisfied) to 5 (very satisfied).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Ratings {
     /// How the matter was handled (R-CB-3).
     pub handling: u8,

@@ -6,6 +6,11 @@
 //! that flow from the server to devices, so a phone and the server never disagree about what a
 //! valid value or a permitted change is.
 
+// The bindings take this crate's records and enums as they are (feature `uniffi`, used by
+// huifang-mobile), so the apps see no second definition of them.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 mod changes;
 mod clock;
 mod document;

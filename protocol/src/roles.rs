@@ -4,6 +4,7 @@ use crate::labels::labelled_enum;
 
 /// What a staff member is, as far as permissions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Role {
     /// 总经理: leads all follow-up work and sees everything (R-ORG-1); approves survey forms (R-SUR-2).
     GeneralManager,

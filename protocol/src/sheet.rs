@@ -11,6 +11,7 @@ use crate::labels::labelled_enum;
 
 /// 投诉级别 (D-INF-1). A request or enquiry that is not a complaint has level `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ComplaintLevel {
     None,
     Ordinary,
@@ -27,6 +28,7 @@ labelled_enum!(ComplaintLevel {
 
 /// 信息来源 (D-INF-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum InformationSource {
     Phone,
     WalkIn,
@@ -51,6 +53,7 @@ labelled_enum!(InformationSource {
 
 /// What the sheet is about; it decides who handles and follows it up (D-INF-3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SheetCategory {
     PropertyCertificate,
     Mortgage,
