@@ -118,12 +118,10 @@ impl IntoResponse for AppError {
     }
 }
 
+/// A statement that failed: a taken key is a conflict, the rest the server's (as the domain reads it).
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        if huifang_store::db::is_unique_violation(&error) {
-            return AppError::Conflict("a record with the same key already exists".into());
-        }
-        AppError::Internal(error.into())
+        huifang_core::Error::from(error).into()
     }
 }
 
@@ -155,33 +153,16 @@ impl From<huifang_core::imports::ImportError> for AppError {
     }
 }
 
-/// The store's failures: what the caller's input caused keeps its meaning (422, 409); the rest is
-/// the server's (500, its text logged, not shown).
+/// The store's failures and the review's refusals, read as the domain reads them.
 impl From<huifang_store::StoreError> for AppError {
     fn from(error: huifang_store::StoreError) -> Self {
-        use huifang_store::StoreError;
-        match error {
-            StoreError::Database(error) => error.into(),
-            StoreError::Invalid(message) => AppError::invalid(message),
-            StoreError::Conflict(message) => AppError::Conflict(message),
-            corrupt @ StoreError::Corrupt(_) => AppError::Internal(corrupt.into()),
-        }
+        huifang_core::Error::from(error).into()
     }
 }
 
-/// The review of a document change (`huifang_protocol::review_*`): 409, 403 or 422, with every
-/// refused field in `details`.
 impl From<huifang_protocol::Refusal> for AppError {
     fn from(refusal: huifang_protocol::Refusal) -> Self {
-        let message = refusal.to_string();
-        match refusal.kind {
-            huifang_protocol::RefusalKind::Conflict => AppError::Conflict(message),
-            huifang_protocol::RefusalKind::Forbidden => AppError::Forbidden(message),
-            huifang_protocol::RefusalKind::Invalid => AppError::Invalid {
-                message,
-                details: refusal.violations.iter().map(ToString::to_string).collect(),
-            },
-        }
+        huifang_core::Error::from(refusal).into()
     }
 }
 
