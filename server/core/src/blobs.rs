@@ -9,6 +9,7 @@ use sha2::Digest;
 use crate::Company;
 use crate::auth::Caller;
 use crate::error::{CoreResult, Error};
+use huifang_store::blobs;
 
 /// What an upload's part did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +30,6 @@ fn check_hash(hash: &str) -> CoreResult<()> {
             "a blob is named by its SHA-256: 64 lowercase hex digits",
         ))
     }
-}
-
-async fn stored_size(company: &Company, hash: &str) -> CoreResult<Option<u64>> {
-    let size: Option<i64> = sqlx::query_scalar("SELECT size FROM blobs WHERE sha256 = $1")
-        .bind(hash)
-        .fetch_optional(company.db().pool())
-        .await?;
-    Ok(size.map(|s| s as u64))
 }
 
 /// Stores a blob, or one part of it (`offset` bytes already sent of `total`; neither: `body` is
@@ -78,25 +71,19 @@ pub async fn receive(
             "the body's SHA-256 is not the blob's name (cut off or altered on the way)",
         ));
     }
-    if let Some(size) = stored_size(company, hash).await? {
+    if let Some(size) = blobs::size(company.db(), hash).await? {
         return Ok((Arrival::AlreadyHeld, UploadStatus::complete(size)));
     }
-    let pool = company.db().pool();
-    let now = company.db().now_text();
+    let db = company.db();
     let received: Vec<u8> = if offset == 0 {
         body.to_vec()
     } else {
-        let current: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT total, bytes FROM blob_uploads WHERE sha256 = $1")
-                .bind(hash)
-                .fetch_optional(pool)
-                .await?;
-        let Some((current_total, mut bytes)) = current else {
+        let Some((current_total, mut bytes)) = blobs::partial(db, hash).await? else {
             return Err(Error::Conflict(
                 "no upload of this blob has begun: send it from offset 0".into(),
             ));
         };
-        if current_total as u64 != total {
+        if current_total != total {
             return Err(Error::Conflict(format!(
                 "this upload began with a total of {current_total} bytes, not {total}"
             )));
@@ -112,36 +99,7 @@ pub async fn receive(
     };
     let received_len = received.len() as u64;
     if received_len < total {
-        // Optimistic: the row moves on only from the length this part was appended to.
-        let written = if offset == 0 {
-            sqlx::query(
-                "INSERT INTO blob_uploads (sha256, total, received, bytes, uploaded_by, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (sha256) DO UPDATE SET total = excluded.total, received = excluded.received,
-                    bytes = excluded.bytes, uploaded_by = excluded.uploaded_by, updated_at = excluded.updated_at",
-            )
-            .bind(hash)
-            .bind(total as i64)
-            .bind(received_len as i64)
-            .bind(received)
-            .bind(caller.staff_id)
-            .bind(&now)
-            .execute(pool)
-            .await?
-        } else {
-            sqlx::query(
-                "UPDATE blob_uploads SET received = $1, bytes = $2, updated_at = $3
-                 WHERE sha256 = $4 AND received = $5",
-            )
-            .bind(received_len as i64)
-            .bind(received)
-            .bind(&now)
-            .bind(hash)
-            .bind(offset as i64)
-            .execute(pool)
-            .await?
-        };
-        if written.rows_affected() != 1 {
+        if !blobs::keep_partial(db, hash, offset, total, received, caller.staff_id).await? {
             return Err(Error::Conflict(
                 "another part of this blob arrived at the same time; ask where to go on".into(),
             ));
@@ -156,32 +114,12 @@ pub async fn receive(
         ));
     }
     if hex::encode(sha2::Sha256::digest(&received)) != hash {
-        sqlx::query("DELETE FROM blob_uploads WHERE sha256 = $1")
-            .bind(hash)
-            .execute(pool)
-            .await?;
+        blobs::discard_partial(db, hash).await?;
         return Err(Error::invalid(
             "the blob's SHA-256 is not its name (cut off or altered on the way); send it again from offset 0",
         ));
     }
-    let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "INSERT INTO blobs (sha256, bytes, size, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(hash)
-    .bind(received)
-    .bind(total as i64)
-    .bind(caller.staff_id)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM blob_uploads WHERE sha256 = $1")
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let arrival = if done.rows_affected() == 1 {
+    let arrival = if blobs::store(db, hash, received, caller.staff_id).await? {
         Arrival::Created
     } else {
         Arrival::AlreadyHeld
@@ -192,18 +130,13 @@ pub async fn receive(
 /// How much of a blob the server has: where an interrupted upload goes on.
 pub async fn upload_status(company: &Company, hash: &str) -> CoreResult<UploadStatus> {
     check_hash(hash)?;
-    if let Some(size) = stored_size(company, hash).await? {
+    if let Some(size) = blobs::size(company.db(), hash).await? {
         return Ok(UploadStatus::complete(size));
     }
-    let partial: Option<(i64, i64)> =
-        sqlx::query_as("SELECT received, total FROM blob_uploads WHERE sha256 = $1")
-            .bind(hash)
-            .fetch_optional(company.db().pool())
-            .await?;
-    Ok(match partial {
+    Ok(match blobs::progress(company.db(), hash).await? {
         Some((received, total)) => UploadStatus {
-            received: received as u64,
-            total: Some(total as u64),
+            received,
+            total: Some(total),
             complete: false,
         },
         None => UploadStatus {
@@ -222,11 +155,7 @@ pub async fn readable(company: &Company, caller: &Caller, hash: &str) -> CoreRes
             "blob {hash} does not exist or is outside your scope"
         ))
     };
-    let referring: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM follow_ups WHERE signature_blob = $1")
-            .bind(hash)
-            .fetch_all(company.db().pool())
-            .await?;
+    let referring = huifang_store::followups::signed_with(company.db(), hash).await?;
     let mut visible = false;
     for id in referring {
         if let Some(follow_up) =
@@ -240,10 +169,7 @@ pub async fn readable(company: &Company, caller: &Caller, hash: &str) -> CoreRes
     if !visible {
         return Err(not_found());
     }
-    let bytes: Vec<u8> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
-        .bind(hash)
-        .fetch_optional(company.db().pool())
+    blobs::bytes(company.db(), hash)
         .await?
-        .ok_or_else(not_found)?;
-    Ok(bytes)
+        .ok_or_else(not_found)
 }

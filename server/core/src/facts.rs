@@ -12,6 +12,7 @@ use huifang_protocol::{
 use crate::auth::{Caller, HouseholdScope};
 use crate::error::Error;
 use huifang_store::documents::DocWrite;
+use huifang_store::{blobs, followups, registry};
 
 /// Whether `household` is one the caller may work with, and its customers.
 async fn household_fact(
@@ -19,31 +20,12 @@ async fn household_fact(
     scope: HouseholdScope,
     household: i64,
 ) -> Result<HouseholdFact, Error> {
-    let visible = match scope {
-        HouseholdScope::All => "1 = 1".to_owned(),
-        HouseholdScope::Community(community) => format!("h.community_id = {community}"),
-        HouseholdScope::ConsultantCustomers(staff) => format!(
-            "EXISTS (SELECT 1 FROM customers cu JOIN consultant_customers cc ON cc.customer_id = cu.id
-                     WHERE cu.household_id = h.id AND cc.consultant_id = {staff})"
-        ),
-        HouseholdScope::Nothing => "1 = 0".to_owned(),
-    };
-    // The scope's ids are the session's own integers, written inline.
-    let sql = format!("SELECT COUNT(*) FROM households h WHERE h.id = $1 AND {visible}");
-    let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(household)
-        .fetch_one(&mut **write.tx())
-        .await?;
-    if found == 0 {
+    if !registry::household_visible(write.tx(), scope, household).await? {
         return Ok(HouseholdFact::Unknown {
             household_id: household,
         });
     }
-    let customers: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE household_id = $1 ORDER BY id")
-            .bind(household)
-            .fetch_all(&mut **write.tx())
-            .await?;
+    let customers = registry::customers_of(write.tx(), household).await?;
     Ok(HouseholdFact::InScope {
         household_id: household,
         customers,
@@ -64,19 +46,7 @@ pub async fn for_sheet(
         _ => None,
     };
     let signed = match before {
-        Some(before) => {
-            let signed: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1
-                 AND (method = $2 OR signature_blob IS NOT NULL)",
-            )
-            .bind(&before.id)
-            .bind(huifang_protocol::Labelled::code(
-                huifang_protocol::FollowUpMethod::OnSiteSignature,
-            ))
-            .fetch_one(&mut **write.tx())
-            .await?;
-            signed > 0
-        }
+        Some(before) => followups::customer_signed(write.tx(), &before.id).await?,
         None => false,
     };
     Ok(SheetFacts {
@@ -98,24 +68,19 @@ pub async fn for_follow_up(
     };
     let signature_blob = match (&before.signature, &after.signature) {
         (None, Some(signature)) => {
-            let uploaded_by: Option<i64> =
-                sqlx::query_scalar("SELECT uploaded_by FROM blobs WHERE sha256 = $1")
-                    .bind(&signature.blob_sha256)
-                    .fetch_optional(&mut **write.tx())
-                    .await?;
+            let uploaded_by = blobs::uploader(write.tx(), &signature.blob_sha256).await?;
             Some(match uploaded_by {
                 None => BlobFact::Missing,
                 Some(uploaded_by) => {
-                    let others: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM follow_ups WHERE signature_blob = $1 AND id <> $2",
+                    let used_elsewhere = followups::signature_used_elsewhere(
+                        write.tx(),
+                        &signature.blob_sha256,
+                        &after.id,
                     )
-                    .bind(&signature.blob_sha256)
-                    .bind(&after.id)
-                    .fetch_one(&mut **write.tx())
                     .await?;
                     BlobFact::Stored {
                         uploaded_by,
-                        used_elsewhere: others > 0,
+                        used_elsewhere,
                     }
                 }
             })

@@ -9,12 +9,13 @@ use huifang_protocol::{AssignmentRule, ComplaintLevel, Sheet, SheetCategory, Uni
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{Any, Transaction};
 
 use crate::error::Error;
 use huifang_store::audit::AuditActor;
 use huifang_store::db::Database;
+use huifang_store::db::Tx;
 use huifang_store::documents::DocWrite;
+use huifang_store::{settings, units};
 
 const SETTINGS_KEY: &str = "assignment";
 
@@ -98,12 +99,7 @@ pub async fn load_setting<T: DeserializeOwned + Default>(
     db: &Database,
     key: &str,
 ) -> Result<T, Error> {
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(db.pool())
-            .await?;
-    match stored {
+    match settings::get(db, key).await? {
         Some(text) => serde_json::from_str(&text)
             .map_err(|e| Error::internal(format!("stored setting {key}: {e}"))),
         None => Ok(T::default()),
@@ -123,18 +119,7 @@ pub async fn change_setting<T: Serialize + DeserializeOwned + Default>(
     let before: T = load_setting(db, key).await?;
     let text = serde_json::to_string(value).map_err(|e| Error::Internal(e.into()))?;
     let mut write = DocWrite::begin(db, actor, time_zone).await?;
-    let now = write.now_text();
-    sqlx::query(
-        "INSERT INTO rule_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-             updated_by = excluded.updated_by",
-    )
-    .bind(key)
-    .bind(text)
-    .bind(now)
-    .bind(actor.staff_id)
-    .execute(&mut **write.tx())
-    .await?;
+    settings::put(&mut write, key, &text, actor.staff_id).await?;
     let subject = if key == SETTINGS_KEY {
         "rule_settings".to_owned()
     } else {
@@ -151,11 +136,7 @@ pub async fn change_setting<T: Serialize + DeserializeOwned + Default>(
 }
 
 /// A unit the rules can send work to, with its head (who is told, R-ORG-2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RuleUnit {
-    pub id: i64,
-    pub head: Option<i64>,
-}
+pub use huifang_store::units::UnitWithHead as RuleUnit;
 
 /// What the rules need to know about the people and units around a sheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,117 +251,27 @@ pub fn assign(sheet: &Sheet, facts: &SheetFacts, settings: &RuleSettings) -> Ass
     }
 }
 
-/// The unit `sql` finds (binding `kind`'s code first when given, then `arg`), with its head.
-async fn unit_of_kind(
-    tx: &mut Transaction<'static, Any>,
-    sql: &'static str,
-    kind: Option<UnitKind>,
-    arg: Option<i64>,
-) -> Result<Option<RuleUnit>, sqlx::Error> {
-    let mut query = sqlx::query_scalar::<_, i64>(sql);
-    if let Some(kind) = kind {
-        query = query.bind(huifang_protocol::Labelled::code(kind));
-    }
-    if let Some(arg) = arg {
-        query = query.bind(arg);
-    }
-    let Some(id) = query.fetch_optional(&mut **tx).await? else {
-        return Ok(None);
-    };
-    let head: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM staff WHERE unit_id = $1 AND role = $2 AND deactivated_at IS NULL ORDER BY id LIMIT 1",
-    )
-    .bind(id)
-    .bind(huifang_protocol::Labelled::code(huifang_protocol::Role::UnitHead))
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(Some(RuleUnit { id, head }))
-}
-
 /// Looks up the facts the rules need about a sheet.
-pub async fn gather_facts(
-    tx: &mut Transaction<'static, Any>,
-    sheet: &Sheet,
-) -> Result<SheetFacts, Error> {
-    let acceptor_unit = unit_of_kind(
-        tx,
-        "SELECT id FROM units WHERE id = $1",
-        None,
-        Some(sheet.accepting_unit_id),
-    )
-    .await?
-    .ok_or_else(|| Error::invalid(format!("unit {} does not exist", sheet.accepting_unit_id)))?;
-    let kind: String = sqlx::query_scalar("SELECT kind FROM units WHERE id = $1")
-        .bind(sheet.accepting_unit_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let acceptor_unit_kind = kind
-        .parse::<UnitKind>()
-        .map_err(|e| Error::internal(format!("stored unit kind: {e}")))?;
-    let development = unit_of_kind(
-        tx,
-        "SELECT id FROM units WHERE kind = $1 ORDER BY id LIMIT 1",
-        Some(UnitKind::DevelopmentDepartment),
-        None,
-    )
-    .await?;
-    let marketing = unit_of_kind(
-        tx,
-        "SELECT id FROM units WHERE kind = $1 ORDER BY id LIMIT 1",
-        Some(UnitKind::MarketingDepartment),
-        None,
-    )
-    .await?;
-    let community: Option<i64> = match sheet.household_id {
-        Some(household) => {
-            sqlx::query_scalar("SELECT community_id FROM households WHERE id = $1")
-                .bind(household)
-                .fetch_optional(&mut **tx)
-                .await?
+pub async fn gather_facts(tx: &mut Tx, sheet: &Sheet) -> Result<SheetFacts, Error> {
+    let (acceptor_unit, acceptor_unit_kind) = units::unit(tx, sheet.accepting_unit_id)
+        .await?
+        .ok_or_else(|| {
+            Error::invalid(format!("unit {} does not exist", sheet.accepting_unit_id))
+        })?;
+    let development = units::first_of_kind(tx, UnitKind::DevelopmentDepartment, None).await?;
+    let marketing = units::first_of_kind(tx, UnitKind::MarketingDepartment, None).await?;
+    let community = match sheet.household_id {
+        Some(household) => units::community_of_household(tx, household).await?,
+        None => None,
+    };
+    let office = match community {
+        Some(community) => {
+            units::first_of_kind(tx, UnitKind::PropertyOffice, Some(community)).await?
         }
         None => None,
     };
-    let office =
-        match community {
-            Some(community) => unit_of_kind(
-                tx,
-                "SELECT id FROM units WHERE kind = $1 AND community_id = $2 ORDER BY id LIMIT 1",
-                Some(UnitKind::PropertyOffice),
-                Some(community),
-            )
-            .await?,
-            None => None,
-        };
-    let consultant: Option<(i64, i64)> = match (sheet.customer_id, sheet.household_id) {
-        (Some(customer), _) => {
-            sqlx::query_as(
-                "SELECT st.id, st.unit_id FROM consultant_customers cc JOIN staff st ON st.id = cc.consultant_id
-                 WHERE cc.customer_id = $1 AND st.deactivated_at IS NULL AND st.unit_id IS NOT NULL",
-            )
-            .bind(customer)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-        (None, Some(household)) => {
-            sqlx::query_as(
-                "SELECT st.id, st.unit_id FROM consultant_customers cc
-                 JOIN customers cu ON cu.id = cc.customer_id
-                 JOIN staff st ON st.id = cc.consultant_id
-                 WHERE cu.household_id = $1 AND st.deactivated_at IS NULL AND st.unit_id IS NOT NULL
-                 ORDER BY cu.id LIMIT 1",
-            )
-            .bind(household)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-        (None, None) => None,
-    };
-    let consultant = match consultant {
-        Some((staff, unit)) => {
-            unit_of_kind(tx, "SELECT id FROM units WHERE id = $1", None, Some(unit))
-                .await?
-                .map(|site| (staff, site))
-        }
+    let consultant = match units::consultant_of(tx, sheet.customer_id, sheet.household_id).await? {
+        Some((staff, unit)) => units::unit(tx, unit).await?.map(|(site, _)| (staff, site)),
         None => None,
     };
     Ok(SheetFacts {

@@ -106,8 +106,12 @@ pub async fn exchange(
     } else {
         None
     };
-    let (mut documents, removed, cursor, more) =
-        outgoing::outgoing(company, caller, from, request.page_size).await?;
+    let huifang_store::changes::ChangesPage {
+        mut documents,
+        removed,
+        cursor,
+        more,
+    } = outgoing::outgoing(company, caller, from, request.page_size).await?;
     // A phone whose changes were refused drops its copy and takes the server's, when it may.
     let refused: Vec<&str> = rejections
         .iter()

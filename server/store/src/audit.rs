@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, FromRow, Transaction};
 
 use crate::db::Database;
+use crate::error::StoreError;
 
 /// The hash the first entry chains to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -65,7 +66,7 @@ fn entry_hash(
 }
 
 /// The hash of the newest entry (the chain's head), [`GENESIS`] before the first.
-pub async fn last_hash(tx: &mut Transaction<'static, Any>) -> Result<String, sqlx::Error> {
+pub async fn last_hash(tx: &mut Transaction<'static, Any>) -> Result<String, StoreError> {
     let prev: Option<String> =
         sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut **tx)
@@ -86,7 +87,7 @@ pub async fn append(
     action: &str,
     subject: &str,
     detail: &serde_json::Value,
-) -> Result<String, sqlx::Error> {
+) -> Result<String, StoreError> {
     let detail = detail.to_string();
     let hash = entry_hash(prev, at, actor, action, subject, &detail);
     sqlx::query(
@@ -115,7 +116,7 @@ pub async fn append_all(
     at: &str,
     actor: AuditActor,
     entries: &[(&str, String, serde_json::Value)],
-) -> Result<String, sqlx::Error> {
+) -> Result<String, StoreError> {
     let mut head = prev.to_owned();
     let mut rows = Vec::with_capacity(entries.len());
     for (action, subject, detail) in entries {
@@ -155,7 +156,7 @@ pub async fn append_all(
 }
 
 /// Records the chain's head, so removing the newest entries shows (`huifang audit verify`).
-pub async fn set_head(tx: &mut Transaction<'static, Any>, head: &str) -> Result<(), sqlx::Error> {
+pub async fn set_head(tx: &mut Transaction<'static, Any>, head: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE change_sequence SET audit_head = $1 WHERE id = 1")
         .bind(head)
         .execute(&mut **tx)
@@ -168,25 +169,25 @@ pub async fn list(
     db: &Database,
     subject: Option<&str>,
     limit: u32,
-) -> Result<Vec<AuditEntry>, sqlx::Error> {
+) -> Result<Vec<AuditEntry>, StoreError> {
     let columns = "id, at, staff_id, session_id, action, subject, detail, prev_hash, hash";
-    match subject {
+    Ok(match subject {
         Some(subject) => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {columns} FROM audit_log WHERE subject = $1 ORDER BY id DESC LIMIT {limit}"
             )))
             .bind(subject)
             .fetch_all(db.pool())
-            .await
+            .await?
         }
         None => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {columns} FROM audit_log ORDER BY id DESC LIMIT {limit}"
             )))
             .fetch_all(db.pool())
-            .await
+            .await?
         }
-    }
+    })
 }
 
 /// What `verify` found.
@@ -198,7 +199,7 @@ pub struct Verification {
 }
 
 /// Walks the whole chain, recomputing every hash.
-pub async fn verify(db: &Database) -> Result<Verification, sqlx::Error> {
+pub async fn verify(db: &Database) -> Result<Verification, StoreError> {
     let mut entries = 0;
     let mut problems = Vec::new();
     let mut prev = GENESIS.to_owned();

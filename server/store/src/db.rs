@@ -17,6 +17,9 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// A transaction on the pool: what a write's statements run in (`DocWrite::tx`).
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
 /// Which engine a pool talks to, for the few places where their SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -169,11 +172,9 @@ impl Database {
     }
 
     /// Whether the database answers a trivial query (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    pub async fn ping(&self) -> Result<(), crate::StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Waits for this process's turn to write documents (see `write_gate`).
@@ -323,7 +324,7 @@ pub async fn insert_rows(
     table: &str,
     columns: &[(&str, ColumnType)],
     rows: &[serde_json::Value],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::StoreError> {
     write_rows(conn, backend, table, columns, rows, None).await
 }
 
@@ -336,7 +337,7 @@ pub async fn upsert_rows(
     columns: &[(&str, ColumnType)],
     (key, update): (&str, &[&str]),
     rows: &[serde_json::Value],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::StoreError> {
     let updates: Vec<String> = update
         .iter()
         .map(|name| format!("{name} = excluded.{name}"))
@@ -356,7 +357,7 @@ async fn write_rows(
     columns: &[(&str, ColumnType)],
     rows: &[serde_json::Value],
     conflict: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::StoreError> {
     let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
     let values: Vec<String> = columns
         .iter()

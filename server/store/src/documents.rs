@@ -33,7 +33,7 @@ impl DocWrite {
         db: &Database,
         actor: AuditActor,
         time_zone: Tz,
-    ) -> Result<Self, sqlx::Error> {
+    ) -> Result<Self, StoreError> {
         let turn = db.write_turn().await;
         let mut tx = db.pool().begin().await?;
         // The first statement writes, so SQLite takes its write lock now rather than failing to
@@ -170,6 +170,16 @@ impl DocWrite {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// The change sequence of document `id` as stored now, inside this write.
+    pub async fn stored_seq(&mut self, id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT seq FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
     }
 
     /// The change sequence of each of `ids` as stored now, inside this write (which holds the
@@ -418,6 +428,20 @@ pub async fn stored_many<D: Document>(
     Ok(found)
 }
 
+/// A stored document of any kind: its kind's code, change sequence and bytes.
+pub type StoredCopy = (String, i64, Vec<u8>);
+
+/// The stored copy of document `id`, whatever its kind, outside a write (a sync reads it before
+/// its write begins, and compares the sequence inside).
+pub async fn stored_copy(db: &Database, id: &str) -> Result<Option<StoredCopy>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT kind, seq, bytes FROM documents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
 /// Reads a document outside a write (for display or for checking a projection).
 pub async fn read<D: Document>(db: &Database, id: &str) -> Result<Option<D>, StoreError> {
     let bytes: Option<Vec<u8>> =
@@ -436,9 +460,11 @@ pub async fn read<D: Document>(db: &Database, id: &str) -> Result<Option<D>, Sto
 }
 
 /// The ids of every stored document of a kind (for checks that recompute projections).
-pub async fn ids_of(db: &Database, kind: DocumentKind) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM documents WHERE kind = $1 ORDER BY id")
-        .bind(kind.code())
-        .fetch_all(db.pool())
-        .await
+pub async fn ids_of(db: &Database, kind: DocumentKind) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM documents WHERE kind = $1 ORDER BY id")
+            .bind(kind.code())
+            .fetch_all(db.pool())
+            .await?,
+    )
 }

@@ -1,10 +1,12 @@
 //! The follow-up projection and its queries.
 
-use huifang_protocol::{FollowUp, FollowUpKind, FollowUpStatus, Labelled, Page, parse_time};
+use huifang_protocol::{
+    FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, Labelled, Page, parse_time,
+};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::db::{Conditions, Database, SqlArg, id_list};
+use crate::db::{Conditions, Database, SqlArg, Tx, id_list};
 use crate::documents::DocWrite;
 use crate::error::StoreError;
 use crate::registry::PageRequest;
@@ -296,4 +298,44 @@ pub async fn for_sheet(db: &Database, sheet_id: &str) -> Result<Vec<FollowUpSumm
         .bind(sheet_id)
         .fetch_all(db.pool())
         .await?)
+}
+
+/// The follow-ups whose customer signature is blob `hash` (D-SIG-1).
+pub async fn signed_with(db: &Database, hash: &str) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM follow_ups WHERE signature_blob = $1")
+            .bind(hash)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// Whether a follow-up other than `except` already holds signature blob `hash`.
+pub async fn signature_used_elsewhere(
+    tx: &mut Tx,
+    hash: &str,
+    except: &str,
+) -> Result<bool, StoreError> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follow_ups WHERE signature_blob = $1 AND id <> $2",
+    )
+    .bind(hash)
+    .bind(except)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(others > 0)
+}
+
+/// Whether the customer signed for sheet `sheet_id` (an on-site signature follow-up, or one
+/// carrying a signature).
+pub async fn customer_signed(tx: &mut Tx, sheet_id: &str) -> Result<bool, StoreError> {
+    let signed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1
+         AND (method = $2 OR signature_blob IS NOT NULL)",
+    )
+    .bind(sheet_id)
+    .bind(FollowUpMethod::OnSiteSignature.code())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(signed > 0)
 }

@@ -6,16 +6,22 @@
 //! [`StoreError`].
 
 pub mod audit;
+pub mod blobs;
+pub mod changes;
 pub mod db;
 pub mod documents;
 mod error;
 pub mod followups;
+pub mod login_failures;
 pub mod measures;
 pub mod registry;
 pub mod scope;
+pub mod sessions;
+pub mod settings;
 pub mod sheets;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod units;
 
 pub use db::{Backend, Database, DbError};
 pub use error::{StoreError, StoreResult};

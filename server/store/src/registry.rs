@@ -8,7 +8,7 @@ use huifang_protocol::{
 };
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::db::{self, Conditions, Database, SqlArg, contains_pattern};
+use crate::db::{self, Conditions, Database, SqlArg, Tx, contains_pattern};
 use crate::error::StoreError;
 use crate::scope::{HouseholdScope, StaffScope};
 
@@ -144,6 +144,60 @@ const STAFF_COLUMNS: &str = "id, username, name, phone, role, unit_id, deactivat
 /// Households with a customer owned by the consultant bound to `?`.
 const OWNED_BY_CONSULTANT: &str = "h.id IN (SELECT cu.household_id FROM customers cu
     JOIN consultant_customers cc ON cc.customer_id = cu.id WHERE cc.consultant_id = ?)";
+/// Limits households `h` to those `scope` lets the caller see.
+fn add_household_scope(conditions: &mut Conditions, scope: HouseholdScope) {
+    match scope {
+        HouseholdScope::All => {}
+        HouseholdScope::Community(id) => {
+            conditions.add("h.community_id = ?", [SqlArg::Int(id)]);
+        }
+        HouseholdScope::ConsultantCustomers(staff) => {
+            conditions.add(OWNED_BY_CONSULTANT, [SqlArg::Int(staff)]);
+        }
+        HouseholdScope::Nothing => {
+            conditions.add("1 = 0", []);
+        }
+    }
+}
+
+/// Whether household `id` exists and `scope` lets the caller see it (in a write's transaction:
+/// the review of a change reads it there).
+pub async fn household_visible(
+    tx: &mut Tx,
+    scope: HouseholdScope,
+    id: i64,
+) -> Result<bool, StoreError> {
+    let mut conditions = Conditions::default();
+    conditions.add("h.id = ?", [SqlArg::Int(id)]);
+    add_household_scope(&mut conditions, scope);
+    let (found,): (i64,) = conditions
+        .bind(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM households h {}",
+            conditions.where_sql()
+        ))))
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(found > 0)
+}
+
+/// A staff member's name (in a write's transaction: a refusal names who recorded what stands).
+pub async fn staff_name(tx: &mut Tx, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+/// The customers of a household, by id.
+pub async fn customers_of(tx: &mut Tx, household: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM customers WHERE household_id = $1 ORDER BY id")
+            .bind(household)
+            .fetch_all(&mut **tx)
+            .await?,
+    )
+}
+
 const HOUSEHOLD_SELECT: &str =
     "SELECT h.id, h.community_id, c.name AS community_name, h.building_id,
         b.name AS building_name, h.room, h.address
@@ -265,18 +319,7 @@ impl RegistryStore {
         full_phones: bool,
     ) -> Result<Page<Household>, StoreError> {
         let mut conditions = Conditions::default();
-        match scope {
-            HouseholdScope::All => {}
-            HouseholdScope::Community(id) => {
-                conditions.add("h.community_id = ?", [SqlArg::Int(id)]);
-            }
-            HouseholdScope::ConsultantCustomers(staff) => {
-                conditions.add(OWNED_BY_CONSULTANT, [SqlArg::Int(staff)]);
-            }
-            HouseholdScope::Nothing => {
-                conditions.add("1 = 0", []);
-            }
-        }
+        add_household_scope(&mut conditions, scope);
         if let Some(id) = filter.community_id {
             conditions.add("h.community_id = ?", [SqlArg::Int(id)]);
         }

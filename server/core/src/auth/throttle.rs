@@ -10,10 +10,10 @@
 use std::net::IpAddr;
 
 use chrono::Duration;
-use sqlx::Row;
 
 use crate::error::Error;
-use huifang_store::db::{self, Database};
+use huifang_store::db::Database;
+use huifang_store::login_failures;
 
 /// Failures of one account allowed before the first lock.
 const FREE_FAILURES: i64 = 5;
@@ -67,48 +67,20 @@ impl LoginThrottle {
         if let Some(address) = &attempt.address {
             keys.push((address.clone(), FREE_ADDRESS_FAILURES));
         }
-        // SQLite's write lock (taken by the first write) serialises attempts; PostgreSQL locks
-        // the rows, which exist from the first statement on.
-        let lock = match self.db.backend() {
-            db::Backend::Postgres => " FOR UPDATE",
-            db::Backend::Sqlite => "",
-        };
         let mut counted = Vec::new();
         let mut retry_after = None;
         for (key, free) in keys {
-            sqlx::query(
-                "INSERT INTO login_failures (username, failures, locked_until, last_failed_at)
-                 VALUES ($1, 0, NULL, $2) ON CONFLICT (username) DO NOTHING",
-            )
-            .bind(&key)
-            .bind(huifang_protocol::format_time(now))
-            .execute(&mut *tx)
-            .await?;
-            let previous = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT failures, locked_until, last_failed_at FROM login_failures
-                 WHERE username = $1{lock}"
-            )))
-            .bind(&key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let mut failures = 0;
-            if let Some(row) = previous {
-                let locked_until: Option<String> = row.try_get("locked_until")?;
-                if let Some(until) = locked_until
-                    .as_deref()
-                    .and_then(huifang_store::db::parse_stored_time)
-                    && until > now
-                {
-                    let left = u64::try_from((until - now).num_seconds()).unwrap_or(0) + 1;
-                    retry_after = Some(retry_after.unwrap_or(0).max(left));
-                }
-                let last: String = row.try_get("last_failed_at")?;
-                if huifang_store::db::parse_stored_time(&last)
-                    .is_some_and(|t| now - t < FORGET_AFTER)
-                {
-                    failures = row.try_get::<i64, _>("failures")?;
-                }
+            let previous = login_failures::lock(&mut tx, self.db.backend(), &key, now).await?;
+            if let Some(until) = previous.locked_until
+                && until > now
+            {
+                let left = u64::try_from((until - now).num_seconds()).unwrap_or(0) + 1;
+                retry_after = Some(retry_after.unwrap_or(0).max(left));
             }
+            let recent = previous
+                .last_failed_at
+                .is_some_and(|t| now - t < FORGET_AFTER);
+            let failures = if recent { previous.failures } else { 0 };
             counted.push((key, free, failures + 1));
         }
         if let Some(retry_after_secs) = retry_after {
@@ -118,22 +90,9 @@ impl LoginThrottle {
         for (key, free, failures) in counted {
             let locked_until = (failures >= free).then(|| {
                 let doublings = u32::try_from(failures - free).unwrap_or(u32::MAX).min(10);
-                let lock = (FIRST_LOCK * 2i32.pow(doublings)).min(LONGEST_LOCK);
-                huifang_protocol::format_time(now + lock)
+                now + (FIRST_LOCK * 2i32.pow(doublings)).min(LONGEST_LOCK)
             });
-            sqlx::query(
-                "INSERT INTO login_failures (username, failures, locked_until, last_failed_at)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (username) DO UPDATE
-                 SET failures = excluded.failures, locked_until = excluded.locked_until,
-                     last_failed_at = excluded.last_failed_at",
-            )
-            .bind(&key)
-            .bind(failures)
-            .bind(locked_until)
-            .bind(huifang_protocol::format_time(now))
-            .execute(&mut *tx)
-            .await?;
+            login_failures::record(&mut tx, &key, failures, locked_until, now).await?;
         }
         tx.commit().await?;
         Ok(attempt)
@@ -143,20 +102,7 @@ impl LoginThrottle {
     /// counts against the address.
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), Error> {
         let _turn = self.db.write_turn().await;
-        let mut tx = self.db.pool().begin().await?;
-        sqlx::query("DELETE FROM login_failures WHERE username = $1")
-            .bind(&attempt.account)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(address) = &attempt.address {
-            sqlx::query(
-                "UPDATE login_failures SET failures = failures - 1 WHERE username = $1 AND failures > 0",
-            )
-            .bind(address)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        login_failures::forgive(&self.db, &attempt.account, attempt.address.as_deref()).await?;
         Ok(())
     }
 }

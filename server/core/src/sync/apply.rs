@@ -56,12 +56,6 @@ impl From<huifang_store::StoreError> for Refusal {
     }
 }
 
-impl From<sqlx::Error> for Refusal {
-    fn from(error: sqlx::Error) -> Self {
-        Refusal::Failed(error.into())
-    }
-}
-
 pub(super) fn refuse(reason: impl Into<String>) -> Refusal {
     Refusal::Refused {
         fields: Vec::new(),
@@ -71,7 +65,7 @@ pub(super) fn refuse(reason: impl Into<String>) -> Refusal {
 }
 
 /// A document's stored copy as a sync found it: kind, change sequence and bytes.
-type StoredCopy = (String, i64, Vec<u8>);
+use huifang_store::documents::StoredCopy;
 
 /// A device's changes applied to the stored copy: the result and whether it adds anything.
 struct Applied {
@@ -190,11 +184,7 @@ pub(super) async fn apply(
             &change.document_id,
         )
         .await?;
-    let stored: Option<StoredCopy> =
-        sqlx::query_as("SELECT kind, seq, bytes FROM documents WHERE id = $1")
-            .bind(&change.document_id)
-            .fetch_optional(company.db().pool())
-            .await?;
+    let stored = huifang_store::documents::stored_copy(company.db(), &change.document_id).await?;
     check_kind(stored.as_ref(), &change)?;
     if change.kind == DocumentKind::FollowUp && stored.is_none() {
         return Err(refuse("follow-ups are created by the server's rules"));
@@ -211,17 +201,13 @@ pub(super) async fn apply(
     let mut applied = applied?;
     let mut write =
         DocWrite::begin(company.db(), caller.audit_actor(), company.time_zone()).await?;
-    let current: Option<(String, i64)> =
-        sqlx::query_as("SELECT kind, seq FROM documents WHERE id = $1")
-            .bind(&change.document_id)
-            .fetch_optional(&mut **write.tx())
-            .await?;
+    let current = write.stored_seq(&change.document_id).await?;
     let mut stored = stored;
-    if current.as_ref().map(|c| c.1) != stored.as_ref().map(|s| s.1) {
+    if current != stored.as_ref().map(|s| s.1) {
         // Another write came in between: apply the changes to what is stored now.
         stored = match write.load_raw(&change.document_id).await? {
             Some((kind, mut doc)) => {
-                let seq = current.as_ref().map_or(0, |c| c.1);
+                let seq = current.unwrap_or(0);
                 Some((kind, seq, doc.save()))
             }
             None => None,
@@ -281,11 +267,8 @@ async fn overruled(
             let follow_up: FollowUp = stored_value(stored)?;
             match &follow_up.outcome {
                 Some(outcome) => {
-                    let name: Option<String> =
-                        sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
-                            .bind(outcome.recorded_by)
-                            .fetch_optional(&mut **write.tx())
-                            .await?;
+                    let name = huifang_store::registry::staff_name(write.tx(), outcome.recorded_by)
+                        .await?;
                     format!(
                         "the outcome recorded by {} (staff {}) at {} stands",
                         name.unwrap_or_default(),

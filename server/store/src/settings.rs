@@ -1,0 +1,38 @@
+//! Settings an administrator may change (R-GOV-1), stored as JSON text under a key; what they
+//! mean is the domain's.
+
+use crate::db::Database;
+use crate::documents::DocWrite;
+use crate::error::StoreError;
+
+/// The JSON text stored under `key`, if it was ever set.
+pub async fn get(db: &Database, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// Stores `value` under `key` in `write` (the caller audits the change in the same write).
+pub async fn put(
+    write: &mut DocWrite,
+    key: &str,
+    value: &str,
+    staff_id: Option<i64>,
+) -> Result<(), StoreError> {
+    let now = write.now_text();
+    sqlx::query(
+        "INSERT INTO rule_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+             updated_by = excluded.updated_by",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(now)
+    .bind(staff_id)
+    .execute(&mut **write.tx())
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The units and people around a sheet, as the rules engine reads them (D-INF-3, R-ORG-2):
+//! a unit with its head, the first unit of a kind, the consultant of a customer.
+
+use huifang_protocol::{Labelled, Role, UnitKind};
+
+use crate::db::Tx;
+use crate::error::StoreError;
+
+/// A unit with its head (who is told, R-ORG-2), if it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitWithHead {
+    pub id: i64,
+    pub head: Option<i64>,
+}
+
+/// The first active unit head of `unit`.
+async fn head_of(tx: &mut Tx, unit: i64) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM staff WHERE unit_id = $1 AND role = $2 AND deactivated_at IS NULL
+         ORDER BY id LIMIT 1",
+    )
+    .bind(unit)
+    .bind(Role::UnitHead.code())
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Unit `id` with its kind and head; `None` if there is no such unit.
+pub async fn unit(tx: &mut Tx, id: i64) -> Result<Option<(UnitWithHead, UnitKind)>, StoreError> {
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM units WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(kind) = kind else {
+        return Ok(None);
+    };
+    let kind = kind
+        .parse::<UnitKind>()
+        .map_err(|e| StoreError::corrupt(format!("stored unit kind: {e}")))?;
+    let head = head_of(tx, id).await?;
+    Ok(Some((UnitWithHead { id, head }, kind)))
+}
+
+/// The first unit of `kind` (within `community`, when given), with its head.
+pub async fn first_of_kind(
+    tx: &mut Tx,
+    kind: UnitKind,
+    community: Option<i64>,
+) -> Result<Option<UnitWithHead>, StoreError> {
+    let id: Option<i64> =
+        match community {
+            Some(community) => sqlx::query_scalar(
+                "SELECT id FROM units WHERE kind = $1 AND community_id = $2 ORDER BY id LIMIT 1",
+            )
+            .bind(kind.code())
+            .bind(community)
+            .fetch_optional(&mut **tx)
+            .await?,
+            None => {
+                sqlx::query_scalar("SELECT id FROM units WHERE kind = $1 ORDER BY id LIMIT 1")
+                    .bind(kind.code())
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        };
+    match id {
+        Some(id) => Ok(Some(UnitWithHead {
+            id,
+            head: head_of(tx, id).await?,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// The community a household belongs to.
+pub async fn community_of_household(
+    tx: &mut Tx,
+    household: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT community_id FROM households WHERE id = $1")
+            .bind(household)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// The active consultant (staff id, unit id) of a customer, or of the first customer of a
+/// household with one (R-INF-7).
+pub async fn consultant_of(
+    tx: &mut Tx,
+    customer: Option<i64>,
+    household: Option<i64>,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    Ok(match (customer, household) {
+        (Some(customer), _) => {
+            sqlx::query_as(
+                "SELECT st.id, st.unit_id FROM consultant_customers cc JOIN staff st ON st.id = cc.consultant_id
+                 WHERE cc.customer_id = $1 AND st.deactivated_at IS NULL AND st.unit_id IS NOT NULL",
+            )
+            .bind(customer)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+        (None, Some(household)) => {
+            sqlx::query_as(
+                "SELECT st.id, st.unit_id FROM consultant_customers cc
+                 JOIN customers cu ON cu.id = cc.customer_id
+                 JOIN staff st ON st.id = cc.consultant_id
+                 WHERE cu.household_id = $1 AND st.deactivated_at IS NULL AND st.unit_id IS NOT NULL
+                 ORDER BY cu.id LIMIT 1",
+            )
+            .bind(household)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+        (None, None) => None,
+    })
+}
