@@ -14,6 +14,7 @@ mod error;
 pub mod followups;
 pub mod login_failures;
 pub mod measures;
+pub mod plans;
 pub mod registry;
 pub mod scope;
 pub mod sessions;

@@ -188,6 +188,29 @@ pub async fn staff_name(tx: &mut Tx, id: i64) -> Result<Option<String>, StoreErr
         .await?)
 }
 
+/// A customer's name and phone, with their household: what a new follow-up document names.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct CustomerContact {
+    pub household_id: i64,
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+}
+
+/// The customers of `households`, by household and id.
+pub async fn contacts_of(
+    db: &Database,
+    households: &[i64],
+) -> Result<Vec<CustomerContact>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT household_id, id, name, phone FROM customers WHERE household_id IN ({})
+         ORDER BY household_id, id",
+        db::id_list(households)
+    )))
+    .fetch_all(db.pool())
+    .await?)
+}
+
 /// The customers of a household, by id.
 pub async fn customers_of(tx: &mut Tx, household: i64) -> Result<Vec<i64>, StoreError> {
     Ok(

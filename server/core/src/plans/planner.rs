@@ -13,8 +13,8 @@ use super::month::Month;
 use super::quotas::{Quota, QuotaRule, QuotaSettings, monthly_quota};
 use super::sampling::{self, Household, Reason, SamplingInput};
 use crate::error::Error;
-use huifang_protocol::{FollowUpKind, Role, UnitKind};
-use huifang_store::db::{Database, code, codes};
+use huifang_protocol::{Role, UnitKind};
+use huifang_store::db::Database;
 
 /// A unit of a community that owes sampled routine follow-ups (R-RTN-2…4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,88 +256,21 @@ pub async fn gather(
     settings: QuotaSettings,
 ) -> Result<PlanFacts, Error> {
     let month_start = huifang_protocol::format_time(month.start(time_zone));
-    let pool = db.pool();
-
-    let units: Vec<(i64, String, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT u.id, u.kind, COALESCE(u.community_id, p.community_id)
-         FROM units u LEFT JOIN units p ON p.id = u.parent_id
-         WHERE u.kind IN ({})
-         ORDER BY u.id",
-        codes(&[
-            UnitKind::PropertyOffice,
-            UnitKind::CustomerServiceCenter,
-            UnitKind::OfficeDepartment
-        ])
-    )))
-    .fetch_all(pool)
-    .await?;
-    let people: Vec<(i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, unit_id, role FROM staff
-         WHERE deactivated_at IS NULL AND unit_id IS NOT NULL AND role IN ({})
-         ORDER BY id",
-        codes(&[Role::UnitHead, Role::Staff])
-    )))
-    .fetch_all(pool)
-    .await?;
-    let households: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, community_id, building_id FROM households WHERE created_at < $1 ORDER BY id",
-    )
-    .bind(&month_start)
-    .fetch_all(pool)
-    .await?;
-    let cycles: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT c.unit_id, c.cycle, c.started_month FROM routine_cycles c
-         WHERE c.staff_id = 0 AND c.cycle = (SELECT MAX(d.cycle) FROM routine_cycles d
-                                             WHERE d.unit_id = c.unit_id AND d.staff_id = 0)",
-    )
-    .fetch_all(pool)
-    .await?;
-    let sampled: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT i.unit_id, i.household_id FROM routine_plan_items i
-         JOIN (SELECT unit_id, MAX(cycle) AS cycle FROM routine_cycles WHERE staff_id = 0
-               GROUP BY unit_id) c ON c.unit_id = i.unit_id AND c.cycle = i.cycle
-         WHERE i.staff_id = 0 AND i.sampled = 1 AND i.month < $1",
-    )
-    .bind(month.to_string())
-    .fetch_all(pool)
-    .await?;
-    // Households not reached last time (with the head, or closed so) are tried again.
-    let unreachable: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT i.unit_id, i.household_id FROM follow_ups f
-         JOIN routine_plan_items i ON i.follow_up_id = f.id
-         WHERE {unreachable} AND f.kind = {routine} AND i.sampled = 1 AND i.month < $1
-           AND NOT EXISTS (SELECT 1 FROM routine_plan_items j
-                           WHERE j.unit_id = i.unit_id AND j.staff_id = i.staff_id
-                             AND j.household_id = i.household_id AND j.month > i.month)
-         ORDER BY i.month, i.household_id",
-        unreachable = huifang_store::measures::unreachable(),
-        routine = code(FollowUpKind::Routine),
-    )))
-    .bind(month.to_string())
-    .fetch_all(pool)
-    .await?;
-    let consultant_rows: Vec<(i64, i64, i64, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT cc.consultant_id, s.unit_id, c.household_id, MIN(c.id), h.building_id
-         FROM consultant_customers cc
-         JOIN staff s ON s.id = cc.consultant_id
-         JOIN customers c ON c.id = cc.customer_id
-         JOIN households h ON h.id = c.household_id
-         WHERE s.deactivated_at IS NULL AND s.role = {consultant} AND s.unit_id IS NOT NULL
-           AND h.created_at < $1
-         GROUP BY cc.consultant_id, s.unit_id, c.household_id, h.building_id
-         ORDER BY cc.consultant_id, c.household_id",
-            consultant = code(Role::Consultant),
-        )))
-        .bind(&month_start)
-        .fetch_all(pool)
-        .await?;
+    let huifang_store::plans::PlanningRows {
+        units,
+        people,
+        households,
+        cycles,
+        sampled,
+        unreachable,
+        consultant_households,
+    } = huifang_store::plans::planning_rows(db, &month.to_string(), &month_start).await?;
 
     // Who the follow-ups of each unit go to: its staff in turn, else its head, else the unit.
     let mut staff_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let mut heads_of: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (id, unit, role) in people {
-        if role == "unit_head" {
+        if role == Role::UnitHead {
             heads_of.entry(unit).or_default().push(id);
         } else {
             staff_of.entry(unit).or_default().push(id);
@@ -365,24 +298,20 @@ pub async fn gather(
     // Households registered after a unit's current cycle began wait for its next cycle: only
     // those registered since the oldest current cycle began need their time read.
     let oldest_cycle = cycle_of.values().map(|(_, started)| *started).min();
-    let recent: Vec<(i64, String)> =
-        match oldest_cycle {
-            Some(started) => sqlx::query_as(
-                "SELECT id, created_at FROM households WHERE created_at >= $1 AND created_at < $2",
-            )
-            .bind(huifang_protocol::format_time(started.start(time_zone)))
-            .bind(&month_start)
-            .fetch_all(pool)
-            .await?,
-            None => Vec::new(),
-        };
+    let recent = match oldest_cycle {
+        Some(started) => {
+            let from = huifang_protocol::format_time(started.start(time_zone));
+            huifang_store::plans::registered_between(db, &from, &month_start).await?
+        }
+        None => Vec::new(),
+    };
 
     let mut units_of: BTreeMap<i64, Vec<(i64, QuotaRule)>> = BTreeMap::new();
     for (id, kind, community) in units {
         let Some(community) = community else { continue };
-        let rule = match kind.as_str() {
-            "property_office" => QuotaRule::OfficeDirector,
-            "customer_service_center" => QuotaRule::ServiceCentre,
+        let rule = match kind {
+            UnitKind::PropertyOffice => QuotaRule::OfficeDirector,
+            UnitKind::CustomerServiceCenter => QuotaRule::ServiceCentre,
             _ => QuotaRule::Department,
         };
         units_of.entry(community).or_default().push((id, rule));
@@ -437,7 +366,7 @@ pub async fn gather(
     }
 
     let mut consultants: Vec<ConsultantFacts> = Vec::new();
-    for (staff_id, unit_id, household, customer, building) in consultant_rows {
+    for (staff_id, unit_id, household, customer, building) in consultant_households {
         match consultants.last_mut() {
             Some(last) if last.staff_id == staff_id => {
                 last.households.push((household, customer, building))
