@@ -15,118 +15,15 @@ pub use distribution::{Distribution, distribute};
 pub use responses::{Channel, StoredResponse, answer};
 
 use huifang_protocol::{Role, SurveyContent, UnitKind};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::FromRow;
 
 use crate::auth::Caller;
 use crate::error::Error;
 use huifang_store::db::Database;
 use huifang_store::documents::DocWrite;
+use huifang_store::surveys as stored;
 
-/// Where a form stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FormStatus {
-    Draft,
-    Submitted,
-    Approved,
-    Distributed,
-    Closed,
-}
-
-impl FormStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            FormStatus::Draft => "draft",
-            FormStatus::Submitted => "submitted",
-            FormStatus::Approved => "approved",
-            FormStatus::Distributed => "distributed",
-            FormStatus::Closed => "closed",
-        }
-    }
-
-    fn parse(code: &str) -> Result<Self, Error> {
-        [
-            FormStatus::Draft,
-            FormStatus::Submitted,
-            FormStatus::Approved,
-            FormStatus::Distributed,
-            FormStatus::Closed,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-        .ok_or_else(|| Error::internal(format!("stored form status {code}")))
-    }
-}
-
-/// A stored form version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SurveyForm {
-    pub id: i64,
-    pub year: i64,
-    pub version: i64,
-    pub revised_from: Option<i64>,
-    pub status: FormStatus,
-    pub content: SurveyContent,
-    pub content_sha256: String,
-    pub created_by: i64,
-    pub created_at: String,
-    pub submitted_at: Option<String>,
-    pub approved_by: Option<i64>,
-    pub approved_at: Option<String>,
-    pub approved_sha256: Option<String>,
-    pub distributed_at: Option<String>,
-    pub closed_at: Option<String>,
-}
-
-#[derive(Debug, FromRow)]
-struct FormRow {
-    id: i64,
-    year: i64,
-    version: i64,
-    revised_from: Option<i64>,
-    status: String,
-    content: String,
-    content_sha256: String,
-    created_by: i64,
-    created_at: String,
-    submitted_at: Option<String>,
-    approved_by: Option<i64>,
-    approved_at: Option<String>,
-    approved_sha256: Option<String>,
-    distributed_at: Option<String>,
-    closed_at: Option<String>,
-}
-
-const FORM_COLUMNS: &str = "id, year, version, revised_from, status, content, content_sha256,
-    created_by, created_at, submitted_at, approved_by, approved_at, approved_sha256,
-    distributed_at, closed_at";
-
-impl TryFrom<FormRow> for SurveyForm {
-    type Error = Error;
-
-    fn try_from(row: FormRow) -> Result<Self, Error> {
-        Ok(SurveyForm {
-            content: serde_json::from_str(&row.content)
-                .map_err(|e| Error::internal(format!("stored survey form: {e}")))?,
-            status: FormStatus::parse(&row.status)?,
-            id: row.id,
-            year: row.year,
-            version: row.version,
-            revised_from: row.revised_from,
-            content_sha256: row.content_sha256,
-            created_by: row.created_by,
-            created_at: row.created_at,
-            submitted_at: row.submitted_at,
-            approved_by: row.approved_by,
-            approved_at: row.approved_at,
-            approved_sha256: row.approved_sha256,
-            distributed_at: row.distributed_at,
-            closed_at: row.closed_at,
-        })
-    }
-}
+pub use huifang_store::surveys::{FormStatus, SurveyForm};
 
 /// R-SUR-1: the development department runs the survey (administrators may too).
 pub fn require_development(caller: &Caller) -> Result<(), Error> {
@@ -154,33 +51,18 @@ fn checked(content: &SurveyContent) -> Result<(), Error> {
 }
 
 pub async fn get(db: &Database, id: i64) -> Result<SurveyForm, Error> {
-    let row: Option<FormRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {FORM_COLUMNS} FROM survey_forms WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.ok_or_else(|| not_found(id))?.try_into()
+    stored::form(db, id).await?.ok_or_else(|| not_found(id))
 }
 
 pub async fn list(db: &Database) -> Result<Vec<SurveyForm>, Error> {
-    let rows: Vec<FormRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {FORM_COLUMNS} FROM survey_forms ORDER BY year DESC, version DESC"
-    )))
-    .fetch_all(db.pool())
-    .await?;
-    rows.into_iter().map(SurveyForm::try_from).collect()
+    Ok(stored::forms(db).await?)
 }
 
 /// Loads a form inside a write, for changing it.
 async fn load(write: &mut DocWrite, id: i64) -> Result<SurveyForm, Error> {
-    let row: Option<FormRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {FORM_COLUMNS} FROM survey_forms WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut **write.tx())
-    .await?;
-    row.ok_or_else(|| not_found(id))?.try_into()
+    stored::form_in(write, id)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 async fn begin(
@@ -200,25 +82,8 @@ pub async fn create(
     revised_from: Option<i64>,
 ) -> Result<SurveyForm, Error> {
     checked(&content)?;
-    let text = serde_json::to_string(&content).map_err(|e| Error::Internal(e.into()))?;
     let mut write = begin(db, caller, time_zone).await?;
-    let now = write.now_text();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO survey_forms (year, version, revised_from, status, content, content_sha256,
-            created_by, created_at, updated_at)
-         VALUES ($1, (SELECT COALESCE(MAX(version), 0) + 1 FROM survey_forms WHERE year = $1),
-                 $2, $7, $3, $4, $5, $6, $6)
-         RETURNING id",
-    )
-    .bind(i64::from(content.year))
-    .bind(revised_from)
-    .bind(text)
-    .bind(content.sha256())
-    .bind(caller.staff_id)
-    .bind(&now)
-    .bind(FormStatus::Draft.code())
-    .fetch_one(&mut **write.tx())
-    .await?;
+    let id = stored::insert_draft(&mut write, &content, revised_from, caller.staff_id).await?;
     write
         .audit(
             "survey.drafted",
@@ -253,17 +118,7 @@ pub async fn edit(
             form.year
         )));
     }
-    let text = serde_json::to_string(&content).map_err(|e| Error::Internal(e.into()))?;
-    let now = write.now_text();
-    sqlx::query(
-        "UPDATE survey_forms SET content = $1, content_sha256 = $2, updated_at = $3 WHERE id = $4",
-    )
-    .bind(text)
-    .bind(content.sha256())
-    .bind(now)
-    .bind(id)
-    .execute(&mut **write.tx())
-    .await?;
+    stored::update_content(&mut write, id, &content).await?;
     write
         .audit(
             "survey.edited",
@@ -275,13 +130,12 @@ pub async fn edit(
     get(db, id).await
 }
 
-/// Moves a form from `from` to `to`, setting the step's time (and who, for the approval).
+/// Moves a form from `from` to `to`, noting the step's time (and who, for the approval).
 async fn transition(
     write: &mut DocWrite,
     form: &SurveyForm,
     from: &[FormStatus],
     to: FormStatus,
-    set: &str,
     who: Option<i64>,
 ) -> Result<(), Error> {
     if !from.contains(&form.status) {
@@ -292,21 +146,7 @@ async fn transition(
             to.code()
         )));
     }
-    let now = write.now_text();
-    let sql = format!(
-        "UPDATE survey_forms SET status = $1, {set} = $2, updated_at = $2,
-             approved_by = COALESCE($3, approved_by),
-             approved_sha256 = CASE WHEN $1 = '{approved}' THEN content_sha256 ELSE approved_sha256 END
-         WHERE id = $4",
-        approved = FormStatus::Approved.code()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(to.code())
-        .bind(now)
-        .bind(who)
-        .bind(form.id)
-        .execute(&mut **write.tx())
-        .await?;
+    stored::set_status(write, form.id, to, who).await?;
     write
         .audit(
             &format!("survey.{}", to.code()),
@@ -330,7 +170,6 @@ pub async fn submit(
         &form,
         &[FormStatus::Draft],
         FormStatus::Submitted,
-        "submitted_at",
         None,
     )
     .await?;
@@ -365,7 +204,6 @@ pub async fn approve(
         &form,
         &[FormStatus::Submitted],
         FormStatus::Approved,
-        "approved_at",
         Some(caller.staff_id),
     )
     .await?;
@@ -386,7 +224,6 @@ pub async fn close(
         &form,
         &[FormStatus::Distributed],
         FormStatus::Closed,
-        "closed_at",
         None,
     )
     .await?;

@@ -209,17 +209,7 @@ pub fn parse_stored_time(text: &str) -> Option<DateTime<Utc>> {
     huifang_protocol::parse_time("stored time", text).ok()
 }
 
-/// Whether an error is a unique-constraint violation (a duplicate natural key), on either engine.
-pub fn is_unique_violation(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || db.code().as_deref() == Some("23505")
-                || db.message().contains("UNIQUE constraint failed")
-        }
-        _ => false,
-    }
-}
+pub use crate::error::is_unique_violation;
 
 /// A value bound to a dynamically built query.
 #[derive(Debug, Clone)]

@@ -33,7 +33,7 @@ impl StoreError {
     /// Whether the database refused a row because its key is taken.
     pub fn is_unique_violation(&self) -> bool {
         match self {
-            StoreError::Database(error) => crate::db::is_unique_violation(error),
+            StoreError::Database(error) => is_unique_violation(error),
             StoreError::Conflict(_) => true,
             _ => false,
         }
@@ -41,3 +41,15 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether an error is a unique-constraint violation (a duplicate natural key), on either engine.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("23505")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}

@@ -20,6 +20,7 @@ pub mod scope;
 pub mod sessions;
 pub mod settings;
 pub mod sheets;
+pub mod surveys;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod units;

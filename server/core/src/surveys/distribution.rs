@@ -2,9 +2,7 @@
 //! follow-ups in resumable batches.
 
 use automerge::AutoCommit;
-use huifang_protocol::{
-    FollowUp, FollowUpKind, FollowUpStatus, Labelled, SCHEMA_VERSION, UnitKind, format_time,
-};
+use huifang_protocol::{FollowUp, FollowUpKind, FollowUpStatus, SCHEMA_VERSION, format_time};
 use serde::{Deserialize, Serialize};
 
 use super::*;
@@ -17,9 +15,6 @@ pub struct Distribution {
     /// skipped, so distributing again changes nothing).
     pub follow_ups_written: usize,
 }
-
-/// A household a form goes to: its id and its first customer (id, name, phone), if any.
-type Recipient = (i64, Option<i64>, Option<String>, Option<String>);
 
 /// Survey follow-ups written per transaction.
 const DISTRIBUTION_BATCH: usize = 200;
@@ -53,33 +48,13 @@ pub async fn distribute(
     }
     let mut targets = Vec::new();
     for &community in communities {
-        let unit: Option<i64> = sqlx::query_scalar(
-            "SELECT u.id FROM units u LEFT JOIN units p ON p.id = u.parent_id
-             WHERE COALESCE(u.community_id, p.community_id) = $1
-               AND u.kind IN ($2, $3)
-             ORDER BY CASE u.kind WHEN $2 THEN 0 ELSE 1 END, u.id LIMIT 1",
-        )
-        .bind(community)
-        .bind(UnitKind::CustomerServiceCenter.code())
-        .bind(UnitKind::PropertyOffice.code())
-        .fetch_optional(db.pool())
-        .await?;
+        let unit = stored::sending_unit(db, community).await?;
         let Some(unit) = unit else {
             return Err(Error::invalid(format!(
                 "community {community} does not exist or has no property office to send the form through"
             )));
         };
-        let households: Vec<Recipient> = sqlx::query_as(
-            "SELECT h.id, c.id, c.name, c.phone FROM households h
-             LEFT JOIN customers c ON c.id = (SELECT MIN(c2.id) FROM customers c2 WHERE c2.household_id = h.id)
-             WHERE h.community_id = $1
-               AND NOT EXISTS (SELECT 1 FROM survey_distributions d WHERE d.form_id = $2 AND d.household_id = h.id)
-             ORDER BY h.id",
-        )
-        .bind(community)
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
+        let households = stored::unsent(db, id, community).await?;
         targets.extend(households.into_iter().map(|h| (community, unit, h)));
     }
     let due = format_time(due_at);
@@ -87,16 +62,16 @@ pub async fn distribute(
     let mut first = true;
     for batch in targets.chunks(DISTRIBUTION_BATCH) {
         let mut write = begin(db, caller, time_zone).await?;
-        for (community, unit, (household, customer, name, phone)) in batch {
+        for (community, unit, recipient) in batch {
             let follow_up = FollowUp {
                 schema_version: SCHEMA_VERSION,
                 id: huifang_protocol::new_document_id(),
                 kind: FollowUpKind::Survey,
                 sheet_id: None,
-                household_id: Some(*household),
-                customer_id: *customer,
-                customer_name: name.clone().unwrap_or_default(),
-                contact_phone: phone.clone().unwrap_or_default(),
+                household_id: Some(recipient.household_id),
+                customer_id: recipient.customer_id,
+                customer_name: recipient.name.clone().unwrap_or_default(),
+                contact_phone: recipient.phone.clone().unwrap_or_default(),
                 assignee_unit_id: *unit,
                 assignee_staff_id: None,
                 rule: huifang_protocol::AssignmentRule::SurveyDistribution,
@@ -111,17 +86,15 @@ pub async fn distribute(
                 reassignments: Vec::new(),
                 created_at: write.now_text(),
             };
-            let inserted = sqlx::query(
-                "INSERT INTO survey_distributions (follow_up_id, form_id, household_id, community_id)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (form_id, household_id) DO NOTHING",
+            if !stored::record_sent(
+                &mut write,
+                &follow_up.id,
+                id,
+                recipient.household_id,
+                *community,
             )
-            .bind(&follow_up.id)
-            .bind(id)
-            .bind(household)
-            .bind(community)
-            .execute(&mut **write.tx())
-            .await?;
-            if inserted.rows_affected() == 0 {
+            .await?
+            {
                 continue; // sent meanwhile
             }
             write
@@ -137,7 +110,6 @@ pub async fn distribute(
                     &form,
                     &[FormStatus::Approved],
                     FormStatus::Distributed,
-                    "distributed_at",
                     None,
                 )
                 .await?;

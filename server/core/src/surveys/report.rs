@@ -55,50 +55,14 @@ pub struct SurveyReport {
 /// Tabulates the answers of a form.
 pub async fn build(db: &Database, id: i64) -> Result<SurveyReport, Error> {
     let form = get(db, id).await?;
-    let pool = db.pool();
-    let sent: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT d.community_id, c.name, COUNT(*) FROM survey_distributions d
-         JOIN communities c ON c.id = d.community_id WHERE d.form_id = $1
-         GROUP BY d.community_id, c.name ORDER BY d.community_id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let responses: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT community_id, COUNT(*) FROM survey_responses WHERE form_id = $1 GROUP BY community_id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let answered: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT community_id, question_id, COUNT(DISTINCT follow_up_id) FROM survey_answers
-         WHERE form_id = $1 GROUP BY community_id, question_id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let ratings: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT community_id, question_id, rating, COUNT(*) FROM survey_answers
-         WHERE form_id = $1 AND rating IS NOT NULL GROUP BY community_id, question_id, rating",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let choices: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT community_id, question_id, choice, COUNT(*) FROM survey_answers
-         WHERE form_id = $1 AND choice IS NOT NULL GROUP BY community_id, question_id, choice",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let texts: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT community_id, question_id, text, COUNT(*) FROM survey_answers
-         WHERE form_id = $1 AND text IS NOT NULL AND text <> ''
-         GROUP BY community_id, question_id, text",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
+    let huifang_store::surveys::AnswerCounts {
+        sent,
+        responses,
+        answered,
+        ratings,
+        choices,
+        texts,
+    } = huifang_store::surveys::answer_counts(db, id).await?;
 
     let blank = |community_id: Option<i64>, name: String, sent: i64| CommunityFigures {
         community_id,

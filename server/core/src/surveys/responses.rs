@@ -4,6 +4,8 @@
 use huifang_protocol::{FollowUp, FollowUpStatus, SurveyAnswer};
 use serde::{Deserialize, Serialize};
 
+use huifang_store::surveys::{AnswerValue, NewResponse};
+
 use super::*;
 
 /// How an answer sheet reached the system (D-SUR-1).
@@ -66,13 +68,7 @@ pub async fn answer(
             message: format!("the answers do not fit the form: {}", problems.join("; ")),
             details: problems,
         })?;
-    let sent: Option<i64> = sqlx::query_scalar(
-        "SELECT community_id FROM survey_distributions WHERE follow_up_id = $1 AND form_id = $2",
-    )
-    .bind(follow_up_id)
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
+    let sent = stored::sent_to(db, follow_up_id, id).await?;
     let missing = || {
         Error::NotFound(format!(
             "follow-up {follow_up_id} is not a survey follow-up of form {id} in your scope"
@@ -101,49 +97,36 @@ pub async fn answer(
             follow_up.status
         )));
     }
-    let now = write.now_text();
-    sqlx::query(
-        "INSERT INTO survey_responses (follow_up_id, form_id, form_sha256, community_id, channel,
-            entered_by, entered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(follow_up_id)
-    .bind(id)
-    .bind(&form.content_sha256)
-    .bind(community)
-    .bind(channel.code())
-    .bind(caller.staff_id)
-    .bind(&now)
-    .execute(&mut **write.tx())
-    .await?;
+    let mut values = Vec::new();
     for answer in answers {
-        let rows: Vec<(Option<i64>, Option<&str>, Option<&str>)> =
-            if let Some(rating) = answer.rating {
-                vec![(Some(i64::from(rating)), None, None)]
-            } else if let Some(text) = &answer.text {
-                vec![(None, None, Some(text.trim()))]
-            } else {
+        let question = answer.question_id.as_str();
+        if let Some(rating) = answer.rating {
+            values.push((question, AnswerValue::Rating(i64::from(rating))));
+        } else if let Some(text) = &answer.text {
+            values.push((question, AnswerValue::Text(text.trim())));
+        } else {
+            values.extend(
                 answer
                     .choices
                     .iter()
-                    .map(|c| (None, Some(c.as_str()), None))
-                    .collect()
-            };
-        for (rating, choice, text) in rows {
-            sqlx::query(
-                "INSERT INTO survey_answers (follow_up_id, question_id, rating, choice, text,
-                    form_id, community_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(follow_up_id)
-            .bind(&answer.question_id)
-            .bind(rating)
-            .bind(choice)
-            .bind(text)
-            .bind(id)
-            .bind(community)
-            .execute(&mut **write.tx())
-            .await?;
+                    .map(|c| (question, AnswerValue::Choice(c.as_str()))),
+            );
         }
     }
+    let now = write.now_text();
+    stored::insert_response(
+        &mut write,
+        &NewResponse {
+            follow_up_id,
+            form_id: id,
+            form_sha256: &form.content_sha256,
+            community_id: community,
+            channel: channel.code(),
+            entered_by: caller.staff_id,
+        },
+        &values,
+    )
+    .await?;
     let mut after = follow_up.clone();
     after.status = FollowUpStatus::Completed;
     after
