@@ -5,12 +5,15 @@
 //! queries of each area returning typed rows. Nothing here knows axum or the rules; errors are
 //! [`StoreError`].
 
+pub mod analyses;
 pub mod audit;
 pub mod blobs;
+pub mod bulletin;
 pub mod changes;
 pub mod db;
 pub mod documents;
 mod error;
+pub mod figures;
 pub mod followups;
 pub mod login_failures;
 pub mod measures;
@@ -20,6 +23,7 @@ pub mod scope;
 pub mod sessions;
 pub mod settings;
 pub mod sheets;
+pub mod submissions;
 pub mod surveys;
 #[cfg(feature = "testing")]
 pub mod testing;

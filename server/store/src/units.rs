@@ -1,9 +1,12 @@
 //! The units and people around a sheet, as the rules engine reads them (D-INF-3, R-ORG-2):
-//! a unit with its head, the first unit of a kind, the consultant of a customer.
+//! a unit with its head, the first unit of a kind, the consultant of a customer; and units as
+//! reports name them.
 
 use huifang_protocol::{Labelled, Role, UnitKind};
 
-use crate::db::Tx;
+use sqlx::AssertSqlSafe;
+
+use crate::db::{Database, Tx};
 use crate::error::StoreError;
 
 /// A unit with its head (who is told, R-ORG-2), if it has one.
@@ -116,4 +119,40 @@ pub async fn consultant_of(
         }
         (None, None) => None,
     })
+}
+
+/// A unit as a report names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitName {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+}
+
+/// Units by code (`top_only`: those without a parent, which report to head office). A unit whose
+/// stored kind no release knows is left out of reports.
+pub async fn names(db: &Database, top_only: bool) -> Result<Vec<UnitName>, StoreError> {
+    let filter = if top_only {
+        "WHERE parent_id IS NULL"
+    } else {
+        ""
+    };
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, code, name, kind FROM units {filter} ORDER BY code"
+    )))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, code, name, kind)| {
+            let kind = UnitKind::parse_code_or_label(&kind).ok()?;
+            Some(UnitName {
+                id,
+                code,
+                name,
+                kind,
+            })
+        })
+        .collect())
 }

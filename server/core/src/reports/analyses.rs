@@ -13,13 +13,13 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::FromRow;
 
 use super::figures::{self, FiguresReport, GroupBy};
 use crate::auth::Caller;
 use crate::error::Error;
 use crate::plans::Month;
-use huifang_store::db::{Database, id_list};
+use huifang_store::analyses as stored;
+use huifang_store::db::Database;
 use huifang_store::documents::DocWrite;
 use huifang_store::registry::RegistryStore;
 
@@ -34,54 +34,7 @@ pub const MAX_MEASURE_CHARS: usize = 1_000;
 /// The longest period one report analyses.
 pub const MAX_PERIOD_MONTHS: usize = 12;
 
-/// Where an improvement measure stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MeasureStatus {
-    Planned,
-    InProgress,
-    Done,
-    Dropped,
-}
-
-impl MeasureStatus {
-    pub const ALL: [MeasureStatus; 4] = [
-        MeasureStatus::Planned,
-        MeasureStatus::InProgress,
-        MeasureStatus::Done,
-        MeasureStatus::Dropped,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            MeasureStatus::Planned => "planned",
-            MeasureStatus::InProgress => "in_progress",
-            MeasureStatus::Done => "done",
-            MeasureStatus::Dropped => "dropped",
-        }
-    }
-
-    fn parse(code: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.code() == code)
-            .ok_or_else(|| Error::internal(format!("stored measure status {code:?}")))
-    }
-
-    /// Still to be followed up by the next report.
-    pub fn is_open(self) -> bool {
-        matches!(self, MeasureStatus::Planned | MeasureStatus::InProgress)
-    }
-
-    pub fn label(self, lang: huifang_protocol::Lang) -> &'static str {
-        match self {
-            MeasureStatus::Planned => lang.pick("计划中", "Planned"),
-            MeasureStatus::InProgress => lang.pick("进行中", "In progress"),
-            MeasureStatus::Done => lang.pick("已完成", "Done"),
-            MeasureStatus::Dropped => lang.pick("已放弃", "Dropped"),
-        }
-    }
-}
+pub use huifang_store::analyses::{AnalysisSummary, Measure, MeasureStatus, Review};
 
 /// A new improvement measure.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,16 +44,6 @@ pub struct NewMeasure {
     pub owner_id: i64,
     /// `YYYY-MM-DD`.
     pub due_on: Option<String>,
-}
-
-/// A report's word on an earlier measure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Review {
-    pub measure_id: i64,
-    pub status: MeasureStatus,
-    #[serde(default)]
-    pub comment: String,
 }
 
 /// What a unit head writes.
@@ -115,20 +58,6 @@ pub struct NewAnalysis {
     pub measures: Vec<NewMeasure>,
     #[serde(default)]
     pub reviews: Vec<Review>,
-}
-
-/// An improvement measure as it stands now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Measure {
-    pub id: i64,
-    pub report_id: i64,
-    pub unit_id: i64,
-    pub description: String,
-    pub owner_id: i64,
-    pub owner_name: String,
-    pub due_on: Option<String>,
-    pub status: MeasureStatus,
-    pub updated_at: String,
 }
 
 /// An analysis report with its figures, the measures it proposed and the reviews it made.
@@ -149,21 +78,6 @@ pub struct Analysis {
     pub created_at: String,
     pub measures: Vec<Measure>,
     pub reviews: Vec<Review>,
-}
-
-/// A report in a list (without its figures).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromRow)]
-pub struct AnalysisSummary {
-    pub id: i64,
-    pub unit_id: i64,
-    pub unit_name: String,
-    pub author_name: String,
-    pub period_from: String,
-    pub period_to: String,
-    pub title: String,
-    pub created_at: String,
-    pub measures: i64,
-    pub reviews: i64,
 }
 
 fn too_long(what: &str, text: &str, max: usize) -> Option<String> {
@@ -286,17 +200,7 @@ pub async fn write(
     let mut problems = Vec::new();
     // Owners must be active staff of the unit or the units under it.
     let owners: Vec<i64> = new.measures.iter().map(|m| m.owner_id).collect();
-    let eligible: Vec<i64> = if owners.is_empty() {
-        Vec::new()
-    } else {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM staff WHERE id IN ({}) AND unit_id IN ({}) AND deactivated_at IS NULL",
-            id_list(&owners),
-            id_list(&units)
-        )))
-        .fetch_all(&mut **write.tx())
-        .await?
-    };
+    let eligible = stored::active_members(&mut write, &owners, &units).await?;
     for (i, measure) in new.measures.iter().enumerate() {
         if !eligible.contains(&measure.owner_id) {
             problems.push(format!(
@@ -307,15 +211,7 @@ pub async fn write(
         }
     }
     // Every measure still open must be reviewed, and only those.
-    let open: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM improvement_measures
-         WHERE unit_id = $1 AND status IN ($2, $3) ORDER BY id",
-    )
-    .bind(unit_id)
-    .bind(MeasureStatus::Planned.code())
-    .bind(MeasureStatus::InProgress.code())
-    .fetch_all(&mut **write.tx())
-    .await?;
+    let open = stored::open_measures(&mut write, unit_id).await?;
     let unreviewed: Vec<String> = open
         .iter()
         .filter(|id| !new.reviews.iter().any(|r| r.measure_id == **id))
@@ -342,57 +238,31 @@ pub async fn write(
         });
     }
 
-    let now = write.now_text();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO analysis_reports (unit_id, author_id, period_from, period_to, title,
-            findings, figures, figures_sha256, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    let measures: Vec<stored::NewMeasureRow> = new
+        .measures
+        .iter()
+        .map(|m| stored::NewMeasureRow {
+            description: m.description.trim(),
+            owner_id: m.owner_id,
+            due_on: m.due_on.as_deref(),
+        })
+        .collect();
+    let id = stored::insert(
+        &mut write,
+        &stored::NewReport {
+            unit_id,
+            author_id: caller.staff_id,
+            period_from: &new.from.to_string(),
+            period_to: &new.to.to_string(),
+            title: new.title.trim(),
+            findings: new.findings.trim(),
+            figures: &text,
+            figures_sha256: &sha256,
+        },
+        &measures,
+        &new.reviews,
     )
-    .bind(unit_id)
-    .bind(caller.staff_id)
-    .bind(new.from.to_string())
-    .bind(new.to.to_string())
-    .bind(new.title.trim())
-    .bind(new.findings.trim())
-    .bind(&text)
-    .bind(&sha256)
-    .bind(&now)
-    .fetch_one(&mut **write.tx())
     .await?;
-    for measure in &new.measures {
-        sqlx::query(
-            "INSERT INTO improvement_measures (report_id, unit_id, description, owner_id, due_on,
-                status, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $7, $6)",
-        )
-        .bind(id)
-        .bind(unit_id)
-        .bind(measure.description.trim())
-        .bind(measure.owner_id)
-        .bind(&measure.due_on)
-        .bind(&now)
-        .bind(MeasureStatus::Planned.code())
-        .execute(&mut **write.tx())
-        .await?;
-    }
-    for review in &new.reviews {
-        sqlx::query(
-            "INSERT INTO measure_reviews (report_id, measure_id, status, comment)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(review.measure_id)
-        .bind(review.status.code())
-        .bind(review.comment.trim())
-        .execute(&mut **write.tx())
-        .await?;
-        sqlx::query("UPDATE improvement_measures SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(review.status.code())
-            .bind(&now)
-            .bind(review.measure_id)
-            .execute(&mut **write.tx())
-            .await?;
-    }
     write
         .audit(
             "analysis.written",

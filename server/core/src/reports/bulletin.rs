@@ -4,9 +4,8 @@
 //! seen most, and the follow-ups that went overdue. Built from the same figures as the API, so
 //! the bulletin and the figures never disagree.
 
-use huifang_protocol::{ComplaintLevel, UnitKind};
+use huifang_protocol::UnitKind;
 use serde::{Deserialize, Serialize};
-use sqlx::{AssertSqlSafe, FromRow};
 
 use super::figures::{self, Figures, GroupBy, ratio};
 use super::submissions;
@@ -63,19 +62,7 @@ pub struct CategoryCount {
     pub complaints: i64,
 }
 
-/// A follow-up of the month that went overdue and is still not done.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromRow)]
-pub struct OverdueLine {
-    pub follow_up_id: String,
-    pub kind: String,
-    pub unit_name: String,
-    pub assignee_name: Option<String>,
-    pub customer_name: String,
-    pub category: Option<String>,
-    pub due_at: String,
-    pub overdue_at: String,
-    pub status: String,
-}
+pub use huifang_store::bulletin::OverdueLine;
 
 /// The Service Bulletin of a month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,15 +153,11 @@ pub async fn build(
 
     let by_unit = figures::compute(db, month, month, GroupBy::TopUnit, None).await?;
     let submitted = submissions::overview(db, time_zone, month, None).await?;
-    let top_units: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, code, name, kind FROM units WHERE parent_id IS NULL ORDER BY code",
-    )
-    .fetch_all(db.pool())
-    .await?;
+    let top_units = huifang_store::units::names(db, true).await?;
     let units = top_units
         .into_iter()
-        .filter_map(|(id, code, name, kind)| {
-            let kind = kind.parse::<UnitKind>().ok()?;
+        .map(|unit| {
+            let id = unit.id;
             let figures = by_unit
                 .groups
                 .iter()
@@ -185,52 +168,23 @@ pub async fn build(
                     ..Figures::default()
                 });
             let state = submitted.units.iter().find(|u| u.unit_id == id);
-            Some(UnitLine {
+            UnitLine {
                 unit_id: id,
-                unit_code: code,
-                unit_name: name,
-                unit_kind: kind,
+                unit_code: unit.code,
+                unit_name: unit.name,
+                unit_kind: unit.kind,
                 figures,
                 submitted: state.map(|s| s.submitted),
                 late: state.is_some_and(|s| s.late),
-            })
+            }
         })
         .collect();
 
-    let top_complaints: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT category, COUNT(*) FROM sheets
-         WHERE accepted_month = $1 AND level <> $3
-         GROUP BY category ORDER BY COUNT(*) DESC, category LIMIT $2",
-    )
-    .bind(month.to_string())
-    .bind(TOP_CATEGORIES as i64)
-    .bind(huifang_protocol::Labelled::code(ComplaintLevel::None))
-    .fetch_all(db.pool())
-    .await?;
-
-    let overdue_total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM follow_ups f
-         WHERE due_month = $1 AND {overdue}",
-        overdue = huifang_store::measures::overdue(),
-    )))
-    .bind(month.to_string())
-    .fetch_one(db.pool())
-    .await?;
-    let overdue: Vec<OverdueLine> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT f.id AS follow_up_id, f.kind, u.name AS unit_name, st.name AS assignee_name,
-            f.customer_name, s.category, f.due_at, f.overdue_at, f.status
-         FROM follow_ups f
-         JOIN units u ON u.id = f.assignee_unit_id
-         LEFT JOIN staff st ON st.id = f.assignee_staff_id
-         LEFT JOIN sheets s ON s.id = f.sheet_id
-         WHERE f.due_month = $1 AND {overdue}
-         ORDER BY f.due_at, f.id LIMIT $2",
-        overdue = huifang_store::measures::overdue(),
-    )))
-    .bind(month.to_string())
-    .bind(OVERDUE_LISTED)
-    .fetch_all(db.pool())
-    .await?;
+    let top_complaints =
+        huifang_store::bulletin::top_complaints(db, &month.to_string(), TOP_CATEGORIES as i64)
+            .await?;
+    let (overdue_total, overdue) =
+        huifang_store::bulletin::overdue(db, &month.to_string(), OVERDUE_LISTED).await?;
 
     Ok(Bulletin {
         month,

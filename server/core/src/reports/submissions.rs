@@ -9,20 +9,21 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use huifang_protocol::{Labelled, UnitKind};
+use huifang_protocol::UnitKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::FromRow;
 
 use super::figures::{self, Figures, GroupBy};
 use crate::auth::Caller;
 use crate::error::Error;
 use crate::plans::Month;
 use huifang_protocol::format_time;
-use huifang_store::db::{Database, is_unique_violation};
+use huifang_store::db::Database;
 use huifang_store::documents::DocWrite;
 use huifang_store::registry::RegistryStore;
+use huifang_store::submissions::{self as stored, NewSubmission, SubmissionRow};
+use huifang_store::units::UnitName;
 
 /// The longest note a unit head can attach to a submission.
 pub const MAX_NOTE_CHARS: usize = 2_000;
@@ -98,30 +99,6 @@ pub struct SubmissionOverview {
     pub units: Vec<SubmissionState>,
 }
 
-#[derive(FromRow)]
-struct SubmissionRow {
-    id: i64,
-    month: String,
-    unit_id: i64,
-    unit_code: String,
-    unit_name: String,
-    submitted_by: i64,
-    submitted_by_name: String,
-    submitted_at: String,
-    deadline: String,
-    late: i64,
-    figures: String,
-    figures_sha256: String,
-    note: String,
-}
-
-const SUBMISSION_SELECT: &str = "SELECT s.id, s.month, s.unit_id, u.code AS unit_code,
-        u.name AS unit_name, s.submitted_by, st.name AS submitted_by_name, s.submitted_at,
-        s.deadline, s.late, s.figures, s.figures_sha256, s.note
-    FROM monthly_submissions s
-    JOIN units u ON u.id = s.unit_id
-    JOIN staff st ON st.id = s.submitted_by";
-
 impl TryFrom<SubmissionRow> for Submission {
     type Error = Error;
 
@@ -138,7 +115,7 @@ impl TryFrom<SubmissionRow> for Submission {
             submitted_by_name: row.submitted_by_name.clone(),
             submitted_at: row.submitted_at.clone(),
             deadline: row.deadline.clone(),
-            late: row.late != 0,
+            late: row.late,
             figures: serde_json::from_str(&row.figures).map_err(|_| broken("snapshot"))?,
             figures_sha256: row.figures_sha256.clone(),
             note: row.note.clone(),
@@ -146,26 +123,11 @@ impl TryFrom<SubmissionRow> for Submission {
     }
 }
 
-/// A unit that submits monthly figures.
-#[derive(Debug, Clone, FromRow)]
-struct ReportingUnit {
-    id: i64,
-    code: String,
-    name: String,
-    kind: String,
-}
-
-async fn reporting_units(db: &Database) -> Result<Vec<(ReportingUnit, UnitKind)>, Error> {
-    let units: Vec<ReportingUnit> =
-        sqlx::query_as("SELECT id, code, name, kind FROM units ORDER BY code")
-            .fetch_all(db.pool())
-            .await?;
-    Ok(units
+async fn reporting_units(db: &Database) -> Result<Vec<UnitName>, Error> {
+    Ok(huifang_store::units::names(db, false)
+        .await?
         .into_iter()
-        .filter_map(|unit| {
-            let kind = UnitKind::parse_code_or_label(&unit.kind).ok()?;
-            kind.submits_monthly_figures().then_some((unit, kind))
-        })
+        .filter(|unit| unit.kind.submits_monthly_figures())
         .collect())
 }
 
@@ -233,33 +195,28 @@ pub async fn submit(
     let mut write = DocWrite::begin(db, caller.audit_actor(), time_zone).await?;
     let due = deadline(month, time_zone);
     let late = write.now >= due;
-    let inserted = sqlx::query(
-        "INSERT INTO monthly_submissions (month, unit_id, submitted_by, submitted_at, deadline,
-            late, figures, figures_sha256, note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    let inserted = stored::insert(
+        &mut write,
+        &NewSubmission {
+            month: &month.to_string(),
+            unit_id,
+            submitted_by: caller.staff_id,
+            deadline: &format_time(due),
+            late,
+            figures: &text,
+            figures_sha256: &sha256,
+            note: &note,
+        },
     )
-    .bind(month.to_string())
-    .bind(unit_id)
-    .bind(caller.staff_id)
-    .bind(write.now_text())
-    .bind(format_time(due))
-    .bind(i64::from(late))
-    .bind(&text)
-    .bind(&sha256)
-    .bind(&note)
-    .execute(&mut **write.tx())
-    .await;
-    match inserted {
-        Err(error) if is_unique_violation(&error) => {
-            drop(write);
-            let existing = find(db, month, unit_id).await?;
-            return Err(existing.map_or_else(
-                || Error::Conflict(format!("{month} has already been submitted")),
-                |s| already_submitted(&s),
-            ));
-        }
-        other => other?,
-    };
+    .await?;
+    if !inserted {
+        drop(write);
+        let existing = find(db, month, unit_id).await?;
+        return Err(existing.map_or_else(
+            || Error::Conflict(format!("{month} has already been submitted")),
+            |s| already_submitted(&s),
+        ));
+    }
     write
         .audit(
             "submission.submitted",
@@ -282,14 +239,10 @@ fn already_submitted(existing: &Submission) -> Error {
 
 /// One unit's submission for a month, if made.
 pub async fn find(db: &Database, month: Month, unit_id: i64) -> Result<Option<Submission>, Error> {
-    let row: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SUBMISSION_SELECT} WHERE s.month = $1 AND s.unit_id = $2"
-    )))
-    .bind(month.to_string())
-    .bind(unit_id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(Submission::try_from).transpose()
+    stored::find(db, &month.to_string(), unit_id)
+        .await?
+        .map(Submission::try_from)
+        .transpose()
 }
 
 /// Every unit that must submit `month`'s figures, or only `only_unit`, and where each stands.
@@ -301,29 +254,22 @@ pub async fn overview(
 ) -> Result<SubmissionOverview, Error> {
     let due = deadline(month, time_zone);
     let deadline_passed = db.now() >= due;
-    let made: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT s.unit_id, s.submitted_at, st.name, s.late
-         FROM monthly_submissions s JOIN staff st ON st.id = s.submitted_by
-         WHERE s.month = $1",
-    )
-    .bind(month.to_string())
-    .fetch_all(db.pool())
-    .await?;
+    let made = stored::made(db, &month.to_string()).await?;
     let units: Vec<SubmissionState> = reporting_units(db)
         .await?
         .into_iter()
-        .filter(|(unit, _)| only_unit.is_none_or(|id| id == unit.id))
-        .map(|(unit, kind)| {
-            let submission = made.iter().find(|(id, ..)| *id == unit.id);
+        .filter(|unit| only_unit.is_none_or(|id| id == unit.id))
+        .map(|unit| {
+            let submission = made.iter().find(|s| s.unit_id == unit.id);
             SubmissionState {
                 unit_id: unit.id,
                 unit_code: unit.code,
                 unit_name: unit.name,
-                unit_kind: kind,
+                unit_kind: unit.kind,
                 submitted: submission.is_some(),
-                submitted_at: submission.map(|(_, at, ..)| at.clone()),
-                submitted_by_name: submission.map(|(_, _, name, _)| name.clone()),
-                late: submission.is_some_and(|(.., late)| *late != 0),
+                submitted_at: submission.map(|s| s.submitted_at.clone()),
+                submitted_by_name: submission.map(|s| s.submitted_by_name.clone()),
+                late: submission.is_some_and(|s| s.late),
                 missing: submission.is_none() && deadline_passed,
             }
         })
