@@ -46,7 +46,7 @@ pub enum ImportError {
     #[error("{} problem(s) found; nothing was imported", .0.len())]
     Rows(Vec<String>),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(#[from] huifang_store::StoreError),
     #[error(transparent)]
     Failed(#[from] Error),
 }

@@ -11,6 +11,7 @@ use huifang_core::imports::{
     HouseholdRow, ImportError, StaffRow, UnitRow, apply_households, apply_staff, apply_units,
 };
 use huifang_store::db::Database;
+use huifang_store::{StoreError, settings};
 
 /// The password of every demo account (printed by `huifang demo`).
 pub const DEMO_PASSWORD: &str = "huifang-demo";
@@ -90,12 +91,8 @@ pub struct DemoLogin {
 }
 
 /// Whether this database already holds the demo company.
-pub async fn is_seeded(db: &Database) -> Result<bool, sqlx::Error> {
-    let found: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(SEEDED_KEY)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(found.is_some())
+pub async fn is_seeded(db: &Database) -> Result<bool, StoreError> {
+    Ok(settings::server_fact(db, SEEDED_KEY).await?.is_some())
 }
 
 /// Seeds the demo company unless already there. Returns whether it seeded.
@@ -131,16 +128,8 @@ pub async fn seed(db: &Database) -> Result<bool, ImportError> {
     apply_households(db, &owned, false).await?;
     // The demo company has served these estates since last year, so this month's routine plan
     // has households to sample (D-RTN-1 counts those registered before the period began).
-    sqlx::query("UPDATE households SET created_at = $1")
-        .bind(DEMO_REGISTERED_AT)
-        .execute(db.pool())
-        .await?;
-
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(SEEDED_KEY)
-        .bind(db.now_text())
-        .execute(db.pool())
-        .await?;
+    huifang_store::imports::backdate_households(db, DEMO_REGISTERED_AT).await?;
+    settings::note_server_fact(db, SEEDED_KEY, &db.now_text()).await?;
     Ok(true)
 }
 

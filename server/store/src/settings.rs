@@ -1,5 +1,6 @@
-//! Settings an administrator may change (R-GOV-1), stored as JSON text under a key; what they
-//! mean is the domain's.
+//! Settings an administrator may change (R-GOV-1), stored as JSON text under a key (what they
+//! mean is the domain's); and the server's own facts about its database (`settings`), such as
+//! when the demo company was seeded.
 
 use crate::db::Database;
 use crate::documents::DocWrite;
@@ -34,5 +35,25 @@ pub async fn put(
     .bind(staff_id)
     .execute(&mut **write.tx())
     .await?;
+    Ok(())
+}
+
+/// A fact the server noted about its database under `key`, if any.
+pub async fn server_fact(db: &Database, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// Notes a fact under `key`, unless one is noted already.
+pub async fn note_server_fact(db: &Database, key: &str, value: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(value)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }

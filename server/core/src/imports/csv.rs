@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Any, Transaction};
-
 use super::{ImportError, ImportReport, MAX_FIELD_CHARS, MAX_ROWS};
 
 /// Turns file bytes into text: UTF-8 (a BOM is dropped) or else GBK/GB18030.
@@ -210,13 +208,5 @@ pub(crate) fn report(kind: &'static str, outcomes: &[Outcome], dry_run: bool) ->
         updated: count(Outcome::Updated),
         unchanged: count(Outcome::Unchanged),
         dry_run,
-    }
-}
-
-pub(crate) async fn finish(tx: Transaction<'_, Any>, dry_run: bool) -> Result<(), sqlx::Error> {
-    if dry_run {
-        tx.rollback().await
-    } else {
-        tx.commit().await
     }
 }

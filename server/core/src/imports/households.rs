@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use huifang_protocol::{Labelled, PhoneNumber, Role};
+use huifang_protocol::{PhoneNumber, Role};
 use huifang_store::db::Database;
-use sqlx::{Any, Transaction};
+use huifang_store::db::Tx;
+use huifang_store::imports as stored;
 
-use super::csv::{Column, Outcome, check_all, decode_text, finish, read_table, report};
+use super::csv::{Column, Outcome, check_all, decode_text, read_table, report};
 use super::{ImportError, ImportReport};
 use crate::auth::normalise_username;
 
@@ -164,7 +165,7 @@ pub async fn apply_households(
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
     let now = db.now_text();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = stored::begin(db).await?;
 
     // Consultants must exist and be consultants before anything is written.
     let mut consultants: HashMap<&str, i64> = HashMap::new();
@@ -176,14 +177,9 @@ pub async fn apply_households(
         if consultants.contains_key(username) {
             continue;
         }
-        let found: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, role FROM staff WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match found {
-            Some((id, role)) if role == Role::Consultant.code() => {
-                consultants.insert(username, id);
+        match stored::staff(&mut tx, username).await? {
+            Some(staff) if staff.role == Role::Consultant => {
+                consultants.insert(username, staff.id);
             }
             Some(_) => problems.push(format!(
                 "line {}: staff {username:?} is not a property consultant",
@@ -212,35 +208,23 @@ pub async fn apply_households(
         let community_id = match community_ids.get(row.community.as_str()) {
             Some(id) => *id,
             None => {
-                let existing: Option<(i64, String)> =
-                    sqlx::query_as("SELECT id, address FROM communities WHERE name = $1")
-                        .bind(&row.community)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let id = match existing {
+                let id = match stored::community(&mut tx, &row.community).await? {
                     Some((id, address)) => {
                         if let Some(new_address) =
                             row.community_address.as_ref().filter(|a| **a != address)
                         {
-                            sqlx::query("UPDATE communities SET address = $1, updated_at = $2 WHERE id = $3")
-                                .bind(new_address)
-                                .bind(&now)
-                                .bind(id)
-                                .execute(&mut *tx)
-                                .await?;
+                            stored::set_community_address(&mut tx, id, new_address, &now).await?;
                             outcome = outcome.max(Outcome::Updated);
                         }
                         id
                     }
                     None => {
-                        sqlx::query_scalar(
-                            "INSERT INTO communities (name, address, created_at, updated_at)
-                             VALUES ($1, $2, $3, $3) RETURNING id",
+                        stored::insert_community(
+                            &mut tx,
+                            &row.community,
+                            row.community_address.as_deref().unwrap_or_default(),
+                            &now,
                         )
-                        .bind(&row.community)
-                        .bind(row.community_address.clone().unwrap_or_default())
-                        .bind(&now)
-                        .fetch_one(&mut *tx)
                         .await?
                     }
                 };
@@ -253,27 +237,7 @@ pub async fn apply_households(
         let building_id = match building_ids.get(&(community_id, row.building.as_str())) {
             Some(id) => *id,
             None => {
-                let existing: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM buildings WHERE community_id = $1 AND name = $2",
-                )
-                .bind(community_id)
-                .bind(&row.building)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let id = match existing {
-                    Some(id) => id,
-                    None => {
-                        sqlx::query_scalar(
-                            "INSERT INTO buildings (community_id, name, created_at, updated_at)
-                             VALUES ($1, $2, $3, $3) RETURNING id",
-                        )
-                        .bind(community_id)
-                        .bind(&row.building)
-                        .bind(&now)
-                        .fetch_one(&mut *tx)
-                        .await?
-                    }
-                };
+                let id = stored::building(&mut tx, community_id, &row.building, &now).await?;
                 building_ids.insert((community_id, &row.building), id);
                 id
             }
@@ -283,27 +247,20 @@ pub async fn apply_households(
             Some((id, address)) if *address == row.address => *id,
             Some((id, _)) => {
                 let id = *id;
-                sqlx::query("UPDATE households SET address = $1, updated_at = $2 WHERE id = $3")
-                    .bind(&row.address)
-                    .bind(&now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                stored::set_household_address(&mut tx, id, &row.address, &now).await?;
                 households.insert((building_id, row.room.clone()), (id, row.address.clone()));
                 outcome = outcome.max(Outcome::Updated);
                 id
             }
             None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO households (community_id, building_id, room, address, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                let id = stored::insert_household(
+                    &mut tx,
+                    community_id,
+                    building_id,
+                    &row.room,
+                    &row.address,
+                    &now,
                 )
-                .bind(community_id)
-                .bind(building_id)
-                .bind(&row.room)
-                .bind(&row.address)
-                .bind(&now)
-                .fetch_one(&mut *tx)
                 .await?;
                 households.insert((building_id, row.room.clone()), (id, row.address.clone()));
                 id
@@ -315,27 +272,14 @@ pub async fn apply_households(
             Some((id, stored)) if stored == phone => *id,
             Some((id, _)) => {
                 let id = *id;
-                sqlx::query("UPDATE customers SET phone = $1, updated_at = $2 WHERE id = $3")
-                    .bind(phone)
-                    .bind(&now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                stored::set_customer_phone(&mut tx, id, phone, &now).await?;
                 customers.insert((household_id, row.customer.clone()), (id, phone.to_owned()));
                 outcome = outcome.max(Outcome::Updated);
                 id
             }
             None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO customers (household_id, name, phone, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $4) RETURNING id",
-                )
-                .bind(household_id)
-                .bind(&row.customer)
-                .bind(phone)
-                .bind(&now)
-                .fetch_one(&mut *tx)
-                .await?;
+                let id = stored::insert_customer(&mut tx, household_id, &row.customer, phone, &now)
+                    .await?;
                 customers.insert((household_id, row.customer.clone()), (id, phone.to_owned()));
                 outcome = Outcome::Created;
                 id
@@ -345,54 +289,29 @@ pub async fn apply_households(
         if let Some(consultant_id) = row.consultant.as_deref().and_then(|u| consultants.get(u))
             && owners.get(&customer_id) != Some(consultant_id)
         {
-            sqlx::query(
-                "INSERT INTO consultant_customers (customer_id, consultant_id, created_at)
-                 VALUES ($1, $2, $3)
-                 ON CONFLICT (customer_id) DO UPDATE SET consultant_id = excluded.consultant_id,
-                     created_at = excluded.created_at",
-            )
-            .bind(customer_id)
-            .bind(*consultant_id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+            stored::set_owner(&mut tx, customer_id, *consultant_id, &now).await?;
             owners.insert(customer_id, *consultant_id);
             outcome = outcome.max(Outcome::Updated);
         }
         outcomes[index] = outcome;
     }
-    finish(tx, dry_run).await?;
+    stored::finish(tx, dry_run).await?;
     Ok(report("households", &outcomes, dry_run))
 }
 
 /// Loads a community's households, customers and consultant ownership into the lookup maps.
-pub(crate) async fn load_community(
-    tx: &mut Transaction<'_, Any>,
+async fn load_community(
+    tx: &mut Tx,
     community_id: i64,
     households: &mut HashMap<(i64, String), (i64, String)>,
     customers: &mut HashMap<(i64, String), (i64, String)>,
     owners: &mut HashMap<i64, i64>,
-) -> Result<(), sqlx::Error> {
-    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "SELECT id, building_id, room, address FROM households WHERE community_id = $1",
-    )
-    .bind(community_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (id, building, room, address) in rows {
+) -> Result<(), ImportError> {
+    let contents = stored::community_contents(tx, community_id).await?;
+    for (id, building, room, address) in contents.households {
         households.insert((building, room), (id, address));
     }
-    let rows: Vec<(i64, i64, String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT cu.id, cu.household_id, cu.name, cu.phone, cc.consultant_id
-         FROM customers cu
-         JOIN households h ON h.id = cu.household_id
-         LEFT JOIN consultant_customers cc ON cc.customer_id = cu.id
-         WHERE h.community_id = $1",
-    )
-    .bind(community_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (id, household, name, phone, consultant) in rows {
+    for (id, household, name, phone, consultant) in contents.customers {
         customers.insert((household, name), (id, phone));
         if let Some(consultant) = consultant {
             owners.insert(id, consultant);

@@ -2,25 +2,16 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use huifang_protocol::{Labelled, PhoneNumber, Role, UnitKind};
+use huifang_protocol::{PhoneNumber, Role, UnitKind};
 use huifang_store::db::Database;
+use huifang_store::imports as stored;
 
-use super::csv::{Column, FirstLines, Outcome, check_all, decode_text, finish, read_table, report};
+use super::csv::{Column, FirstLines, Outcome, check_all, decode_text, read_table, report};
 use super::{ImportError, ImportReport};
 use crate::auth::{check_new_password, check_username, hash_password, normalise_username};
 
 // ---------------------------------------------------------------------------------------------
 // Staff
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct StoredStaff {
-    id: i64,
-    name: String,
-    phone: Option<String>,
-    role: String,
-    unit_id: Option<i64>,
-    password_hash: Option<String>,
-}
 
 /// One staff row.
 #[derive(Clone, PartialEq, Eq)]
@@ -127,21 +118,14 @@ pub async fn apply_staff(
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
     let now = db.now_text();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = stored::begin(db).await?;
     let mut problems = Vec::new();
 
     let codes: HashSet<&str> = rows.iter().filter_map(|r| r.unit.as_deref()).collect();
     let mut units: BTreeMap<&str, (i64, UnitKind)> = BTreeMap::new();
     for code in codes {
-        let found: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, kind FROM units WHERE code = $1")
-                .bind(code)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some((id, kind)) = found
-            && let Ok(kind) = kind.parse::<UnitKind>()
-        {
-            units.insert(code, (id, kind));
+        if let Some(unit) = stored::unit_by_code(&mut tx, code).await? {
+            units.insert(code, unit);
         }
     }
     for row in rows {
@@ -173,46 +157,26 @@ pub async fn apply_staff(
             .as_deref()
             .and_then(|code| units.get(code))
             .map(|u| u.0);
-        let phone = row.phone.as_ref().map(|p| p.as_str().to_owned());
-        let role = row.role.code();
-        let existing: Option<StoredStaff> = sqlx::query_as(
-            "SELECT id, name, phone, role, unit_id, password_hash FROM staff WHERE username = $1",
-        )
-        .bind(&row.username)
-        .fetch_optional(&mut *tx)
-        .await?;
-        match existing {
-            Some(stored) => {
-                let id = stored.id;
-                if stored.name != row.name
-                    || stored.phone != phone
-                    || stored.role != role
-                    || stored.unit_id != unit_id
+        let details = stored::StaffDetails {
+            name: &row.name,
+            phone: row.phone.as_ref().map(|p| p.as_str()),
+            role: row.role,
+            unit_id,
+        };
+        match stored::staff(&mut tx, &row.username).await? {
+            Some(existing) => {
+                let id = existing.id;
+                if existing.name != row.name
+                    || existing.phone.as_deref() != details.phone
+                    || existing.role != row.role
+                    || existing.unit_id != unit_id
                 {
-                    sqlx::query(
-                        "UPDATE staff SET name = $1, phone = $2, role = $3, unit_id = $4, updated_at = $5
-                         WHERE id = $6",
-                    )
-                    .bind(&row.name)
-                    .bind(&phone)
-                    .bind(role)
-                    .bind(unit_id)
-                    .bind(&now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                    stored::update_staff(&mut tx, id, &details, &now).await?;
                     outcomes[index] = Outcome::Updated;
                 }
-                if let (None, Some(password)) = (stored.password_hash, &row.password) {
+                if let (false, Some(password)) = (existing.has_password, &row.password) {
                     let hash = hash_password(password.clone()).await?;
-                    sqlx::query(
-                        "UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3",
-                    )
-                    .bind(hash)
-                    .bind(&now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                    stored::set_first_password(&mut tx, id, hash, &now).await?;
                     outcomes[index] = Outcome::Updated;
                 }
             }
@@ -221,23 +185,11 @@ pub async fn apply_staff(
                     Some(password) => Some(hash_password(password.clone()).await?),
                     None => None,
                 };
-                sqlx::query(
-                    "INSERT INTO staff (username, name, phone, role, unit_id, password_hash, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                )
-                .bind(&row.username)
-                .bind(&row.name)
-                .bind(&phone)
-                .bind(role)
-                .bind(unit_id)
-                .bind(hash)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
+                stored::insert_staff(&mut tx, &row.username, &details, hash, &now).await?;
                 outcomes[index] = Outcome::Created;
             }
         }
     }
-    finish(tx, dry_run).await?;
+    stored::finish(tx, dry_run).await?;
     Ok(report("staff", &outcomes, dry_run))
 }

@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
-use huifang_protocol::{Labelled, UnitKind};
+use huifang_protocol::UnitKind;
 use huifang_store::db::Database;
+use huifang_store::imports::{self as stored, StoredUnit};
 
-use super::csv::{Column, FirstLines, Outcome, check_all, decode_text, finish, read_table, report};
+use super::csv::{Column, FirstLines, Outcome, check_all, decode_text, read_table, report};
 use super::{ImportError, ImportReport};
 
 // ---------------------------------------------------------------------------------------------
@@ -22,17 +23,6 @@ pub struct UnitRow {
     pub parent: Option<String>,
     /// Name of the community a sales site or office serves.
     pub community: Option<String>,
-}
-
-/// A unit as stored, keyed by code during an import.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub(crate) struct StoredUnit {
-    id: i64,
-    code: String,
-    name: String,
-    kind: String,
-    parent_id: Option<i64>,
-    community_id: Option<i64>,
 }
 
 pub(crate) const UNIT_COLUMNS: &[Column] = &[
@@ -130,7 +120,7 @@ pub async fn apply_units(
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
     let now = db.now_text();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = stored::begin(db).await?;
     let mut problems = Vec::new();
 
     // A unit names the community it serves; an estate not yet in the registry is created, so
@@ -143,30 +133,14 @@ pub async fn apply_units(
         if communities.contains_key(name) {
             continue;
         }
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM communities WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let id = match found {
-            Some(id) => id,
-            None => {
-                sqlx::query_scalar(
-                    "INSERT INTO communities (name, address, created_at, updated_at)
-                     VALUES ($1, '', $2, $2) RETURNING id",
-                )
-                .bind(name)
-                .bind(&now)
-                .fetch_one(&mut *tx)
-                .await?
-            }
+        let id = match stored::community(&mut tx, name).await? {
+            Some((id, _)) => id,
+            None => stored::insert_community(&mut tx, name, "", &now).await?,
         };
         communities.insert(name, id);
     }
 
-    let existing: Vec<StoredUnit> =
-        sqlx::query_as("SELECT id, code, name, kind, parent_id, community_id FROM units")
-            .fetch_all(&mut *tx)
-            .await?;
+    let existing = stored::units(&mut tx).await?;
     let mut units: HashMap<String, StoredUnit> =
         existing.into_iter().map(|u| (u.code.clone(), u)).collect();
     let in_file: HashMap<&str, &UnitRow> = rows.iter().map(|r| (r.code.as_str(), r)).collect();
@@ -176,9 +150,7 @@ pub async fn apply_units(
         };
         let parent_kind = match in_file.get(parent) {
             Some(p) => Some(p.kind),
-            None => units
-                .get(parent)
-                .and_then(|u| u.kind.parse::<UnitKind>().ok()),
+            None => units.get(parent).map(|u| u.kind),
         };
         match (parent_kind, row.kind.required_parent()) {
             (None, _) => problems.push(format!(
@@ -216,12 +188,11 @@ pub async fn apply_units(
             (None, Some(p)) => p.community_id,
             (None, None) => None,
         };
-        let kind = row.kind.code();
         let wanted = StoredUnit {
             id: 0,
             code: row.code.clone(),
             name: row.name.clone(),
-            kind: kind.to_owned(),
+            kind: row.kind,
             parent_id,
             community_id,
         };
@@ -233,40 +204,17 @@ pub async fn apply_units(
                         ..wanted.clone()
                     } => {}
             Some(stored) => {
-                let id = stored.id;
-                sqlx::query(
-                    "UPDATE units SET name = $1, kind = $2, parent_id = $3, community_id = $4, updated_at = $5
-                     WHERE id = $6",
-                )
-                .bind(&row.name)
-                .bind(kind)
-                .bind(parent_id)
-                .bind(community_id)
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                let id = stored::put_unit(&mut tx, Some(stored.id), &wanted, &now).await?;
                 units.insert(row.code.clone(), StoredUnit { id, ..wanted });
                 outcomes[index] = Outcome::Updated;
             }
             None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO units (code, name, kind, parent_id, community_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                )
-                .bind(&row.code)
-                .bind(&row.name)
-                .bind(kind)
-                .bind(parent_id)
-                .bind(community_id)
-                .bind(&now)
-                .fetch_one(&mut *tx)
-                .await?;
+                let id = stored::put_unit(&mut tx, None, &wanted, &now).await?;
                 units.insert(row.code.clone(), StoredUnit { id, ..wanted });
                 outcomes[index] = Outcome::Created;
             }
         }
     }
-    finish(tx, dry_run).await?;
+    stored::finish(tx, dry_run).await?;
     Ok(report("units", &outcomes, dry_run))
 }
