@@ -427,6 +427,31 @@ fn the_check_sees_grouped_imports_and_ignores_comments_and_strings() {
     assert!(why.contains("sync → store"), "{why}");
 }
 
+/// The `[dependencies]` of a crate's manifest, by name.
+fn dependencies(krate: &str) -> Vec<String> {
+    let manifest = fs::read_to_string(workspace_root().join(krate).join("Cargo.toml"))
+        .unwrap_or_else(|e| panic!("{krate}/Cargo.toml: {e}"));
+    let mut section = String::new();
+    let mut found = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line.to_owned();
+            continue;
+        }
+        if section != "[dependencies]" || line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        found.push(
+            line.split(['=', '.', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    found
+}
+
 /// The crates below the HTTP layer know nothing of HTTP, templates, spreadsheets or the command
 /// line: a query change recompiles none of them, and the domain cannot reach for a request.
 #[test]
@@ -441,26 +466,29 @@ fn no_crate_below_http_depends_on_the_web_stack() {
         "clap",
         "hyper",
     ];
-    let root = workspace_root();
     for krate in ["server/core", "server/store", "protocol"] {
-        let manifest = fs::read_to_string(root.join(krate).join("Cargo.toml"))
-            .unwrap_or_else(|e| panic!("{krate}/Cargo.toml: {e}"));
-        let mut section = String::new();
-        let mut found = Vec::new();
-        for line in manifest.lines() {
-            let line = line.trim();
-            if line.starts_with('[') {
-                section = line.to_owned();
-                continue;
-            }
-            if section != "[dependencies]" {
-                continue;
-            }
-            let name = line.split(['=', '.', ' ']).next().unwrap_or_default();
-            if WEB_STACK.contains(&name) {
-                found.push(name.to_owned());
-            }
-        }
+        let found: Vec<String> = dependencies(krate)
+            .into_iter()
+            .filter(|name| WEB_STACK.contains(&name.as_str()))
+            .collect();
         assert!(found.is_empty(), "{krate} depends on {found:?}");
+    }
+}
+
+/// SQL is the store's alone: the domain and the HTTP layer reach the database only through the
+/// store's typed queries, so neither depends on the database driver.
+#[test]
+fn only_the_store_speaks_sql() {
+    let deps = dependencies("server/store");
+    assert!(
+        deps.iter().any(|d| d == "sqlx"),
+        "the store uses sqlx: {deps:?}"
+    );
+    for krate in ["server/core", "server/http"] {
+        let deps = dependencies(krate);
+        assert!(
+            !deps.iter().any(|d| d == "sqlx"),
+            "{krate} depends on sqlx; its queries belong in server/store"
+        );
     }
 }

@@ -19,8 +19,8 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huifang_protocol::{
-    Document, Escalation, FollowUp, FollowUpKind, FollowUpStatus, Labelled, format_time,
-    local_time, local_time_of,
+    Document, Escalation, FollowUp, FollowUpKind, FollowUpStatus, format_time, local_time,
+    local_time_of,
 };
 
 use crate::error::Error;
@@ -68,7 +68,7 @@ async fn prepare(
     time_zone: Tz,
 ) -> Result<(Vec<String>, Vec<Marked>), Error> {
     let stored = {
-        let mut conn = db.pool().acquire().await?;
+        let mut conn = db.connection().await?;
         huifang_store::documents::stored_many::<FollowUp>(&mut conn, &ids).await?
     };
     let marked = mark_in_parallel(stored, &heads, now, time_zone).await?;
@@ -112,21 +112,14 @@ pub async fn escalate_overdue(
     now: DateTime<Utc>,
 ) -> Result<Escalated, Error> {
     // Information follow-ups first: theirs is the 24-hour deadline (R-INF-4).
-    let due: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM follow_ups WHERE status = $1 AND overdue_at IS NULL AND due_at <= $2
-         ORDER BY CASE WHEN kind = $3 THEN 0 ELSE 1 END, due_at, id",
-    )
-    .bind(FollowUpStatus::Open.code())
-    .bind(huifang_protocol::format_time(now))
-    .bind(FollowUpKind::Information.code())
-    .fetch_all(db.pool())
-    .await?;
+    let due =
+        huifang_store::followups::past_deadline(db, &huifang_protocol::format_time(now)).await?;
     let mut done = Escalated::default();
     if due.is_empty() {
         return Ok(done);
     }
     let heads = {
-        let mut conn = db.pool().acquire().await?;
+        let mut conn = db.connection().await?;
         Arc::new(Heads::load(&mut conn).await?)
     };
     // Per person: how many routine or survey follow-ups went overdue in this pass.

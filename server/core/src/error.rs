@@ -56,21 +56,15 @@ impl Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        if huifang_store::db::is_unique_violation(&error) {
-            return Error::Conflict("a record with the same key already exists".into());
-        }
-        Error::Internal(Box::new(error))
-    }
-}
-
 /// The store's failures: what the caller's input caused keeps its meaning (invalid, conflict);
 /// the rest is the server's.
 impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Database(error) => error.into(),
+            error @ StoreError::Database(_) if error.is_unique_violation() => {
+                Error::Conflict("a record with the same key already exists".into())
+            }
+            error @ StoreError::Database(_) => Error::Internal(Box::new(error)),
             StoreError::Invalid(message) => Error::invalid(message),
             StoreError::Conflict(message) => Error::Conflict(message),
             corrupt @ StoreError::Corrupt(_) => Error::Internal(Box::new(corrupt)),

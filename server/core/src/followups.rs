@@ -35,13 +35,7 @@ pub async fn create_for_sheet(
     sheet: &Sheet,
     settings: &RuleSettings,
 ) -> Result<FollowUp, Error> {
-    let existing: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND kind = $2")
-            .bind(&sheet.id)
-            .bind(FollowUpKind::Information.code())
-            .fetch_one(&mut **write.tx())
-            .await?;
-    if existing > 0 {
+    if huifang_store::followups::has_information_follow_up(write.tx(), &sheet.id).await? {
         return Err(Error::Conflict(format!(
             "sheet {} already has its follow-up",
             sheet.id
@@ -392,12 +386,8 @@ pub async fn reassign(
     require_head_of(caller, &before)?;
     let (staff_id, unit_id) = match (request.staff_id, request.unit_id) {
         (Some(staff), unit) => {
-            let found: Option<(Option<i64>, Option<String>)> =
-                sqlx::query_as("SELECT unit_id, deactivated_at FROM staff WHERE id = $1")
-                    .bind(staff)
-                    .fetch_optional(&mut **write.tx())
-                    .await?;
-            let Some((Some(staff_unit), None)) = found else {
+            let found = huifang_store::units::of_active_staff(write.tx(), staff).await?;
+            let Some(Some(staff_unit)) = found else {
                 return Err(Error::invalid(format!(
                     "staff member {staff} does not exist, is inactive or has no unit"
                 )));
@@ -413,11 +403,7 @@ pub async fn reassign(
         (None, Some(unit)) => (None, unit),
         (None, None) => return Err(Error::invalid("give staff_id, unit_id or both")),
     };
-    let unit_exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE id = $1")
-        .bind(unit_id)
-        .fetch_one(&mut **write.tx())
-        .await?;
-    if unit_exists == 0 {
+    if !huifang_store::units::exists(write.tx(), unit_id).await? {
         return Err(Error::invalid(format!("unit {unit_id} does not exist")));
     }
     if before.status.is_closed() {

@@ -67,9 +67,7 @@ pub async fn accept(
     let household_to_load = match (request.household_id, request.customer_id) {
         (Some(household), _) => Some(household),
         (None, Some(customer)) => Some(
-            sqlx::query_scalar::<_, i64>("SELECT household_id FROM customers WHERE id = $1")
-                .bind(customer)
-                .fetch_optional(state.db().pool())
+            huifang_store::registry::household_of_customer(state.db(), customer)
                 .await?
                 .ok_or_else(|| {
                     Error::invalid(format!(

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use huifang_protocol::Role;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
@@ -14,6 +14,7 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use huifang_core::rules::RuleSettings;
 use huifang_store::audit::{self, AuditEntry, Verification};
+use huifang_store::notifications;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -72,15 +73,6 @@ async fn verify_audit(
     Ok(Json(audit::verify(state.db()).await?))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct Notification {
-    id: i64,
-    document_id: String,
-    message: String,
-    created_at: String,
-    read_at: Option<String>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NotificationQuery {
@@ -93,19 +85,9 @@ async fn list_notifications(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<NotificationQuery>,
-) -> AppResult<Json<Vec<Notification>>> {
-    let sql = if query.unread {
-        "SELECT id, document_id, message, created_at, read_at FROM notifications
-         WHERE staff_id = $1 AND read_at IS NULL ORDER BY id DESC LIMIT 200"
-    } else {
-        "SELECT id, document_id, message, created_at, read_at FROM notifications
-         WHERE staff_id = $1 ORDER BY id DESC LIMIT 200"
-    };
+) -> AppResult<Json<Vec<notifications::Notification>>> {
     Ok(Json(
-        sqlx::query_as(sql)
-            .bind(caller.staff_id)
-            .fetch_all(state.db().pool())
-            .await?,
+        notifications::list(state.db(), caller.staff_id, query.unread).await?,
     ))
 }
 
@@ -115,26 +97,10 @@ async fn mark_read(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
-    let done = sqlx::query(
-        "UPDATE notifications SET read_at = $1 WHERE id = $2 AND staff_id = $3 AND read_at IS NULL",
-    )
-    .bind(state.db().now_text())
-    .bind(id)
-    .bind(caller.staff_id)
-    .execute(state.db().pool())
-    .await?;
-    if done.rows_affected() == 0 {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM notifications WHERE id = $1 AND staff_id = $2")
-                .bind(id)
-                .bind(caller.staff_id)
-                .fetch_optional(state.db().pool())
-                .await?;
-        if exists.is_none() {
-            return Err(AppError::NotFound(format!(
-                "notification {id} does not exist or is not yours"
-            )));
-        }
+    if !notifications::mark_read(state.db(), caller.staff_id, id).await? {
+        return Err(AppError::NotFound(format!(
+            "notification {id} does not exist or is not yours"
+        )));
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -366,9 +366,7 @@ async fn admin(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
             check_username(&username).map_err(anyhow::Error::msg)?;
             let unit_id = match unit {
                 Some(code) => Some(
-                    sqlx::query_scalar::<_, i64>("SELECT id FROM units WHERE code = $1")
-                        .bind(&code)
-                        .fetch_optional(db.pool())
+                    huifang_store::registry::unit_id_by_code(db, &code)
                         .await?
                         .with_context(|| format!("unit {code:?} does not exist"))?,
                 ),
@@ -438,34 +436,18 @@ struct PlanNames {
 
 impl PlanNames {
     async fn load(db: &Database) -> anyhow::Result<Self> {
-        let pairs = |sql: &'static str| async move {
-            anyhow::Ok(
-                sqlx::query_as::<_, (i64, String)>(sql)
-                    .fetch_all(db.pool())
-                    .await?
-                    .into_iter()
-                    .collect(),
-            )
-        };
+        use huifang_store::registry::{Named, names};
         Ok(PlanNames {
-            units: pairs("SELECT id, name FROM units").await?,
-            staff: pairs("SELECT id, name FROM staff").await?,
-            communities: pairs("SELECT id, name FROM communities").await?,
+            units: names(db, Named::Units).await?.into_iter().collect(),
+            staff: names(db, Named::Staff).await?.into_iter().collect(),
+            communities: names(db, Named::Communities).await?.into_iter().collect(),
             addresses: std::collections::BTreeMap::new(),
         })
     }
 
     async fn load_addresses(&mut self, db: &Database, households: &[i64]) -> anyhow::Result<()> {
-        for chunk in households.chunks(500) {
-            let sql = format!(
-                "SELECT id, address FROM households WHERE id IN ({})",
-                huifang_store::db::id_list(chunk)
-            );
-            let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .fetch_all(db.pool())
-                .await?;
-            self.addresses.extend(rows);
-        }
+        self.addresses
+            .extend(huifang_store::registry::addresses(db, households).await?);
         Ok(())
     }
 

@@ -118,13 +118,6 @@ impl IntoResponse for AppError {
     }
 }
 
-/// A statement that failed: a taken key is a conflict, the rest the server's (as the domain reads it).
-impl From<sqlx::Error> for AppError {
-    fn from(error: sqlx::Error) -> Self {
-        huifang_core::Error::from(error).into()
-    }
-}
-
 /// The domain's failures, each to its status.
 impl From<huifang_core::Error> for AppError {
     fn from(error: huifang_core::Error) -> Self {

@@ -20,6 +20,22 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres
 /// A transaction on the pool: what a write's statements run in (`DocWrite::tx`).
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// What a read runs on: a pooled connection or a transaction, dereferenced.
+pub use sqlx::AnyConnection;
+
+/// A connection of the pool, for reads that go together outside a write.
+pub type Connection = sqlx::pool::PoolConnection<sqlx::Any>;
+
+/// Commits a transaction begun with [`Database::begin`].
+pub async fn commit(tx: Tx) -> Result<(), crate::StoreError> {
+    Ok(tx.commit().await?)
+}
+
+/// Rolls back a transaction begun with [`Database::begin`]: nothing it wrote stays.
+pub async fn rollback(tx: Tx) -> Result<(), crate::StoreError> {
+    Ok(tx.rollback().await?)
+}
+
 /// Which engine a pool talks to, for the few places where their SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -161,6 +177,16 @@ impl Database {
         };
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// A connection of the pool, for several reads in a row.
+    pub async fn connection(&self) -> Result<Connection, crate::StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Begins a transaction that is not a document write (sign-in counts, imports).
+    pub async fn begin(&self) -> Result<Tx, crate::StoreError> {
+        Ok(self.pool.begin().await?)
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -339,3 +339,28 @@ pub async fn customer_signed(tx: &mut Tx, sheet_id: &str) -> Result<bool, StoreE
     .await?;
     Ok(signed > 0)
 }
+
+/// Whether sheet `sheet_id` has its information follow-up already (in a write's transaction).
+pub async fn has_information_follow_up(tx: &mut Tx, sheet_id: &str) -> Result<bool, StoreError> {
+    let existing: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND kind = $2")
+            .bind(sheet_id)
+            .bind(FollowUpKind::Information.code())
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(existing > 0)
+}
+
+/// Open follow-ups past their deadline (`now`) and not yet marked overdue: information
+/// follow-ups first (theirs is the 24-hour deadline, R-INF-4), then by deadline.
+pub async fn past_deadline(db: &Database, now: &str) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM follow_ups WHERE status = $1 AND overdue_at IS NULL AND due_at <= $2
+         ORDER BY CASE WHEN kind = $3 THEN 0 ELSE 1 END, due_at, id",
+    )
+    .bind(FollowUpStatus::Open.code())
+    .bind(now)
+    .bind(FollowUpKind::Information.code())
+    .fetch_all(db.pool())
+    .await?)
+}

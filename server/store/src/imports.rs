@@ -10,17 +10,16 @@ use crate::error::StoreError;
 
 /// Begins an import's transaction.
 pub async fn begin(db: &Database) -> Result<Tx, StoreError> {
-    Ok(db.pool().begin().await?)
+    db.begin().await
 }
 
 /// Ends an import: commits it, or rolls a dry run back.
 pub async fn finish(tx: Tx, dry_run: bool) -> Result<(), StoreError> {
     if dry_run {
-        tx.rollback().await?;
+        crate::db::rollback(tx).await
     } else {
-        tx.commit().await?;
+        crate::db::commit(tx).await
     }
-    Ok(())
 }
 
 fn corrupt_kind(e: impl std::fmt::Display) -> StoreError {

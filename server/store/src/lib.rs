@@ -18,6 +18,7 @@ pub mod followups;
 pub mod imports;
 pub mod login_failures;
 pub mod measures;
+pub mod notifications;
 pub mod plans;
 pub mod registry;
 pub mod scope;

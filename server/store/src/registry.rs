@@ -211,6 +211,72 @@ pub async fn contacts_of(
     .await?)
 }
 
+/// Registry tables whose rows have a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    Units,
+    Staff,
+    Communities,
+}
+
+/// Every row's id and name in `table`, by id.
+pub async fn names(db: &Database, table: Named) -> Result<Vec<(i64, String)>, StoreError> {
+    let sql = match table {
+        Named::Units => "SELECT id, name FROM units ORDER BY id",
+        Named::Staff => "SELECT id, name FROM staff ORDER BY id",
+        Named::Communities => "SELECT id, name FROM communities ORDER BY id",
+    };
+    Ok(sqlx::query_as(sql).fetch_all(db.pool()).await?)
+}
+
+/// The addresses of `households`.
+pub async fn addresses(
+    db: &Database,
+    households: &[i64],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut found = Vec::with_capacity(households.len());
+    for chunk in households.chunks(500) {
+        let sql = format!(
+            "SELECT id, address FROM households WHERE id IN ({})",
+            db::id_list(chunk)
+        );
+        let rows: Vec<(i64, String)> = sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_all(db.pool())
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// The id of the unit with `code`.
+pub async fn unit_id_by_code(db: &Database, code: &str) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
+        .bind(code)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+/// A staff member's name.
+pub async fn name_of_staff(db: &Database, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+/// The household of a customer.
+pub async fn household_of_customer(
+    db: &Database,
+    customer: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT household_id FROM customers WHERE id = $1")
+            .bind(customer)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
 /// The customers of a household, by id.
 pub async fn customers_of(tx: &mut Tx, household: i64) -> Result<Vec<i64>, StoreError> {
     Ok(

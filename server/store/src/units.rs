@@ -156,3 +156,54 @@ pub async fn names(db: &Database, top_only: bool) -> Result<Vec<UnitName>, Store
         })
         .collect())
 }
+
+/// Every unit with its parent, and the active unit heads and general managers (id, unit, role):
+/// the line of heads above every unit, read in one go.
+pub async fn heads_and_parents(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<(Vec<(i64, Option<i64>)>, Vec<(i64, Option<i64>, Role)>), StoreError> {
+    let units = sqlx::query_as("SELECT id, parent_id FROM units")
+        .fetch_all(&mut *conn)
+        .await?;
+    let people: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
+        "SELECT id, unit_id, role FROM staff
+         WHERE role IN ($1, $2) AND deactivated_at IS NULL ORDER BY id",
+    )
+    .bind(Role::UnitHead.code())
+    .bind(Role::GeneralManager.code())
+    .fetch_all(&mut *conn)
+    .await?;
+    let people = people
+        .into_iter()
+        .map(|(id, unit, role)| {
+            let role = role
+                .parse::<Role>()
+                .map_err(|e| StoreError::corrupt(format!("stored role: {e}")))?;
+            Ok((id, unit, role))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok((units, people))
+}
+
+/// Whether unit `id` exists (in a write's transaction).
+pub async fn exists(tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
+    let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(found > 0)
+}
+
+/// The unit of an active staff member: `None` when they do not exist or are inactive, `Some(None)`
+/// when they have no unit.
+pub async fn of_active_staff(tx: &mut Tx, staff: i64) -> Result<Option<Option<i64>>, StoreError> {
+    let found: Option<(Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT unit_id, deactivated_at FROM staff WHERE id = $1")
+            .bind(staff)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(match found {
+        Some((unit, None)) => Some(unit),
+        _ => None,
+    })
+}

@@ -62,7 +62,7 @@ impl LoginThrottle {
         };
         let now = self.db.now();
         let _turn = self.db.write_turn().await;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let mut keys = vec![(attempt.account.clone(), FREE_FAILURES)];
         if let Some(address) = &attempt.address {
             keys.push((address.clone(), FREE_ADDRESS_FAILURES));
@@ -84,7 +84,7 @@ impl LoginThrottle {
             counted.push((key, free, failures + 1));
         }
         if let Some(retry_after_secs) = retry_after {
-            tx.rollback().await?;
+            huifang_store::db::rollback(tx).await?;
             return Err(Error::TooManyAttempts { retry_after_secs });
         }
         for (key, free, failures) in counted {
@@ -94,7 +94,7 @@ impl LoginThrottle {
             });
             login_failures::record(&mut tx, &key, failures, locked_until, now).await?;
         }
-        tx.commit().await?;
+        huifang_store::db::commit(tx).await?;
         Ok(attempt)
     }
 

@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 
-use huifang_protocol::{Labelled, Role};
+use huifang_protocol::Role;
+use huifang_store::StoreError;
 
 /// The line of heads above every unit, read once and asked many times (the deadline job asks
 /// for thousands of follow-ups at a month's end).
@@ -24,24 +25,14 @@ const MAX_DEPTH: usize = 32;
 
 impl Heads {
     /// Reads the units and the active heads and general managers.
-    pub async fn load(conn: &mut sqlx::AnyConnection) -> Result<Self, sqlx::Error> {
-        let units: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, parent_id FROM units")
-            .fetch_all(&mut *conn)
-            .await?;
-        let people: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
-            "SELECT id, unit_id, role FROM staff
-             WHERE role IN ($1, $2) AND deactivated_at IS NULL ORDER BY id",
-        )
-        .bind(Role::UnitHead.code())
-        .bind(Role::GeneralManager.code())
-        .fetch_all(&mut *conn)
-        .await?;
+    pub async fn load(conn: &mut huifang_store::db::AnyConnection) -> Result<Self, StoreError> {
+        let (units, people) = huifang_store::units::heads_and_parents(conn).await?;
         let mut heads = Heads {
             parent: units.into_iter().collect(),
             ..Heads::default()
         };
         for (id, unit, role) in people {
-            if role == Role::GeneralManager.code() {
+            if role == Role::GeneralManager {
                 heads.general_managers.push(id);
             } else if let Some(unit) = unit {
                 heads.heads.entry(unit).or_default().push(id);

@@ -143,12 +143,7 @@ async fn show(
         follow_up.contact_phone = huifang_protocol::mask_phone(&follow_up.contact_phone);
     }
     let assignee_name = match follow_up.assignee_staff_id {
-        Some(staff) => {
-            sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
-                .bind(staff)
-                .fetch_optional(state.db().pool())
-                .await?
-        }
+        Some(staff) => huifang_store::registry::name_of_staff(state.db(), staff).await?,
         None => None,
     };
     let assignee_unit_name = state

@@ -27,6 +27,7 @@ use crate::state::AppState;
 use huifang_core::plans::Month;
 use huifang_protocol::Lang;
 use huifang_store::followups::{FollowUpFilter, FollowUpView};
+use huifang_store::registry::{self, Named};
 use huifang_store::scope::WorkScope;
 use huifang_store::sheets::SheetFilter;
 
@@ -229,12 +230,11 @@ fn local_time(text: &str, tz: Tz) -> String {
 }
 
 /// Ids to names, for units and staff.
-async fn names(state: &AppState, table: &str) -> Result<HashMap<i64, String>, AppError> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, name FROM {table}")))
-            .fetch_all(state.db().pool())
-            .await?;
-    Ok(rows.into_iter().collect())
+async fn names(state: &AppState, table: Named) -> Result<HashMap<i64, String>, AppError> {
+    Ok(registry::names(state.db(), table)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 fn name_of(names: &HashMap<i64, String>, id: Option<i64>) -> String {

@@ -304,9 +304,7 @@ pub async fn overview(
 
 /// Every unit's id and name.
 pub async fn unit_names(state: &AppState) -> Result<Vec<(i64, String)>, crate::error::AppError> {
-    Ok(sqlx::query_as("SELECT id, name FROM units ORDER BY id")
-        .fetch_all(state.db().pool())
-        .await?)
+    Ok(huifang_store::registry::names(state.db(), huifang_store::registry::Named::Units).await?)
 }
 
 #[derive(Template)]

@@ -72,8 +72,8 @@ async fn follow_up_list(
     )
     .await
     .in_lang(lang)?;
-    let units = names(&state, "units").await.in_lang(lang)?;
-    let staff = names(&state, "staff").await.in_lang(lang)?;
+    let units = names(&state, Named::Units).await.in_lang(lang)?;
+    let staff = names(&state, Named::Staff).await.in_lang(lang)?;
     let mut table = Table::new(
         lang.pick("回访", "Follow-ups"),
         &[

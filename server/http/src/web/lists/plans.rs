@@ -32,7 +32,7 @@ pub async fn plans(
         huifang_core::plans::store::progress(state.db(), &viewer.caller.work_scope(), month)
             .await
             .in_lang(lang)?;
-    let staff = names(&state, "staff").await.in_lang(lang)?;
+    let staff = names(&state, Named::Staff).await.in_lang(lang)?;
     let mut table = Table::new(
         lang.pick("例行回访进度", "Routine plan progress"),
         &[

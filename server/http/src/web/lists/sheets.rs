@@ -54,8 +54,8 @@ pub async fn sheets(
     )
     .await
     .in_lang(lang)?;
-    let units = names(&state, "units").await.in_lang(lang)?;
-    let staff = names(&state, "staff").await.in_lang(lang)?;
+    let units = names(&state, Named::Units).await.in_lang(lang)?;
+    let staff = names(&state, Named::Staff).await.in_lang(lang)?;
     let mut table = Table::new(
         lang.pick("客户信息单", "Sheets"),
         &[
