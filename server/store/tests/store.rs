@@ -3,13 +3,14 @@
 //! PostgreSQL test of it. What the HTTP suite proves through the API, this proves at the store's
 //! boundary: change sequences, the audit chain, keys, literal search, typed errors.
 
-use huifang_protocol::{Clock, PhoneNumber, Role};
+use huifang_protocol::{Clock, PhoneNumber, Role, UnitKind};
 use huifang_store::audit::{self, AuditActor};
 use huifang_store::documents::DocWrite;
 use huifang_store::registry::{NewStaff, PageRequest, RegistryStore, StaffFilter};
 use huifang_store::scope::StaffScope;
 use huifang_store::testing::fresh_database;
-use huifang_store::{Backend, Database, StoreError};
+use huifang_store::{Backend, Database, StoreError, blobs, imports, login_failures, plans};
+use huifang_store::{sessions, submissions};
 
 macro_rules! on_every_engine {
     ($($name:ident),* $(,)?) => {
@@ -38,6 +39,12 @@ on_every_engine!(
     a_taken_username_is_a_conflict_and_an_unknown_unit_is_invalid,
     search_takes_wildcards_literally,
     a_write_not_committed_leaves_nothing,
+    a_session_resolves_to_its_holder_and_is_revoked_once,
+    an_upload_moves_on_only_from_where_it_ended,
+    sign_in_failures_are_counted_under_lock_and_forgiven,
+    a_month_is_planned_once_and_its_progress_counted,
+    a_unit_submits_a_month_once,
+    an_import_finds_what_is_there_and_a_dry_run_keeps_nothing,
 );
 
 async fn database(backend: Backend) -> Option<(Database, tempfile::TempDir)> {
@@ -234,4 +241,442 @@ async fn a_write_not_committed_leaves_nothing(backend: Backend) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     next.commit().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A unit, a community with one household, and a staff member of the unit, committed.
+struct Place {
+    unit: i64,
+    household: i64,
+    staff: i64,
+}
+
+async fn place(db: &Database) -> Place {
+    let now = db.now_text();
+    let mut tx = imports::begin(db).await.unwrap_or_else(|e| panic!("{e}"));
+    let community = imports::insert_community(&mut tx, "翠湖", "", &now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let building = imports::building(&mut tx, community, "1栋", &now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let household = imports::insert_household(&mut tx, community, building, "101", "1栋101", &now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let unit = imports::put_unit(
+        &mut tx,
+        None,
+        &imports::StoredUnit {
+            id: 0,
+            code: "PO1".into(),
+            name: "翠湖物业服务中心".into(),
+            kind: UnitKind::PropertyOffice,
+            parent_id: None,
+            community_id: Some(community),
+        },
+        &now,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    imports::finish(tx, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut head = staff("zhou", Some(unit));
+    head.role = Role::UnitHead;
+    let staff = RegistryStore::new(db.clone())
+        .create_staff(head)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    Place {
+        unit,
+        household,
+        staff,
+    }
+}
+
+async fn a_session_resolves_to_its_holder_and_is_revoked_once(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let place = place(&db).await;
+    let now = db.now_text();
+    let id = sessions::insert(
+        &db,
+        place.staff,
+        "hash-1",
+        "phone",
+        &now,
+        "2026-07-10T02:00:00.000Z",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let holder = sessions::holder(&db, "hash-1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the session is found by its hash"));
+    assert_eq!(holder.session_id, id);
+    assert_eq!(holder.role, Role::UnitHead);
+    assert_eq!(
+        holder.unit.map(|u| (u.0, u.1)),
+        Some((place.unit, UnitKind::PropertyOffice))
+    );
+    assert!(!holder.revoked && !holder.deactivated);
+    assert!(
+        sessions::holder(&db, "hash-2")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+
+    sessions::revoke(&db, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = sessions::get(&db, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|s| s.revoked_at);
+    assert!(first.is_some());
+    // Revoking again changes nothing, and there is nothing left to revoke.
+    sessions::revoke(&db, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sessions::get(&db, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .and_then(|s| s.revoked_at),
+        first
+    );
+    assert_eq!(
+        sessions::revoke_all_of(&db, place.staff)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        0
+    );
+    let standing = sessions::standing(&db, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the session stands"));
+    assert!(standing.revoked);
+    assert_eq!(standing.unit_id, Some(place.unit));
+}
+
+async fn an_upload_moves_on_only_from_where_it_ended(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let place = place(&db).await;
+    let hash = "ab".repeat(32);
+    assert!(
+        blobs::keep_partial(&db, &hash, 0, 10, b"abc".to_vec(), place.staff)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    // A part that starts anywhere but where the upload ended is not taken.
+    assert!(
+        !blobs::keep_partial(&db, &hash, 5, 10, b"abcdefgh".to_vec(), place.staff)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    assert_eq!(
+        blobs::progress(&db, &hash)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some((3, 10))
+    );
+    assert!(
+        blobs::keep_partial(&db, &hash, 3, 10, b"abcdef".to_vec(), place.staff)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    assert_eq!(
+        blobs::progress(&db, &hash)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some((6, 10))
+    );
+    let whole = b"0123456789".to_vec();
+    assert!(
+        blobs::store(&db, &hash, whole.clone(), place.staff)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    // The upload is gone with the blob's arrival; storing it again finds it held.
+    assert_eq!(
+        blobs::progress(&db, &hash)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        None
+    );
+    assert!(
+        !blobs::store(&db, &hash, whole.clone(), place.staff)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    assert_eq!(
+        blobs::size(&db, &hash)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(10)
+    );
+    assert_eq!(
+        blobs::bytes(&db, &hash)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(whole)
+    );
+}
+
+async fn sign_in_failures_are_counted_under_lock_and_forgiven(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let now = db.now();
+    let until = now + chrono::Duration::seconds(30);
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let fresh = login_failures::lock(&mut tx, db.backend(), "wang", now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fresh.failures, 0);
+    assert_eq!(fresh.locked_until, None);
+    login_failures::record(&mut tx, "wang", 5, Some(until), now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    login_failures::record(&mut tx, "ip:10.0.0.1", 2, None, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    huifang_store::db::commit(tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let counted = login_failures::lock(&mut tx, db.backend(), "wang", now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    huifang_store::db::rollback(tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counted.failures, 5);
+    // Stored times keep milliseconds.
+    let stored = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(huifang_protocol::format_time);
+    assert_eq!(stored(counted.locked_until), stored(Some(until)));
+    assert_eq!(stored(counted.last_failed_at), stored(Some(now)));
+
+    login_failures::forgive(&db, "wang", Some("ip:10.0.0.1"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let account = login_failures::lock(&mut tx, db.backend(), "wang", now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let address = login_failures::lock(&mut tx, db.backend(), "ip:10.0.0.1", now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    huifang_store::db::rollback(tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(account.failures, 0);
+    assert_eq!(
+        address.failures, 1,
+        "a success takes back one failure of its address"
+    );
+}
+
+async fn a_month_is_planned_once_and_its_progress_counted(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let place = place(&db).await;
+    let plan = plans::NewPlan {
+        unit_id: place.unit,
+        staff_id: 0,
+        rule: "office_director".into(),
+        community_id: None,
+        households: 1,
+        quota: 1,
+        explanation: "1 户".into(),
+        seed: "7".into(),
+        cycle: 1,
+        new_cycle: true,
+        sampled: true,
+        items: vec![plans::NewPlanItem {
+            household_id: place.household,
+            customer_id: None,
+            cycle: 1,
+            reason: "{}".into(),
+            assignee_staff_id: Some(place.staff),
+        }],
+    };
+    let month = "2026-06";
+    assert!(
+        !plans::is_planned(&db, month)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    for attempt in 0..2 {
+        let mut write = DocWrite::begin(&db, AuditActor::SERVER, shanghai())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stored = plans::insert_month(&mut write, month, None, std::slice::from_ref(&plan))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        write.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        let counts = plans::PlanCounts {
+            plans: 1,
+            households: 1,
+        };
+        // The second run finds the month planned and writes nothing.
+        assert_eq!(
+            stored,
+            if attempt == 0 {
+                Ok(counts)
+            } else {
+                Err(counts)
+            }
+        );
+    }
+    assert_eq!(
+        plans::stored_counts(&db, month)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(plans::PlanCounts {
+            plans: 1,
+            households: 1
+        })
+    );
+    let waiting = plans::waiting(&db, month, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(waiting.len(), 1);
+    assert!(
+        !plans::documents_done(&db, month)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    let progress = plans::progress(&db, &huifang_store::scope::WorkScope::All, month)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the month is planned"));
+    assert_eq!(progress.plans.len(), 1);
+    assert_eq!(
+        (progress.plans[0].planned, progress.plans[0].written),
+        (1, 0)
+    );
+    assert_eq!(progress.people.len(), 1);
+    assert_eq!(progress.people[0].staff_id, place.staff);
+    // Another unit's head sees none of it.
+    let elsewhere = huifang_store::scope::WorkScope::Units {
+        staff_id: place.staff + 1,
+        units: vec![place.unit + 1],
+    };
+    let hidden = plans::progress(&db, &elsewhere, month)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the month is planned"));
+    assert!(hidden.plans.is_empty() && hidden.people.is_empty());
+}
+
+async fn a_unit_submits_a_month_once(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let place = place(&db).await;
+    let new = submissions::NewSubmission {
+        month: "2026-06",
+        unit_id: place.unit,
+        submitted_by: place.staff,
+        deadline: "2026-06-30T16:00:00.000Z",
+        late: true,
+        figures: "{}",
+        figures_sha256: "00",
+        note: "",
+    };
+    let mut write = DocWrite::begin(&db, AuditActor::SERVER, shanghai())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        submissions::insert(&mut write, &new)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    write.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut write = DocWrite::begin(&db, AuditActor::SERVER, shanghai())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !submissions::insert(&mut write, &new)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        "a second submission of the month is refused"
+    );
+    drop(write);
+    let found = submissions::find(&db, "2026-06", place.unit)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the submission is stored"));
+    assert!(found.late);
+    assert_eq!(found.submitted_by_name, "zhou name");
+    let made = submissions::made(&db, "2026-06")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(made.len(), 1);
+}
+
+async fn an_import_finds_what_is_there_and_a_dry_run_keeps_nothing(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let place = place(&db).await;
+    let now = db.now_text();
+    let mut tx = imports::begin(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    let (community, _) = imports::community(&mut tx, "翠湖")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the community is there"));
+    let contents = imports::community_contents(&mut tx, community)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(contents.households.len(), 1);
+    assert_eq!(contents.households[0].0, place.household);
+    let building = contents.households[0].1;
+    // The building is found, not added again.
+    assert_eq!(
+        imports::building(&mut tx, community, "1栋", &now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        building
+    );
+    let customer =
+        imports::insert_customer(&mut tx, place.household, "陈女士", "13800138000", &now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    let contents = imports::community_contents(&mut tx, community)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(contents.customers.len(), 1);
+    assert_eq!(contents.customers[0].0, customer);
+    imports::finish(tx, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut tx = imports::begin(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    let contents = imports::community_contents(&mut tx, community)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    imports::finish(tx, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(contents.customers.is_empty(), "the dry run kept nothing");
+    let units = {
+        let mut tx = imports::begin(&db).await.unwrap_or_else(|e| panic!("{e}"));
+        let units = imports::units(&mut tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        imports::finish(tx, true)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        units
+    };
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0].kind, UnitKind::PropertyOffice);
 }
