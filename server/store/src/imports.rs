@@ -258,21 +258,31 @@ pub struct StoredUnit {
     pub community_id: Option<i64>,
 }
 
+#[derive(FromRow)]
+struct UnitRow {
+    id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    parent_id: Option<i64>,
+    community_id: Option<i64>,
+}
+
 /// Every unit.
 pub async fn units(tx: &mut Tx) -> Result<Vec<StoredUnit>, StoreError> {
-    let rows: Vec<(i64, String, String, String, Option<i64>, Option<i64>)> =
+    let rows: Vec<UnitRow> =
         sqlx::query_as("SELECT id, code, name, kind, parent_id, community_id FROM units")
             .fetch_all(&mut **tx)
             .await?;
     rows.into_iter()
-        .map(|(id, code, name, kind, parent_id, community_id)| {
+        .map(|row| {
             Ok(StoredUnit {
-                id,
-                code,
-                name,
-                kind: kind.parse().map_err(corrupt_kind)?,
-                parent_id,
-                community_id,
+                id: row.id,
+                code: row.code,
+                name: row.name,
+                kind: row.kind.parse().map_err(corrupt_kind)?,
+                parent_id: row.parent_id,
+                community_id: row.community_id,
             })
         })
         .collect()

@@ -51,6 +51,11 @@ struct HolderRow {
     community_id: Option<i64>,
 }
 
+fn parse_role(code: &str) -> Result<Role, StoreError> {
+    code.parse::<Role>()
+        .map_err(|e| StoreError::corrupt(format!("stored role: {e}")))
+}
+
 /// Stores a new session; returns its id.
 pub async fn insert(
     db: &Database,
@@ -88,10 +93,7 @@ pub async fn holder(db: &Database, token_hash: &str) -> Result<Option<SessionHol
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let role = row
-        .role
-        .parse::<Role>()
-        .map_err(|e| StoreError::corrupt(format!("stored role: {e}")))?;
+    let role = parse_role(&row.role)?;
     let unit = match (row.unit_id, row.unit_kind) {
         (Some(id), Some(kind)) => Some((
             id,
@@ -131,29 +133,38 @@ pub struct Standing {
     pub revoked: bool,
     pub expires_at: String,
     pub deactivated: bool,
-    pub role: String,
+    pub role: Role,
     pub unit_id: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct StandingRow {
+    revoked_at: Option<String>,
+    expires_at: String,
+    deactivated_at: Option<String>,
+    role: String,
+    unit_id: Option<i64>,
 }
 
 /// The standing of session `session_id`, if it exists.
 pub async fn standing(db: &Database, session_id: i64) -> Result<Option<Standing>, StoreError> {
-    let row: Option<(Option<String>, String, Option<String>, String, Option<i64>)> =
-        sqlx::query_as(
-            "SELECT s.revoked_at, s.expires_at, st.deactivated_at, st.role, st.unit_id
-             FROM sessions s JOIN staff st ON st.id = s.staff_id WHERE s.id = $1",
-        )
-        .bind(session_id)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(row.map(
-        |(revoked, expires_at, deactivated, role, unit_id)| Standing {
-            revoked: revoked.is_some(),
-            expires_at,
-            deactivated: deactivated.is_some(),
-            role,
-            unit_id,
-        },
-    ))
+    let row: Option<StandingRow> = sqlx::query_as(
+        "SELECT s.revoked_at, s.expires_at, st.deactivated_at, st.role, st.unit_id
+         FROM sessions s JOIN staff st ON st.id = s.staff_id WHERE s.id = $1",
+    )
+    .bind(session_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|row| {
+        Ok(Standing {
+            revoked: row.revoked_at.is_some(),
+            expires_at: row.expires_at,
+            deactivated: row.deactivated_at.is_some(),
+            role: parse_role(&row.role)?,
+            unit_id: row.unit_id,
+        })
+    })
+    .transpose()
 }
 
 /// Revokes one session; an already revoked one is left as it was.

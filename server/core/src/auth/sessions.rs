@@ -125,7 +125,7 @@ impl SessionStore {
             !s.revoked
                 && s.expires_at > huifang_protocol::format_time(self.db.now())
                 && !s.deactivated
-                && s.role == huifang_protocol::Labelled::code(caller.role)
+                && s.role == caller.role
                 && s.unit_id == caller.unit.map(|u| u.id)
         }))
     }
