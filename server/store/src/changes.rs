@@ -4,7 +4,7 @@
 use huifang_protocol::{DocumentKind, IncomingDocument};
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Conditions, Database, SqlArg, code, id_list};
+use crate::db::{Conditions, Database, SqlArg, code, id_list, stored_code};
 use crate::error::StoreError;
 use crate::scope::WorkScope;
 
@@ -62,9 +62,7 @@ pub async fn head(db: &Database) -> Result<i64, StoreError> {
 }
 
 fn incoming(id: String, kind: String, bytes: Vec<u8>) -> Result<IncomingDocument, StoreError> {
-    let kind = kind
-        .parse::<DocumentKind>()
-        .map_err(|e| StoreError::corrupt(format!("stored kind of {id}: {e}")))?;
+    let kind: DocumentKind = stored_code(&format!("kind of {id}"), &kind)?;
     Ok(IncomingDocument {
         document_id: id,
         kind,

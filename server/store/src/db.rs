@@ -231,6 +231,17 @@ impl Database {
 
 /// Parses a stored time; stored times are always written by [`format_time`] (UTC RFC 3339 with
 /// milliseconds, so text order is time order), the same format documents and the wire use.
+/// A protocol code read back from a column (`what` names it in the error): a code no release
+/// wrote means the database holds something it should not.
+pub fn stored_code<T>(what: &str, code: &str) -> Result<T, crate::StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    code.parse::<T>()
+        .map_err(|e| crate::StoreError::corrupt(format!("stored {what}: {e}")))
+}
+
 pub fn parse_stored_time(text: &str) -> Option<DateTime<Utc>> {
     huifang_protocol::parse_time("stored time", text).ok()
 }

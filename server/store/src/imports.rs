@@ -2,10 +2,10 @@
 //! customers and who owns them), each in the import's one transaction so a refused or dry run
 //! leaves nothing. Reading the file and checking its rows are the domain's.
 
-use huifang_protocol::{Labelled, Role, UnitKind};
+use huifang_protocol::{Labelled, Role, Unit, UnitKind};
 use sqlx::FromRow;
 
-use crate::db::{Database, Tx};
+use crate::db::{Database, Tx, stored_code};
 use crate::error::StoreError;
 
 /// Begins an import's transaction.
@@ -20,10 +20,6 @@ pub async fn finish(tx: Tx, dry_run: bool) -> Result<(), StoreError> {
     } else {
         crate::db::commit(tx).await
     }
-}
-
-fn corrupt_kind(e: impl std::fmt::Display) -> StoreError {
-    StoreError::corrupt(format!("stored unit kind: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,17 +243,6 @@ pub async fn set_owner(
 // ---------------------------------------------------------------------------------------------
 // Units
 
-/// A unit as stored, keyed by code during an import.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredUnit {
-    pub id: i64,
-    pub code: String,
-    pub name: String,
-    pub kind: UnitKind,
-    pub parent_id: Option<i64>,
-    pub community_id: Option<i64>,
-}
-
 #[derive(FromRow)]
 struct UnitRow {
     id: i64,
@@ -269,18 +254,18 @@ struct UnitRow {
 }
 
 /// Every unit.
-pub async fn units(tx: &mut Tx) -> Result<Vec<StoredUnit>, StoreError> {
+pub async fn units(tx: &mut Tx) -> Result<Vec<Unit>, StoreError> {
     let rows: Vec<UnitRow> =
         sqlx::query_as("SELECT id, code, name, kind, parent_id, community_id FROM units")
             .fetch_all(&mut **tx)
             .await?;
     rows.into_iter()
         .map(|row| {
-            Ok(StoredUnit {
+            Ok(Unit {
                 id: row.id,
                 code: row.code,
                 name: row.name,
-                kind: row.kind.parse().map_err(corrupt_kind)?,
+                kind: stored_code("unit kind", &row.kind)?,
                 parent_id: row.parent_id,
                 community_id: row.community_id,
             })
@@ -295,7 +280,7 @@ pub async fn unit_by_code(tx: &mut Tx, code: &str) -> Result<Option<(i64, UnitKi
         .fetch_optional(&mut **tx)
         .await?;
     found
-        .map(|(id, kind)| Ok((id, kind.parse().map_err(corrupt_kind)?)))
+        .map(|(id, kind)| Ok((id, stored_code("unit kind", &kind)?)))
         .transpose()
 }
 
@@ -304,7 +289,7 @@ pub async fn unit_by_code(tx: &mut Tx, code: &str) -> Result<Option<(i64, UnitKi
 pub async fn put_unit(
     tx: &mut Tx,
     id: Option<i64>,
-    unit: &StoredUnit,
+    unit: &Unit,
     now: &str,
 ) -> Result<i64, StoreError> {
     match id {
@@ -375,10 +360,7 @@ pub async fn staff(tx: &mut Tx, username: &str) -> Result<Option<StoredStaff>, S
             id: row.id,
             name: row.name,
             phone: row.phone,
-            role: row
-                .role
-                .parse()
-                .map_err(|e| StoreError::corrupt(format!("stored role: {e}")))?,
+            role: stored_code("role", &row.role)?,
             unit_id: row.unit_id,
             has_password: row.password_hash.is_some(),
         })

@@ -538,12 +538,7 @@ pub async fn planning_rows(
     .await?;
     let units = units
         .into_iter()
-        .map(|(id, kind, community)| {
-            let kind = kind
-                .parse::<UnitKind>()
-                .map_err(|e| StoreError::corrupt(format!("stored unit kind: {e}")))?;
-            Ok((id, kind, community))
-        })
+        .map(|(id, kind, community)| Ok((id, db::stored_code("unit kind", &kind)?, community)))
         .collect::<Result<_, StoreError>>()?;
     let people: Vec<(i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT id, unit_id, role FROM staff
@@ -555,12 +550,7 @@ pub async fn planning_rows(
     .await?;
     let people = people
         .into_iter()
-        .map(|(id, unit, role)| {
-            let role = role
-                .parse::<Role>()
-                .map_err(|e| StoreError::corrupt(format!("stored role: {e}")))?;
-            Ok((id, unit, role))
-        })
+        .map(|(id, unit, role)| Ok((id, unit, db::stored_code("role", &role)?)))
         .collect::<Result<_, StoreError>>()?;
     let households = sqlx::query_as(
         "SELECT id, community_id, building_id FROM households WHERE created_at < $1 ORDER BY id",

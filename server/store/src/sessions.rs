@@ -6,7 +6,7 @@ use huifang_protocol::{Role, UnitKind};
 use serde::Serialize;
 use sqlx::FromRow;
 
-use crate::db::{Database, parse_stored_time};
+use crate::db::{Database, parse_stored_time, stored_code};
 use crate::error::StoreError;
 
 /// A session as its owner and administrators see it (never the token).
@@ -51,11 +51,6 @@ struct HolderRow {
     community_id: Option<i64>,
 }
 
-fn parse_role(code: &str) -> Result<Role, StoreError> {
-    code.parse::<Role>()
-        .map_err(|e| StoreError::corrupt(format!("stored role: {e}")))
-}
-
 /// Stores a new session; returns its id.
 pub async fn insert(
     db: &Database,
@@ -93,14 +88,9 @@ pub async fn holder(db: &Database, token_hash: &str) -> Result<Option<SessionHol
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let role = parse_role(&row.role)?;
+    let role = stored_code("role", &row.role)?;
     let unit = match (row.unit_id, row.unit_kind) {
-        (Some(id), Some(kind)) => Some((
-            id,
-            kind.parse::<UnitKind>()
-                .map_err(|e| StoreError::corrupt(format!("stored unit kind: {e}")))?,
-            row.community_id,
-        )),
+        (Some(id), Some(kind)) => Some((id, stored_code("unit kind", &kind)?, row.community_id)),
         _ => None,
     };
     Ok(Some(SessionHolder {
@@ -160,7 +150,7 @@ pub async fn standing(db: &Database, session_id: i64) -> Result<Option<Standing>
             revoked: row.revoked_at.is_some(),
             expires_at: row.expires_at,
             deactivated: row.deactivated_at.is_some(),
-            role: parse_role(&row.role)?,
+            role: stored_code("role", &row.role)?,
             unit_id: row.unit_id,
         })
     })

@@ -6,7 +6,7 @@ use huifang_protocol::{Labelled, Role, UnitKind};
 
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Database, Tx};
+use crate::db::{Database, Tx, stored_code};
 use crate::error::StoreError;
 
 /// A unit with its head (who is told, R-ORG-2), if it has one.
@@ -37,9 +37,7 @@ pub async fn unit(tx: &mut Tx, id: i64) -> Result<Option<(UnitWithHead, UnitKind
     let Some(kind) = kind else {
         return Ok(None);
     };
-    let kind = kind
-        .parse::<UnitKind>()
-        .map_err(|e| StoreError::corrupt(format!("stored unit kind: {e}")))?;
+    let kind: UnitKind = stored_code("unit kind", &kind)?;
     let head = head_of(tx, id).await?;
     Ok(Some((UnitWithHead { id, head }, kind)))
 }
@@ -175,12 +173,7 @@ pub async fn heads_and_parents(
     .await?;
     let people = people
         .into_iter()
-        .map(|(id, unit, role)| {
-            let role = role
-                .parse::<Role>()
-                .map_err(|e| StoreError::corrupt(format!("stored role: {e}")))?;
-            Ok((id, unit, role))
-        })
+        .map(|(id, unit, role)| Ok((id, unit, stored_code("role", &role)?)))
         .collect::<Result<_, StoreError>>()?;
     Ok((units, people))
 }

@@ -265,7 +265,7 @@ async fn place(db: &Database) -> Place {
     let unit = imports::put_unit(
         &mut tx,
         None,
-        &imports::StoredUnit {
+        &huifang_protocol::Unit {
             id: 0,
             code: "PO1".into(),
             name: "翠湖物业服务中心".into(),

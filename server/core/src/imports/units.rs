@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
+use huifang_protocol::Unit;
 use huifang_protocol::UnitKind;
 use huifang_store::db::Database;
-use huifang_store::imports::{self as stored, StoredUnit};
+use huifang_store::imports as stored;
 
 use super::csv::{Column, FirstLines, Outcome, check_all, decode_text, read_table, report};
 use super::{ImportError, ImportReport};
@@ -141,7 +142,7 @@ pub async fn apply_units(
     }
 
     let existing = stored::units(&mut tx).await?;
-    let mut units: HashMap<String, StoredUnit> =
+    let mut units: HashMap<String, Unit> =
         existing.into_iter().map(|u| (u.code.clone(), u)).collect();
     let in_file: HashMap<&str, &UnitRow> = rows.iter().map(|r| (r.code.as_str(), r)).collect();
     for row in rows {
@@ -188,7 +189,7 @@ pub async fn apply_units(
             (None, Some(p)) => p.community_id,
             (None, None) => None,
         };
-        let wanted = StoredUnit {
+        let wanted = Unit {
             id: 0,
             code: row.code.clone(),
             name: row.name.clone(),
@@ -199,18 +200,18 @@ pub async fn apply_units(
         match units.get(&row.code) {
             Some(stored)
                 if *stored
-                    == StoredUnit {
+                    == Unit {
                         id: stored.id,
                         ..wanted.clone()
                     } => {}
             Some(stored) => {
                 let id = stored::put_unit(&mut tx, Some(stored.id), &wanted, &now).await?;
-                units.insert(row.code.clone(), StoredUnit { id, ..wanted });
+                units.insert(row.code.clone(), Unit { id, ..wanted });
                 outcomes[index] = Outcome::Updated;
             }
             None => {
                 let id = stored::put_unit(&mut tx, None, &wanted, &now).await?;
-                units.insert(row.code.clone(), StoredUnit { id, ..wanted });
+                units.insert(row.code.clone(), Unit { id, ..wanted });
                 outcomes[index] = Outcome::Created;
             }
         }
