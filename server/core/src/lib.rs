@@ -2,7 +2,9 @@
 //! (`auth`), the company's rules (`rules`: routing and assignment as pure functions over gathered
 //! `facts`), sheets and follow-ups and their workflows, deadlines. Every operation takes what it
 //! works in as arguments (a [`Company`]: database and time zone; the [`auth::Caller`]); errors are
-//! [`Error`], which the HTTP layer turns into statuses and sync into refusals.
+//! [`Error`], which the HTTP layer turns into statuses and sync into refusals. There is no SQL
+//! here: the database is reached through `huifang_store`'s typed queries, so a rule reads as a
+//! rule and a query change does not touch the domain's source.
 
 pub mod auth;
 pub mod blobs;
