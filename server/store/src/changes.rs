@@ -126,6 +126,16 @@ pub async fn page_after(
     page_size: u32,
 ) -> Result<ChangesPage, StoreError> {
     let head = head(db).await?;
+    if cursor >= head {
+        // The device has everything committed: nothing in its scope (or leaving it) can lie
+        // after its cursor, so its scope's rows are not read at all.
+        return Ok(ChangesPage {
+            documents: Vec::new(),
+            removed: Vec::new(),
+            cursor,
+            more: false,
+        });
+    }
     let in_scope = scope.documents_sql();
     let mut conditions = Conditions::default();
     conditions.add(
@@ -228,34 +238,30 @@ pub async fn scope_changed(
 /// Registry rows are never deleted, so the newest id and the newest update say it all, and both
 /// are index lookups.
 pub async fn registry_fingerprint(db: &Database) -> Result<String, StoreError> {
-    let mut parts = Vec::new();
-    for table in [
+    const TABLES: [&str; 6] = [
         "units",
         "staff",
         "communities",
         "buildings",
         "households",
         "customers",
-    ] {
-        let (count, latest): (Option<i64>, Option<String>) = sqlx::query_as(AssertSqlSafe(
-            format!("SELECT MAX(id), MAX(updated_at) FROM {table}"),
+    ];
+    // One statement, one round trip: each part is an index lookup.
+    let parts: Vec<String> = TABLES
+        .iter()
+        .map(|table| {
+            format!(
+                "(SELECT '{table}:' || COALESCE(MAX(id), 0) || ':' || COALESCE(MAX(updated_at), '') FROM {table})"
+            )
+        })
+        .chain(std::iter::once(
+            "(SELECT 'owners:' || COALESCE(MAX(customer_id), 0) || ':' || COALESCE(MAX(created_at), '')
+              FROM consultant_customers)"
+                .to_owned(),
         ))
+        .collect();
+    let sql = format!("SELECT {}", parts.join(" || '|' || "));
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
         .fetch_one(db.pool())
-        .await?;
-        parts.push(format!(
-            "{table}:{}:{}",
-            count.unwrap_or(0),
-            latest.unwrap_or_default()
-        ));
-    }
-    let (owned, latest): (Option<i64>, Option<String>) =
-        sqlx::query_as("SELECT MAX(customer_id), MAX(created_at) FROM consultant_customers")
-            .fetch_one(db.pool())
-            .await?;
-    parts.push(format!(
-        "owners:{}:{}",
-        owned.unwrap_or(0),
-        latest.unwrap_or_default()
-    ));
-    Ok(parts.join("|"))
+        .await?)
 }
