@@ -125,6 +125,8 @@ pub async fn page_after(
     cursor: i64,
     page_size: u32,
 ) -> Result<ChangesPage, StoreError> {
+    // Read from the database, not from memory: a commit another instance made a moment ago must
+    // reach a device that asks now.
     let head = head(db).await?;
     if cursor >= head {
         // The device has everything committed: nothing in its scope (or leaving it) can lie
@@ -236,8 +238,19 @@ pub async fn scope_changed(
 
 /// A fingerprint of every registry table: it changes whenever a row is added or changes.
 /// Registry rows are never deleted, so the newest id and the newest update say it all, and both
-/// are index lookups.
+/// are index lookups. Kept in memory for `memo::FRESH_FOR`, and read again at once after this
+/// process changed staff, units or sessions.
 pub async fn registry_fingerprint(db: &Database) -> Result<String, StoreError> {
+    if let Some(kept) = db.memo().fingerprint() {
+        return Ok(kept);
+    }
+    let generation = db.registry_generation();
+    let fingerprint = read_registry_fingerprint(db).await?;
+    db.memo().keep_fingerprint(generation, &fingerprint);
+    Ok(fingerprint)
+}
+
+async fn read_registry_fingerprint(db: &Database) -> Result<String, StoreError> {
     const TABLES: [&str; 6] = [
         "units",
         "staff",

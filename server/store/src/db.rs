@@ -73,6 +73,8 @@ pub struct Database {
     /// SQLite's busy handler is neither fair nor quick under contention, and a waiting write
     /// should not hold a pool connection either.
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// What this process keeps in memory about the database, each trusted while fresh.
+    memo: std::sync::Arc<crate::memo::Memo>,
     /// The server's one "now": every stored time, document write, rule and job reads it, so a
     /// test (or a rehearsal) that starts it at an instant moves all of them together.
     clock: Clock,
@@ -103,6 +105,7 @@ impl Database {
                     backend: Backend::Postgres,
                     changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
                     write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+                    memo: std::sync::Arc::new(crate::memo::Memo::new()),
                     clock: Clock::system(),
                 })
             }
@@ -142,6 +145,7 @@ impl Database {
                     backend: Backend::Sqlite,
                     changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
                     write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+                    memo: std::sync::Arc::new(crate::memo::Memo::new()),
                     clock: Clock::system(),
                 })
             }
@@ -217,6 +221,30 @@ impl Database {
             }
             newer
         });
+    }
+
+    /// Bumped by every change this process makes to staff, units or sessions: what is kept in
+    /// memory about them from before is stale.
+    pub fn registry_generation(&self) -> u64 {
+        self.memo.registry_generation()
+    }
+
+    /// Notes a change to staff, units or sessions (see [`Database::registry_generation`]).
+    pub fn note_registry_change(&self) {
+        self.memo.note_registry_change();
+    }
+
+    /// The same pool as another server instance would see it: nothing kept in memory shared
+    /// with this one (for tests of what instances see of each other).
+    pub fn clone_without_memory(&self) -> Self {
+        Database {
+            memo: std::sync::Arc::new(crate::memo::Memo::new()),
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn memo(&self) -> &crate::memo::Memo {
+        &self.memo
     }
 
     /// A receiver that wakes whenever a newer change-sequence number is announced.

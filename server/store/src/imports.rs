@@ -14,11 +14,13 @@ pub async fn begin(db: &Database) -> Result<Tx, StoreError> {
 }
 
 /// Ends an import: commits it, or rolls a dry run back.
-pub async fn finish(tx: Tx, dry_run: bool) -> Result<(), StoreError> {
+pub async fn finish(db: &Database, tx: Tx, dry_run: bool) -> Result<(), StoreError> {
     if dry_run {
         crate::db::rollback(tx).await
     } else {
-        crate::db::commit(tx).await
+        crate::db::commit(tx).await?;
+        db.note_registry_change();
+        Ok(())
     }
 }
 
@@ -142,6 +144,7 @@ pub async fn backdate_households(db: &Database, at: &str) -> Result<(), StoreErr
         .bind(at)
         .execute(db.pool())
         .await?;
+    db.note_registry_change();
     Ok(())
 }
 

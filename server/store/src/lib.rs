@@ -18,6 +18,7 @@ pub mod followups;
 pub mod imports;
 pub mod login_failures;
 pub mod measures;
+mod memo;
 pub mod notifications;
 pub mod plans;
 pub mod registry;
@@ -33,3 +34,4 @@ pub mod units;
 
 pub use db::{Backend, Database, DbError};
 pub use error::{StoreError, StoreResult};
+pub use memo::FRESH_FOR;

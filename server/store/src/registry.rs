@@ -688,6 +688,7 @@ impl RegistryStore {
                 e.into()
             }
         })?;
+        self.db.note_registry_change();
         self.get_staff(StaffScope::All, id)
             .await?
             .ok_or_else(|| StoreError::corrupt(format!("staff {id} vanished after insert")))
@@ -712,6 +713,7 @@ impl RegistryStore {
             .bind(staff_id)
             .execute(self.db.pool())
             .await?;
+        self.db.note_registry_change();
         Ok(())
     }
 }

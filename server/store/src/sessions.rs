@@ -164,6 +164,7 @@ pub async fn revoke(db: &Database, session_id: i64) -> Result<(), StoreError> {
         .bind(session_id)
         .execute(db.pool())
         .await?;
+    db.note_registry_change();
     Ok(())
 }
 
@@ -176,6 +177,7 @@ pub async fn revoke_all_of(db: &Database, staff_id: i64) -> Result<u64, StoreErr
     .bind(staff_id)
     .execute(db.pool())
     .await?;
+    db.note_registry_change();
     Ok(done.rows_affected())
 }
 

@@ -45,6 +45,7 @@ on_every_engine!(
     a_month_is_planned_once_and_its_progress_counted,
     a_unit_submits_a_month_once,
     an_import_finds_what_is_there_and_a_dry_run_keeps_nothing,
+    the_registry_fingerprint_follows_this_process_at_once_and_others_within_a_second,
 );
 
 async fn database(backend: Backend) -> Option<(Database, tempfile::TempDir)> {
@@ -277,7 +278,7 @@ async fn place(db: &Database) -> Place {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    imports::finish(tx, false)
+    imports::finish(db, tx, false)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut head = staff("zhou", Some(unit));
@@ -655,7 +656,7 @@ async fn an_import_finds_what_is_there_and_a_dry_run_keeps_nothing(backend: Back
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(contents.customers.len(), 1);
     assert_eq!(contents.customers[0].0, customer);
-    imports::finish(tx, true)
+    imports::finish(&db, tx, true)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -663,7 +664,7 @@ async fn an_import_finds_what_is_there_and_a_dry_run_keeps_nothing(backend: Back
     let contents = imports::community_contents(&mut tx, community)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    imports::finish(tx, true)
+    imports::finish(&db, tx, true)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(contents.customers.is_empty(), "the dry run kept nothing");
@@ -672,11 +673,41 @@ async fn an_import_finds_what_is_there_and_a_dry_run_keeps_nothing(backend: Back
         let units = imports::units(&mut tx)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        imports::finish(tx, true)
+        imports::finish(&db, tx, true)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         units
     };
     assert_eq!(units.len(), 1);
     assert_eq!(units[0].kind, UnitKind::PropertyOffice);
+}
+
+async fn the_registry_fingerprint_follows_this_process_at_once_and_others_within_a_second(
+    backend: Backend,
+) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let fingerprint = |db: Database| async move {
+        huifang_store::changes::registry_fingerprint(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let before = fingerprint(db.clone()).await;
+    // A change through this process is seen at once.
+    RegistryStore::new(db.clone())
+        .create_staff(staff("wang", None))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let after = fingerprint(db.clone()).await;
+    assert_ne!(before, after);
+    // A change this process did not make (another instance: a second pool on the same database)
+    // is seen once what was kept is older than FRESH_FOR.
+    let other = db.clone_without_memory();
+    RegistryStore::new(other)
+        .create_staff(staff("li", None))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(huifang_store::FRESH_FOR + std::time::Duration::from_millis(50)).await;
+    assert_ne!(fingerprint(db.clone()).await, after);
 }

@@ -12,6 +12,7 @@ crate::on_both_backends!(
     logout_revokes_the_token,
     expired_token_is_refused,
     admin_revokes_a_lost_phone,
+    a_session_revoked_on_another_instance_stops_working_within_a_second,
     changing_password_signs_out_other_devices,
     deactivated_staff_cannot_sign_in_or_use_old_tokens,
     requests_without_a_valid_token_are_refused,
@@ -200,6 +201,49 @@ async fn admin_revokes_a_lost_phone(app: TestApp) {
         app.get(&new_phone, "/api/v1/auth/me").await.status(),
         StatusCode::OK
     );
+}
+
+/// A server keeps the callers it authenticated in the last second in memory (issue #17): a
+/// revocation made through the same server takes effect at once, one made through another
+/// instance within `huifang_store::FRESH_FOR`.
+async fn a_session_revoked_on_another_instance_stops_working_within_a_second(app: TestApp) {
+    let phone = app.login("bsw.gw.01", PASSWORD).await;
+    let me = |base: String| {
+        let client = app.client.clone();
+        let phone = phone.clone();
+        async move {
+            client
+                .get(format!("{base}/api/v1/auth/me"))
+                .bearer_auth(&phone)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let here = app.url("");
+    let session = app.get_json(&phone, "/api/v1/auth/me").await["session_id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        me(here.clone()).await,
+        StatusCode::OK,
+        "now remembered here"
+    );
+    let other = app.second_instance().await;
+    let revoked = app
+        .client
+        .delete(format!("{other}/api/v1/auth/sessions/{session}"))
+        .bearer_auth(&phone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    // On the instance that revoked it: at once.
+    assert_eq!(me(other.clone()).await, StatusCode::UNAUTHORIZED);
+    // Here: once what was remembered is a second old, at the latest.
+    tokio::time::sleep(huifang_store::FRESH_FOR + std::time::Duration::from_millis(100)).await;
+    assert_eq!(me(here).await, StatusCode::UNAUTHORIZED);
 }
 
 async fn changing_password_signs_out_other_devices(app: TestApp) {

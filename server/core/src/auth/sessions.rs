@@ -1,6 +1,10 @@
 //! Device sessions: random bearer tokens, stored only as their SHA-256, that expire and can be
 //! revoked (by the device signing out, or by an administrator).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,7 +37,23 @@ pub struct IssuedToken {
 pub struct SessionStore {
     db: Database,
     ttl: Duration,
+    /// Callers recently authenticated, by token hash: a device syncing or a list refreshing
+    /// several times a second is not read from the database each time. An entry is trusted for
+    /// `huifang_store::FRESH_FOR` at most (so a revocation on another instance takes effect
+    /// within it) and not at all once this process changed staff, units or sessions.
+    recent: Arc<Mutex<HashMap<String, Recent>>>,
 }
+
+/// A caller as authenticated a moment ago.
+struct Recent {
+    at: Instant,
+    generation: u64,
+    expires_at: String,
+    caller: Caller,
+}
+
+/// Most callers remembered at once; beyond it the memory starts again.
+const MOST_RECENT: usize = 10_000;
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -41,7 +61,11 @@ fn token_hash(token: &str) -> String {
 
 impl SessionStore {
     pub fn new(db: Database, ttl: Duration) -> Self {
-        SessionStore { db, ttl }
+        SessionStore {
+            db,
+            ttl,
+            recent: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     pub async fn issue(&self, staff_id: i64, device_name: &str) -> Result<IssuedToken, Error> {
@@ -68,7 +92,13 @@ impl SessionStore {
 
     /// Resolves a bearer token to its caller, or says why it is not accepted.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, Error> {
-        let holder = sessions::holder(&self.db, &token_hash(token))
+        let hash = token_hash(token);
+        // Read before the database, so a change made meanwhile leaves the entry stale.
+        let generation = self.db.registry_generation();
+        if let Some(caller) = self.remembered(&hash, generation) {
+            return Ok(caller);
+        }
+        let holder = sessions::holder(&self.db, &hash)
             .await?
             .ok_or_else(|| Error::Unauthorized("the token is not valid; sign in again".into()))?;
         let now = self.db.now();
@@ -105,14 +135,46 @@ impl SessionStore {
             }
             _ => unit.iter().map(|u| u.id).collect(),
         };
-        Ok(Caller {
+        let caller = Caller {
             staff_id: holder.staff_id,
             session_id: holder.session_id,
             username: holder.username,
             role,
             unit,
             work_units,
-        })
+        };
+        self.remember(hash, generation, holder.expires_at, caller.clone());
+        Ok(caller)
+    }
+
+    /// The caller of `hash` if authenticated within `FRESH_FOR`, at this generation, unexpired.
+    fn remembered(&self, hash: &str, generation: u64) -> Option<Caller> {
+        let recent = self.recent.lock().ok()?;
+        let entry = recent.get(hash)?;
+        (entry.generation == generation
+            && entry.at.elapsed() < huifang_store::FRESH_FOR
+            && entry.expires_at > self.db.now_text())
+        .then(|| entry.caller.clone())
+    }
+
+    fn remember(&self, hash: String, generation: u64, expires_at: String, caller: Caller) {
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= MOST_RECENT {
+                recent.retain(|_, entry| entry.at.elapsed() < huifang_store::FRESH_FOR);
+                if recent.len() >= MOST_RECENT {
+                    recent.clear();
+                }
+            }
+            recent.insert(
+                hash,
+                Recent {
+                    at: Instant::now(),
+                    generation,
+                    expires_at,
+                    caller,
+                },
+            );
+        }
     }
 
     /// Revokes one session. Revoking an already revoked session changes nothing.

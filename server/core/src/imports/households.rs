@@ -295,7 +295,7 @@ pub async fn apply_households(
         }
         outcomes[index] = outcome;
     }
-    stored::finish(tx, dry_run).await?;
+    stored::finish(db, tx, dry_run).await?;
     Ok(report("households", &outcomes, dry_run))
 }
 

@@ -190,6 +190,6 @@ pub async fn apply_staff(
             }
         }
     }
-    stored::finish(tx, dry_run).await?;
+    stored::finish(db, tx, dry_run).await?;
     Ok(report("staff", &outcomes, dry_run))
 }

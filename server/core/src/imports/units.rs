@@ -216,6 +216,6 @@ pub async fn apply_units(
             }
         }
     }
-    stored::finish(tx, dry_run).await?;
+    stored::finish(db, tx, dry_run).await?;
     Ok(report("units", &outcomes, dry_run))
 }
