@@ -214,6 +214,14 @@ pub struct FollowUpFilter {
     pub due_before: Option<String>,
 }
 
+/// A summary with the number of rows its query matched.
+#[derive(FromRow)]
+struct Counted {
+    #[sqlx(flatten)]
+    summary: FollowUpSummary,
+    total_rows: i64,
+}
+
 pub async fn list(
     db: &Database,
     view: &FollowUpView,
@@ -267,20 +275,30 @@ pub async fn list(
         );
     }
     let where_sql = conditions.where_sql();
-    let (total,): (i64,) = conditions
-        .bind(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM follow_ups f {where_sql}"
-        ))))
-        .fetch_one(db.pool())
-        .await?;
+    // The page and the total in one statement (the count is a window over every matching row,
+    // taken before LIMIT); only a page past the end asks for the total apart.
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM follow_ups f {where_sql} ORDER BY f.due_at, f.id LIMIT {} OFFSET {}",
+        "SELECT {SUMMARY_COLUMNS}, COUNT(*) OVER () AS total_rows FROM follow_ups f {where_sql}
+         ORDER BY f.due_at, f.id LIMIT {} OFFSET {}",
         page.limit, page.offset
     );
-    let items = conditions
+    let rows: Vec<Counted> = conditions
         .bind(sqlx::query_as(AssertSqlSafe(sql)))
         .fetch_all(db.pool())
         .await?;
+    let total = match rows.first() {
+        Some(first) => first.total_rows,
+        None => {
+            let (total,): (i64,) = conditions
+                .bind(sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM follow_ups f {where_sql}"
+                ))))
+                .fetch_one(db.pool())
+                .await?;
+            total
+        }
+    };
+    let items = rows.into_iter().map(|row| row.summary).collect();
     Ok(Page {
         items,
         total,

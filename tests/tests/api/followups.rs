@@ -555,6 +555,13 @@ async fn r_inf_4_overdue_follow_ups_are_escalated_once(app: TestApp) {
         overdue["total"], 1,
         "the office head's overdue list covers the service center"
     );
+    // A page past the end still tells how many there are (the total comes with the page
+    // otherwise, issue #17).
+    let past_the_end = app
+        .get_json(&head, "/api/v1/followups?view=unit&overdue=true&offset=5")
+        .await;
+    assert_eq!(past_the_end["total"], 1);
+    assert_eq!(past_the_end["items"].as_array().map(Vec::len), Some(0));
     let due_soon = app
         .get_json(&csc, "/api/v1/followups?due_within_hours=48")
         .await;
