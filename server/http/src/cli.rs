@@ -366,8 +366,9 @@ async fn admin(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
             check_username(&username).map_err(anyhow::Error::msg)?;
             let unit_id = match unit {
                 Some(code) => Some(
-                    huifang_store::registry::unit_id_by_code(db, &code)
+                    huifang_store::registry::unit_by_code(db.pool(), &code)
                         .await?
+                        .map(|(id, _)| id)
                         .with_context(|| format!("unit {code:?} does not exist"))?,
                 ),
                 None => None,

@@ -2,16 +2,11 @@
 //! customers and who owns them), each in the import's one transaction so a refused or dry run
 //! leaves nothing. Reading the file and checking its rows are the domain's.
 
-use huifang_protocol::{Labelled, Role, Unit, UnitKind};
+use huifang_protocol::{Labelled, Role, Unit};
 use sqlx::FromRow;
 
 use crate::db::{Database, Tx, stored_code};
 use crate::error::StoreError;
-
-/// Begins an import's transaction.
-pub async fn begin(db: &Database) -> Result<Tx, StoreError> {
-    db.begin().await
-}
 
 /// Ends an import: commits it, or rolls a dry run back.
 pub async fn finish(db: &Database, tx: Tx, dry_run: bool) -> Result<(), StoreError> {
@@ -274,17 +269,6 @@ pub async fn units(tx: &mut Tx) -> Result<Vec<Unit>, StoreError> {
             })
         })
         .collect()
-}
-
-/// The unit with `code`: id and kind.
-pub async fn unit_by_code(tx: &mut Tx, code: &str) -> Result<Option<(i64, UnitKind)>, StoreError> {
-    let found: Option<(i64, String)> = sqlx::query_as("SELECT id, kind FROM units WHERE code = $1")
-        .bind(code)
-        .fetch_optional(&mut **tx)
-        .await?;
-    found
-        .map(|(id, kind)| Ok((id, stored_code("unit kind", &kind)?)))
-        .transpose()
 }
 
 /// Writes unit `unit` (its `id` ignored): updates the unit `id` when given, else adds it.

@@ -180,11 +180,15 @@ pub async fn household_visible(
     Ok(found > 0)
 }
 
-/// A staff member's name (in a write's transaction: a refusal names who recorded what stands).
-pub async fn staff_name(tx: &mut Tx, id: i64) -> Result<Option<String>, StoreError> {
+/// A staff member's name, read with the pool or in a write's transaction (a sync refusal names
+/// who recorded what stands).
+pub async fn staff_name<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    id: i64,
+) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(executor)
         .await?)
 }
 
@@ -248,20 +252,18 @@ pub async fn addresses(
     Ok(found)
 }
 
-/// The id of the unit with `code`.
-pub async fn unit_id_by_code(db: &Database, code: &str) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
+/// The unit with `code`: id and kind, read with the pool or in an import's transaction.
+pub async fn unit_by_code<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    code: &str,
+) -> Result<Option<(i64, UnitKind)>, StoreError> {
+    let found: Option<(i64, String)> = sqlx::query_as("SELECT id, kind FROM units WHERE code = $1")
         .bind(code)
-        .fetch_optional(db.pool())
-        .await?)
-}
-
-/// A staff member's name.
-pub async fn name_of_staff(db: &Database, id: i64) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?)
+        .fetch_optional(executor)
+        .await?;
+    found
+        .map(|(id, kind)| Ok((id, db::stored_code("unit kind", &kind)?)))
+        .transpose()
 }
 
 /// The household of a customer.

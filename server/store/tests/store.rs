@@ -253,7 +253,7 @@ struct Place {
 
 async fn place(db: &Database) -> Place {
     let now = db.now_text();
-    let mut tx = imports::begin(db).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
     let community = imports::insert_community(&mut tx, "翠湖", "", &now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -629,7 +629,7 @@ async fn an_import_finds_what_is_there_and_a_dry_run_keeps_nothing(backend: Back
     };
     let place = place(&db).await;
     let now = db.now_text();
-    let mut tx = imports::begin(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
     let (community, _) = imports::community(&mut tx, "翠湖")
         .await
         .unwrap_or_else(|e| panic!("{e}"))
@@ -660,7 +660,7 @@ async fn an_import_finds_what_is_there_and_a_dry_run_keeps_nothing(backend: Back
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
-    let mut tx = imports::begin(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
     let contents = imports::community_contents(&mut tx, community)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -669,7 +669,7 @@ async fn an_import_finds_what_is_there_and_a_dry_run_keeps_nothing(backend: Back
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(contents.customers.is_empty(), "the dry run kept nothing");
     let units = {
-        let mut tx = imports::begin(&db).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
         let units = imports::units(&mut tx)
             .await
             .unwrap_or_else(|e| panic!("{e}"));

@@ -165,7 +165,7 @@ pub async fn apply_households(
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
     let now = db.now_text();
-    let mut tx = stored::begin(db).await?;
+    let mut tx = db.begin().await?;
 
     // Consultants must exist and be consultants before anything is written.
     let mut consultants: HashMap<&str, i64> = HashMap::new();

@@ -118,13 +118,13 @@ pub async fn apply_staff(
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
     let now = db.now_text();
-    let mut tx = stored::begin(db).await?;
+    let mut tx = db.begin().await?;
     let mut problems = Vec::new();
 
     let codes: HashSet<&str> = rows.iter().filter_map(|r| r.unit.as_deref()).collect();
     let mut units: BTreeMap<&str, (i64, UnitKind)> = BTreeMap::new();
     for code in codes {
-        if let Some(unit) = stored::unit_by_code(&mut tx, code).await? {
+        if let Some(unit) = huifang_store::registry::unit_by_code(&mut *tx, code).await? {
             units.insert(code, unit);
         }
     }

@@ -121,7 +121,7 @@ pub async fn apply_units(
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
     let now = db.now_text();
-    let mut tx = stored::begin(db).await?;
+    let mut tx = db.begin().await?;
     let mut problems = Vec::new();
 
     // A unit names the community it serves; an estate not yet in the registry is created, so

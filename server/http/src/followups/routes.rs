@@ -143,7 +143,7 @@ async fn show(
         follow_up.contact_phone = huifang_protocol::mask_phone(&follow_up.contact_phone);
     }
     let assignee_name = match follow_up.assignee_staff_id {
-        Some(staff) => huifang_store::registry::name_of_staff(state.db(), staff).await?,
+        Some(staff) => huifang_store::registry::staff_name(state.db().pool(), staff).await?,
         None => None,
     };
     let assignee_unit_name = state
