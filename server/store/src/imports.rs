@@ -241,34 +241,13 @@ pub async fn set_owner(
 // ---------------------------------------------------------------------------------------------
 // Units
 
-#[derive(FromRow)]
-struct UnitRow {
-    id: i64,
-    code: String,
-    name: String,
-    kind: String,
-    parent_id: Option<i64>,
-    community_id: Option<i64>,
-}
-
 /// Every unit.
 pub async fn units(tx: &mut Tx) -> Result<Vec<Unit>, StoreError> {
-    let rows: Vec<UnitRow> =
+    let rows: Vec<crate::registry::UnitRow> =
         sqlx::query_as("SELECT id, code, name, kind, parent_id, community_id FROM units")
             .fetch_all(&mut **tx)
             .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Unit {
-                id: row.id,
-                code: row.code,
-                name: row.name,
-                kind: stored_code("unit kind", &row.kind)?,
-                parent_id: row.parent_id,
-                community_id: row.community_id,
-            })
-        })
-        .collect()
+    rows.into_iter().map(Unit::try_from).collect()
 }
 
 /// Writes unit `unit` (its `id` ignored): updates the unit `id` when given, else adds it.

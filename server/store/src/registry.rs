@@ -61,8 +61,9 @@ pub struct NewStaff {
     pub password_hash: Option<String>,
 }
 
+/// A unit as its columns hold it (`Unit::try_from` reads the kind).
 #[derive(FromRow)]
-struct UnitRow {
+pub(crate) struct UnitRow {
     id: i64,
     code: String,
     name: String,
@@ -102,20 +103,12 @@ struct CustomerRow {
     consultant_id: Option<i64>,
 }
 
-fn stored<T: std::str::FromStr>(text: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse()
-        .map_err(|e| StoreError::corrupt(format!("stored value {text:?}: {e}")))
-}
-
 impl TryFrom<UnitRow> for Unit {
     type Error = StoreError;
     fn try_from(row: UnitRow) -> Result<Self, StoreError> {
         Ok(Unit {
             id: row.id,
-            kind: stored::<UnitKind>(&row.kind)?,
+            kind: db::stored_code::<UnitKind>("unit kind", &row.kind)?,
             code: row.code,
             name: row.name,
             parent_id: row.parent_id,
@@ -129,7 +122,7 @@ impl TryFrom<StaffRow> for StaffMember {
     fn try_from(row: StaffRow) -> Result<Self, StoreError> {
         Ok(StaffMember {
             id: row.id,
-            role: stored::<Role>(&row.role)?,
+            role: db::stored_code::<Role>("role", &row.role)?,
             username: row.username,
             name: row.name,
             phone: row.phone,
