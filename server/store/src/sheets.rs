@@ -12,13 +12,8 @@ use crate::scope::WorkScope;
 
 /// Rewrites a sheet's projection row from the document, in the document's transaction.
 pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreError> {
-    let community: Option<i64> = match sheet.household_id {
-        Some(household) => {
-            sqlx::query_scalar("SELECT community_id FROM households WHERE id = $1")
-                .bind(household)
-                .fetch_optional(&mut **write.tx())
-                .await?
-        }
+    let community = match sheet.household_id {
+        Some(household) => crate::units::community_of_household(write.tx(), household).await?,
         None => None,
     };
     let accepted = huifang_protocol::parse_time("accepted_at", &sheet.accepted_at)
