@@ -34,4 +34,4 @@ pub mod units;
 
 pub use db::{Backend, Database, DbError};
 pub use error::{StoreError, StoreResult};
-pub use memo::FRESH_FOR;
+pub use memo::{FRESH_FOR, Kept};

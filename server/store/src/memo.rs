@@ -13,12 +13,37 @@ use std::time::{Duration, Instant};
 /// How long something read from the database is trusted without reading it again.
 pub const FRESH_FOR: Duration = Duration::from_secs(1);
 
+/// A value read from the database at a registry generation: trusted while it is younger than
+/// [`FRESH_FOR`] and no change this process made has moved the generation on.
+#[derive(Debug, Clone)]
+pub struct Kept<T> {
+    at: Instant,
+    generation: u64,
+    value: T,
+}
+
+impl<T> Kept<T> {
+    /// `value`, read at `generation` (taken before the read, so a change meanwhile makes it stale).
+    pub fn new(generation: u64, value: T) -> Self {
+        Kept {
+            at: Instant::now(),
+            generation,
+            value,
+        }
+    }
+
+    /// The value, if still to be trusted at `generation`.
+    pub fn fresh(&self, generation: u64) -> Option<&T> {
+        (self.generation == generation && self.at.elapsed() < FRESH_FOR).then_some(&self.value)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Memo {
     /// Bumped by every change this process makes to staff, units or sessions.
     registry_generation: AtomicU64,
-    /// The registry's fingerprint, when it was read and at which generation.
-    fingerprint: Mutex<Option<(Instant, u64, String)>>,
+    /// The registry's fingerprint.
+    fingerprint: Mutex<Option<Kept<String>>>,
 }
 
 impl Memo {
@@ -40,18 +65,13 @@ impl Memo {
     pub(crate) fn fingerprint(&self) -> Option<String> {
         let generation = self.registry_generation();
         let held = self.fingerprint.lock().ok()?;
-        match held.as_ref() {
-            Some((at, kept_at, text)) if *kept_at == generation && at.elapsed() < FRESH_FOR => {
-                Some(text.clone())
-            }
-            _ => None,
-        }
+        held.as_ref()?.fresh(generation).cloned()
     }
 
     /// Keeps a fingerprint read at `generation` (a change meanwhile makes it stale at once).
     pub(crate) fn keep_fingerprint(&self, generation: u64, text: &str) {
         if let Ok(mut held) = self.fingerprint.lock() {
-            *held = Some((Instant::now(), generation, text.to_owned()));
+            *held = Some(Kept::new(generation, text.to_owned()));
         }
     }
 }

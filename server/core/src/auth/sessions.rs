@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
@@ -15,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::{Caller, CallerUnit};
 use crate::error::Error;
 use huifang_store::db::Database;
-use huifang_store::sessions;
+use huifang_store::{Kept, sessions};
 
 /// Every token starts with this, so a leaked one is recognisable in a secret scanner.
 pub const TOKEN_PREFIX: &str = "hfs_";
@@ -41,13 +40,11 @@ pub struct SessionStore {
     /// several times a second is not read from the database each time. An entry is trusted for
     /// `huifang_store::FRESH_FOR` at most (so a revocation on another instance takes effect
     /// within it) and not at all once this process changed staff, units or sessions.
-    recent: Arc<Mutex<HashMap<String, Recent>>>,
+    recent: Arc<Mutex<HashMap<String, Kept<Recent>>>>,
 }
 
-/// A caller as authenticated a moment ago.
+/// A caller as authenticated a moment ago, with when their session expires.
 struct Recent {
-    at: Instant,
-    generation: u64,
     expires_at: String,
     caller: Caller,
 }
@@ -150,30 +147,19 @@ impl SessionStore {
     /// The caller of `hash` if authenticated within `FRESH_FOR`, at this generation, unexpired.
     fn remembered(&self, hash: &str, generation: u64) -> Option<Caller> {
         let recent = self.recent.lock().ok()?;
-        let entry = recent.get(hash)?;
-        (entry.generation == generation
-            && entry.at.elapsed() < huifang_store::FRESH_FOR
-            && entry.expires_at > self.db.now_text())
-        .then(|| entry.caller.clone())
+        let entry = recent.get(hash)?.fresh(generation)?;
+        (entry.expires_at > self.db.now_text()).then(|| entry.caller.clone())
     }
 
     fn remember(&self, hash: String, generation: u64, expires_at: String, caller: Caller) {
         if let Ok(mut recent) = self.recent.lock() {
             if recent.len() >= MOST_RECENT {
-                recent.retain(|_, entry| entry.at.elapsed() < huifang_store::FRESH_FOR);
+                recent.retain(|_, entry| entry.fresh(generation).is_some());
                 if recent.len() >= MOST_RECENT {
                     recent.clear();
                 }
             }
-            recent.insert(
-                hash,
-                Recent {
-                    at: Instant::now(),
-                    generation,
-                    expires_at,
-                    caller,
-                },
-            );
+            recent.insert(hash, Kept::new(generation, Recent { expires_at, caller }));
         }
     }
 
