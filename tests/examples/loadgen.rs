@@ -313,7 +313,7 @@ fn main() {
     let (sync_rate, p50, p99, errors) = runtime.block_on(async {
         bench.fill_with(devices, false).await;
         let client = http_client();
-        let first: SyncResponse = {
+        let (first, reference_version): (SyncResponse, Option<String>) = {
             let request = SyncRequest {
                 version: SYNC_VERSION,
                 cursor: 0,
@@ -338,11 +338,18 @@ fn main() {
                 let page: SyncResponse = decode_message(&body).unwrap();
                 docs.extend(page.documents.clone());
                 request.cursor = page.cursor;
+                if let Some(reference) = &page.reference {
+                    request.reference_version = Some(reference.version.clone());
+                }
+                request.scope_version = page.scope_version.clone();
                 if !page.more {
-                    break SyncResponse {
-                        documents: docs,
-                        ..page
-                    };
+                    break (
+                        SyncResponse {
+                            documents: docs,
+                            ..page
+                        },
+                        request.reference_version,
+                    );
                 }
             }
         };
@@ -357,12 +364,17 @@ fn main() {
             .take(devices)
             .map(|d| (d.document_id, d.bytes))
             .collect();
+        // Each phone sends what a real one holds: the reference version and scope it was given.
+        let reference_version = Arc::new(reference_version);
+        let scope_version = Arc::new(first.scope_version.clone());
         let base = Arc::new(bench.base.clone());
         let token = Arc::new(bench.token.clone());
         let started = Instant::now();
         let mut tasks = Vec::new();
         for (id, bytes) in sheets {
             let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            let (reference_version, scope_version) =
+                (reference_version.clone(), scope_version.clone());
             tasks.push(tokio::spawn(async move {
                 let mut doc = AutoCommit::load(&bytes).unwrap();
                 let mut latencies = Vec::new();
@@ -386,8 +398,8 @@ fn main() {
                             changes: doc.save_after(&heads),
                         }],
                         page_size: 1,
-                        reference_version: None,
-                        scope_version: None,
+                        reference_version: (*reference_version).clone(),
+                        scope_version: (*scope_version).clone(),
                     };
                     let sent = Instant::now();
                     let response = client

@@ -68,6 +68,7 @@ impl From<StoreError> for Error {
             StoreError::Invalid(message) => Error::invalid(message),
             StoreError::Conflict(message) => Error::Conflict(message),
             corrupt @ StoreError::Corrupt(_) => Error::Internal(Box::new(corrupt)),
+            lost @ StoreError::NotCommitted(_) => Error::Internal(Box::new(lost)),
         }
     }
 }

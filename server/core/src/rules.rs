@@ -12,8 +12,8 @@ use serde_json::json;
 
 use crate::error::Error;
 use huifang_store::audit::AuditActor;
+use huifang_store::db::AnyConnection;
 use huifang_store::db::Database;
-use huifang_store::db::Tx;
 use huifang_store::documents::DocWrite;
 use huifang_store::{settings, units};
 
@@ -252,7 +252,7 @@ pub fn assign(sheet: &Sheet, facts: &SheetFacts, settings: &RuleSettings) -> Ass
 }
 
 /// Looks up the facts the rules need about a sheet.
-pub async fn gather_facts(tx: &mut Tx, sheet: &Sheet) -> Result<SheetFacts, Error> {
+pub async fn gather_facts(tx: &mut AnyConnection, sheet: &Sheet) -> Result<SheetFacts, Error> {
     let (acceptor_unit, acceptor_unit_kind) = units::unit(tx, sheet.accepting_unit_id)
         .await?
         .ok_or_else(|| {

@@ -275,7 +275,7 @@ pub async fn active_members(
         id_list(owners),
         id_list(units)
     )))
-    .fetch_all(&mut **write.tx())
+    .fetch_all(write.tx())
     .await?)
 }
 
@@ -288,7 +288,7 @@ pub async fn open_measures(write: &mut DocWrite, unit_id: i64) -> Result<Vec<i64
     .bind(unit_id)
     .bind(MeasureStatus::Planned.code())
     .bind(MeasureStatus::InProgress.code())
-    .fetch_all(&mut **write.tx())
+    .fetch_all(write.tx())
     .await?)
 }
 
@@ -336,7 +336,7 @@ pub async fn insert(
     .bind(report.figures)
     .bind(report.figures_sha256)
     .bind(&now)
-    .fetch_one(&mut **write.tx())
+    .fetch_one(write.tx())
     .await?;
     for measure in measures {
         sqlx::query(
@@ -351,7 +351,7 @@ pub async fn insert(
         .bind(measure.due_on)
         .bind(&now)
         .bind(MeasureStatus::Planned.code())
-        .execute(&mut **write.tx())
+        .execute(write.tx())
         .await?;
     }
     for review in reviews {
@@ -363,13 +363,13 @@ pub async fn insert(
         .bind(review.measure_id)
         .bind(review.status.code())
         .bind(review.comment.trim())
-        .execute(&mut **write.tx())
+        .execute(write.tx())
         .await?;
         sqlx::query("UPDATE improvement_measures SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(review.status.code())
             .bind(&now)
             .bind(review.measure_id)
-            .execute(&mut **write.tx())
+            .execute(write.tx())
             .await?;
     }
     Ok(id)

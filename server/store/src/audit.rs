@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::FromRow;
 
 use crate::db::Database;
 use crate::error::StoreError;
@@ -65,22 +65,13 @@ fn entry_hash(
     hex::encode(hasher.finalize())
 }
 
-/// The hash of the newest entry (the chain's head), [`GENESIS`] before the first.
-pub async fn last_hash(tx: &mut Transaction<'static, Any>) -> Result<String, StoreError> {
-    let prev: Option<String> =
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(prev.unwrap_or_else(|| GENESIS.to_owned()))
-}
-
-/// Appends an entry after `prev` (the chain's head) and returns the new head. Call inside a
-/// document write transaction (which holds the change-sequence lock), so entries are chained in
-/// one order even with several server instances; record the head with [`set_head`] before the
-/// transaction commits.
+/// Appends an entry after `prev` (the chain's head) and returns the new head. Called inside a
+/// document write (`DocWrite::audit`), whose batch holds the change sequence's row, so entries
+/// are chained in one order even with several server instances; the batch records the head in
+/// the same commit.
 #[allow(clippy::too_many_arguments)]
 pub async fn append(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut sqlx::AnyConnection,
     prev: &str,
     at: &str,
     actor: AuditActor,
@@ -102,7 +93,7 @@ pub async fn append(
     .bind(detail)
     .bind(prev)
     .bind(&hash)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(hash)
 }
@@ -110,7 +101,7 @@ pub async fn append(
 /// Appends entries `(action, subject, detail)` in order after `prev`, in few statements (a job's
 /// batch); returns the new head.
 pub async fn append_all(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut sqlx::AnyConnection,
     backend: crate::db::Backend,
     prev: &str,
     at: &str,
@@ -136,7 +127,7 @@ pub async fn append_all(
     }
     use crate::db::ColumnType::{Int, Text};
     crate::db::insert_rows(
-        tx,
+        conn,
         backend,
         "audit_log",
         &[
@@ -153,15 +144,6 @@ pub async fn append_all(
     )
     .await?;
     Ok(head)
-}
-
-/// Records the chain's head, so removing the newest entries shows (`huifang audit verify`).
-pub async fn set_head(tx: &mut Transaction<'static, Any>, head: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE change_sequence SET audit_head = $1 WHERE id = 1")
-        .bind(head)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Entries about one subject (a document id, `rule_settings`, …), or all, newest first.

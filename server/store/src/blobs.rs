@@ -2,7 +2,7 @@
 //! sizes and who may read a blob is the domain's; the store keeps the bytes and moves an upload
 //! on only from the length its part was appended to.
 
-use crate::db::{Database, Tx};
+use crate::db::{AnyConnection, Database};
 use crate::error::StoreError;
 
 /// The size of a blob the server holds whole.
@@ -25,11 +25,11 @@ pub async fn bytes(db: &Database, hash: &str) -> Result<Option<Vec<u8>>, StoreEr
 }
 
 /// Who uploaded a blob, if it is held (in a write's transaction).
-pub async fn uploader(tx: &mut Tx, hash: &str) -> Result<Option<i64>, StoreError> {
+pub async fn uploader(tx: &mut AnyConnection, hash: &str) -> Result<Option<i64>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT uploaded_by FROM blobs WHERE sha256 = $1")
             .bind(hash)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?,
     )
 }

@@ -17,7 +17,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// A transaction on the pool: what a write's statements run in (`DocWrite::tx`).
+/// A transaction on the pool, for writes that are not document writes (sign-in counts, imports).
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// What a read runs on: a pooled connection or a transaction, dereferenced.
@@ -69,10 +69,10 @@ pub struct Database {
     /// The newest committed change-sequence number this process knows of: live channels wait on
     /// it (see `sync::events`).
     changes: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
-    /// Document writes of this process queue here, in order, before they take a connection:
-    /// SQLite's busy handler is neither fair nor quick under contention, and a waiting write
-    /// should not hold a pool connection either.
-    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Document writes of this process queue here, in order, and share its connection's
+    /// commits (`crate::writer`): SQLite's busy handler is neither fair nor quick under
+    /// contention, and a commit's flush is paid once for many writes.
+    writer: crate::writer::Writer,
     /// What this process keeps in memory about the database, each trusted while fresh.
     memo: std::sync::Arc<crate::memo::Memo>,
     /// The server's one "now": every stored time, document write, rule and job reads it, so a
@@ -100,11 +100,15 @@ impl Database {
                     .connect_with(options)
                     .await
                     .map_err(DbError::Connect)?;
+                let changes = std::sync::Arc::new(tokio::sync::watch::Sender::new(0));
+                let writer = crate::writer::Writer::new(&pool, Backend::Postgres, changes.clone())
+                    .await
+                    .map_err(DbError::Connect)?;
                 Ok(Database {
                     pool,
                     backend: Backend::Postgres,
-                    changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
-                    write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+                    changes,
+                    writer,
                     memo: std::sync::Arc::new(crate::memo::Memo::new()),
                     clock: Clock::system(),
                 })
@@ -140,11 +144,15 @@ impl Database {
                     .execute(&pool)
                     .await
                     .map_err(DbError::Connect)?;
+                let changes = std::sync::Arc::new(tokio::sync::watch::Sender::new(0));
+                let writer = crate::writer::Writer::new(&pool, Backend::Sqlite, changes.clone())
+                    .await
+                    .map_err(DbError::Connect)?;
                 Ok(Database {
                     pool,
                     backend: Backend::Sqlite,
-                    changes: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
-                    write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+                    changes,
+                    writer,
                     memo: std::sync::Arc::new(crate::memo::Memo::new()),
                     clock: Clock::system(),
                 })
@@ -207,20 +215,29 @@ impl Database {
         Ok(())
     }
 
-    /// Waits for this process's turn to write documents (see `write_gate`).
-    pub async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.write_gate.clone().lock_owned().await
+    /// Waits for this process's turn at the document writer and ends any batch it has open, for
+    /// a write outside documents that must not interleave with them (the sign-in throttle's
+    /// counts): held, no document write runs, and the database's write lock is free.
+    pub async fn write_turn(&self) -> crate::writer::Turn {
+        let mut turn = self.writer.turn().await;
+        turn.settle().await;
+        turn
+    }
+
+    /// Lets the document writer keep a batch open up to `longest` while writes keep arriving
+    /// (for tests that must see a batch passed on from one write to the next).
+    #[cfg(feature = "testing")]
+    pub async fn hold_write_batches_up_to(&self, longest: Duration) {
+        self.writer.hold_batches_up_to(longest).await;
+    }
+
+    pub(crate) fn writer(&self) -> &crate::writer::Writer {
+        &self.writer
     }
 
     /// Announces a committed change-sequence number to this process's live channels.
     pub fn announce_change(&self, seq: i64) {
-        self.changes.send_if_modified(|known| {
-            let newer = seq > *known;
-            if newer {
-                *known = seq;
-            }
-            newer
-        });
+        crate::writer::announce(&self.changes, seq);
     }
 
     /// Bumped by every change this process makes to staff, units or sessions: what is kept in

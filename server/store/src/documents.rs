@@ -7,56 +7,62 @@ use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huifang_protocol::{Document, DocumentKind, Labelled};
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 
 use crate::audit::{self, AuditActor};
 use crate::db::{self, Database};
 use crate::error::StoreError;
+use crate::writer::{self, Turn};
 
-/// One write transaction over documents.
+/// One write of documents: a savepoint in the writer's shared transaction (see
+/// [`crate::writer`]), kept whole by [`DocWrite::commit`] or rolled back whole when dropped.
 pub struct DocWrite {
-    tx: Transaction<'static, Any>,
+    turn: Turn,
     db: Database,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    /// Whether [`DocWrite::commit`] kept it (else dropping it rolls it back).
+    kept: bool,
     /// The change-sequence number every document written here gets.
     pub seq: i64,
-    /// The audit chain's head as this write left it (read at the first entry, recorded once at
-    /// commit): a write of many documents does not re-read it per entry.
-    audit_head: Option<String>,
+    /// The audit chain's head as this write leaves it (kept in memory by the writer, recorded
+    /// once per batch).
+    audit_head: String,
     pub now: DateTime<Utc>,
     pub actor: AuditActor,
     pub time_zone: Tz,
 }
 
+impl Drop for DocWrite {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.turn.abandon();
+        }
+    }
+}
+
 impl DocWrite {
+    /// Waits for this process's turn to write documents and begins a write.
     pub async fn begin(
         db: &Database,
         actor: AuditActor,
         time_zone: Tz,
     ) -> Result<Self, StoreError> {
-        let turn = db.write_turn().await;
-        let mut tx = db.pool().begin().await?;
-        // The first statement writes, so SQLite takes its write lock now rather than failing to
-        // upgrade a read lock later; on PostgreSQL the row lock orders writers the same way.
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE change_sequence SET value = value + 1 WHERE id = 1 RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let mut turn = db.writer().turn().await;
+        let start = turn.begin_write().await?;
         Ok(DocWrite {
-            tx,
+            turn,
             db: db.clone(),
-            _turn: turn,
-            seq,
-            audit_head: None,
+            kept: false,
+            seq: start.seq,
+            audit_head: start.audit_head,
             now: db.now(),
             actor,
             time_zone,
         })
     }
 
-    pub fn tx(&mut self) -> &mut Transaction<'static, Any> {
-        &mut self.tx
+    /// What the write's statements run on: the writer's connection, inside the write.
+    pub fn tx(&mut self) -> &mut AnyConnection {
+        self.turn.conn()
     }
 
     /// Which engine the write goes to (for [`db::insert_rows`]).
@@ -90,7 +96,7 @@ impl DocWrite {
             sqlx::query_scalar("SELECT bytes FROM documents WHERE id = $1 AND kind = $2")
                 .bind(id)
                 .bind(D::KIND.code())
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.turn.conn())
                 .await?;
         bytes
             .map(|bytes| {
@@ -105,7 +111,7 @@ impl DocWrite {
         let row: Option<(String, Vec<u8>)> =
             sqlx::query_as("SELECT kind, bytes FROM documents WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.turn.conn())
                 .await?;
         row.map(|(kind, bytes)| {
             AutoCommit::load(&bytes)
@@ -121,7 +127,7 @@ impl DocWrite {
             .bind(self.seq)
             .bind(document_id)
             .bind(staff_id)
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await?;
         Ok(())
     }
@@ -137,7 +143,7 @@ impl DocWrite {
             .bind(self.seq)
             .bind(document_id)
             .bind(unit_id)
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await?;
         Ok(())
     }
@@ -167,7 +173,7 @@ impl DocWrite {
         .bind(bytes)
         .bind(self.seq)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(self.turn.conn())
         .await?;
         Ok(())
     }
@@ -177,7 +183,7 @@ impl DocWrite {
         Ok(
             sqlx::query_scalar("SELECT seq FROM documents WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.turn.conn())
                 .await?,
         )
     }
@@ -198,7 +204,7 @@ impl DocWrite {
             for id in chunk {
                 query = query.bind(id);
             }
-            let rows: Vec<(String, i64)> = query.fetch_all(&mut *self.tx).await?;
+            let rows: Vec<(String, i64)> = query.fetch_all(self.turn.conn()).await?;
             seqs.extend(rows);
         }
         Ok(seqs)
@@ -209,7 +215,7 @@ impl DocWrite {
         &mut self,
         ids: &[String],
     ) -> Result<Vec<StoredDoc>, StoreError> {
-        stored_many::<D>(&mut self.tx, ids).await
+        stored_many::<D>(self.turn.conn(), ids).await
     }
 
     /// Stores many documents' saved bytes with this write's sequence number, in few statements (a
@@ -229,7 +235,7 @@ impl DocWrite {
         use db::ColumnType::{Bytes, Int, Text};
         let backend = self.backend();
         db::upsert_rows(
-            &mut self.tx,
+            self.turn.conn(),
             backend,
             "documents",
             &[
@@ -256,14 +262,17 @@ impl DocWrite {
             return Ok(());
         }
         let at = self.now_text();
-        let prev = match self.audit_head.take() {
-            Some(head) => head,
-            None => audit::last_hash(&mut self.tx).await?,
-        };
         let backend = self.backend();
-        let head =
-            audit::append_all(&mut self.tx, backend, &prev, &at, self.actor, &entries).await?;
-        self.audit_head = Some(head);
+        let head = audit::append_all(
+            self.turn.conn(),
+            backend,
+            &self.audit_head,
+            &at,
+            self.actor,
+            &entries,
+        )
+        .await?;
+        self.audit_head = head;
         Ok(())
     }
 
@@ -318,13 +327,9 @@ impl DocWrite {
         detail: serde_json::Value,
     ) -> Result<(), StoreError> {
         let at = self.now_text();
-        let prev = match self.audit_head.take() {
-            Some(head) => head,
-            None => audit::last_hash(&mut self.tx).await?,
-        };
         let head = audit::append(
-            &mut self.tx,
-            &prev,
+            self.turn.conn(),
+            &self.audit_head,
             &at,
             self.actor,
             action,
@@ -332,7 +337,7 @@ impl DocWrite {
             &detail,
         )
         .await?;
-        self.audit_head = Some(head);
+        self.audit_head = head;
         Ok(())
     }
 
@@ -348,7 +353,7 @@ impl DocWrite {
             .bind(document_id)
             .bind(message)
             .bind(self.now_text())
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await?;
         Ok(())
     }
@@ -366,7 +371,7 @@ impl DocWrite {
         use db::ColumnType::{Int, Text};
         let backend = self.backend();
         db::insert_rows(
-            &mut self.tx,
+            self.turn.conn(),
             backend,
             "notifications",
             &[
@@ -381,13 +386,14 @@ impl DocWrite {
         Ok(())
     }
 
+    /// Keeps the write and waits until the batch it joined has committed (the writer commits
+    /// as soon as no other write waits to join, see [`crate::writer`]).
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        if let Some(head) = &self.audit_head {
-            audit::set_head(&mut self.tx, head).await?;
-        }
-        self.tx.commit().await?;
-        self.db.announce_change(self.seq);
-        Ok(())
+        let head = std::mem::take(&mut self.audit_head);
+        let ended = self.turn.keep(self.seq, head).await?;
+        self.kept = true;
+        drop(self);
+        writer::outcome(ended).await
     }
 }
 

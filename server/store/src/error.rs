@@ -19,6 +19,10 @@ pub enum StoreError {
     /// A stored record cannot be read back: the database holds something no release wrote.
     #[error("{0}")]
     Corrupt(String),
+    /// The batch a document write was kept in failed to commit (or the writer stopped): nothing
+    /// of it is stored, and the write may be tried again.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 impl StoreError {

@@ -6,7 +6,7 @@ use huifang_protocol::{
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::db::{Conditions, Database, SqlArg, Tx, id_list};
+use crate::db::{AnyConnection, Conditions, Database, SqlArg, id_list};
 use crate::documents::DocWrite;
 use crate::error::StoreError;
 use crate::registry::PageRequest;
@@ -114,7 +114,7 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), S
             Column::Text(v) => query.bind(v),
         };
     }
-    query.execute(&mut **write.tx()).await?;
+    query.execute(write.tx()).await?;
     Ok(())
 }
 
@@ -137,7 +137,7 @@ pub async fn project_overdue(
         for id in chunk {
             query = query.bind(id.as_str());
         }
-        query.execute(&mut **write.tx()).await?;
+        query.execute(write.tx()).await?;
     }
     Ok(())
 }
@@ -330,7 +330,7 @@ pub async fn signed_with(db: &Database, hash: &str) -> Result<Vec<String>, Store
 
 /// Whether a follow-up other than `except` already holds signature blob `hash`.
 pub async fn signature_used_elsewhere(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     hash: &str,
     except: &str,
 ) -> Result<bool, StoreError> {
@@ -339,32 +339,35 @@ pub async fn signature_used_elsewhere(
     )
     .bind(hash)
     .bind(except)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     Ok(others > 0)
 }
 
 /// Whether the customer signed for sheet `sheet_id` (an on-site signature follow-up, or one
 /// carrying a signature).
-pub async fn customer_signed(tx: &mut Tx, sheet_id: &str) -> Result<bool, StoreError> {
+pub async fn customer_signed(tx: &mut AnyConnection, sheet_id: &str) -> Result<bool, StoreError> {
     let signed: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1
          AND (method = $2 OR signature_blob IS NOT NULL)",
     )
     .bind(sheet_id)
     .bind(FollowUpMethod::OnSiteSignature.code())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     Ok(signed > 0)
 }
 
 /// Whether sheet `sheet_id` has its information follow-up already (in a write's transaction).
-pub async fn has_information_follow_up(tx: &mut Tx, sheet_id: &str) -> Result<bool, StoreError> {
+pub async fn has_information_follow_up(
+    tx: &mut AnyConnection,
+    sheet_id: &str,
+) -> Result<bool, StoreError> {
     let existing: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups WHERE sheet_id = $1 AND kind = $2")
             .bind(sheet_id)
             .bind(FollowUpKind::Information.code())
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await?;
     Ok(existing > 0)
 }

@@ -31,6 +31,9 @@ pub mod surveys;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod units;
+mod writer;
+
+pub use writer::Turn as WriteTurn;
 
 pub use db::{Backend, Database, DbError};
 pub use error::{StoreError, StoreResult};

@@ -85,7 +85,7 @@ pub async fn insert_month(
     let existing: Option<String> =
         sqlx::query_scalar("SELECT month FROM routine_months WHERE month = $1")
             .bind(month)
-            .fetch_optional(&mut **write.tx())
+            .fetch_optional(write.tx())
             .await?;
     if existing.is_some() {
         return Ok(Err(counts(write.tx(), month).await?));
@@ -97,7 +97,7 @@ pub async fn insert_month(
     .bind(month)
     .bind(&now)
     .bind(generated_by)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     let backend = write.backend();
     let plan_rows: Vec<serde_json::Value> = plans
@@ -184,7 +184,7 @@ pub async fn insert_month(
         .bind(plan.staff_id)
         .bind(plan.cycle)
         .bind(month)
-        .execute(&mut **write.tx())
+        .execute(write.tx())
         .await?;
     }
     Ok(Ok(PlanCounts {
@@ -237,7 +237,7 @@ pub async fn claim(
     .bind(waiting.unit_id)
     .bind(waiting.staff_id)
     .bind(waiting.household_id)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     Ok(claimed.rows_affected() == 1)
 }
@@ -256,7 +256,7 @@ pub async fn finish_month(
     )
     .bind(&now)
     .bind(month)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     if finished.rows_affected() == 0 {
         return Ok(None);
@@ -268,7 +268,7 @@ pub async fn finish_month(
              GROUP BY assignee_staff_id ORDER BY assignee_staff_id",
         )
         .bind(month)
-        .fetch_all(&mut **write.tx())
+        .fetch_all(write.tx())
         .await?,
     ))
 }

@@ -8,7 +8,7 @@ use huifang_protocol::{
 };
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::db::{self, Conditions, Database, SqlArg, Tx, contains_pattern};
+use crate::db::{self, AnyConnection, Conditions, Database, SqlArg, contains_pattern};
 use crate::error::StoreError;
 use crate::scope::{HouseholdScope, StaffScope};
 
@@ -156,7 +156,7 @@ fn add_household_scope(conditions: &mut Conditions, scope: HouseholdScope) {
 /// Whether household `id` exists and `scope` lets the caller see it (in a write's transaction:
 /// the review of a change reads it there).
 pub async fn household_visible(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     scope: HouseholdScope,
     id: i64,
 ) -> Result<bool, StoreError> {
@@ -168,7 +168,7 @@ pub async fn household_visible(
             "SELECT COUNT(*) FROM households h {}",
             conditions.where_sql()
         ))))
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
     Ok(found > 0)
 }
@@ -273,11 +273,11 @@ pub async fn household_of_customer(
 }
 
 /// The customers of a household, by id.
-pub async fn customers_of(tx: &mut Tx, household: i64) -> Result<Vec<i64>, StoreError> {
+pub async fn customers_of(tx: &mut AnyConnection, household: i64) -> Result<Vec<i64>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT id FROM customers WHERE household_id = $1 ORDER BY id")
             .bind(household)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?,
     )
 }

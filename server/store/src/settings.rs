@@ -33,7 +33,7 @@ pub async fn put(
     .bind(value)
     .bind(now)
     .bind(staff_id)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     Ok(())
 }

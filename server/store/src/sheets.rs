@@ -67,7 +67,7 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreErr
     .bind(&sheet.handled_at)
     .bind(&sheet.reopened_from)
     .bind(updated_at)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     Ok(())
 }
@@ -267,7 +267,7 @@ pub async fn next_number(write: &mut DocWrite, prefix: &str) -> Result<String, S
          ON CONFLICT (year) DO UPDATE SET last = sheet_numbers.last + 1 RETURNING last",
     )
     .bind(year)
-    .fetch_one(&mut **write.tx())
+    .fetch_one(write.tx())
     .await?;
     Ok(format!("{prefix}-{year}-{last:06}"))
 }

@@ -116,7 +116,7 @@ pub async fn insert(write: &mut DocWrite, new: &NewSubmission<'_>) -> Result<boo
     .bind(new.figures)
     .bind(new.figures_sha256)
     .bind(new.note)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await;
     match inserted {
         Ok(_) => Ok(true),

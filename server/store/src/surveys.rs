@@ -142,7 +142,7 @@ pub async fn form_in(write: &mut DocWrite, id: i64) -> Result<Option<SurveyForm>
     let row: Option<FormRow> =
         sqlx::query_as(AssertSqlSafe(format!("{FORM_SELECT} WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&mut **write.tx())
+            .fetch_optional(write.tx())
             .await?;
     row.map(SurveyForm::try_from).transpose()
 }
@@ -183,7 +183,7 @@ pub async fn insert_draft(
     .bind(created_by)
     .bind(&now)
     .bind(FormStatus::Draft.code())
-    .fetch_one(&mut **write.tx())
+    .fetch_one(write.tx())
     .await?)
 }
 
@@ -201,7 +201,7 @@ pub async fn update_content(
     .bind(content.sha256())
     .bind(now)
     .bind(id)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     Ok(())
 }
@@ -227,7 +227,7 @@ pub async fn set_status(
         .bind(now)
         .bind(approved_by)
         .bind(id)
-        .execute(&mut **write.tx())
+        .execute(write.tx())
         .await?;
     Ok(())
 }
@@ -293,7 +293,7 @@ pub async fn record_sent(
     .bind(form_id)
     .bind(household)
     .bind(community)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     Ok(inserted.rows_affected() == 1)
 }
@@ -350,7 +350,7 @@ pub async fn insert_response(
     .bind(response.channel)
     .bind(response.entered_by)
     .bind(&now)
-    .execute(&mut **write.tx())
+    .execute(write.tx())
     .await?;
     for (question, value) in answers {
         let (rating, choice, text) = match value {
@@ -369,7 +369,7 @@ pub async fn insert_response(
         .bind(text)
         .bind(response.form_id)
         .bind(response.community_id)
-        .execute(&mut **write.tx())
+        .execute(write.tx())
         .await?;
     }
     Ok(())

@@ -6,7 +6,7 @@ use huifang_protocol::{Labelled, Role, UnitKind};
 
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Database, Tx, stored_code};
+use crate::db::{AnyConnection, Database, stored_code};
 use crate::error::StoreError;
 
 /// A unit with its head (who is told, R-ORG-2), if it has one.
@@ -17,22 +17,25 @@ pub struct UnitWithHead {
 }
 
 /// The first active unit head of `unit`.
-async fn head_of(tx: &mut Tx, unit: i64) -> Result<Option<i64>, StoreError> {
+async fn head_of(tx: &mut AnyConnection, unit: i64) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM staff WHERE unit_id = $1 AND role = $2 AND deactivated_at IS NULL
          ORDER BY id LIMIT 1",
     )
     .bind(unit)
     .bind(Role::UnitHead.code())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?)
 }
 
 /// Unit `id` with its kind and head; `None` if there is no such unit.
-pub async fn unit(tx: &mut Tx, id: i64) -> Result<Option<(UnitWithHead, UnitKind)>, StoreError> {
+pub async fn unit(
+    tx: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(UnitWithHead, UnitKind)>, StoreError> {
     let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM units WHERE id = $1")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
     let Some(kind) = kind else {
         return Ok(None);
@@ -44,7 +47,7 @@ pub async fn unit(tx: &mut Tx, id: i64) -> Result<Option<(UnitWithHead, UnitKind
 
 /// The first unit of `kind` (within `community`, when given), with its head.
 pub async fn first_of_kind(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     kind: UnitKind,
     community: Option<i64>,
 ) -> Result<Option<UnitWithHead>, StoreError> {
@@ -55,12 +58,12 @@ pub async fn first_of_kind(
             )
             .bind(kind.code())
             .bind(community)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?,
             None => {
                 sqlx::query_scalar("SELECT id FROM units WHERE kind = $1 ORDER BY id LIMIT 1")
                     .bind(kind.code())
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *tx)
                     .await?
             }
         };
@@ -75,13 +78,13 @@ pub async fn first_of_kind(
 
 /// The community a household belongs to.
 pub async fn community_of_household(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     household: i64,
 ) -> Result<Option<i64>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT community_id FROM households WHERE id = $1")
             .bind(household)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?,
     )
 }
@@ -89,7 +92,7 @@ pub async fn community_of_household(
 /// The active consultant (staff id, unit id) of a customer, or of the first customer of a
 /// household with one (R-INF-7).
 pub async fn consultant_of(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     customer: Option<i64>,
     household: Option<i64>,
 ) -> Result<Option<(i64, i64)>, StoreError> {
@@ -100,7 +103,7 @@ pub async fn consultant_of(
                  WHERE cc.customer_id = $1 AND st.deactivated_at IS NULL AND st.unit_id IS NOT NULL",
             )
             .bind(customer)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
         }
         (None, Some(household)) => {
@@ -112,7 +115,7 @@ pub async fn consultant_of(
                  ORDER BY cu.id LIMIT 1",
             )
             .bind(household)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
         }
         (None, None) => None,
@@ -179,21 +182,24 @@ pub async fn heads_and_parents(
 }
 
 /// Whether unit `id` exists (in a write's transaction).
-pub async fn exists(tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
+pub async fn exists(tx: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
     let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE id = $1")
         .bind(id)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
     Ok(found > 0)
 }
 
 /// The unit of an active staff member: `None` when they do not exist or are inactive, `Some(None)`
 /// when they have no unit.
-pub async fn of_active_staff(tx: &mut Tx, staff: i64) -> Result<Option<Option<i64>>, StoreError> {
+pub async fn of_active_staff(
+    tx: &mut AnyConnection,
+    staff: i64,
+) -> Result<Option<Option<i64>>, StoreError> {
     let found: Option<(Option<i64>, Option<String>)> =
         sqlx::query_as("SELECT unit_id, deactivated_at FROM staff WHERE id = $1")
             .bind(staff)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
     Ok(match found {
         Some((unit, None)) => Some(unit),

@@ -46,6 +46,8 @@ on_every_engine!(
     a_unit_submits_a_month_once,
     an_import_finds_what_is_there_and_a_dry_run_keeps_nothing,
     the_registry_fingerprint_follows_this_process_at_once_and_others_within_a_second,
+    concurrent_writes_share_commits_yet_stay_gap_free_and_visible_in_order,
+    a_write_that_stops_waiting_does_not_strand_the_writes_before_it,
 );
 
 async fn database(backend: Backend) -> Option<(Database, tempfile::TempDir)> {
@@ -710,4 +712,143 @@ async fn the_registry_fingerprint_follows_this_process_at_once_and_others_within
         .unwrap_or_else(|e| panic!("{e}"));
     tokio::time::sleep(huifang_store::FRESH_FOR + std::time::Duration::from_millis(50)).await;
     assert_ne!(fingerprint(db.clone()).await, after);
+}
+
+/// Group commit (`huifang_store::writer`): many writes at once, some abandoned, while a reader
+/// watches. Every committed change-sequence number's write is visible the moment the head says
+/// so (a device at cursor `h` never misses a smaller number committed later), the kept writes
+/// take every number with no gap, and the audit chain still verifies.
+async fn concurrent_writes_share_commits_yet_stay_gap_free_and_visible_in_order(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    let start: i64 = sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (db, done) = (db.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut looks = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || looks == 0 {
+                // One statement: one snapshot on both engines.
+                let (head, kept): (i64, i64) = sqlx::query_as(
+                    "SELECT (SELECT value FROM change_sequence WHERE id = 1),
+                            (SELECT COUNT(*) FROM audit_log WHERE action = 'test.kept')",
+                )
+                .fetch_one(db.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(head - start, kept, "the head runs ahead of what is visible");
+                looks += 1;
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut writes = Vec::new();
+    for n in 0..60 {
+        let db = db.clone();
+        writes.push(tokio::spawn(async move {
+            let mut write = DocWrite::begin(&db, AuditActor::SERVER, shanghai())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let seq = write.seq;
+            let keep = n % 5 != 0;
+            let action = if keep { "test.kept" } else { "test.abandoned" };
+            write
+                .audit(action, &format!("w{n}"), serde_json::json!({ "seq": seq }))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            tokio::task::yield_now().await;
+            if keep {
+                write.commit().await.unwrap_or_else(|e| panic!("{e}"));
+                Some(seq)
+            } else {
+                None
+            }
+        }));
+    }
+    let mut kept = Vec::new();
+    for write in writes {
+        if let Some(seq) = write.await.unwrap_or_else(|e| panic!("{e}")) {
+            kept.push(seq);
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    reader.await.unwrap_or_else(|e| panic!("{e}"));
+    kept.sort_unstable();
+    assert_eq!(kept, ((start + 1)..=(start + 48)).collect::<Vec<_>>());
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'test.kept' ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    let stored: Vec<i64> = stored
+        .iter()
+        .map(|detail| {
+            serde_json::from_str::<serde_json::Value>(detail)
+                .ok()
+                .and_then(|d| d["seq"].as_i64())
+                .unwrap_or_else(|| panic!("detail {detail}"))
+        })
+        .collect();
+    assert_eq!(stored, kept, "entries are stored in change-sequence order");
+    let abandoned: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'test.abandoned'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(abandoned, 0);
+    let head: i64 = sqlx::query_scalar("SELECT value FROM change_sequence WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(head, start + 48);
+    let verified = audit::verify(&db).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+}
+
+/// A write kept while another waits for its turn is left open for that one to join; if the
+/// waiter gives up (its request was cancelled), the kept write is still committed.
+async fn a_write_that_stops_waiting_does_not_strand_the_writes_before_it(backend: Backend) {
+    let Some((db, _dir)) = database(backend).await else {
+        return;
+    };
+    db.hold_write_batches_up_to(std::time::Duration::from_secs(60))
+        .await;
+    let mut first = DocWrite::begin(&db, AuditActor::SERVER, shanghai())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    first
+        .audit("test.kept", "first", serde_json::json!({}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let waiter = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let _never = DocWrite::begin(&db, AuditActor::SERVER, shanghai()).await;
+            std::future::pending::<()>().await;
+        })
+    };
+    // Let the second write queue behind the first, and the first pass the batch on to it.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let committing = tokio::spawn(first.commit());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !committing.is_finished(),
+        "the first write waits for the second to join its batch"
+    );
+    waiter.abort();
+    let committed = tokio::time::timeout(std::time::Duration::from_secs(10), committing)
+        .await
+        .unwrap_or_else(|_| panic!("the kept write was stranded"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    committed.unwrap_or_else(|e| panic!("{e}"));
+    let entries: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'test.kept'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(entries, 1);
 }

@@ -267,9 +267,8 @@ async fn overruled(
             let follow_up: FollowUp = stored_value(stored)?;
             match &follow_up.outcome {
                 Some(outcome) => {
-                    let name =
-                        huifang_store::registry::staff_name(&mut **write.tx(), outcome.recorded_by)
-                            .await?;
+                    let name = huifang_store::registry::staff_name(write.tx(), outcome.recorded_by)
+                        .await?;
                     format!(
                         "the outcome recorded by {} (staff {}) at {} stands",
                         name.unwrap_or_default(),
