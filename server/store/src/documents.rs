@@ -106,19 +106,15 @@ impl DocWrite {
             .transpose()
     }
 
-    /// Loads any document with its kind code, for changes whose kind is still to be checked.
-    pub async fn load_raw(&mut self, id: &str) -> Result<Option<(String, AutoCommit)>, StoreError> {
-        let row: Option<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT kind, bytes FROM documents WHERE id = $1")
+    /// The stored copy of document `id`, whatever its kind, inside this write ([`stored_copy`]
+    /// outside one).
+    pub async fn stored_copy(&mut self, id: &str) -> Result<Option<StoredCopy>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT kind, seq, bytes FROM documents WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.turn.conn())
-                .await?;
-        row.map(|(kind, bytes)| {
-            AutoCommit::load(&bytes)
-                .map(|doc| (kind, doc))
-                .map_err(|e| StoreError::corrupt(format!("stored document {id}: {e}")))
-        })
-        .transpose()
+                .await?,
+        )
     }
 
     /// Records that a document left a staff member's scope (their phone purges it).
@@ -296,6 +292,29 @@ impl DocWrite {
         note: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), StoreError> {
         self.put_document(doc, value).await?;
+        self.project_and_audit(value, action, note).await
+    }
+
+    /// Stores a document already saved (a device's changes, applied and checked off the async
+    /// threads, whose value `value` is): as [`DocWrite::store`] without writing and saving it
+    /// again.
+    pub async fn store_saved<D: Stored>(
+        &mut self,
+        saved: Vec<u8>,
+        value: &D,
+        action: &str,
+    ) -> Result<(), StoreError> {
+        self.put_bytes::<D>(value.id(), saved).await?;
+        self.project_and_audit(value, action, serde_json::Map::new())
+            .await
+    }
+
+    async fn project_and_audit<D: Stored>(
+        &mut self,
+        value: &D,
+        action: &str,
+        note: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), StoreError> {
         value.project(self).await?;
         let mut detail = value.audit_detail();
         detail["seq"] = self.seq.into();

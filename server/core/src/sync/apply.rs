@@ -67,15 +67,39 @@ pub(super) fn refuse(reason: impl Into<String>) -> Refusal {
 /// A document's stored copy as a sync found it: kind, change sequence and bytes.
 use huifang_store::documents::StoredCopy;
 
-/// A device's changes applied to the stored copy: the result and whether it adds anything.
+/// A device's changes applied to the stored copy: the result and whether it adds anything, with
+/// the document's value before and after and the bytes to store, worked out once off the async
+/// threads (the write itself only reviews and stores them).
 struct Applied {
     doc: AutoCommit,
     changed: bool,
+    versions: Option<Versions>,
+    /// The result saved (when `changed`): what is stored, and what the size cap is checked on.
+    saved: Vec<u8>,
     /// Top-level fields where the device wrote concurrently with a value already stored: the
     /// stored value stands (the first to reach the server wins), so the device's write would not
     /// survive, or would silently undo one already committed. Such changes are refused with the
     /// reason, never taken and half-lost.
     overruled: Vec<String>,
+}
+
+/// The document's value before the device's changes (none for a new sheet) and after them.
+enum Versions {
+    Sheet {
+        before: Option<Sheet>,
+        after: Sheet,
+    },
+    FollowUp {
+        before: Option<FollowUp>,
+        after: FollowUp,
+    },
+}
+
+/// The stored value before the changes, of the change's kind.
+enum Before {
+    None,
+    Sheet(Sheet),
+    FollowUp(FollowUp),
 }
 
 /// The top-level fields where an operation of the device's new changes conflicts with another
@@ -111,16 +135,26 @@ fn overruled_fields(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> V
 /// Applies the device's changes to `base` (the stored copy, or a new document) and checks that
 /// the result is still a document of its kind with nothing beyond the schema, within the cap.
 fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applied, Refusal> {
+    let stored_damaged = |e: &dyn std::fmt::Display| {
+        Refusal::Failed(Error::internal(format!(
+            "stored document {}: {e}",
+            change.document_id
+        )))
+    };
     let mut doc = match base {
-        Some(bytes) => AutoCommit::load(bytes).map_err(|e| {
-            Refusal::Failed(Error::internal(format!(
-                "stored document {}: {e}",
-                change.document_id
-            )))
-        })?,
+        Some(bytes) => AutoCommit::load(bytes).map_err(|e| stored_damaged(&e))?,
         None => AutoCommit::new(),
     };
-    let before = doc.get_heads();
+    let before = match (base, change.kind) {
+        (None, _) => Before::None,
+        (Some(_), DocumentKind::Sheet) => {
+            Before::Sheet(Sheet::hydrate_from(&doc).map_err(|e| stored_damaged(&e))?)
+        }
+        (Some(_), DocumentKind::FollowUp) => {
+            Before::FollowUp(FollowUp::hydrate_from(&doc).map_err(|e| stored_damaged(&e))?)
+        }
+    };
+    let heads = doc.get_heads();
     doc.load_incremental(&change.changes)
         .map_err(|e| refuse(format!("the changes are not valid Automerge data: {e}")))?;
     let missing = doc.get_missing_deps(&[]);
@@ -130,12 +164,14 @@ fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applie
             missing.len()
         )));
     }
-    let changed = doc.get_heads() != before;
+    let changed = doc.get_heads() != heads;
     let overruled = if changed && base.is_some() {
-        overruled_fields(&mut doc, &before)
+        overruled_fields(&mut doc, &heads)
     } else {
         Vec::new()
     };
+    let mut versions = None;
+    let mut saved = Vec::new();
     if changed {
         let damaged = |e: huifang_protocol::DocumentError| {
             refuse(format!(
@@ -143,20 +179,35 @@ fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applie
                 change.kind
             ))
         };
-        match change.kind {
-            DocumentKind::Sheet => {
-                let sheet = Sheet::hydrate_from(&doc).map_err(damaged)?;
-                check_stored_shape(&mut doc, &sheet)?;
-            }
-            DocumentKind::FollowUp => {
-                let follow_up = FollowUp::hydrate_from(&doc).map_err(damaged)?;
-                check_stored_shape(&mut doc, &follow_up)?;
-            }
-        }
+        versions = Some(match (change.kind, before) {
+            (DocumentKind::Sheet, Before::Sheet(before)) => Versions::Sheet {
+                before: Some(before),
+                after: Sheet::hydrate_from(&doc).map_err(damaged)?,
+            },
+            (DocumentKind::Sheet, _) => Versions::Sheet {
+                before: None,
+                after: Sheet::hydrate_from(&doc).map_err(damaged)?,
+            },
+            (DocumentKind::FollowUp, Before::FollowUp(before)) => Versions::FollowUp {
+                before: Some(before),
+                after: FollowUp::hydrate_from(&doc).map_err(damaged)?,
+            },
+            (DocumentKind::FollowUp, _) => Versions::FollowUp {
+                before: None,
+                after: FollowUp::hydrate_from(&doc).map_err(damaged)?,
+            },
+        });
+        saved = match &versions {
+            Some(Versions::Sheet { after, .. }) => check_stored_shape(&mut doc, after)?,
+            Some(Versions::FollowUp { after, .. }) => check_stored_shape(&mut doc, after)?,
+            None => Vec::new(),
+        };
     }
     Ok(Applied {
         doc,
         changed,
+        versions,
+        saved,
         overruled,
     })
 }
@@ -202,52 +253,50 @@ pub(super) async fn apply(
     let mut write =
         DocWrite::begin(company.db(), caller.audit_actor(), company.time_zone()).await?;
     let current = write.stored_seq(&change.document_id).await?;
-    let mut stored = stored;
     if current != stored.as_ref().map(|s| s.1) {
         // Another write came in between: apply the changes to what is stored now.
-        stored = match write.load_raw(&change.document_id).await? {
-            Some((kind, mut doc)) => {
-                let seq = current.unwrap_or(0);
-                Some((kind, seq, doc.save()))
-            }
-            None => None,
-        };
+        let stored = write.stored_copy(&change.document_id).await?;
         check_kind(stored.as_ref(), &change)?;
         applied = apply_changes(stored.as_ref().map(|s| s.2.as_slice()), &change)?;
     }
-    if !applied.changed {
+    let Applied {
+        doc,
+        changed,
+        versions,
+        saved,
+        overruled: fields,
+    } = applied;
+    let Some(versions) = versions.filter(|_| changed) else {
         // A replayed request: everything is known already and nothing is stored.
         return Ok(());
-    }
-    let before = match &stored {
-        Some((_, _, bytes)) => Some(AutoCommit::load(bytes).map_err(|e| {
-            Refusal::Failed(Error::internal(format!(
-                "stored document {}: {e}",
-                change.document_id
-            )))
-        })?),
-        None => None,
     };
-    if let Some(before) = &before
-        && !applied.overruled.is_empty()
-    {
-        return Err(overruled(&mut write, change.kind, before, applied.overruled).await?);
+    if !fields.is_empty() {
+        return Err(overruled(&mut write, &versions, fields).await?);
     }
-    match (change.kind, before) {
-        (DocumentKind::Sheet, None) => {
-            create_sheet(&mut write, caller, settings, &change, applied.doc).await?;
+    match versions {
+        Versions::Sheet {
+            before: None,
+            after,
+        } => {
+            create_sheet(&mut write, caller, settings, &change, doc, after).await?;
         }
-        (DocumentKind::FollowUp, None) => {
+        Versions::FollowUp { before: None, .. } => {
             return Err(refuse("follow-ups are created by the server's rules"));
         }
-        (DocumentKind::Sheet, Some(before)) => {
+        Versions::Sheet {
+            before: Some(before),
+            after,
+        } => {
             if !visible_sheet {
                 return Err(refuse("the sheet is outside your scope"));
             }
-            change_sheet(&mut write, caller, settings, &before, applied.doc).await?;
+            change_sheet(&mut write, caller, settings, before, after, saved).await?;
         }
-        (DocumentKind::FollowUp, Some(before)) => {
-            change_follow_up(&mut write, caller, settings, &before, applied.doc).await?;
+        Versions::FollowUp {
+            before: Some(before),
+            after,
+        } => {
+            change_follow_up(&mut write, caller, settings, before, after, saved).await?;
         }
     }
     write.commit().await?;
@@ -258,28 +307,27 @@ pub(super) async fn apply(
 /// it and when, so the phone's owner knows what became of their work.
 async fn overruled(
     write: &mut DocWrite,
-    kind: DocumentKind,
-    stored: &AutoCommit,
+    versions: &Versions,
     fields: Vec<String>,
 ) -> Result<Refusal, Refusal> {
-    let standing = match kind {
-        DocumentKind::FollowUp => {
-            let follow_up: FollowUp = stored_value(stored)?;
-            match &follow_up.outcome {
-                Some(outcome) => {
-                    let name = huifang_store::registry::staff_name(write.tx(), outcome.recorded_by)
-                        .await?;
-                    format!(
-                        "the outcome recorded by {} (staff {}) at {} stands",
-                        name.unwrap_or_default(),
-                        outcome.recorded_by,
-                        write.local(&outcome.done_at)
-                    )
-                }
-                None => format!("the follow-up is {} on the server", follow_up.status),
+    let standing = match versions {
+        Versions::FollowUp {
+            before: Some(follow_up),
+            ..
+        } => match &follow_up.outcome {
+            Some(outcome) => {
+                let name =
+                    huifang_store::registry::staff_name(write.tx(), outcome.recorded_by).await?;
+                format!(
+                    "the outcome recorded by {} (staff {}) at {} stands",
+                    name.unwrap_or_default(),
+                    outcome.recorded_by,
+                    write.local(&outcome.done_at)
+                )
             }
-        }
-        DocumentKind::Sheet => "the server's copy stands".to_owned(),
+            None => format!("the follow-up is {} on the server", follow_up.status),
+        },
+        _ => "the server's copy stands".to_owned(),
     };
     Ok(Refusal::Refused {
         reason: format!(
@@ -302,7 +350,8 @@ fn check_kind(stored: Option<&StoredCopy>, change: &OutgoingChanges) -> Result<(
 }
 
 /// What every stored change must also be: nothing beyond the schema, and within the size cap.
-fn check_stored_shape<D: Document>(doc: &mut AutoCommit, value: &D) -> Result<(), Refusal> {
+/// Returns the document saved, as it is then stored.
+fn check_stored_shape<D: Document>(doc: &mut AutoCommit, value: &D) -> Result<Vec<u8>, Refusal> {
     match unknown_content(doc, value) {
         Ok(None) => {}
         Ok(Some(path)) => {
@@ -313,13 +362,14 @@ fn check_stored_shape<D: Document>(doc: &mut AutoCommit, value: &D) -> Result<()
         }
         Err(e) => return Err(refuse(format!("the changes do not fit the document: {e}"))),
     }
-    let size = doc.save_nocompress().len();
+    let saved = doc.save_nocompress();
+    let size = saved.len();
     if size > MAX_DOCUMENT_BYTES {
         return Err(refuse(format!(
             "the document would grow to {size} bytes; at most {MAX_DOCUMENT_BYTES} are kept"
         )));
     }
-    Ok(())
+    Ok(saved)
 }
 
 async fn create_sheet(
@@ -328,8 +378,8 @@ async fn create_sheet(
     settings: &RuleSettings,
     change: &OutgoingChanges,
     mut doc: AutoCommit,
+    mut sheet: Sheet,
 ) -> Result<(), Refusal> {
-    let mut sheet = Sheet::hydrate_from(&doc).map_err(|e| refuse(e.to_string()))?;
     if sheet.id != change.document_id {
         return Err(refuse("the sheet's id does not match the document id"));
     }
@@ -338,29 +388,24 @@ async fn create_sheet(
     sheet.number = Some(huifang_store::sheets::next_number(write, &settings.number_prefix).await?);
     let facts = rules::gather_facts(write.tx(), &sheet).await?;
     sheet.handling_unit_id = Some(rules::route(&sheet, &facts, settings));
+    // The server adds the number and the handling unit: written into the document here.
     write.store(&mut doc, &sheet, "sheet.accepted").await?;
     Ok(())
-}
-
-fn stored_value<D: Document>(doc: &AutoCommit) -> Result<D, Refusal> {
-    D::hydrate_from(doc).map_err(|e| Refusal::Failed(Error::Internal(e.into())))
 }
 
 async fn change_sheet(
     write: &mut DocWrite,
     caller: &Caller,
     settings: &RuleSettings,
-    before: &AutoCommit,
-    mut doc: AutoCommit,
+    before: Sheet,
+    after: Sheet,
+    saved: Vec<u8>,
 ) -> Result<(), Refusal> {
-    let before: Sheet = stored_value(before)?;
-    let after = Sheet::hydrate_from(&doc)
-        .map_err(|e| refuse(format!("the changes damage the document: {e}")))?;
     let facts = facts::for_sheet(write, caller, Some(&before), &after).await?;
     review_sheet(Some(&before), &after, &caller.actor(), &facts)?;
     let newly_handled =
         before.status != SheetStatus::Handled && after.status == SheetStatus::Handled;
-    write.store(&mut doc, &after, "sheet.synced").await?;
+    write.store_saved(saved, &after, "sheet.synced").await?;
     crate::sheets::left_handling_unit(write, &before, &after).await?;
     if newly_handled {
         crate::followups::create_for_sheet(write, &after, settings).await?;
@@ -372,22 +417,20 @@ async fn change_follow_up(
     write: &mut DocWrite,
     caller: &Caller,
     settings: &RuleSettings,
-    before: &AutoCommit,
-    mut doc: AutoCommit,
+    before: FollowUp,
+    after: FollowUp,
+    saved: Vec<u8>,
 ) -> Result<(), Refusal> {
-    let before: FollowUp = stored_value(before)?;
     if !crate::followups::is_assigned_within(&caller.work_scope(), &before) {
         return Err(refuse("the follow-up is outside your scope"));
     }
-    let after = FollowUp::hydrate_from(&doc)
-        .map_err(|e| refuse(format!("the changes damage the document: {e}")))?;
     let facts = facts::for_follow_up(write, &before, &after).await?;
     review_follow_up(&before, &after, &caller.actor(), &facts)?;
     let completed =
         before.status != FollowUpStatus::Completed && after.status == FollowUpStatus::Completed;
     let exhausted =
         before.status != FollowUpStatus::Unreachable && after.status == FollowUpStatus::Unreachable;
-    write.store(&mut doc, &after, "follow_up.synced").await?;
+    write.store_saved(saved, &after, "follow_up.synced").await?;
     if completed {
         let recorder = Recorder {
             staff_id: caller.staff_id,
