@@ -2,7 +2,9 @@
 //! when `DATABASE_URL` is set), fills it, drives it over HTTP and prints a table.
 //!
 //! Run: `cargo run --release -p huifang-e2e --example loadgen`
-//! (smaller: `LOADGEN_SCALE=0.1 cargo run --release -p huifang-e2e --example loadgen`).
+//! (smaller: `LOADGEN_SCALE=0.1 cargo run --release -p huifang-e2e --example loadgen`; only the
+//! edit syncs of many devices: `LOADGEN_ONLY_DEVICES=1`, their number and edits each with
+//! `LOADGEN_DEVICES` and `LOADGEN_EDITS`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -308,8 +310,14 @@ fn main() {
     ));
 
     // Many devices, each syncing edits to its own sheet.
-    let devices = scaled(500);
-    let edits = 10;
+    // LOADGEN_DEVICES and LOADGEN_EDITS change the crowd (scripts/bench's full mode: 2,000 × 5).
+    let from_env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let devices = from_env("LOADGEN_DEVICES").unwrap_or_else(|| scaled(500));
+    let edits = from_env("LOADGEN_EDITS").unwrap_or(10);
     let (sync_rate, p50, p99, errors) = runtime.block_on(async {
         bench.fill_with(devices, false).await;
         let client = http_client();
