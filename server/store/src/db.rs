@@ -101,7 +101,7 @@ impl Database {
                     .await
                     .map_err(DbError::Connect)?;
                 let changes = std::sync::Arc::new(tokio::sync::watch::Sender::new(0));
-                let writer = crate::writer::Writer::new(&pool, Backend::Postgres, changes.clone())
+                let writer = crate::writer::Writer::new(&pool, None, changes.clone())
                     .await
                     .map_err(DbError::Connect)?;
                 Ok(Database {
@@ -145,9 +145,15 @@ impl Database {
                     .await
                     .map_err(DbError::Connect)?;
                 let changes = std::sync::Arc::new(tokio::sync::watch::Sender::new(0));
-                let writer = crate::writer::Writer::new(&pool, Backend::Sqlite, changes.clone())
-                    .await
-                    .map_err(DbError::Connect)?;
+                // The writer commits with full synchronous commits: a document write
+                // acknowledged to a phone survives a power cut.
+                let writer = crate::writer::Writer::new(
+                    &pool,
+                    Some("PRAGMA synchronous = FULL"),
+                    changes.clone(),
+                )
+                .await
+                .map_err(DbError::Connect)?;
                 Ok(Database {
                     pool,
                     backend: Backend::Sqlite,

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
-use crate::db::Backend;
 use crate::error::StoreError;
 
 /// Most writes one commit carries.
@@ -58,7 +57,8 @@ pub(crate) struct Batch {
     broken: bool,
     limits: Limits,
     pool: AnyPool,
-    backend: Backend,
+    /// Run on each new writer connection (SQLite's full synchronous commits).
+    setup: Option<&'static str>,
     /// Live channels learn of each committed batch here (`Database::watch_changes`).
     changes: Arc<watch::Sender<i64>>,
 }
@@ -75,14 +75,14 @@ struct Open {
 }
 
 impl Writer {
-    /// Takes a connection of `pool` for the writer's own (on SQLite with full synchronous
-    /// commits: a write acknowledged to a phone survives a power cut).
+    /// Takes a connection of `pool` for the writer's own, running `setup` on it first (and on
+    /// every replacement).
     pub(crate) async fn new(
         pool: &AnyPool,
-        backend: Backend,
+        setup: Option<&'static str>,
         changes: Arc<watch::Sender<i64>>,
     ) -> Result<Self, sqlx::Error> {
-        let conn = connect(pool, backend).await?;
+        let conn = connect(pool, setup).await?;
         Ok(Writer {
             gate: Arc::new(Mutex::new(Batch {
                 conn,
@@ -91,7 +91,7 @@ impl Writer {
                 broken: false,
                 limits: Limits { longest: LONGEST },
                 pool: pool.clone(),
-                backend,
+                setup,
                 changes,
             })),
             queued: Arc::new(AtomicUsize::new(0)),
@@ -188,7 +188,7 @@ impl Turn {
     pub(crate) async fn begin_write(&mut self) -> Result<Start, StoreError> {
         self.tidy().await;
         if self.guard.broken {
-            let conn = connect(&self.guard.pool, self.guard.backend).await?;
+            let conn = connect(&self.guard.pool, self.guard.setup).await?;
             self.guard.conn = conn;
             self.guard.broken = false;
         }
@@ -382,10 +382,13 @@ pub(crate) fn announce(changes: &watch::Sender<i64>, seq: i64) {
     });
 }
 
-async fn connect(pool: &AnyPool, backend: Backend) -> Result<AnyConnection, sqlx::Error> {
+async fn connect(
+    pool: &AnyPool,
+    setup: Option<&'static str>,
+) -> Result<AnyConnection, sqlx::Error> {
     let mut conn = pool.acquire().await?.detach();
-    if backend == Backend::Sqlite {
-        conn.execute("PRAGMA synchronous = FULL").await?;
+    if let Some(setup) = setup {
+        conn.execute(setup).await?;
     }
     Ok(conn)
 }
