@@ -41,11 +41,8 @@ pub(crate) fn actor(conn: &Connection) -> Result<ActorId> {
 /// Loads the Automerge document `id` (snapshot and chunks), if present.
 pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<(DocumentKind, AutoCommit)>> {
     let row: Option<(String, Vec<u8>)> = conn
-        .query_row(
-            "SELECT kind, snapshot FROM documents WHERE id = ?1",
-            [id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .prepare_cached("SELECT kind, snapshot FROM documents WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let Some((kind, snapshot)) = row else {
         return Ok(None);
@@ -147,10 +144,10 @@ pub(crate) fn merge_remote(
             let doc = AutoCommit::load(bytes).map_err(corrupt)?;
             // The bytes loaded, so they are the snapshot: the server sends whole documents,
             // already compacted, and saving them again would only spend time on a first sync.
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO documents (id, kind, snapshot, chunk_bytes, updated_at) VALUES (?1, ?2, ?3, 0, ?4)",
-                params![id, kind.code(), bytes, now],
-            )?;
+            )?
+            .execute(params![id, kind.code(), bytes, now])?;
             Ok(doc)
         }
     }
