@@ -30,6 +30,8 @@ pub struct ClientStore {
     path: PathBuf,
     /// Where the phone's "now" comes from: the system clock, or the one a test starts.
     clock: Clock,
+    /// Documents per page asked of the server in a sync.
+    pub(crate) sync_page_size: u32,
 }
 
 /// A poisoned lock only means another thread panicked while holding it; SQLite has already rolled
@@ -54,7 +56,16 @@ impl ClientStore {
             actor,
             path,
             clock: Clock::system(),
+            sync_page_size: crate::sync::PAGE_SIZE,
         })
+    }
+
+    /// The same store asking for `documents` per sync page (between 1 and the server's most;
+    /// 2,000 unless told): smaller pages for a slow link, where each answer should arrive well
+    /// within the request's timeout.
+    pub fn with_sync_page_size(mut self, documents: u32) -> Self {
+        self.sync_page_size = documents.clamp(1, huifang_protocol::MAX_PAGE);
+        self
     }
 
     /// The same store reading `clock` for "now" (tests start it at a chosen instant).

@@ -19,8 +19,9 @@ use crate::transport::{Request, Transport, TransportError};
 pub const SYNC_ENDPOINT: &str = "/api/v1/sync";
 /// The content type of sync bodies (gzip-compressed CBOR).
 const SYNC_CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
-/// Documents per page asked of the server.
-const PAGE_SIZE: u32 = 2_000;
+/// Documents per page asked of the server, unless the app says otherwise
+/// (`ClientStore::with_sync_page_size`).
+pub(crate) const PAGE_SIZE: u32 = 2_000;
 
 /// What one `sync_now` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,41 +143,80 @@ impl ClientStore {
         report.sent = changes.len() as u32;
         // Signatures first, so the server holds every blob its documents refer to.
         report.bytes_sent += self.upload_blobs(transport, &session.token)?;
-        loop {
-            let request = SyncRequest {
-                reference_version: self.read(|conn| meta(conn, "reference_version"))?,
-                version: SYNC_VERSION,
-                cursor: self.read(cursor)?,
-                changes: next_batch(&mut changes),
-                scope_version: self.read(|conn| meta(conn, "scope_version"))?,
-                page_size: PAGE_SIZE.min(MAX_PAGE),
-            };
-            let body = encode_message(&request).map_err(|e| ClientError::invalid(e.to_string()))?;
-            report.bytes_sent += body.len() as u64;
-            let answer = crate::transport::send(
+        let page_size = self.sync_page_size.min(MAX_PAGE);
+        let post = |body: &[u8]| -> Result<Vec<u8>> {
+            Ok(crate::transport::send(
                 transport,
-                Request::post(
-                    SYNC_ENDPOINT,
-                    Some(&session.token),
-                    SYNC_CONTENT_TYPE,
-                    &body,
-                ),
-            )?;
-            report.bytes_received += answer.len() as u64;
-            let response: SyncResponse =
-                decode_message(&answer).map_err(|e| ClientError::ServerRefused {
-                    reason: format!("unreadable answer: {e}"),
-                })?;
-            self.apply_response(&response, &by_document, &mut report)?;
-            report.pages += 1;
-            progress(SyncProgress {
-                pages: report.pages,
-                received: report.received,
-            });
-            if !response.more && changes.is_empty() {
-                break;
+                Request::post(SYNC_ENDPOINT, Some(&session.token), SYNC_CONTENT_TYPE, body),
+            )?)
+        };
+        std::thread::scope(|scope| -> Result<()> {
+            // The next page, asked for while this one is stored (see below).
+            let mut next_page: Option<std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>> = None;
+            loop {
+                let request = SyncRequest {
+                    reference_version: self.read(|conn| meta(conn, "reference_version"))?,
+                    version: SYNC_VERSION,
+                    cursor: self.read(cursor)?,
+                    changes: Vec::new(),
+                    scope_version: self.read(|conn| meta(conn, "scope_version"))?,
+                    page_size,
+                };
+                let answer = match next_page.take() {
+                    Some(fetching) => fetching.join().map_err(|_| ClientError::Offline {
+                        reason: "fetching the next page stopped".into(),
+                    })??,
+                    None => {
+                        let request = SyncRequest {
+                            changes: next_batch(&mut changes),
+                            ..request.clone()
+                        };
+                        let body = encode_message(&request)
+                            .map_err(|e| ClientError::invalid(e.to_string()))?;
+                        report.bytes_sent += body.len() as u64;
+                        post(&body)?
+                    }
+                };
+                report.bytes_received += answer.len() as u64;
+                let response: SyncResponse =
+                    decode_message(&answer).map_err(|e| ClientError::ServerRefused {
+                        reason: format!("unreadable answer: {e}"),
+                    })?;
+                // With nothing left to send and more to receive, the next request is known from
+                // this answer alone (its cursor, and the scope and reference versions it sets):
+                // it goes out now, so the server and the network work while this page is stored.
+                // A request without changes reads only, so an answer dropped by an error here
+                // costs nothing.
+                if response.more && changes.is_empty() {
+                    let next = SyncRequest {
+                        cursor: response.cursor,
+                        reference_version: response
+                            .reference
+                            .as_ref()
+                            .map(|r| r.version.clone())
+                            .or(request.reference_version.clone()),
+                        scope_version: response
+                            .scope_version
+                            .clone()
+                            .or(request.scope_version.clone()),
+                        ..request
+                    };
+                    let body =
+                        encode_message(&next).map_err(|e| ClientError::invalid(e.to_string()))?;
+                    report.bytes_sent += body.len() as u64;
+                    next_page = Some(scope.spawn(move || post(&body)));
+                }
+                self.apply_response(&response, &by_document, &mut report)?;
+                report.pages += 1;
+                progress(SyncProgress {
+                    pages: report.pages,
+                    received: report.received,
+                });
+                if !response.more && changes.is_empty() {
+                    return Ok(());
+                }
             }
-        }
+        })?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
     }

@@ -1529,3 +1529,59 @@ async fn d_cb_1_an_outcome_that_did_not_stand_comes_back_to_its_phone(app: TestA
         assert!(second.store.pending_changes(10).unwrap().is_empty());
     }
 }
+
+/// A first sync over many pages: the phone asks for the next page while it stores the last
+/// (issue #17), and still ends with every document in scope, each once, at the server's head;
+/// the sync after it receives nothing.
+#[tokio::test]
+async fn a_first_sync_over_many_pages_receives_everything_once() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let csc = app.login("bsw.csc.01", PASSWORD).await;
+    for n in 0..13 {
+        let body = serde_json::json!({
+            "id": format!("{n:032x}"), "level": "none", "category": "other", "source": "phone",
+            "customer_name": format!("分页客户{n}"), "contact_phone": "13800000000", "items": ["x"]
+        });
+        app.post_ok(&csc, "/api/v1/sheets", body, reqwest::StatusCode::CREATED)
+            .await;
+    }
+    // What the server holds in this staff member's scope, in one page.
+    let everything = fetch(&app, &csc).await;
+    assert!(!everything.more);
+    let on_server = everything.documents.len() as u64;
+    assert!(on_server >= 13, "{on_server}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(
+        ClientStore::open(dir.path().join("phone.db"))
+            .unwrap()
+            .with_clock(app.clock.clone())
+            .with_sync_page_size(3),
+    );
+    let (url, phone) = (app.base.clone(), store.clone());
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        let transport = HttpTransport::new(&url).unwrap();
+        phone
+            .log_in(&transport, "bsw.csc.01", PASSWORD, "test phone")
+            .unwrap();
+        let first = phone.sync_now(&transport).unwrap();
+        let second = phone.sync_now(&transport).unwrap();
+        (first, second)
+    })
+    .await
+    .unwrap();
+    assert!(first.pages >= 5, "{first:?}");
+    assert_eq!(u64::from(first.received), on_server, "{first:?}");
+    assert_eq!(second.received, 0, "{second:?}");
+    assert_eq!(second.pages, 1, "{second:?}");
+    for n in 0..13 {
+        let sheet = store.sheet(&format!("{n:032x}")).unwrap();
+        assert_eq!(sheet.customer_name, format!("分页客户{n}"));
+    }
+    for document in &everything.documents {
+        let stored = store.stored_bytes(&document.document_id).unwrap();
+        assert!(stored > 0, "{} is on the phone", document.document_id);
+    }
+}
