@@ -34,6 +34,10 @@ pub struct ClientStore {
     pub(crate) sync_page_size: u32,
 }
 
+/// Documents per sync page asked of the server, unless the app says otherwise
+/// ([`ClientStore::with_sync_page_size`]).
+const SYNC_PAGE_SIZE: u32 = 2_000;
+
 /// A poisoned lock only means another thread panicked while holding it; SQLite has already rolled
 /// back whatever that thread left unfinished, so the connection is safe to use.
 fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -56,7 +60,7 @@ impl ClientStore {
             actor,
             path,
             clock: Clock::system(),
-            sync_page_size: crate::sync::PAGE_SIZE,
+            sync_page_size: SYNC_PAGE_SIZE,
         })
     }
 

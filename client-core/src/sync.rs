@@ -19,9 +19,6 @@ use crate::transport::{Request, Transport, TransportError};
 pub const SYNC_ENDPOINT: &str = "/api/v1/sync";
 /// The content type of sync bodies (gzip-compressed CBOR).
 const SYNC_CONTENT_TYPE: &str = "application/vnd.huifang.sync+cbor";
-/// Documents per page asked of the server, unless the app says otherwise
-/// (`ClientStore::with_sync_page_size`).
-pub(crate) const PAGE_SIZE: u32 = 2_000;
 
 /// What one `sync_now` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
