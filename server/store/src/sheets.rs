@@ -10,12 +10,9 @@ use crate::error::StoreError;
 use crate::registry::PageRequest;
 use crate::scope::WorkScope;
 
-/// Rewrites a sheet's projection row from the document, in the document's transaction.
+/// Rewrites a sheet's projection row from the document, in the document's transaction, in one
+/// statement.
 pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreError> {
-    let community = match sheet.household_id {
-        Some(household) => crate::units::community_of_household(write.tx(), household).await?,
-        None => None,
-    };
     let accepted = huifang_protocol::parse_time("accepted_at", &sheet.accepted_at)
         .map_err(StoreError::invalid)?;
     let month = write.month_of(accepted);
@@ -34,7 +31,8 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreErr
             community_id, customer_name, contact_phone, customer_address, summary, accepted_by,
             accepting_unit_id, handling_unit_id, accepted_at, accepted_month, handled_at, reopened_from,
             updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT community_id FROM households WHERE id = $9),
+            $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
          ON CONFLICT (id) DO UPDATE SET number = excluded.number, status = excluded.status,
             level = excluded.level, category = excluded.category, source = excluded.source,
             household_id = excluded.household_id, customer_id = excluded.customer_id,
@@ -54,7 +52,8 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreErr
     .bind(sheet.source.code())
     .bind(sheet.household_id)
     .bind(sheet.customer_id)
-    .bind(community)
+    // The household's community, looked up in the same statement (one round trip less per write).
+    .bind(sheet.household_id)
     .bind(&sheet.customer_name)
     .bind(&sheet.contact_phone)
     .bind(&sheet.customer_address)
