@@ -109,12 +109,7 @@ impl DocWrite {
     /// The stored copy of document `id`, whatever its kind, inside this write ([`stored_copy`]
     /// outside one).
     pub async fn stored_copy(&mut self, id: &str) -> Result<Option<StoredCopy>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT kind, seq, bytes FROM documents WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.turn.conn())
-                .await?,
-        )
+        copy_of(self.turn.conn(), id).await
     }
 
     /// Records that a document left a staff member's scope (their phone purges it).
@@ -459,10 +454,18 @@ pub type StoredCopy = (String, i64, Vec<u8>);
 /// The stored copy of document `id`, whatever its kind, outside a write (a sync reads it before
 /// its write begins, and compares the sequence inside).
 pub async fn stored_copy(db: &Database, id: &str) -> Result<Option<StoredCopy>, StoreError> {
+    copy_of(db.pool(), id).await
+}
+
+/// The one query behind [`stored_copy`] and [`DocWrite::stored_copy`].
+async fn copy_of<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: &str,
+) -> Result<Option<StoredCopy>, StoreError> {
     Ok(
         sqlx::query_as("SELECT kind, seq, bytes FROM documents WHERE id = $1")
             .bind(id)
-            .fetch_optional(db.pool())
+            .fetch_optional(executor)
             .await?,
     )
 }

@@ -39,13 +39,6 @@ pub(crate) struct Writer {
     queued: Arc<AtomicUsize>,
 }
 
-/// How long a batch may hold the change sequence while writes keep arriving ([`LONGEST`] unless
-/// a test says otherwise).
-#[derive(Clone, Copy)]
-struct Limits {
-    longest: Duration,
-}
-
 /// What the gate guards: the writer's connection and the batch open on it.
 pub(crate) struct Batch {
     conn: AnyConnection,
@@ -55,7 +48,9 @@ pub(crate) struct Batch {
     /// A statement failed in a way that leaves the connection's state unknown: it is replaced
     /// before the next write.
     broken: bool,
-    limits: Limits,
+    /// How long a batch may hold the change sequence while writes keep arriving ([`LONGEST`]
+    /// unless a test says otherwise).
+    longest: Duration,
     pool: AnyPool,
     /// Run on each new writer connection (SQLite's full synchronous commits).
     setup: Option<&'static str>,
@@ -89,7 +84,7 @@ impl Writer {
                 open: None,
                 abandoned: false,
                 broken: false,
-                limits: Limits { longest: LONGEST },
+                longest: LONGEST,
                 pool: pool.clone(),
                 setup,
                 changes,
@@ -118,7 +113,7 @@ impl Writer {
     /// a batch passed on, whatever the machine's speed).
     #[cfg(feature = "testing")]
     pub(crate) async fn hold_batches_up_to(&self, longest: Duration) {
-        self.gate.lock().await.limits.longest = longest;
+        self.gate.lock().await.longest = longest;
     }
 
     fn someone_waiting(&self) -> bool {
@@ -192,7 +187,7 @@ impl Turn {
             self.guard.conn = conn;
             self.guard.broken = false;
         }
-        let longest = self.guard.limits.longest;
+        let longest = self.guard.longest;
         let full = self
             .guard
             .open
@@ -235,7 +230,7 @@ impl Turn {
             .conn
             .execute("RELEASE SAVEPOINT doc_write")
             .await?;
-        let longest = self.guard.limits.longest;
+        let longest = self.guard.longest;
         let Some(open) = self.guard.open.as_mut() else {
             return Err(StoreError::corrupt(
                 "the write's batch closed before it was kept",

@@ -67,15 +67,12 @@ pub(super) fn refuse(reason: impl Into<String>) -> Refusal {
 /// A document's stored copy as a sync found it: kind, change sequence and bytes.
 use huifang_store::documents::StoredCopy;
 
-/// A device's changes applied to the stored copy: the result and whether it adds anything, with
-/// the document's value before and after and the bytes to store, worked out once off the async
-/// threads (the write itself only reviews and stores them).
+/// A device's changes applied to the stored copy, worked out once off the async threads (the
+/// write itself only reviews and stores the result).
 struct Applied {
     doc: AutoCommit,
-    changed: bool,
-    versions: Option<Versions>,
-    /// The result saved (when `changed`): what is stored, and what the size cap is checked on.
-    saved: Vec<u8>,
+    /// What the changes made of the document; none when they add nothing (a replayed request).
+    changed: Option<Changed>,
     /// Top-level fields where the device wrote concurrently with a value already stored: the
     /// stored value stands (the first to reach the server wins), so the device's write would not
     /// survive, or would silently undo one already committed. Such changes are refused with the
@@ -83,23 +80,18 @@ struct Applied {
     overruled: Vec<String>,
 }
 
-/// The document's value before the device's changes (none for a new sheet) and after them.
-enum Versions {
-    Sheet {
-        before: Option<Sheet>,
-        after: Sheet,
-    },
-    FollowUp {
-        before: Option<FollowUp>,
-        after: FollowUp,
-    },
+/// A document's value before a device's changes (none for a new sheet) and after them, with the
+/// result saved: what is stored, and what the size cap was checked on.
+struct Versions<D> {
+    before: Option<D>,
+    after: D,
+    saved: Vec<u8>,
 }
 
-/// The stored value before the changes, of the change's kind.
-enum Before {
-    None,
-    Sheet(Sheet),
-    FollowUp(FollowUp),
+/// [`Versions`] of the change's kind.
+enum Changed {
+    Sheet(Versions<Sheet>),
+    FollowUp(Versions<FollowUp>),
 }
 
 /// The top-level fields where an operation of the device's new changes conflicts with another
@@ -135,6 +127,18 @@ fn overruled_fields(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> V
 /// Applies the device's changes to `base` (the stored copy, or a new document) and checks that
 /// the result is still a document of its kind with nothing beyond the schema, within the cap.
 fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applied, Refusal> {
+    match change.kind {
+        DocumentKind::Sheet => apply_as(base, change, Changed::Sheet),
+        DocumentKind::FollowUp => apply_as(base, change, Changed::FollowUp),
+    }
+}
+
+/// [`apply_changes`] for a document of kind `D`.
+fn apply_as<D: Document>(
+    base: Option<&[u8]>,
+    change: &OutgoingChanges,
+    of_kind: fn(Versions<D>) -> Changed,
+) -> Result<Applied, Refusal> {
     let stored_damaged = |e: &dyn std::fmt::Display| {
         Refusal::Failed(Error::internal(format!(
             "stored document {}: {e}",
@@ -145,14 +149,9 @@ fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applie
         Some(bytes) => AutoCommit::load(bytes).map_err(|e| stored_damaged(&e))?,
         None => AutoCommit::new(),
     };
-    let before = match (base, change.kind) {
-        (None, _) => Before::None,
-        (Some(_), DocumentKind::Sheet) => {
-            Before::Sheet(Sheet::hydrate_from(&doc).map_err(|e| stored_damaged(&e))?)
-        }
-        (Some(_), DocumentKind::FollowUp) => {
-            Before::FollowUp(FollowUp::hydrate_from(&doc).map_err(|e| stored_damaged(&e))?)
-        }
+    let before = match base {
+        Some(_) => Some(D::hydrate_from(&doc).map_err(|e| stored_damaged(&e))?),
+        None => None,
     };
     let heads = doc.get_heads();
     doc.load_incremental(&change.changes)
@@ -164,50 +163,32 @@ fn apply_changes(base: Option<&[u8]>, change: &OutgoingChanges) -> Result<Applie
             missing.len()
         )));
     }
-    let changed = doc.get_heads() != heads;
-    let overruled = if changed && base.is_some() {
+    if doc.get_heads() == heads {
+        return Ok(Applied {
+            doc,
+            changed: None,
+            overruled: Vec::new(),
+        });
+    }
+    let overruled = if before.is_some() {
         overruled_fields(&mut doc, &heads)
     } else {
         Vec::new()
     };
-    let mut versions = None;
-    let mut saved = Vec::new();
-    if changed {
-        let damaged = |e: huifang_protocol::DocumentError| {
-            refuse(format!(
-                "the changes do not leave a valid {}: {e}",
-                change.kind
-            ))
-        };
-        versions = Some(match (change.kind, before) {
-            (DocumentKind::Sheet, Before::Sheet(before)) => Versions::Sheet {
-                before: Some(before),
-                after: Sheet::hydrate_from(&doc).map_err(damaged)?,
-            },
-            (DocumentKind::Sheet, _) => Versions::Sheet {
-                before: None,
-                after: Sheet::hydrate_from(&doc).map_err(damaged)?,
-            },
-            (DocumentKind::FollowUp, Before::FollowUp(before)) => Versions::FollowUp {
-                before: Some(before),
-                after: FollowUp::hydrate_from(&doc).map_err(damaged)?,
-            },
-            (DocumentKind::FollowUp, _) => Versions::FollowUp {
-                before: None,
-                after: FollowUp::hydrate_from(&doc).map_err(damaged)?,
-            },
-        });
-        saved = match &versions {
-            Some(Versions::Sheet { after, .. }) => check_stored_shape(&mut doc, after)?,
-            Some(Versions::FollowUp { after, .. }) => check_stored_shape(&mut doc, after)?,
-            None => Vec::new(),
-        };
-    }
+    let after = D::hydrate_from(&doc).map_err(|e| {
+        refuse(format!(
+            "the changes do not leave a valid {}: {e}",
+            change.kind
+        ))
+    })?;
+    let saved = check_stored_shape(&mut doc, &after)?;
     Ok(Applied {
         doc,
-        changed,
-        versions,
-        saved,
+        changed: Some(of_kind(Versions {
+            before,
+            after,
+            saved,
+        })),
         overruled,
     })
 }
@@ -262,40 +243,41 @@ pub(super) async fn apply(
     let Applied {
         doc,
         changed,
-        versions,
-        saved,
         overruled: fields,
     } = applied;
-    let Some(versions) = versions.filter(|_| changed) else {
+    let Some(changed) = changed else {
         // A replayed request: everything is known already and nothing is stored.
         return Ok(());
     };
     if !fields.is_empty() {
-        return Err(overruled(&mut write, &versions, fields).await?);
+        return Err(overruled(&mut write, &changed, fields).await?);
     }
-    match versions {
-        Versions::Sheet {
+    match changed {
+        Changed::Sheet(Versions {
             before: None,
             after,
-        } => {
+            ..
+        }) => {
             create_sheet(&mut write, caller, settings, &change, doc, after).await?;
         }
-        Versions::FollowUp { before: None, .. } => {
+        Changed::FollowUp(Versions { before: None, .. }) => {
             return Err(refuse("follow-ups are created by the server's rules"));
         }
-        Versions::Sheet {
+        Changed::Sheet(Versions {
             before: Some(before),
             after,
-        } => {
+            saved,
+        }) => {
             if !visible_sheet {
                 return Err(refuse("the sheet is outside your scope"));
             }
             change_sheet(&mut write, caller, settings, before, after, saved).await?;
         }
-        Versions::FollowUp {
+        Changed::FollowUp(Versions {
             before: Some(before),
             after,
-        } => {
+            saved,
+        }) => {
             change_follow_up(&mut write, caller, settings, before, after, saved).await?;
         }
     }
@@ -307,14 +289,14 @@ pub(super) async fn apply(
 /// it and when, so the phone's owner knows what became of their work.
 async fn overruled(
     write: &mut DocWrite,
-    versions: &Versions,
+    changed: &Changed,
     fields: Vec<String>,
 ) -> Result<Refusal, Refusal> {
-    let standing = match versions {
-        Versions::FollowUp {
+    let standing = match changed {
+        Changed::FollowUp(Versions {
             before: Some(follow_up),
             ..
-        } => match &follow_up.outcome {
+        }) => match &follow_up.outcome {
             Some(outcome) => {
                 let name =
                     huifang_store::registry::staff_name(write.tx(), outcome.recorded_by).await?;
