@@ -10,16 +10,17 @@ use crate::error::StoreError;
 use crate::measures;
 
 /// The complaint categories of the sheets accepted in `month` (`2026-11`), most first (at most
-/// `limit`), with how many.
+/// `limit`), with how many: from the monthly roll-up's sheet counts.
 pub async fn top_complaints(
     db: &Database,
     month: &str,
     limit: i64,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT category, COUNT(*) FROM sheets
-         WHERE accepted_month = $1 AND level <> $3
-         GROUP BY category ORDER BY COUNT(*) DESC, category LIMIT $2",
+        "SELECT category, CAST(SUM(sheets_accepted) AS BIGINT) AS complaints FROM monthly_rollups
+         WHERE month = $1 AND level <> $3 AND sheets_accepted <> 0
+         GROUP BY category HAVING SUM(sheets_accepted) > 0
+         ORDER BY complaints DESC, category LIMIT $2",
     )
     .bind(month)
     .bind(limit)
@@ -42,20 +43,14 @@ pub struct OverdueLine {
     pub status: String,
 }
 
-/// How many follow-ups due in `month` are overdue, and the first `limit` of them by due time.
+/// The first `limit` follow-ups due in `month` that are overdue, by due time (how many there
+/// are is a figure: [`crate::figures`]' `overdue`).
 pub async fn overdue(
     db: &Database,
     month: &str,
     limit: i64,
-) -> Result<(i64, Vec<OverdueLine>), StoreError> {
-    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM follow_ups f WHERE due_month = $1 AND {overdue}",
-        overdue = measures::overdue(),
-    )))
-    .bind(month)
-    .fetch_one(db.pool())
-    .await?;
-    let lines = sqlx::query_as(AssertSqlSafe(format!(
+) -> Result<Vec<OverdueLine>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
         "SELECT f.id AS follow_up_id, f.kind, u.name AS unit_name, st.name AS assignee_name,
             f.customer_name, s.category, f.due_at, f.overdue_at, f.status
          FROM follow_ups f
@@ -69,6 +64,5 @@ pub async fn overdue(
     .bind(month)
     .bind(limit)
     .fetch_all(db.pool())
-    .await?;
-    Ok((total, lines))
+    .await?)
 }

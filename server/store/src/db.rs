@@ -57,6 +57,8 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("installing the monthly roll-up failed: {0}")]
+    Rollup(String),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 }
@@ -194,6 +196,9 @@ impl Database {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        crate::rollups::install(self)
+            .await
+            .map_err(|e| DbError::Rollup(e.to_string()))?;
         Ok(())
     }
 

@@ -40,6 +40,16 @@ const PROJECTION_COLUMNS: [&str; 25] = [
     "signature_blob",
 ];
 
+/// What the monthly figures group a follow-up by beside its own columns (see
+/// [`crate::rollups`]): its sheet's community, category and complaint level — its household's
+/// community, its kind and no level when it has no sheet. Looked up in the projection's own
+/// statement (`$2` kind, `$3` sheet, `$4` household); the sheet's triggers keep them current.
+const GROUPED_BY: [&str; 3] = ["community_id", "category", "level"];
+const SHEET_GROUPING: &str = "COALESCE((SELECT s.community_id FROM sheets s WHERE s.id = $3),
+        (SELECT h.community_id FROM households h WHERE h.id = $4)),
+    COALESCE((SELECT s.category FROM sheets s WHERE s.id = $3), $2),
+    COALESCE((SELECT s.level FROM sheets s WHERE s.id = $3), 'none')";
+
 /// One bound value of a projection row (typed, so PostgreSQL knows a NULL's type).
 enum Column {
     Int(Option<i64>),
@@ -102,10 +112,13 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), S
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     let sql = format!(
-        "INSERT INTO follow_ups ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+        "INSERT INTO follow_ups ({}, {grouped}) VALUES ({}, {SHEET_GROUPING})
+         ON CONFLICT (id) DO UPDATE SET {}, {grouped_updates}",
         PROJECTION_COLUMNS.join(", "),
         crate::db::placeholders(1, values.len()),
-        updates.join(", ")
+        updates.join(", "),
+        grouped = GROUPED_BY.join(", "),
+        grouped_updates = GROUPED_BY.map(|c| format!("{c} = excluded.{c}")).join(", "),
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for value in values {

@@ -22,6 +22,7 @@ mod memo;
 pub mod notifications;
 pub mod plans;
 pub mod registry;
+pub mod rollups;
 pub mod scope;
 pub mod sessions;
 pub mod settings;

@@ -15,12 +15,12 @@
 //!   in the month *and has passed*. Routine and survey follow-ups never enter it, and one not yet
 //!   due counts in neither part.
 
-use huifang_protocol::{FollowUpKind, FollowUpStatus, Labelled};
+use huifang_protocol::{FollowUpKind, FollowUpStatus, Labelled, SheetStatus};
 
 use crate::db::{code, codes};
 
-fn status_in(statuses: &[FollowUpStatus]) -> String {
-    format!("f.status IN ({})", codes(statuses))
+fn status_in(row: &str, statuses: &[FollowUpStatus]) -> String {
+    format!("{row}.status IN ({})", codes(statuses))
 }
 
 fn statuses(pick: fn(FollowUpStatus) -> bool) -> Vec<FollowUpStatus> {
@@ -33,49 +33,95 @@ fn statuses(pick: fn(FollowUpStatus) -> bool) -> Vec<FollowUpStatus> {
 
 /// Due in its month: everything but a follow-up cancelled as needless.
 pub fn due() -> String {
-    format!("f.status <> {}", code(FollowUpStatus::Cancelled))
+    due_of("f")
 }
 
 /// Completed with the customer's answer.
 pub fn done() -> String {
-    status_in(&[FollowUpStatus::Completed])
+    done_of("f")
 }
 
 /// The customer could not be reached (with the head, or closed so).
 pub fn unreachable() -> String {
-    status_in(&statuses(FollowUpStatus::is_unreachable))
+    unreachable_of("f")
 }
 
 /// Has an outcome: done or unreachable.
 pub fn has_outcome() -> String {
-    status_in(&statuses(FollowUpStatus::has_outcome))
+    has_outcome_of("f")
 }
 
 /// Went past its deadline and still has no final outcome.
 pub fn overdue() -> String {
-    format!(
-        "f.overdue_at IS NOT NULL AND {}",
-        status_in(&[FollowUpStatus::Open, FollowUpStatus::Unreachable])
-    )
+    overdue_of("f")
 }
 
 /// An information follow-up whose deadline has passed at `now` (a bound parameter such as
 /// `$3`, holding a stored timestamp): the 24-hour rate's denominator.
 pub fn information_past_deadline(now: &str) -> String {
-    format!(
-        "f.kind = {} AND {} AND f.due_at <= {now}",
-        code(FollowUpKind::Information),
-        due()
-    )
+    format!("{} AND f.due_at <= {now}", information_due_of("f"))
 }
 
 /// Of those, the ones whose outcome was recorded by the deadline: the 24-hour rate's numerator.
 pub fn information_on_time(now: &str) -> String {
+    format!("{} AND f.due_at <= {now}", information_on_time_of("f"))
+}
+
+/// [`due`] of the follow-up row named `row` (`f`, or a trigger's `NEW` / `OLD`).
+pub fn due_of(row: &str) -> String {
+    format!("{row}.status <> {}", code(FollowUpStatus::Cancelled))
+}
+
+/// [`done`] of the follow-up row named `row`.
+pub fn done_of(row: &str) -> String {
+    status_in(row, &[FollowUpStatus::Completed])
+}
+
+/// [`unreachable`] of the follow-up row named `row`.
+pub fn unreachable_of(row: &str) -> String {
+    status_in(row, &statuses(FollowUpStatus::is_unreachable))
+}
+
+/// [`has_outcome`] of the follow-up row named `row`.
+pub fn has_outcome_of(row: &str) -> String {
+    status_in(row, &statuses(FollowUpStatus::has_outcome))
+}
+
+/// [`overdue`] of the follow-up row named `row`.
+pub fn overdue_of(row: &str) -> String {
     format!(
-        "{} AND {} AND f.done_on_time = 1",
-        information_past_deadline(now),
-        has_outcome()
+        "{row}.overdue_at IS NOT NULL AND {}",
+        status_in(row, &[FollowUpStatus::Open, FollowUpStatus::Unreachable])
     )
+}
+
+/// An information follow-up due in its month, whether or not its deadline has passed: the
+/// 24-hour rate's denominator once the month is over.
+pub fn information_due_of(row: &str) -> String {
+    format!(
+        "{row}.kind = {} AND {}",
+        code(FollowUpKind::Information),
+        due_of(row)
+    )
+}
+
+/// Of those, the ones whose outcome was recorded by the deadline.
+pub fn information_on_time_of(row: &str) -> String {
+    format!(
+        "{} AND {} AND {row}.done_on_time = 1",
+        information_due_of(row),
+        has_outcome_of(row)
+    )
+}
+
+/// A sheet (row `row` of the sheet projection) found valid: every status but invalid.
+pub fn sheet_valid_of(row: &str) -> String {
+    format!("{row}.status <> {}", code(SheetStatus::Invalid))
+}
+
+/// A sheet whose matter has been handled.
+pub fn sheet_handled_of(row: &str) -> String {
+    format!("{row}.handled_at IS NOT NULL")
 }
 
 /// Whether an outcome recorded at `outcome_at` was on time for a deadline `due_at` (both RFC

@@ -353,8 +353,13 @@ pub async fn make_month(
 /// Every grouping of the API's figures over this month and the next equals the recomputation
 /// from the documents.
 async fn assert_figures_match(app: &TestApp) {
+    assert_figures_match_from(app, Month::of(app.now(), app.config.time_zone)).await;
+}
+
+/// Every grouping of the API's figures over `this_month` and the next equals the recomputation
+/// from the documents.
+async fn assert_figures_match_from(app: &TestApp, this_month: Month) {
     let admin = app.admin_token().await;
-    let this_month = Month::of(app.now(), app.config.time_zone);
     let next = this_month.next();
     for by in [
         "total",
@@ -418,6 +423,38 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
     assert!(total["groups"][0]["follow_ups_done"].as_i64().unwrap() >= 2);
     assert!(total["groups"][0]["unreachable"].as_i64().unwrap() >= 1);
     assert!(total["groups"][0]["routine_planned"].as_i64().unwrap() >= 1);
+
+    // A late edit to a closed month: forty days on, an open follow-up of this month is done.
+    // The month's figures (kept in the monthly roll-up) move at once and still equal the
+    // recomputation from the documents.
+    let csc_unit = app.unit_id("PMO-BSW-CSC").await;
+    let late: String = sqlx::query_scalar(
+        "SELECT id FROM follow_ups WHERE status = 'open' AND due_month = $1
+         AND assignee_unit_id = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(this_month.to_string())
+    .bind(csc_unit)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    app.clock.advance(chrono::Duration::days(40));
+    // Sessions last 30 days: sign in again.
+    let admin = app.admin_token().await;
+    let csc = app.login("bsw.csc.01", PASSWORD).await;
+    let figures_of = |month: Month| format!("/api/v1/reports/figures?from={month}&to={month}");
+    let before = app.get_json(&admin, &figures_of(this_month)).await;
+    app.post_ok(
+        &csc,
+        &format!("/api/v1/followups/{late}/outcome"),
+        json!({"method": "phone", "ratings": {"handling": 2, "efficiency": 2,
+               "quality": 2, "attitude": 2, "overall": 2}}),
+        StatusCode::OK,
+    )
+    .await;
+    let after = app.get_json(&admin, &figures_of(this_month)).await;
+    let done = |figures: &Value| figures["groups"][0]["follow_ups_done"].as_i64().unwrap();
+    assert_eq!(done(&after), done(&before) + 1);
+    assert_figures_match_from(&app, this_month).await;
 
     // Unit heads see their own units only; staff see none; bad input says what is wrong.
     let head = app.login("bsw.office.head", PASSWORD).await;

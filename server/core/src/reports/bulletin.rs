@@ -183,8 +183,8 @@ pub async fn build(
     let top_complaints =
         huifang_store::bulletin::top_complaints(db, &month.to_string(), TOP_CATEGORIES as i64)
             .await?;
-    let (overdue_total, overdue) =
-        huifang_store::bulletin::overdue(db, &month.to_string(), OVERDUE_LISTED).await?;
+    let overdue_total = this_month.overdue;
+    let overdue = huifang_store::bulletin::overdue(db, &month.to_string(), OVERDUE_LISTED).await?;
 
     Ok(Bulletin {
         month,

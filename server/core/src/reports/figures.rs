@@ -2,8 +2,9 @@
 //! of acceptance); follow-ups due, done, unreachable and overdue, the 24-hour rate, the mean of
 //! each rating and the distribution of overall satisfaction (by the month they were due);
 //! routine quota planned against those with an outcome (by plan month). Each measure counts as
-//! D-STA-3 says, defined once in [`huifang_store::measures`]. Each part is one grouped SQL query over the
-//! projections, so the figures of a large company come from indexes, not from documents.
+//! D-STA-3 says, defined once in [`huifang_store::measures`]. The counts come from the monthly
+//! roll-up the store keeps exact ([`huifang_store::rollups`]), so the figures of a large company
+//! add up a few thousand cells instead of reading its follow-ups.
 
 use std::collections::BTreeMap;
 
@@ -71,6 +72,35 @@ pub struct FiguresReport {
     pub groups: Vec<Figures>,
 }
 
+impl From<figures::GroupCounts> for Figures {
+    fn from(c: figures::GroupCounts) -> Self {
+        Figures {
+            sheets_accepted: c.sheets_accepted,
+            sheets_valid: c.sheets_valid,
+            sheets_handled: c.sheets_handled,
+            follow_ups_due: c.follow_ups_due,
+            follow_ups_done: c.follow_ups_done,
+            information_past_deadline: c.information_past_deadline,
+            done_on_time: c.information_on_time,
+            on_time_rate: ratio(c.information_on_time, c.information_past_deadline),
+            overdue: c.overdue,
+            unreachable: c.unreachable,
+            rating_means: RatingMeans {
+                handling: ratio(c.handling_sum, c.handling_rated),
+                efficiency: ratio(c.efficiency_sum, c.efficiency_rated),
+                quality: ratio(c.quality_sum, c.quality_rated),
+                attitude: ratio(c.attitude_sum, c.attitude_rated),
+                overall: ratio(c.overall_sum, c.overall_rated),
+            },
+            overall_distribution: [c.rated_1, c.rated_2, c.rated_3, c.rated_4, c.rated_5],
+            routine_planned: c.routine_planned,
+            routine_done: c.routine_done,
+            routine_completion_rate: ratio(c.routine_done, c.routine_planned),
+            key: c.key,
+        }
+    }
+}
+
 /// `part / whole`, or `None` when there is nothing to divide by.
 pub fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
@@ -88,55 +118,12 @@ pub async fn compute(
     if from > to {
         return Err(Error::invalid(format!("from ({from}) is after to ({to})")));
     }
-    let figures::Counts {
-        sheets,
-        follow_ups,
-        routine,
-    } = figures::counts(db, &from.to_string(), &to.to_string(), by, units).await?;
-
-    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
-    fn group(groups: &mut BTreeMap<String, Figures>, key: String) -> &mut Figures {
-        groups.entry(key.clone()).or_insert_with(|| Figures {
-            key,
-            ..Figures::default()
-        })
-    }
-    for figures::SheetCounts {
-        key,
-        accepted,
-        valid,
-        handled,
-    } in sheets
-    {
-        let g = group(&mut groups, key);
-        g.sheets_accepted = accepted;
-        g.sheets_valid = valid;
-        g.sheets_handled = handled;
-    }
-    for row in follow_ups {
-        let g = group(&mut groups, row.key);
-        g.follow_ups_due = row.due;
-        g.follow_ups_done = row.done;
-        g.information_past_deadline = row.past_deadline;
-        g.done_on_time = row.on_time;
-        g.on_time_rate = ratio(row.on_time, row.past_deadline);
-        g.overdue = row.overdue;
-        g.unreachable = row.unreachable;
-        g.rating_means = RatingMeans {
-            handling: row.handling,
-            efficiency: row.efficiency,
-            quality: row.quality,
-            attitude: row.attitude,
-            overall: row.overall,
-        };
-        g.overall_distribution = [row.r1, row.r2, row.r3, row.r4, row.r5];
-    }
-    for figures::RoutineCounts { key, planned, done } in routine {
-        let g = group(&mut groups, key);
-        g.routine_planned = planned;
-        g.routine_done = done;
-        g.routine_completion_rate = ratio(done, planned);
-    }
+    let counts = figures::counts(db, &from.to_string(), &to.to_string(), by, units).await?;
+    // Key order, the same on every engine (databases sort text by their own collation).
+    let groups: BTreeMap<String, Figures> = counts
+        .into_iter()
+        .map(|c| (c.key.clone(), Figures::from(c)))
+        .collect();
     Ok(FiguresReport {
         from,
         to,
