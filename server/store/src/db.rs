@@ -11,11 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use huifang_protocol::{Clock, format_time};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// A transaction on the pool, for writes that are not document writes (sign-in counts, imports).
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -187,19 +183,6 @@ impl Database {
     /// Now, as stored.
     pub fn now_text(&self) -> String {
         format_time(self.clock.now())
-    }
-
-    /// Applies every migration not yet applied. Safe to run on every start.
-    pub async fn migrate(&self) -> Result<(), DbError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
-        crate::rollups::install(self)
-            .await
-            .map_err(|e| DbError::Rollup(e.to_string()))?;
-        Ok(())
     }
 
     /// A connection of the pool, for several reads in a row.

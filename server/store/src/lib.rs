@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod plans;
 pub mod registry;
 pub mod rollups;
+mod schema;
 pub mod scope;
 pub mod sessions;
 pub mod settings;
