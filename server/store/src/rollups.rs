@@ -12,9 +12,9 @@
 //! twice; [`install`] puts them in place when their text changes and recounts the roll-up from
 //! the projections then, and [`differences`] recounts it to prove the cells right.
 //!
-//! SQLite's triggers run per row (in-process, cheap); PostgreSQL's run per statement over the
-//! statement's transition tables, so a planner writing 80,000 plan items adds to the roll-up
-//! in one grouped statement.
+//! Updates fire per row and only when a counted column changed (an edit of a note moves
+//! nothing); PostgreSQL's inserts and deletes fire per statement over the statement's transition
+//! tables, so a planner writing 80,000 plan items adds to the roll-up in one grouped statement.
 
 use sha2::{Digest, Sha256};
 
@@ -300,7 +300,7 @@ struct Watched {
     /// The parts a row of the table contributes, read from `rows`.
     parts: fn(Rows, i64) -> Vec<String>,
     /// What else follows a change (a sheet's follow-ups take its category, level, community).
-    cascade: Option<fn(Backend, Option<Rows>) -> String>,
+    cascade: Option<fn(Backend, Rows, bool) -> String>,
 }
 
 const WATCHED: [Watched; 3] = [
@@ -348,129 +348,134 @@ const WATCHED: [Watched; 3] = [
     },
 ];
 
-/// A sheet's follow-ups take its category, level and community (`Some(new rows)`), or their own
-/// kind, no level and their household's community when it is gone (`None`).
-fn sheet_cascade(backend: Backend, new: Option<Rows>) -> String {
-    let household =
-        "(SELECT hh.community_id FROM households hh WHERE hh.id = follow_ups.household_id)";
-    match (backend, new) {
-        (Backend::Sqlite, Some(rows)) => {
-            let r = rows.row;
-            let community = sheet_follow_up_community(r);
-            format!(
-                "UPDATE follow_ups SET category = {r}.category, level = {r}.level,
-                    community_id = {community}
-                 WHERE sheet_id = {r}.id AND (category IS NOT {r}.category
-                    OR level IS NOT {r}.level OR community_id IS NOT {community})"
-            )
-        }
-        (Backend::Postgres, Some(rows)) => {
-            let r = rows.row;
-            let table = rows.table.unwrap_or("new_rows");
-            let community = sheet_follow_up_community(r);
-            format!(
-                "UPDATE follow_ups SET category = {r}.category, level = {r}.level,
-                    community_id = {community}
-                 FROM {table} {r}
-                 WHERE follow_ups.sheet_id = {r}.id
-                   AND (follow_ups.category, follow_ups.level, follow_ups.community_id)
-                       IS DISTINCT FROM ({r}.category, {r}.level, {community})"
-            )
-        }
-        (Backend::Sqlite, None) => format!(
-            "UPDATE follow_ups SET category = kind, level = 'none', community_id = {household}
-             WHERE sheet_id = OLD.id"
-        ),
-        (Backend::Postgres, None) => format!(
-            "UPDATE follow_ups SET category = kind, level = 'none', community_id = {household}
-             FROM old_rows o WHERE follow_ups.sheet_id = o.id"
-        ),
+/// A sheet's follow-ups take its category, level and community from `rows` (the new rows), or,
+/// when the sheet is `gone` (`rows` the old rows), their own kind, no level and their household's
+/// community.
+fn sheet_cascade(backend: Backend, rows: Rows, gone: bool) -> String {
+    let r = rows.row;
+    let from = rows
+        .table
+        .map(|table| format!(" FROM {table} {r}"))
+        .unwrap_or_default();
+    if gone {
+        return format!(
+            "UPDATE follow_ups SET category = kind, level = 'none',
+                community_id = (SELECT hh.community_id FROM households hh
+                                WHERE hh.id = follow_ups.household_id){from}
+             WHERE follow_ups.sheet_id = {r}.id"
+        );
     }
+    let differs = match backend {
+        Backend::Sqlite => "IS NOT",
+        Backend::Postgres => "IS DISTINCT FROM",
+    };
+    let community = sheet_follow_up_community(r);
+    format!(
+        "UPDATE follow_ups SET category = {r}.category, level = {r}.level,
+            community_id = {community}{from}
+         WHERE follow_ups.sheet_id = {r}.id AND (follow_ups.category {differs} {r}.category
+            OR follow_ups.level {differs} {r}.level OR follow_ups.community_id {differs} {community})"
+    )
 }
 
-/// The statements that install the triggers, in order (each one statement).
+/// The statements that install the triggers, in order (each one statement). An update fires
+/// per row, and only when a counted column changed (most edits change none); inserts and deletes
+/// fire per row on SQLite and per statement on PostgreSQL, where a bulk insert then adds to the
+/// roll-up in one grouped statement.
 fn trigger_statements(backend: Backend) -> Vec<String> {
     let mut statements = Vec::new();
+    let row = |row| Rows { table: None, row };
     for watched in &WATCHED {
         let table = watched.table;
         let parts = watched.parts;
+        let cascade = |rows: Rows, gone: bool| {
+            watched
+                .cascade
+                .map(|c| format!("{};", c(backend, rows, gone)))
+                .unwrap_or_default()
+        };
+        let differs = match backend {
+            Backend::Sqlite => "IS NOT",
+            Backend::Postgres => "IS DISTINCT FROM",
+        };
+        let changed: Vec<String> = watched
+            .counted
+            .iter()
+            .map(|c| format!("OLD.{c} {differs} NEW.{c}"))
+            .collect();
+        let (new, old) = (row("NEW"), row("OLD"));
+        let update_body = format!(
+            "{}; {}",
+            add_to_cells(
+                &parts(old, -1)
+                    .into_iter()
+                    .chain(parts(new, 1))
+                    .collect::<Vec<_>>()
+            ),
+            cascade(new, false)
+        );
         match backend {
             Backend::Sqlite => {
-                let new = Rows {
-                    table: None,
-                    row: "NEW",
-                };
-                let old = Rows {
-                    table: None,
-                    row: "OLD",
-                };
-                let cascade_new = watched
-                    .cascade
-                    .map(|c| format!("{};", c(backend, Some(new))))
-                    .unwrap_or_default();
-                let cascade_gone = watched
-                    .cascade
-                    .map(|c| format!("{};", c(backend, None)))
-                    .unwrap_or_default();
-                let changed: Vec<String> = watched
-                    .counted
-                    .iter()
-                    .map(|c| format!("OLD.{c} IS NOT NEW.{c}"))
-                    .collect();
-                let both: Vec<String> = parts(old, -1).into_iter().chain(parts(new, 1)).collect();
                 statements.push(format!(
-                    "CREATE TRIGGER rollup_{table}_insert AFTER INSERT ON {table} BEGIN {}; {cascade_new} END",
-                    add_to_cells(&parts(new, 1))
+                    "CREATE TRIGGER rollup_{table}_insert AFTER INSERT ON {table}
+                     BEGIN {}; {} END",
+                    add_to_cells(&parts(new, 1)),
+                    cascade(new, false)
                 ));
                 statements.push(format!(
-                    "CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} WHEN {} BEGIN {}; {cascade_new} END",
+                    "CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} WHEN {}
+                     BEGIN {update_body} END",
                     changed.join(" OR "),
-                    add_to_cells(&both)
                 ));
                 statements.push(format!(
-                    "CREATE TRIGGER rollup_{table}_delete AFTER DELETE ON {table} BEGIN {}; {cascade_gone} END",
-                    add_to_cells(&parts(old, -1))
+                    "CREATE TRIGGER rollup_{table}_delete AFTER DELETE ON {table}
+                     BEGIN {}; {} END",
+                    add_to_cells(&parts(old, -1)),
+                    cascade(old, true)
                 ));
             }
             Backend::Postgres => {
-                let new = Rows {
+                let new_rows = Rows {
                     table: Some("new_rows"),
                     row: "n",
                 };
-                let old = Rows {
+                let old_rows = Rows {
                     table: Some("old_rows"),
                     row: "o",
                 };
-                let both: Vec<String> = parts(old, -1).into_iter().chain(parts(new, 1)).collect();
-                for (event, body, cascade, referencing) in [
+                for (event, body, when) in [
                     (
                         "insert",
-                        add_to_cells(&parts(new, 1)),
-                        watched.cascade.map(|c| c(backend, Some(new))),
-                        "NEW TABLE AS new_rows",
+                        format!(
+                            "{}; {}",
+                            add_to_cells(&parts(new_rows, 1)),
+                            cascade(new_rows, false)
+                        ),
+                        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT".to_owned(),
                     ),
                     (
                         "update",
-                        add_to_cells(&both),
-                        watched.cascade.map(|c| c(backend, Some(new))),
-                        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                        update_body.clone(),
+                        format!("FOR EACH ROW WHEN ({})", changed.join(" OR ")),
                     ),
                     (
                         "delete",
-                        add_to_cells(&parts(old, -1)),
-                        watched.cascade.map(|c| c(backend, None)),
-                        "OLD TABLE AS old_rows",
+                        format!(
+                            "{}; {}",
+                            add_to_cells(&parts(old_rows, -1)),
+                            cascade(old_rows, true)
+                        ),
+                        "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT".to_owned(),
                     ),
                 ] {
                     let name = format!("rollup_{table}_{event}");
-                    let cascade = cascade.map(|c| format!("{c};")).unwrap_or_default();
                     statements.push(format!(
                         "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
-                         BEGIN {body}; {cascade} RETURN NULL; END $body$"
+                         BEGIN {body} RETURN NULL; END $body$"
                     ));
                     statements.push(format!(
-                        "CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing}
-                         FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+                        "CREATE TRIGGER {name} AFTER {event} ON {table} {when}
+                         EXECUTE FUNCTION {name}()",
                         event = event.to_uppercase()
                     ));
                 }
