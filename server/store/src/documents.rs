@@ -244,6 +244,38 @@ impl DocWrite {
         Ok(())
     }
 
+    /// Stores many new documents already saved (`(value, bytes)`, each a history of its own,
+    /// made off the async threads) with their projections and audit entries in a handful of
+    /// statements: a batch of the planner's routine follow-ups, as [`DocWrite::store`] would
+    /// store each.
+    pub async fn store_saved_all<D: Stored>(
+        &mut self,
+        saved: Vec<(D, Vec<u8>)>,
+        action: &str,
+    ) -> Result<(), StoreError> {
+        let (values, bytes): (Vec<D>, Vec<Vec<u8>>) = saved.into_iter().unzip();
+        self.put_all_bytes::<D>(
+            values
+                .iter()
+                .map(|v| v.id().to_owned())
+                .zip(bytes)
+                .collect(),
+        )
+        .await?;
+        let refs: Vec<&D> = values.iter().collect();
+        D::project_all(&refs, self).await?;
+        let seq = self.seq;
+        let entries = values
+            .iter()
+            .map(|value| {
+                let mut detail = value.audit_detail();
+                detail["seq"] = seq.into();
+                (action, value.id().to_owned(), detail)
+            })
+            .collect();
+        self.audit_all(entries).await
+    }
+
     /// Audit entries for many subjects, chained in order, in few statements.
     pub async fn audit_all(
         &mut self,
@@ -418,6 +450,19 @@ pub trait Stored: Document + Sync {
         &self,
         write: &mut DocWrite,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Rewrites many documents' projections (a batch; one at a time unless the kind knows
+    /// better).
+    fn project_all(
+        values: &[&Self],
+        write: &mut DocWrite,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for value in values {
+                value.project(write).await?;
+            }
+            Ok(())
+        }
+    }
     /// What the audit entry records about this version of the document.
     fn audit_detail(&self) -> serde_json::Value;
 }

@@ -6,7 +6,7 @@ use huifang_protocol::{
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::db::{AnyConnection, Conditions, Database, SqlArg, id_list};
+use crate::db::{AnyConnection, ColumnType, Conditions, Database, SqlArg, id_list};
 use crate::documents::DocWrite;
 use crate::error::StoreError;
 use crate::registry::PageRequest;
@@ -45,10 +45,17 @@ const PROJECTION_COLUMNS: [&str; 25] = [
 /// community, its kind and no level when it has no sheet. Looked up in the projection's own
 /// statement (`$2` kind, `$3` sheet, `$4` household); the sheet's triggers keep them current.
 const GROUPED_BY: [&str; 3] = ["community_id", "category", "level"];
-const SHEET_GROUPING: &str = "COALESCE((SELECT s.community_id FROM sheets s WHERE s.id = $3),
-        (SELECT h.community_id FROM households h WHERE h.id = $4)),
-    COALESCE((SELECT s.category FROM sheets s WHERE s.id = $3), $2),
-    COALESCE((SELECT s.level FROM sheets s WHERE s.id = $3), 'none')";
+
+/// The values of [`GROUPED_BY`] for a follow-up whose kind, sheet and household are the SQL
+/// expressions given.
+fn sheet_grouping(kind: &str, sheet: &str, household: &str) -> String {
+    format!(
+        "COALESCE((SELECT s.community_id FROM sheets s WHERE s.id = {sheet}),
+            (SELECT h.community_id FROM households h WHERE h.id = {household})),
+         COALESCE((SELECT s.category FROM sheets s WHERE s.id = {sheet}), {kind}),
+         COALESCE((SELECT s.level FROM sheets s WHERE s.id = {sheet}), 'none')"
+    )
+}
 
 /// One bound value of a projection row (typed, so PostgreSQL knows a NULL's type).
 enum Column {
@@ -107,18 +114,14 @@ fn row(write: &DocWrite, follow_up: &FollowUp) -> Result<Vec<Column>, StoreError
 /// Rewrites a follow-up's projection row from the document, in the document's transaction.
 pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), StoreError> {
     let values = row(write, follow_up)?;
-    let updates: Vec<String> = PROJECTION_COLUMNS[1..]
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
     let sql = format!(
-        "INSERT INTO follow_ups ({}, {grouped}) VALUES ({}, {SHEET_GROUPING})
-         ON CONFLICT (id) DO UPDATE SET {}, {grouped_updates}",
+        "INSERT INTO follow_ups ({}, {grouped}) VALUES ({}, {grouping})
+         ON CONFLICT (id) DO UPDATE SET {}",
         PROJECTION_COLUMNS.join(", "),
         crate::db::placeholders(1, values.len()),
-        updates.join(", "),
+        projection_updates(),
         grouped = GROUPED_BY.join(", "),
-        grouped_updates = GROUPED_BY.map(|c| format!("{c} = excluded.{c}")).join(", "),
+        grouping = sheet_grouping("$2", "$3", "$4"),
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for value in values {
@@ -128,6 +131,60 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), S
         };
     }
     query.execute(write.tx()).await?;
+    Ok(())
+}
+
+/// `column = excluded.column` for every column an upsert of the projection rewrites.
+fn projection_updates() -> String {
+    PROJECTION_COLUMNS[1..]
+        .iter()
+        .chain(&GROUPED_BY)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rewrites many follow-ups' projection rows in one statement (the planner's batch), as
+/// [`project`] does one.
+pub async fn project_all(write: &mut DocWrite, follow_ups: &[&FollowUp]) -> Result<(), StoreError> {
+    let Some(first) = follow_ups.first() else {
+        return Ok(());
+    };
+    let columns: Vec<(&str, ColumnType)> = PROJECTION_COLUMNS
+        .iter()
+        .zip(row(write, first)?)
+        .map(|(name, value)| match value {
+            Column::Int(_) => (*name, ColumnType::Int),
+            Column::Text(_) => (*name, ColumnType::Text),
+        })
+        .collect();
+    let rows = follow_ups
+        .iter()
+        .map(|follow_up| {
+            Ok(serde_json::Value::Array(
+                row(write, follow_up)?
+                    .into_iter()
+                    .map(|value| match value {
+                        Column::Int(v) => serde_json::json!(v),
+                        Column::Text(v) => serde_json::json!(v),
+                    })
+                    .collect(),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let sql = format!(
+        "INSERT INTO follow_ups ({}, {grouped}) SELECT v.*, {grouping} FROM ({rows}) v WHERE true
+         ON CONFLICT (id) DO UPDATE SET {}",
+        PROJECTION_COLUMNS.join(", "),
+        projection_updates(),
+        grouped = GROUPED_BY.join(", "),
+        grouping = sheet_grouping("v.kind", "v.sheet_id", "v.household_id"),
+        rows = crate::db::json_rows(write.backend(), &columns),
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(crate::db::json_param(&rows)?)
+        .execute(write.tx())
+        .await?;
     Ok(())
 }
 
@@ -158,6 +215,10 @@ pub async fn project_overdue(
 impl crate::documents::Stored for FollowUp {
     async fn project(&self, write: &mut DocWrite) -> Result<(), StoreError> {
         project(write, self).await
+    }
+
+    async fn project_all(values: &[&Self], write: &mut DocWrite) -> Result<(), StoreError> {
+        project_all(write, values).await
     }
 
     fn audit_detail(&self) -> serde_json::Value {

@@ -174,6 +174,14 @@ pub async fn insert_month(
         &item_rows,
     )
     .await?;
+    if backend == db::Backend::Postgres {
+        // A month's items just arrived in one statement: without fresh statistics PostgreSQL
+        // took the table for a few rows and claimed each batch by scanning it (seconds a batch
+        // by the month's end). ANALYZE samples; it may run inside the write.
+        sqlx::query("ANALYZE routine_plan_items")
+            .execute(write.tx())
+            .await?;
+    }
     for plan in plans.iter().filter(|plan| plan.sampled) {
         // The first plan of a unit, or a cycle that began this month.
         sqlx::query(
@@ -204,42 +212,84 @@ pub struct Waiting {
     pub rule: String,
 }
 
-/// Up to `limit` planned households of `month` whose follow-up is not written yet.
-pub async fn waiting(db: &Database, month: &str, limit: i64) -> Result<Vec<Waiting>, StoreError> {
+/// Up to `limit` planned households of `month` whose follow-up is not written yet, in key
+/// order, after `after` (the last of the previous batch: reading on from it along the key
+/// instead of from the month's start keeps each batch as cheap as the first).
+pub async fn waiting(
+    db: &Database,
+    month: &str,
+    after: Option<&Waiting>,
+    limit: i64,
+) -> Result<Vec<Waiting>, StoreError> {
+    let (unit, staff, household) = after.map_or((i64::MIN, i64::MIN, i64::MIN), |w| {
+        (w.unit_id, w.staff_id, w.household_id)
+    });
+    // The items first, along their key from `after` (a join driven by the plans read every
+    // plan's claimed items again for each batch); then each one's plan.
     Ok(sqlx::query_as(
         "SELECT i.unit_id, i.staff_id, i.household_id, i.customer_id, i.assignee_staff_id, p.rule
-         FROM routine_plan_items i
+         FROM (SELECT * FROM routine_plan_items
+               WHERE month = $1 AND (unit_id, staff_id, household_id) > ($3, $4, $5)
+                 AND follow_up_id IS NULL
+               ORDER BY unit_id, staff_id, household_id LIMIT $2) i
          JOIN routine_plans p ON p.month = i.month AND p.unit_id = i.unit_id AND p.staff_id = i.staff_id
-         WHERE i.month = $1 AND i.follow_up_id IS NULL
-         ORDER BY i.unit_id, i.staff_id, i.household_id LIMIT $2",
+         ORDER BY i.unit_id, i.staff_id, i.household_id",
     )
     .bind(month)
     .bind(limit)
+    .bind(unit)
+    .bind(staff)
+    .bind(household)
     .fetch_all(db.pool())
     .await?)
 }
 
-/// Claims a waiting household for follow-up `follow_up_id` in `write`; false if another writer
-/// claimed it meanwhile.
-pub async fn claim(
+/// Claims many waiting households at once, each for the follow-up id beside it, in one
+/// statement; returns the ids claimed (a household another writer claimed meanwhile is not).
+pub async fn claim_all(
     write: &mut DocWrite,
     month: &str,
-    waiting: &Waiting,
-    follow_up_id: &str,
-) -> Result<bool, StoreError> {
-    let claimed = sqlx::query(
-        "UPDATE routine_plan_items SET follow_up_id = $1
-         WHERE month = $2 AND unit_id = $3 AND staff_id = $4 AND household_id = $5
-           AND follow_up_id IS NULL",
-    )
-    .bind(follow_up_id)
-    .bind(month)
-    .bind(waiting.unit_id)
-    .bind(waiting.staff_id)
-    .bind(waiting.household_id)
-    .execute(write.tx())
-    .await?;
-    Ok(claimed.rows_affected() == 1)
+    claims: &[(&Waiting, &str)],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    use db::ColumnType::{Int, Text};
+    let rows: Vec<serde_json::Value> = claims
+        .iter()
+        .map(|(waiting, id)| {
+            serde_json::json!([
+                month,
+                waiting.unit_id,
+                waiting.staff_id,
+                waiting.household_id,
+                id
+            ])
+        })
+        .collect();
+    // Every key column from the rows and the unclaimed test not indexable: so SQLite reads the
+    // rows and looks each item up by its key, instead of reading the month's items and the rows
+    // once for each.
+    let sql = format!(
+        "UPDATE routine_plan_items SET follow_up_id = v.follow_up_id FROM ({}) v
+         WHERE routine_plan_items.month = v.month AND routine_plan_items.unit_id = v.unit_id
+           AND routine_plan_items.staff_id = v.staff_id
+           AND routine_plan_items.household_id = v.household_id
+           AND COALESCE(routine_plan_items.follow_up_id, '') = ''
+         RETURNING routine_plan_items.follow_up_id",
+        db::json_rows(
+            write.backend(),
+            &[
+                ("month", Text),
+                ("unit_id", Int),
+                ("staff_id", Int),
+                ("household_id", Int),
+                ("follow_up_id", Text),
+            ]
+        )
+    );
+    let claimed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(db::json_param(&rows)?)
+        .fetch_all(write.tx())
+        .await?;
+    Ok(claimed.into_iter().collect())
 }
 
 /// Marks the month's documents written, if all are and it was not marked before; then returns

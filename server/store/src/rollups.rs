@@ -203,13 +203,18 @@ fn plan_item_part(rows: Rows, sign: i64) -> String {
         routine_cell(r),
         &[
             ("routine_planned", "1".to_owned()),
+            // Found by its id alone: with a month or status beside it in the WHERE, PostgreSQL
+            // (planning the trigger once, on a new table's empty statistics) took the month's
+            // index and read the month's follow-ups for each item.
             (
                 "routine_done",
-                indicator(&format!(
-                    "EXISTS (SELECT 1 FROM follow_ups fo WHERE fo.id = {r}.follow_up_id
-                        AND fo.due_month = {r}.month AND {})",
-                    measures::has_outcome_of("fo")
-                )),
+                format!(
+                    "COALESCE((SELECT {} FROM follow_ups fo WHERE fo.id = {r}.follow_up_id), 0)",
+                    indicator(&format!(
+                        "fo.due_month = {r}.month AND {}",
+                        measures::has_outcome_of("fo")
+                    ))
+                ),
             ),
         ],
         sign,
@@ -224,14 +229,18 @@ fn routine_done_part(rows: Rows, sign: i64) -> String {
         Some(table) => format!("FROM {table} {r}, routine_plan_items pi"),
         None => "FROM routine_plan_items pi".to_owned(),
     };
+    // The item found by the follow-up's id alone (see `plan_item_part`), the rest counted.
     contribution(
         routine_cell("pi"),
-        &[("routine_done", "1".to_owned())],
+        &[(
+            "routine_done",
+            indicator(&format!(
+                "pi.month = {r}.due_month AND {}",
+                measures::has_outcome_of(r)
+            )),
+        )],
         sign,
-        &format!(
-            "{from} WHERE pi.follow_up_id = {r}.id AND pi.month = {r}.due_month AND {}",
-            measures::has_outcome_of(r)
-        ),
+        &format!("{from} WHERE pi.follow_up_id = {r}.id"),
     )
 }
 

@@ -552,7 +552,7 @@ async fn a_month_is_planned_once_and_its_progress_counted(backend: Backend) {
             households: 1
         })
     );
-    let waiting = plans::waiting(&db, month, 10)
+    let waiting = plans::waiting(&db, month, None, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(waiting.len(), 1);

@@ -411,7 +411,6 @@ async fn d_sta_2_figures_equal_a_recomputation_from_the_documents(app: TestApp) 
     assert_figures_match(&app).await;
 
     let admin = app.admin_token().await;
-    let csc = app.login("bsw.csc.01", PASSWORD).await;
     let this_month = Month::of(app.now(), app.config.time_zone);
     let next = this_month.next();
     let total = app

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use automerge::AutoCommit;
 use chrono_tz::Tz;
-use huifang_protocol::{FollowUp, FollowUpKind, FollowUpStatus, SCHEMA_VERSION, format_time};
+use huifang_protocol::{
+    Document, FollowUp, FollowUpKind, FollowUpStatus, SCHEMA_VERSION, format_time,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -29,7 +31,7 @@ use huifang_store::{plans, registry};
 
 const SETTINGS_KEY: &str = "quotas";
 /// Follow-up documents written per transaction.
-const DOCUMENT_BATCH: i64 = 200;
+const DOCUMENT_BATCH: i64 = 500;
 /// The quota rates in force (R-GOV-1); the defaults of R-RTN-2…4 until an administrator changes them.
 pub async fn load_settings(db: &Database) -> Result<QuotaSettings, Error> {
     rules::load_setting(db, SETTINGS_KEY).await
@@ -154,33 +156,60 @@ pub async fn create_documents(db: &Database, time_zone: Tz, month: Month) -> Res
     // The month's last millisecond: due within the month it was planned for, so the figures
     // count it there.
     let due_at = format_time(month.end(time_zone) - chrono::Duration::milliseconds(1));
+    // While one batch is written, the next is read and its documents made (the writer's
+    // statements and the Automerge work run side by side).
     let mut written = 0;
-    loop {
-        let batch = plans::waiting(db, &key, DOCUMENT_BATCH).await?;
-        if batch.is_empty() {
-            break;
-        }
-        let households: Vec<i64> = batch.iter().map(|w| w.household_id).collect();
-        let customers = registry::contacts_of(db, &households).await?;
-        let mut write = DocWrite::begin(db, AuditActor::SERVER, time_zone).await?;
-        for waiting in batch {
+    let mut next = prepare_batch(db, &key, None, &due_at).await?;
+    while let Some(batch) = next.take() {
+        let after = batch.waiting.last().cloned();
+        let (stored, prepared) = tokio::join!(
+            write_batch(db, time_zone, &key, batch),
+            prepare_batch(db, &key, after.as_ref(), &due_at)
+        );
+        written += stored?;
+        next = prepared?;
+    }
+    finish_month(db, time_zone, month).await?;
+    Ok(written)
+}
+
+/// A batch of planned households and their new follow-ups, saved, not yet stored.
+struct Batch {
+    waiting: Vec<plans::Waiting>,
+    saved: Vec<(FollowUp, Vec<u8>)>,
+}
+
+/// Reads the next batch of waiting households after `after` and makes their follow-ups;
+/// `None` when none is left.
+async fn prepare_batch(
+    db: &Database,
+    key: &str,
+    after: Option<&plans::Waiting>,
+    due_at: &str,
+) -> Result<Option<Batch>, Error> {
+    let waiting = plans::waiting(db, key, after, DOCUMENT_BATCH).await?;
+    if waiting.is_empty() {
+        return Ok(None);
+    }
+    let households: Vec<i64> = waiting.iter().map(|w| w.household_id).collect();
+    let customers = registry::contacts_of(db, &households).await?;
+    let created_at = format_time(db.now());
+    let follow_ups = waiting
+        .iter()
+        .map(|waiting| {
             let Some(rule) = QuotaRule::from_rule_id(&waiting.rule) else {
                 return Err(Error::internal(format!(
                     "routine plan with unknown rule {}",
                     waiting.rule
                 )));
             };
-            let id = huifang_protocol::new_document_id();
-            if !plans::claim(&mut write, &key, &waiting, &id).await? {
-                continue; // another instance wrote it meanwhile
-            }
             let customer = customers
                 .iter()
                 .filter(|c| c.household_id == waiting.household_id)
                 .find(|c| waiting.customer_id.is_none_or(|wanted| wanted == c.id));
             let follow_up = FollowUp {
                 schema_version: SCHEMA_VERSION,
-                id,
+                id: huifang_protocol::new_document_id(),
                 kind: FollowUpKind::Routine,
                 sheet_id: None,
                 household_id: Some(waiting.household_id),
@@ -190,7 +219,7 @@ pub async fn create_documents(db: &Database, time_zone: Tz, month: Month) -> Res
                 assignee_unit_id: waiting.unit_id,
                 assignee_staff_id: waiting.assignee_staff_id,
                 rule: rule.assignment_rule(),
-                due_at: due_at.clone(),
+                due_at: due_at.to_owned(),
                 status: FollowUpStatus::Open,
                 outcome: None,
                 unreachable_attempts: Vec::new(),
@@ -199,20 +228,74 @@ pub async fn create_documents(db: &Database, time_zone: Tz, month: Month) -> Res
                 overdue_at: None,
                 escalations: Vec::new(),
                 reassignments: Vec::new(),
-                created_at: write.now_text(),
+                created_at: created_at.clone(),
             };
             follow_up
                 .validate()
                 .map_err(|e| Error::internal(format!("the plan made an invalid follow-up: {e}")))?;
-            write
-                .store(&mut AutoCommit::new(), &follow_up, "follow_up.planned")
-                .await?;
-            written += 1;
-        }
-        write.commit().await?;
+            Ok(follow_up)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let saved = save_new(follow_ups).await?;
+    Ok(Some(Batch { waiting, saved }))
+}
+
+/// Claims a batch's households and stores the follow-ups of those still waiting, in one write;
+/// returns how many it stored.
+async fn write_batch(
+    db: &Database,
+    time_zone: Tz,
+    key: &str,
+    batch: Batch,
+) -> Result<usize, Error> {
+    let Batch { waiting, saved } = batch;
+    let mut write = DocWrite::begin(db, AuditActor::SERVER, time_zone).await?;
+    let claims: Vec<(&plans::Waiting, &str)> = waiting
+        .iter()
+        .zip(saved.iter().map(|(f, _)| f.id.as_str()))
+        .collect();
+    let claimed = plans::claim_all(&mut write, key, &claims).await?;
+    // A household another instance claimed meanwhile keeps that instance's follow-up.
+    let saved: Vec<_> = saved
+        .into_iter()
+        .filter(|(follow_up, _)| claimed.contains(&follow_up.id))
+        .collect();
+    let stored = saved.len();
+    write.store_saved_all(saved, "follow_up.planned").await?;
+    write.commit().await?;
+    Ok(stored)
+}
+
+/// Each new follow-up as its own Automerge document, saved: CPU work, shared among the cores
+/// off the async threads.
+async fn save_new(mut follow_ups: Vec<FollowUp>) -> Result<Vec<(FollowUp, Vec<u8>)>, Error> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let share = follow_ups.len().div_ceil(cores).max(1);
+    let mut tasks = Vec::new();
+    while !follow_ups.is_empty() {
+        let rest = follow_ups.split_off(share.min(follow_ups.len()));
+        let part = std::mem::replace(&mut follow_ups, rest);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|follow_up| {
+                    let mut doc = AutoCommit::new();
+                    follow_up.reconcile_into(&mut doc).map_err(|e| {
+                        Error::internal(format!("writing follow-up {}: {e}", follow_up.id))
+                    })?;
+                    let bytes = doc.save();
+                    Ok((follow_up, bytes))
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        }));
     }
-    finish_month(db, time_zone, month).await?;
-    Ok(written)
+    let mut saved = Vec::new();
+    for task in tasks {
+        saved.extend(
+            task.await
+                .map_err(|e| Error::internal(format!("saving follow-ups: {e}")))??,
+        );
+    }
+    Ok(saved)
 }
 
 /// Marks the month's documents written and tells each assignee how many households are theirs.
