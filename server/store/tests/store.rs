@@ -556,6 +556,31 @@ async fn a_month_is_planned_once_and_its_progress_counted(backend: Backend) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(waiting.len(), 1);
+    // Nothing after the last one read: the next batch starts past it.
+    assert!(
+        plans::waiting(&db, month, waiting.last(), 10)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
+    // A household is claimed once: a second writer's claim (another instance that read the
+    // same batch) takes nothing, and the first claim stands. Both are dropped, so the month
+    // still waits below.
+    {
+        let mut first = DocWrite::begin(&db, AuditActor::SERVER, shanghai())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let claims = [(&waiting[0], "f-first")];
+        let claimed = plans::claim_all(&mut first, month, &claims)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(claimed.contains("f-first") && claimed.len() == 1);
+        let again = [(&waiting[0], "f-second")];
+        let claimed_again = plans::claim_all(&mut first, month, &again)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(claimed_again.is_empty());
+    }
     assert!(
         !plans::documents_done(&db, month)
             .await
