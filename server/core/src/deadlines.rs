@@ -202,30 +202,16 @@ pub async fn escalate_overdue(
 /// [`mark`] on every core, off the async threads: Automerge's loading and saving is most of a
 /// pass's work.
 async fn mark_in_parallel(
-    mut stored: Vec<huifang_store::documents::StoredDoc>,
+    stored: Vec<huifang_store::documents::StoredDoc>,
     heads: &Arc<Heads>,
     now: DateTime<Utc>,
     time_zone: Tz,
 ) -> Result<Vec<Marked>, Error> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let share = stored.len().div_ceil(cores).max(1);
-    let mut tasks = Vec::new();
-    while !stored.is_empty() {
-        let rest = stored.split_off(share.min(stored.len()));
-        let part = std::mem::replace(&mut stored, rest);
-        let heads = heads.clone();
-        tasks.push(tokio::task::spawn_blocking(move || {
-            mark(part, &heads, now, time_zone)
-        }));
-    }
-    let mut marked = Vec::new();
-    for task in tasks {
-        let part = task
-            .await
-            .map_err(|e| Error::internal(format!("marking overdue: {e}")))??;
-        marked.extend(part);
-    }
-    Ok(marked)
+    let heads = heads.clone();
+    crate::cores::on_every_core(stored, "marking overdue", move |part| {
+        mark(part, &heads, now, time_zone)
+    })
+    .await
 }
 
 /// Changes each stored follow-up that is still open and not yet overdue: CPU work, run off the

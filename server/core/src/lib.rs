@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod blobs;
 mod company;
+mod cores;
 pub mod deadlines;
 mod error;
 pub mod facts;

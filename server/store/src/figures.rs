@@ -217,6 +217,14 @@ impl GroupBy {
     }
 }
 
+/// `AND column IN (…)` when only some units' figures are asked for.
+fn unit_filter(units: Option<&[i64]>, column: &str) -> String {
+    match units {
+        Some(ids) => format!(" AND {column} IN ({})", id_list(ids)),
+        None => String::new(),
+    }
+}
+
 /// Counts months `from ..= to` (`2026-11`), grouped by `by`, optionally only for some units
 /// (their sheets accepted, their follow-ups and routine rounds assigned), in key order. Every
 /// grouping but staff adds up the roll-up's cells ([`crate::rollups`]) and takes off the
@@ -233,10 +241,6 @@ pub async fn counts(
     else {
         return recount(db, from, to, by, units).await;
     };
-    let unit_filter = |column: &str| match units {
-        Some(ids) => format!(" AND {column} IN ({})", id_list(ids)),
-        None => String::new(),
-    };
     let renamed = |count: &'static str| match count {
         "information_due" => "information_past_deadline",
         other => other,
@@ -252,7 +256,7 @@ pub async fn counts(
          HAVING SUM(r.sheets_accepted) + SUM(r.follow_ups_due) + SUM(r.routine_planned) > 0
          ORDER BY {key}",
         sums = sums.join(", "),
-        unit = unit_filter("r.unit_id"),
+        unit = unit_filter(units, "r.unit_id"),
     )))
     .bind(from)
     .bind(to)
@@ -268,7 +272,7 @@ pub async fn counts(
          GROUP BY {pending_key}",
         on_time = count_where(&measures::information_on_time_of("f")),
         information = measures::information_due_of("f"),
-        unit = unit_filter("f.assignee_unit_id"),
+        unit = unit_filter(units, "f.assignee_unit_id"),
     )))
     .bind(from)
     .bind(to)
@@ -312,10 +316,6 @@ pub async fn recount(
 ) -> Result<Vec<GroupCounts>, StoreError> {
     let keys = by.keys();
     let now = db.now_text();
-    let unit_filter = |column: &str| match units {
-        Some(ids) => format!(" AND {column} IN ({})", id_list(ids)),
-        None => String::new(),
-    };
     let mut groups: std::collections::BTreeMap<String, GroupCounts> = Default::default();
     fn group(
         groups: &mut std::collections::BTreeMap<String, GroupCounts>,
@@ -335,7 +335,7 @@ pub async fn recount(
         join = by.joins(Part::Sheet),
         valid = count_where(&measures::sheet_valid_of("s")),
         handled = count_where(&measures::sheet_handled_of("s")),
-        unit = unit_filter("s.accepting_unit_id"),
+        unit = unit_filter(units, "s.accepting_unit_id"),
     )))
     .bind(from)
     .bind(to)
@@ -389,7 +389,7 @@ pub async fn recount(
         r3 = stars(3),
         r4 = stars(4),
         r5 = stars(5),
-        unit = unit_filter("f.assignee_unit_id"),
+        unit = unit_filter(units, "f.assignee_unit_id"),
         zero = "CAST(0 AS BIGINT)",
     )))
     .bind(from)
@@ -422,7 +422,7 @@ pub async fn recount(
         key = keys.routine,
         join = by.joins(Part::Routine),
         done = count_where(&measures::has_outcome()),
-        unit = unit_filter("i.unit_id"),
+        unit = unit_filter(units, "i.unit_id"),
     )))
     .bind(from)
     .bind(to)

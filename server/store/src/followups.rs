@@ -147,31 +147,32 @@ fn projection_updates() -> String {
 /// Rewrites many follow-ups' projection rows in one statement (the planner's batch), as
 /// [`project`] does one.
 pub async fn project_all(write: &mut DocWrite, follow_ups: &[&FollowUp]) -> Result<(), StoreError> {
-    let Some(first) = follow_ups.first() else {
+    let values = follow_ups
+        .iter()
+        .map(|follow_up| row(write, follow_up))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let Some(first) = values.first() else {
         return Ok(());
     };
     let columns: Vec<(&str, ColumnType)> = PROJECTION_COLUMNS
         .iter()
-        .zip(row(write, first)?)
+        .zip(first)
         .map(|(name, value)| match value {
             Column::Int(_) => (*name, ColumnType::Int),
             Column::Text(_) => (*name, ColumnType::Text),
         })
         .collect();
-    let rows = follow_ups
-        .iter()
-        .map(|follow_up| {
-            Ok(serde_json::Value::Array(
-                row(write, follow_up)?
-                    .into_iter()
-                    .map(|value| match value {
-                        Column::Int(v) => serde_json::json!(v),
-                        Column::Text(v) => serde_json::json!(v),
-                    })
-                    .collect(),
-            ))
+    let rows: Vec<serde_json::Value> = values
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|value| match value {
+                    Column::Int(v) => serde_json::json!(v),
+                    Column::Text(v) => serde_json::json!(v),
+                })
+                .collect()
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .collect();
     let sql = format!(
         "INSERT INTO follow_ups ({}, {grouped}) SELECT v.*, {grouping} FROM ({rows}) v WHERE true
          ON CONFLICT (id) DO UPDATE SET {}",

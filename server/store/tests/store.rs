@@ -14,7 +14,7 @@ use huifang_store::{sessions, submissions};
 
 #[path = "store/rollups.rs"]
 mod rollups;
-use rollups::the_monthly_roll_up_equals_a_recount_whatever_writes_and_whenever;
+use rollups::d_sta_2_the_monthly_roll_up_equals_a_recount_whatever_writes_and_whenever;
 
 macro_rules! on_every_engine {
     ($($name:ident),* $(,)?) => {
@@ -52,7 +52,7 @@ on_every_engine!(
     the_registry_fingerprint_follows_this_process_at_once_and_others_within_a_second,
     concurrent_writes_share_commits_yet_stay_gap_free_and_visible_in_order,
     a_write_that_stops_waiting_does_not_strand_the_writes_before_it,
-    the_monthly_roll_up_equals_a_recount_whatever_writes_and_whenever,
+    d_sta_2_the_monthly_roll_up_equals_a_recount_whatever_writes_and_whenever,
 );
 
 async fn database(backend: Backend) -> Option<(Database, tempfile::TempDir)> {

@@ -266,36 +266,21 @@ async fn write_batch(
     Ok(stored)
 }
 
-/// Each new follow-up as its own Automerge document, saved: CPU work, shared among the cores
-/// off the async threads.
-async fn save_new(mut follow_ups: Vec<FollowUp>) -> Result<Vec<(FollowUp, Vec<u8>)>, Error> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let share = follow_ups.len().div_ceil(cores).max(1);
-    let mut tasks = Vec::new();
-    while !follow_ups.is_empty() {
-        let rest = follow_ups.split_off(share.min(follow_ups.len()));
-        let part = std::mem::replace(&mut follow_ups, rest);
-        tasks.push(tokio::task::spawn_blocking(move || {
-            part.into_iter()
-                .map(|follow_up| {
-                    let mut doc = AutoCommit::new();
-                    follow_up.reconcile_into(&mut doc).map_err(|e| {
-                        Error::internal(format!("writing follow-up {}: {e}", follow_up.id))
-                    })?;
-                    let bytes = doc.save();
-                    Ok((follow_up, bytes))
-                })
-                .collect::<Result<Vec<_>, Error>>()
-        }));
-    }
-    let mut saved = Vec::new();
-    for task in tasks {
-        saved.extend(
-            task.await
-                .map_err(|e| Error::internal(format!("saving follow-ups: {e}")))??,
-        );
-    }
-    Ok(saved)
+/// Each new follow-up as its own Automerge document, saved (on every core).
+async fn save_new(follow_ups: Vec<FollowUp>) -> Result<Vec<(FollowUp, Vec<u8>)>, Error> {
+    crate::cores::on_every_core(follow_ups, "saving follow-ups", |part| {
+        part.into_iter()
+            .map(|follow_up| {
+                let mut doc = AutoCommit::new();
+                follow_up.reconcile_into(&mut doc).map_err(|e| {
+                    Error::internal(format!("writing follow-up {}: {e}", follow_up.id))
+                })?;
+                let bytes = doc.save();
+                Ok((follow_up, bytes))
+            })
+            .collect()
+    })
+    .await
 }
 
 /// Marks the month's documents written and tells each assignee how many households are theirs.

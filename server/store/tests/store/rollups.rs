@@ -261,7 +261,9 @@ async fn assert_figures_match_a_recount(db: &Database, context: &str) {
     }
 }
 
-pub async fn the_monthly_roll_up_equals_a_recount_whatever_writes_and_whenever(backend: Backend) {
+pub async fn d_sta_2_the_monthly_roll_up_equals_a_recount_whatever_writes_and_whenever(
+    backend: Backend,
+) {
     for seed in 0..3_u64 {
         let Some((db, _dir)) = super::database(backend).await else {
             return;
