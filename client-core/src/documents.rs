@@ -142,15 +142,27 @@ pub(crate) fn merge_remote(
         }
         None => {
             let doc = AutoCommit::load(bytes).map_err(corrupt)?;
-            // The bytes loaded, so they are the snapshot: the server sends whole documents,
-            // already compacted, and saving them again would only spend time on a first sync.
-            tx.prepare_cached(
-                "INSERT INTO documents (id, kind, snapshot, chunk_bytes, updated_at) VALUES (?1, ?2, ?3, 0, ?4)",
-            )?
-            .execute(params![id, kind.code(), bytes, now])?;
+            insert_remote(tx, id, kind, bytes, now)?;
             Ok(doc)
         }
     }
+}
+
+/// Stores a document the server sent that this phone does not hold: its bytes are the snapshot
+/// (the server sends whole documents, already compacted; saving them again would only spend time
+/// on a first sync).
+pub(crate) fn insert_remote(
+    tx: &Transaction<'_>,
+    id: &str,
+    kind: DocumentKind,
+    bytes: &[u8],
+    now: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO documents (id, kind, snapshot, chunk_bytes, updated_at) VALUES (?1, ?2, ?3, 0, ?4)",
+    )?
+    .execute(params![id, kind.code(), bytes, now])?;
+    Ok(())
 }
 
 fn append_chunk(

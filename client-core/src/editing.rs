@@ -5,10 +5,11 @@
 use automerge::{ActorId, AutoCommit};
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    BlobFact, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpMethod, FollowUpStatus,
-    HouseholdFact, InformationSource, MAX_UNREACHABLE_ATTEMPTS, Outcome, PhoneNumber, Ratings,
-    ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake, SignatureRef, TrackingNote,
-    UnreachableAttempt, content_sha256, format_time, parse_time, review_follow_up, review_sheet,
+    BlobFact, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpListing, FollowUpMethod,
+    FollowUpStatus, HouseholdFact, InformationSource, MAX_UNREACHABLE_ATTEMPTS, Outcome,
+    PhoneNumber, Ratings, ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake,
+    SheetListing, SignatureRef, TrackingNote, UnreachableAttempt, content_sha256, format_time,
+    parse_time, review_follow_up, review_sheet,
 };
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -273,7 +274,7 @@ pub(crate) fn accept_sheet(
     review_sheet(None, &sheet, &session.actor(), &facts).map_err(refused)?;
     let mut doc = AutoCommit::new().with_actor(actor.clone());
     documents::insert_local(tx, &mut doc, &sheet, &now_text)?;
-    project_sheet(tx, &sheet)?;
+    project_sheet(tx, &SheetListing::from(&sheet))?;
     Ok(sheet)
 }
 
@@ -293,7 +294,7 @@ fn change_follow_up(
     let facts = follow_up_facts(tx, session, actor, &before, &after, now)?;
     review_follow_up(&before, &after, &session.actor(), &facts).map_err(refused)?;
     documents::update_local(tx, &mut doc, &heads, &after, &format_time(now))?;
-    project_follow_up(tx, &after)?;
+    project_follow_up(tx, &FollowUpListing::from(&after))?;
     Ok(after)
 }
 
@@ -404,6 +405,6 @@ pub(crate) fn add_tracking_note(
     let facts = sheet_facts(tx, Some(&before), &after, now)?;
     review_sheet(Some(&before), &after, &session.actor(), &facts).map_err(refused)?;
     documents::update_local(tx, &mut doc, &heads, &after, &at)?;
-    project_sheet(tx, &after)?;
+    project_sheet(tx, &SheetListing::from(&after))?;
     Ok(after)
 }

@@ -1,19 +1,18 @@
 //! The local projections the screens read, rewritten from the document in the same transaction
-//! as every change to it.
+//! as every change to it. A projection row is the document's [`DocumentListing`], made by the
+//! protocol from the value (here, after a local change or a merge) or sent by the server beside
+//! a document this phone does not hold yet.
 
-use huifang_protocol::{Document, DocumentKind, FollowUp, Labelled, Sheet};
-use rusqlite::{Transaction, params};
+use huifang_protocol::{
+    Document, DocumentKind, DocumentListing, FollowUp, FollowUpListing, Labelled, Listed, Sheet,
+    SheetListing,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::documents;
 use crate::error::{ClientError, Result};
 
-pub(crate) fn project_sheet(tx: &Transaction<'_>, sheet: &Sheet) -> Result<()> {
-    let summary: String = sheet
-        .items
-        .iter()
-        .map(|i| i.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" / ");
+pub(crate) fn project_sheet(tx: &Transaction<'_>, sheet: &SheetListing) -> Result<()> {
     // Cached: a first sync projects thousands of documents in one transaction, and preparing
     // these statements anew each time cost about as much as running them.
     tx.prepare_cached(
@@ -36,14 +35,14 @@ pub(crate) fn project_sheet(tx: &Transaction<'_>, sheet: &Sheet) -> Result<()> {
         sheet.customer_name,
         sheet.contact_phone,
         sheet.customer_address,
-        summary,
+        sheet.summary,
         sheet.accepted_by,
         sheet.accepted_at,
     ])?;
     Ok(())
 }
 
-pub(crate) fn project_follow_up(tx: &Transaction<'_>, follow_up: &FollowUp) -> Result<()> {
+pub(crate) fn project_follow_up(tx: &Transaction<'_>, follow_up: &FollowUpListing) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO follow_ups (id, kind, sheet_id, household_id, customer_name, contact_phone,
             assignee_unit_id, assignee_staff_id, rule, status, due_at, overdue_at, done_at, created_at)
@@ -68,31 +67,55 @@ pub(crate) fn project_follow_up(tx: &Transaction<'_>, follow_up: &FollowUp) -> R
         follow_up.status.code(),
         follow_up.due_at,
         follow_up.overdue_at,
-        follow_up.outcome.as_ref().map(|o| o.done_at.clone()),
+        follow_up.done_at,
         follow_up.created_at,
     ])?;
     Ok(())
 }
 
-/// Merges a document from the server and rewrites its projection.
+fn project(tx: &Transaction<'_>, listing: &DocumentListing) -> Result<()> {
+    match listing {
+        DocumentListing::Sheet(sheet) => project_sheet(tx, sheet),
+        DocumentListing::FollowUp(follow_up) => project_follow_up(tx, follow_up),
+    }
+}
+
+/// Takes a document from the server and rewrites its projection. A document this phone does not
+/// hold yet, sent with its listing, is stored as it came: the server's compacted bytes are the
+/// snapshot and its listing the projection (the server made the listing from those bytes' value with
+/// the same protocol code). Otherwise the bytes are merged into this phone's copy and the
+/// projection is made from the merged value.
 pub(crate) fn receive(
     tx: &Transaction<'_>,
     id: &str,
     kind: DocumentKind,
     bytes: &[u8],
+    listing: Option<&[u8]>,
     now: &str,
 ) -> Result<()> {
     huifang_protocol::check_document_id(id).map_err(ClientError::invalid)?;
+    if let Some(listing) = listing {
+        let held = tx
+            .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
+            .query_row([id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !held {
+            let listing = DocumentListing::decode(listing, kind, id)
+                .map_err(|e| ClientError::invalid(format!("document {id} from the server: {e}")))?;
+            documents::insert_remote(tx, id, kind, bytes, now)?;
+            return project(tx, &listing);
+        }
+    }
     let doc = documents::merge_remote(tx, id, kind, bytes, now)?;
     let invalid = |e: huifang_protocol::DocumentError| {
         ClientError::invalid(format!("document {id} from the server: {e}"))
     };
-    match kind {
-        DocumentKind::Sheet => project_sheet(tx, &Sheet::hydrate_from(&doc).map_err(invalid)?),
-        DocumentKind::FollowUp => {
-            project_follow_up(tx, &FollowUp::hydrate_from(&doc).map_err(invalid)?)
-        }
-    }
+    let listing = match kind {
+        DocumentKind::Sheet => Sheet::hydrate_from(&doc).map_err(invalid)?.listing(),
+        DocumentKind::FollowUp => FollowUp::hydrate_from(&doc).map_err(invalid)?.listing(),
+    };
+    project(tx, &listing)
 }
 
 /// Drops this phone's copy of a document: its projection, snapshot and chunks.

@@ -156,7 +156,7 @@ impl ClientStore {
     /// Merges a document (or changes to it) that came from the server.
     pub fn receive_document(&self, id: &str, kind: DocumentKind, bytes: &[u8]) -> Result<()> {
         let now = format_time(self.clock.now());
-        self.write(|tx| crate::projections::receive(tx, id, kind, bytes, &now))
+        self.write(|tx| crate::projections::receive(tx, id, kind, bytes, None, &now))
     }
 
     /// Local changes not yet acknowledged by the server, oldest first.

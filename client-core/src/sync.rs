@@ -311,7 +311,14 @@ impl ClientStore {
                 }
             }
             for document in &response.documents {
-                crate::projections::receive(tx, &document.document_id, document.kind, &document.bytes, &now)?;
+                crate::projections::receive(
+                    tx,
+                    &document.document_id,
+                    document.kind,
+                    &document.bytes,
+                    document.listing.as_deref(),
+                    &now,
+                )?;
                 report.received += 1;
             }
             for id in &response.removed {

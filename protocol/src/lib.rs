@@ -16,6 +16,7 @@ mod clock;
 mod document;
 mod followup;
 mod labels;
+mod listings;
 mod permissions;
 mod phone;
 mod registry;
@@ -42,6 +43,9 @@ pub use followup::{
     Outcome, Ratings, Reassignment, SignatureRef, UnreachableAttempt,
 };
 pub use labels::{Labelled, Lang, UnknownValue};
+pub use listings::{
+    DocumentListing, FollowUpListing, Listed, ListingError, MAX_LISTING_BYTES, SheetListing,
+};
 pub use permissions::{
     Actor, FieldViolation, StaffActor, check_follow_up_change, check_sheet_change,
     describe_violations, revert_sheet_fields,

@@ -101,6 +101,11 @@ pub struct IncomingDocument {
     pub kind: DocumentKind,
     #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
+    /// The document's list row as the server stored it with these bytes ([`crate::DocumentListing`],
+    /// encoded), so a phone that does not hold the document yet stores both without reading the
+    /// bytes. Absent for documents stored before rows were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes")]
+    pub listing: Option<Vec<u8>>,
 }
 
 /// Why (part of) a device's changes did not stand.

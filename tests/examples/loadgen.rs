@@ -4,7 +4,7 @@
 //! Run: `cargo run --release -p huifang-e2e --example loadgen`
 //! (smaller: `LOADGEN_SCALE=0.1 cargo run --release -p huifang-e2e --example loadgen`; only the
 //! edit syncs of many devices: `LOADGEN_ONLY_DEVICES=1`, their number and edits each with
-//! `LOADGEN_DEVICES` and `LOADGEN_EDITS`).
+//! `LOADGEN_DEVICES` and `LOADGEN_EDITS`; only the first syncs: `LOADGEN_ONLY_FIRST_SYNC=1`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -282,6 +282,11 @@ fn main() {
         }
     }
 
+    if std::env::var_os("LOADGEN_ONLY_FIRST_SYNC").is_some() {
+        print_table(&rows, scale);
+        return;
+    }
+
     // One edit on the server reaching an online device through the live channel.
     let latency = runtime.block_on(async {
         let client = http_client();
@@ -462,6 +467,10 @@ fn main() {
         "report".into(),
     ));
 
+    print_table(&rows, scale);
+}
+
+fn print_table(rows: &[(String, String, String)], scale: f64) {
     let backend = if std::env::var("DATABASE_URL").is_ok() {
         "PostgreSQL"
     } else {

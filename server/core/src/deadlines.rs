@@ -19,7 +19,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huifang_protocol::{
-    Document, Escalation, FollowUp, FollowUpKind, FollowUpStatus, format_time, local_time,
+    Document, Escalation, FollowUp, FollowUpKind, FollowUpStatus, Listed, format_time, local_time,
     local_time_of,
 };
 
@@ -173,10 +173,10 @@ pub async fn escalate_overdue(
             let mut detail = after.audit_detail();
             detail["seq"] = write.seq.into();
             entries.push(("follow_up.overdue", after.id.clone(), detail));
-            documents.push((after.id.clone(), bytes));
+            documents.push((after.listing(), bytes));
             overdue.push(after.id);
         }
-        write.put_all_bytes::<FollowUp>(documents).await?;
+        write.put_all_bytes(documents).await?;
         huifang_store::followups::project_overdue(&mut write, &overdue, &format_time(now)).await?;
         write.audit_all(entries).await?;
         write.notify_all(notices).await?;

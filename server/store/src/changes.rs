@@ -61,12 +61,17 @@ pub async fn head(db: &Database) -> Result<i64, StoreError> {
     )
 }
 
-fn incoming(id: String, kind: String, bytes: Vec<u8>) -> Result<IncomingDocument, StoreError> {
+/// A document as the feed reads it: id, kind, bytes, list row (and, in a page, its sequence).
+type FeedRow = (String, String, Vec<u8>, Option<Vec<u8>>);
+type PageRow = (String, String, Vec<u8>, Option<Vec<u8>>, i64);
+
+fn incoming((id, kind, bytes, listing): FeedRow) -> Result<IncomingDocument, StoreError> {
     let kind: DocumentKind = stored_code(&format!("kind of {id}"), &kind)?;
     Ok(IncomingDocument {
         document_id: id,
         kind,
         bytes,
+        listing,
     })
 }
 
@@ -77,17 +82,17 @@ pub async fn current_copies(
     ids: &[&str],
 ) -> Result<Vec<IncomingDocument>, StoreError> {
     let sql = format!(
-        "SELECT d.id, d.kind, d.bytes FROM documents d WHERE d.id = $1 AND {}",
+        "SELECT d.id, d.kind, d.bytes, d.listing FROM documents d WHERE d.id = $1 AND {}",
         scope.documents_sql()
     );
     let mut copies = Vec::new();
     for id in ids {
-        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+        let row: Option<FeedRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
             .bind(*id)
             .fetch_optional(db.pool())
             .await?;
-        if let Some((id, kind, bytes)) = row {
-            copies.push(incoming(id, kind, bytes)?);
+        if let Some(row) = row {
+            copies.push(incoming(row)?);
         }
     }
     Ok(copies)
@@ -146,11 +151,11 @@ pub async fn page_after(
     );
     conditions.add(&in_scope, []);
     let sql = format!(
-        "SELECT d.id, d.kind, d.bytes, d.seq FROM documents d {} ORDER BY d.seq, d.id LIMIT {}",
+        "SELECT d.id, d.kind, d.bytes, d.listing, d.seq FROM documents d {} ORDER BY d.seq, d.id LIMIT {}",
         conditions.where_sql(),
         page_size + 1
     );
-    let mut rows: Vec<(String, String, Vec<u8>, i64)> = conditions
+    let mut rows: Vec<PageRow> = conditions
         .bind(sqlx::query_as(AssertSqlSafe(sql)))
         .fetch_all(db.pool())
         .await?;
@@ -158,12 +163,12 @@ pub async fn page_after(
     if more {
         rows.truncate(page_size as usize);
         // A page ends between sequence numbers, so the next page (seq > cursor) misses nothing.
-        let last = rows.last().map_or(cursor, |r| r.3);
-        if rows.iter().any(|r| r.3 < last) {
-            rows.retain(|r| r.3 < last);
+        let last = rows.last().map_or(cursor, |r| r.4);
+        if rows.iter().any(|r| r.4 < last) {
+            rows.retain(|r| r.4 < last);
         } else {
             let sql = format!(
-                "SELECT d.id, d.kind, d.bytes, d.seq FROM documents d WHERE d.seq = $1
+                "SELECT d.id, d.kind, d.bytes, d.listing, d.seq FROM documents d WHERE d.seq = $1
                  AND {in_scope} ORDER BY d.id"
             );
             rows = sqlx::query_as(AssertSqlSafe(sql))
@@ -173,7 +178,7 @@ pub async fn page_after(
         }
     }
     let new_cursor = if more {
-        rows.last().map_or(cursor, |r| r.3)
+        rows.last().map_or(cursor, |r| r.4)
     } else {
         head.max(cursor)
     };
@@ -194,7 +199,7 @@ pub async fn page_after(
     };
     let documents = rows
         .into_iter()
-        .map(|(id, kind, bytes, _)| incoming(id, kind, bytes))
+        .map(|(id, kind, bytes, row, _)| incoming((id, kind, bytes, row)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ChangesPage {
         documents,

@@ -6,7 +6,7 @@
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use huifang_protocol::{Document, DocumentKind, Labelled};
+use huifang_protocol::{Document, DocumentKind, DocumentListing, Labelled, Listed};
 use sqlx::AnyConnection;
 
 use crate::audit::{self, AuditActor};
@@ -141,7 +141,7 @@ impl DocWrite {
 
     /// Writes `value` into `doc` and stores the document with this write's sequence number.
     /// The caller updates the projection in the same transaction.
-    pub async fn put_document<D: Document>(
+    pub async fn put_document<D: Listed>(
         &mut self,
         doc: &mut AutoCommit,
         value: &D,
@@ -149,19 +149,23 @@ impl DocWrite {
         value
             .reconcile_into(doc)
             .map_err(|e| StoreError::corrupt(format!("writing document {}: {e}", value.id())))?;
-        self.put_bytes::<D>(value.id(), doc.save()).await
+        self.put_bytes(value, doc.save()).await
     }
 
-    /// Stores a document's saved bytes with this write's sequence number.
-    async fn put_bytes<D: Document>(&mut self, id: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+    /// Stores a document's saved bytes, with the list row of `value` (their value), with this
+    /// write's sequence number.
+    async fn put_bytes<D: Listed>(&mut self, value: &D, bytes: Vec<u8>) -> Result<(), StoreError> {
         let now = self.now_text();
         sqlx::query(
-            "INSERT INTO documents (id, kind, bytes, seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
-             ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq, updated_at = excluded.updated_at",
+            "INSERT INTO documents (id, kind, bytes, listing, seq, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, listing = excluded.listing,
+                seq = excluded.seq, updated_at = excluded.updated_at",
         )
-        .bind(id)
+        .bind(value.id())
         .bind(D::KIND.code())
         .bind(bytes)
+        .bind(value.listing().encode())
         .bind(self.seq)
         .bind(now)
         .execute(self.turn.conn())
@@ -212,15 +216,23 @@ impl DocWrite {
     /// Stores many documents' saved bytes with this write's sequence number, in few statements (a
     /// job's batch, changed off the async threads). The caller projects them and audits them in
     /// the same write ([`DocWrite::audit_all`]), as [`DocWrite::store`] does for one.
-    pub async fn put_all_bytes<D: Document>(
+    pub async fn put_all_bytes(
         &mut self,
-        documents: Vec<(String, Vec<u8>)>,
+        documents: Vec<(DocumentListing, Vec<u8>)>,
     ) -> Result<(), StoreError> {
         let now = self.now_text();
         let rows: Vec<serde_json::Value> = documents
             .iter()
-            .map(|(id, bytes)| {
-                serde_json::json!([id, D::KIND.code(), hex::encode(bytes), self.seq, now, now])
+            .map(|(row, bytes)| {
+                serde_json::json!([
+                    row.id(),
+                    row.kind().code(),
+                    hex::encode(bytes),
+                    hex::encode(row.encode()),
+                    self.seq,
+                    now,
+                    now
+                ])
             })
             .collect();
         use db::ColumnType::{Bytes, Int, Text};
@@ -233,11 +245,12 @@ impl DocWrite {
                 ("id", Text),
                 ("kind", Text),
                 ("bytes", Bytes),
+                ("listing", Bytes),
                 ("seq", Int),
                 ("created_at", Text),
                 ("updated_at", Text),
             ],
-            ("id", &["bytes", "seq", "updated_at"]),
+            ("id", &["bytes", "listing", "seq", "updated_at"]),
             &rows,
         )
         .await?;
@@ -254,14 +267,8 @@ impl DocWrite {
         action: &str,
     ) -> Result<(), StoreError> {
         let (values, bytes): (Vec<D>, Vec<Vec<u8>>) = saved.into_iter().unzip();
-        self.put_all_bytes::<D>(
-            values
-                .iter()
-                .map(|v| v.id().to_owned())
-                .zip(bytes)
-                .collect(),
-        )
-        .await?;
+        self.put_all_bytes(values.iter().map(Listed::listing).zip(bytes).collect())
+            .await?;
         let refs: Vec<&D> = values.iter().collect();
         D::project_all(&refs, self).await?;
         let seq = self.seq;
@@ -331,7 +338,7 @@ impl DocWrite {
         value: &D,
         action: &str,
     ) -> Result<(), StoreError> {
-        self.put_bytes::<D>(value.id(), saved).await?;
+        self.put_bytes(value, saved).await?;
         self.project_and_audit(value, action, serde_json::Map::new())
             .await
     }
@@ -444,7 +451,7 @@ impl DocWrite {
 }
 
 /// A document kind the server stores with projection rows.
-pub trait Stored: Document + Sync {
+pub trait Stored: Listed + Sync {
     /// Rewrites the document's projection, in the write's transaction.
     fn project(
         &self,

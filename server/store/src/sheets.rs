@@ -16,15 +16,7 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreErr
     let accepted = huifang_protocol::parse_time("accepted_at", &sheet.accepted_at)
         .map_err(StoreError::invalid)?;
     let month = write.month_of(accepted);
-    let summary: String = sheet
-        .items
-        .iter()
-        .map(|i| i.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" / ")
-        .chars()
-        .take(200)
-        .collect();
+    let summary = sheet.summary();
     let updated_at = write.now_text();
     sqlx::query(
         "INSERT INTO sheets (id, number, status, level, category, source, household_id, customer_id,

@@ -25,6 +25,7 @@ crate::on_both_backends!(
     random_blob_parts_never_fail_the_server_nor_store_a_partial_blob,
     a_listening_phone_hears_of_new_work,
     d_cb_1_an_outcome_that_did_not_stand_comes_back_to_its_phone,
+    a_phone_stores_a_new_document_with_the_listing_the_server_sent,
 );
 
 /// A phone's transport: the client's own [`HttpTransport`], with a switch that loses the next
@@ -1584,4 +1585,94 @@ async fn a_first_sync_over_many_pages_receives_everything_once() {
         let stored = store.stored_bytes(&document.document_id).unwrap();
         assert!(stored > 0, "{} is on the phone", document.document_id);
     }
+}
+
+/// Issue #17: the server sends each document's listing beside its bytes, and a phone that does
+/// not hold the document stores both without reading the bytes. Whichever path wrote the document
+/// (the HTTP API, a phone's sync, the deadline job's batch), the listing is the one the bytes'
+/// value gives; a phone that took the listings shows exactly what a phone that merged and
+/// hydrated the same documents shows, and its copies are whole Automerge documents it can edit.
+async fn a_phone_stores_a_new_document_with_the_listing_the_server_sent(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let mut follow_ups = Vec::new();
+    let mut sheets = Vec::new();
+    for name in ["陈志强", "林秀英", "黄建华"] {
+        let sheet = accept(&app, &csc_token, name, "ordinary", "repair").await;
+        sheets.push(sheet["id"].as_str().unwrap().to_owned());
+        let handled = handle(&app, &csc_token, &sheet).await;
+        follow_ups.push(handled["follow_up"]["id"].as_str().unwrap().to_owned());
+    }
+    // The first phone holds everything, then completes one follow-up through its sync.
+    let first = Phone::sign_in(&app, "bsw.csc.01").await;
+    first.sync().await;
+    first
+        .store
+        .record_outcome(&follow_ups[0], outcome(5))
+        .unwrap();
+    assert_eq!(first.sync().await.committed, 1);
+    // The deadline job marks the others overdue in one batch.
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    huifang_core::deadlines::escalate_overdue(&app.db, tz, app.now() + chrono::Duration::hours(25))
+        .await
+        .unwrap();
+
+    let everything = fetch(&app, &csc_token).await;
+    let (mut done, mut overdue) = (0, 0);
+    for document in &everything.documents {
+        let listing = document
+            .listing
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} is sent with its listing", document.document_id));
+        let sent = DocumentListing::decode(listing, document.kind, &document.document_id).unwrap();
+        let doc = AutoCommit::load(&document.bytes).unwrap();
+        let made = match document.kind {
+            DocumentKind::Sheet => Sheet::hydrate_from(&doc).unwrap().listing(),
+            DocumentKind::FollowUp => FollowUp::hydrate_from(&doc).unwrap().listing(),
+        };
+        assert_eq!(
+            sent, made,
+            "the listing of {} is its bytes'",
+            document.document_id
+        );
+        if let DocumentListing::FollowUp(f) = &sent {
+            done += usize::from(f.done_at.is_some());
+            overdue += usize::from(f.overdue_at.is_some());
+        }
+    }
+    assert!(done >= 1 && overdue >= 2, "done {done}, overdue {overdue}");
+
+    // The first phone merges what changed and makes its listings itself; a new phone takes
+    // the server's. Both show the same.
+    first.sync().await;
+    let second = Phone::sign_in(&app, "bsw.csc.01").await;
+    let report = second.sync().await;
+    assert_eq!(report.received as usize, everything.documents.len());
+    for id in &follow_ups {
+        assert_eq!(
+            second.store.task(id).unwrap(),
+            first.store.task(id).unwrap()
+        );
+        assert_eq!(
+            second.store.follow_up(id).unwrap(),
+            first.store.follow_up(id).unwrap()
+        );
+    }
+    for id in &sheets {
+        assert_eq!(
+            second.store.sheet_row(id).unwrap(),
+            first.store.sheet_row(id).unwrap()
+        );
+    }
+    let now = app.now() + chrono::Duration::hours(25);
+    assert_eq!(
+        second.store.tasks_due(now).unwrap(),
+        first.store.tasks_due(now).unwrap()
+    );
+    // The copy taken as it came is a whole document: the phone edits it and the server takes it.
+    second
+        .store
+        .record_outcome(&follow_ups[2], outcome(4))
+        .unwrap();
+    let report = second.sync().await;
+    assert_eq!((report.sent, report.committed), (1, 1), "{report:?}");
 }
