@@ -126,8 +126,14 @@ impl Application {
     pub async fn build(config: Config, db: Database, addr: SocketAddr) -> std::io::Result<Self> {
         crate::metrics::init();
         let listener = TcpListener::bind(addr).await?;
-        huifang_core::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
-        huifang_core::plans::spawn_monthly(db.clone(), config.time_zone, config.planning_interval);
+        if config.scheduled_jobs {
+            huifang_core::deadlines::spawn(db.clone(), config.time_zone, config.deadline_interval);
+            huifang_core::plans::spawn_monthly(
+                db.clone(),
+                config.time_zone,
+                config.planning_interval,
+            );
+        }
         huifang_core::sync::live::spawn_change_watcher(db.clone());
         Ok(Application {
             listener,

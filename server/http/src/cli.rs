@@ -77,6 +77,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "HUIFANG_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// Serve requests only: leave the deadline and monthly planning jobs to another
+        /// instance.
+        #[arg(long)]
+        no_jobs: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -202,7 +206,13 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<(Config, Database)> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let (config, db) = open(&cli.global).await?;
     let result = match cli.command {
-        Command::Serve { addr } => serve(config, db.clone(), addr, None).await,
+        Command::Serve { addr, no_jobs } => {
+            let config = Config {
+                scheduled_jobs: !no_jobs,
+                ..config
+            };
+            serve(config, db.clone(), addr, None).await
+        }
         Command::Migrate => {
             println!("migrations applied to {}", config.database_description());
             Ok(())

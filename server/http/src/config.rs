@@ -25,6 +25,10 @@ pub struct Config {
     pub deadline_interval: Duration,
     /// How often the monthly job looks for a month to plan and follow-up documents to write.
     pub planning_interval: Duration,
+    /// Whether this instance runs the deadline and monthly planning jobs. Every instance may
+    /// (they claim their work in the database); an instance added only to serve requests, or a
+    /// benchmark measuring one job at a time, runs none (`huifang serve --no-jobs`).
+    pub scheduled_jobs: bool,
 }
 
 impl Config {
@@ -37,6 +41,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             deadline_interval: Duration::from_secs(5),
             planning_interval: Duration::from_secs(60),
+            scheduled_jobs: true,
         }
     }
 

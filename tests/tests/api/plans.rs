@@ -504,3 +504,54 @@ async fn r_rtn_5_d_rtn_1_months_of_plans_cycle_retry_and_admit_late_households(b
         "the late household joined a later cycle"
     );
 }
+
+/// An instance started with `--no-jobs` (`Config::scheduled_jobs = false`) serves requests and
+/// leaves the month's planning to the instances that run the jobs: nothing is planned until one
+/// of them starts, which then plans the month by itself.
+#[tokio::test]
+async fn an_instance_without_jobs_plans_nothing_and_one_with_them_plans_the_month() {
+    let (db, config, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    seed_examples(&db).await;
+    // Next month: the households registered now are owed routine follow-ups (R-RTN-1).
+    db.clock().advance(chrono::Duration::days(35));
+    let months = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM routine_months")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    };
+    let serving_only = huifang_server::Application::build(
+        huifang_server::Config {
+            scheduled_jobs: false,
+            ..config.clone()
+        },
+        db.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", serving_only.local_addr().unwrap());
+    tokio::spawn(serving_only.run_until_stopped(std::future::pending()));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(months().await, 0, "an instance without jobs plans nothing");
+
+    let with_jobs = huifang_server::Application::build(
+        config.clone(),
+        db.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(with_jobs.run_until_stopped(std::future::pending()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while months().await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an instance with jobs plans the month"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
