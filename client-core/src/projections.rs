@@ -82,8 +82,8 @@ fn project(tx: &Transaction<'_>, listing: &DocumentListing) -> Result<()> {
 
 /// Takes a document from the server and rewrites its projection. A document this phone does not
 /// hold yet, sent with its listing, is stored as it came: the server's compacted bytes are the
-/// snapshot and its listing the projection (the server made the listing from those bytes' value with
-/// the same protocol code). Otherwise the bytes are merged into this phone's copy and the
+/// snapshot and its listing the projection (the server made the listing from those bytes' value
+/// with the same protocol code). Otherwise the bytes are merged into this phone's copy and the
 /// projection is made from the merged value.
 pub(crate) fn receive(
     tx: &Transaction<'_>,
@@ -94,6 +94,9 @@ pub(crate) fn receive(
     now: &str,
 ) -> Result<()> {
     huifang_protocol::check_document_id(id).map_err(ClientError::invalid)?;
+    let unusable = |e: &dyn std::fmt::Display| {
+        ClientError::invalid(format!("document {id} from the server: {e}"))
+    };
     if let Some(listing) = listing {
         let held = tx
             .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
@@ -101,19 +104,19 @@ pub(crate) fn receive(
             .optional()?
             .is_some();
         if !held {
-            let listing = DocumentListing::decode(listing, kind, id)
-                .map_err(|e| ClientError::invalid(format!("document {id} from the server: {e}")))?;
+            let listing = DocumentListing::decode(listing, kind, id).map_err(|e| unusable(&e))?;
             documents::insert_remote(tx, id, kind, bytes, now)?;
             return project(tx, &listing);
         }
     }
     let doc = documents::merge_remote(tx, id, kind, bytes, now)?;
-    let invalid = |e: huifang_protocol::DocumentError| {
-        ClientError::invalid(format!("document {id} from the server: {e}"))
-    };
     let listing = match kind {
-        DocumentKind::Sheet => Sheet::hydrate_from(&doc).map_err(invalid)?.listing(),
-        DocumentKind::FollowUp => FollowUp::hydrate_from(&doc).map_err(invalid)?.listing(),
+        DocumentKind::Sheet => Sheet::hydrate_from(&doc)
+            .map_err(|e| unusable(&e))?
+            .listing(),
+        DocumentKind::FollowUp => FollowUp::hydrate_from(&doc)
+            .map_err(|e| unusable(&e))?
+            .listing(),
     };
     project(tx, &listing)
 }

@@ -61,7 +61,7 @@ pub async fn head(db: &Database) -> Result<i64, StoreError> {
     )
 }
 
-/// A document as the feed reads it: id, kind, bytes, list row (and, in a page, its sequence).
+/// A document as the feed reads it: id, kind, bytes, listing (and, in a page, its sequence).
 type FeedRow = (String, String, Vec<u8>, Option<Vec<u8>>);
 type PageRow = (String, String, Vec<u8>, Option<Vec<u8>>, i64);
 
@@ -199,7 +199,7 @@ pub async fn page_after(
     };
     let documents = rows
         .into_iter()
-        .map(|(id, kind, bytes, row, _)| incoming((id, kind, bytes, row)))
+        .map(|(id, kind, bytes, listing, _)| incoming((id, kind, bytes, listing)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ChangesPage {
         documents,

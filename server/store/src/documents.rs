@@ -152,7 +152,7 @@ impl DocWrite {
         self.put_bytes(value, doc.save()).await
     }
 
-    /// Stores a document's saved bytes, with the list row of `value` (their value), with this
+    /// Stores a document's saved bytes and the listing of `value` (their value) with this
     /// write's sequence number.
     async fn put_bytes<D: Listed>(&mut self, value: &D, bytes: Vec<u8>) -> Result<(), StoreError> {
         let now = self.now_text();
@@ -213,8 +213,8 @@ impl DocWrite {
         stored_many::<D>(self.turn.conn(), ids).await
     }
 
-    /// Stores many documents' saved bytes with this write's sequence number, in few statements (a
-    /// job's batch, changed off the async threads). The caller projects them and audits them in
+    /// Stores many documents' saved bytes, each with its listing, with this write's sequence
+    /// number, in few statements (a job's batch, changed off the async threads). The caller projects them and audits them in
     /// the same write ([`DocWrite::audit_all`]), as [`DocWrite::store`] does for one.
     pub async fn put_all_bytes(
         &mut self,
@@ -223,12 +223,12 @@ impl DocWrite {
         let now = self.now_text();
         let rows: Vec<serde_json::Value> = documents
             .iter()
-            .map(|(row, bytes)| {
+            .map(|(listing, bytes)| {
                 serde_json::json!([
-                    row.id(),
-                    row.kind().code(),
+                    listing.id(),
+                    listing.kind().code(),
                     hex::encode(bytes),
-                    hex::encode(row.encode()),
+                    hex::encode(listing.encode()),
                     self.seq,
                     now,
                     now
