@@ -4,8 +4,9 @@
 use huifang_protocol::{DocumentKind, IncomingDocument};
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Conditions, Database, SqlArg, code, id_list, stored_code};
+use crate::db::{Database, id_list, placeholders, stored_code};
 use crate::error::StoreError;
+use crate::holders;
 use crate::scope::WorkScope;
 
 /// What a device may hold, and whose scope exits concern it.
@@ -21,23 +22,36 @@ pub struct DeviceScope {
 }
 
 impl DeviceScope {
-    /// The condition on `documents d` that keeps what the device holds. It is checked per
-    /// candidate row (correlated `EXISTS`), so a sync costs what its sequence range holds, not
-    /// what the whole scope holds. Staff and unit ids come from the session, written inline.
-    fn documents_sql(&self) -> String {
+    /// The condition on `documents d` that keeps what the device holds, checked per row (for a
+    /// handful of named documents). Staff and unit ids come from the session, written inline.
+    fn holds_sql(&self) -> String {
         match &self.documents {
             None => "1 = 0".to_owned(),
             Some(WorkScope::All) => "1 = 1".to_owned(),
-            Some(scope @ WorkScope::Units { staff_id, units }) => format!(
-                "((d.kind = {follow_up} AND EXISTS (SELECT 1 FROM follow_ups fx WHERE fx.id = d.id
-                     AND (fx.assignee_staff_id = {staff_id}
-                          OR (fx.assignee_staff_id IS NULL AND fx.assignee_unit_id IN ({units})))))
-                  OR (d.kind = {sheet} AND EXISTS (SELECT 1 FROM sheets s WHERE s.id = d.id AND {sheet_scope})))",
-                units = id_list(units),
-                follow_up = code(DocumentKind::FollowUp),
-                sheet = code(DocumentKind::Sheet),
-                sheet_scope = crate::sheets::scope_sql(scope).unwrap_or_else(|| "1 = 1".into()),
-            ),
+            Some(WorkScope::Units { staff_id, units }) => holders::holds_sql(*staff_id, units),
+        }
+    }
+
+    /// `SELECT document_id, seq …`: the device's documents with the sequence number at which each
+    /// reached it, where `condition` (on `seq`) holds, each arm ordered and cut at `limit` — read
+    /// through an index by holder ([`crate::holders`]), or, for a device that holds everything,
+    /// the documents themselves. A document may come more than once (by two holders).
+    /// `None`: the device holds nothing.
+    fn entries_sql(&self, condition: &str, limit: Option<u32>) -> Option<String> {
+        match &self.documents {
+            None => None,
+            Some(WorkScope::All) => Some(format!(
+                "SELECT id AS document_id, seq FROM documents WHERE {condition}{}",
+                limit.map_or(String::new(), |l| format!(" ORDER BY seq, id LIMIT {l}"))
+            )),
+            Some(WorkScope::Units { staff_id, units }) => Some(holders::held_by_sql(
+                *staff_id,
+                units,
+                condition,
+                &limit.map_or(String::new(), |l| {
+                    format!("ORDER BY seq, document_id LIMIT {l}")
+                }),
+            )),
         }
     }
 
@@ -63,7 +77,6 @@ pub async fn head(db: &Database) -> Result<i64, StoreError> {
 
 /// A document as the feed reads it: id, kind, bytes, listing (and, in a page, its sequence).
 type FeedRow = (String, String, Vec<u8>, Option<Vec<u8>>);
-type PageRow = (String, String, Vec<u8>, Option<Vec<u8>>, i64);
 
 fn incoming((id, kind, bytes, listing): FeedRow) -> Result<IncomingDocument, StoreError> {
     let kind: DocumentKind = stored_code(&format!("kind of {id}"), &kind)?;
@@ -83,7 +96,7 @@ pub async fn current_copies(
 ) -> Result<Vec<IncomingDocument>, StoreError> {
     let sql = format!(
         "SELECT d.id, d.kind, d.bytes, d.listing FROM documents d WHERE d.id = $1 AND {}",
-        scope.documents_sql()
+        scope.holds_sql()
     );
     let mut copies = Vec::new();
     for id in ids {
@@ -100,10 +113,10 @@ pub async fn current_copies(
 
 /// The ids of every document the device may hold.
 pub async fn ids_in_scope(db: &Database, scope: &DeviceScope) -> Result<Vec<String>, StoreError> {
-    let sql = format!(
-        "SELECT d.id FROM documents d WHERE {}",
-        scope.documents_sql()
-    );
+    let Some(entries) = scope.entries_sql("1 = 1", None) else {
+        return Ok(Vec::new());
+    };
+    let sql = format!("SELECT DISTINCT document_id FROM ({entries}) e");
     Ok(sqlx::query_scalar(AssertSqlSafe(sql))
         .fetch_all(db.pool())
         .await?)
@@ -122,8 +135,55 @@ pub struct ChangesPage {
     pub more: bool,
 }
 
-/// The documents in `scope` changed after `cursor` (at most `page_size`, a page never ending
-/// inside one sequence number), and those that left it.
+/// The condition on an entry's `seq` that [`entries`] binds: in `(after, upto]`.
+const IN_RANGE: &str = "seq > $1 AND seq <= $2";
+
+/// The device's entries (document, sequence number at which it reached the device) in
+/// `(after, upto]`, in order, at most `limit`; each pair once.
+async fn entries(
+    db: &Database,
+    scope: &DeviceScope,
+    after: i64,
+    upto: i64,
+    limit: Option<u32>,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let Some(entries) = scope.entries_sql(IN_RANGE, limit) else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT DISTINCT document_id, seq FROM ({entries}) e ORDER BY seq, document_id{}",
+        limit.map_or(String::new(), |l| format!(" LIMIT {l}"))
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(after)
+        .bind(upto)
+        .fetch_all(db.pool())
+        .await?)
+}
+
+/// The documents named, in the order given (each once).
+async fn documents_named(db: &Database, ids: &[&str]) -> Result<Vec<IncomingDocument>, StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT id, kind, bytes, listing FROM documents WHERE id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        let rows: Vec<FeedRow> = query.fetch_all(db.pool()).await?;
+        found.extend(rows.into_iter().map(|row| (row.0.clone(), row)));
+    }
+    ids.iter()
+        .filter_map(|id| found.remove(*id))
+        .map(incoming)
+        .collect()
+}
+
+/// The documents in `scope` changed (or newly its) after `cursor` (at most `page_size`, a page
+/// never ending inside one sequence number), and those that left it.
 pub async fn page_after(
     db: &Database,
     scope: &DeviceScope,
@@ -143,42 +203,20 @@ pub async fn page_after(
             more: false,
         });
     }
-    let in_scope = scope.documents_sql();
-    let mut conditions = Conditions::default();
-    conditions.add(
-        "d.seq > ? AND d.seq <= ?",
-        [SqlArg::Int(cursor), SqlArg::Int(head)],
-    );
-    conditions.add(&in_scope, []);
-    let sql = format!(
-        "SELECT d.id, d.kind, d.bytes, d.listing, d.seq FROM documents d {} ORDER BY d.seq, d.id LIMIT {}",
-        conditions.where_sql(),
-        page_size + 1
-    );
-    let mut rows: Vec<PageRow> = conditions
-        .bind(sqlx::query_as(AssertSqlSafe(sql)))
-        .fetch_all(db.pool())
-        .await?;
+    let mut rows = entries(db, scope, cursor, head, Some(page_size + 1)).await?;
     let more = rows.len() > page_size as usize;
     if more {
         rows.truncate(page_size as usize);
         // A page ends between sequence numbers, so the next page (seq > cursor) misses nothing.
-        let last = rows.last().map_or(cursor, |r| r.4);
-        if rows.iter().any(|r| r.4 < last) {
-            rows.retain(|r| r.4 < last);
+        let last = rows.last().map_or(cursor, |r| r.1);
+        if rows.iter().any(|r| r.1 < last) {
+            rows.retain(|r| r.1 < last);
         } else {
-            let sql = format!(
-                "SELECT d.id, d.kind, d.bytes, d.listing, d.seq FROM documents d WHERE d.seq = $1
-                 AND {in_scope} ORDER BY d.id"
-            );
-            rows = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(last)
-                .fetch_all(db.pool())
-                .await?;
+            rows = entries(db, scope, last - 1, last, None).await?;
         }
     }
     let new_cursor = if more {
-        rows.last().map_or(cursor, |r| r.4)
+        rows.last().map_or(cursor, |r| r.1)
     } else {
         head.max(cursor)
     };
@@ -186,8 +224,9 @@ pub async fn page_after(
         let sql = format!(
             "SELECT DISTINCT e.document_id FROM scope_exits e
              WHERE ({exits}) AND e.seq > $1 AND e.seq <= $2
-               AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = e.document_id AND {in_scope})",
+               AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = e.document_id AND {holds})",
             exits = scope.exits_sql(),
+            holds = scope.holds_sql(),
         );
         sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(cursor)
@@ -197,10 +236,14 @@ pub async fn page_after(
     } else {
         Vec::new()
     };
-    let documents = rows
-        .into_iter()
-        .map(|(id, kind, bytes, listing, _)| incoming((id, kind, bytes, listing)))
-        .collect::<Result<Vec<_>, _>>()?;
+    // A document that reached the device twice in the page (by two holders) is sent once.
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .filter(|id| seen.insert(*id))
+        .collect();
+    let documents = documents_named(db, &ids).await?;
     Ok(ChangesPage {
         documents,
         removed,
@@ -216,17 +259,7 @@ pub async fn scope_changed(
     after: i64,
     upto: i64,
 ) -> Result<bool, StoreError> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT d.id FROM documents d WHERE d.seq > $1 AND d.seq <= $2
-            AND {} LIMIT 1) found",
-        scope.documents_sql()
-    );
-    let changed: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(after)
-        .bind(upto)
-        .fetch_one(db.pool())
-        .await?;
-    if changed > 0 {
+    if !entries(db, scope, after, upto, Some(1)).await?.is_empty() {
         return Ok(true);
     }
     let sql = format!(

@@ -15,6 +15,7 @@ pub mod documents;
 mod error;
 pub mod figures;
 pub mod followups;
+mod holders;
 pub mod imports;
 pub mod login_failures;
 pub mod measures;

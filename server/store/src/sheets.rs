@@ -60,7 +60,7 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreErr
     .bind(updated_at)
     .execute(write.tx())
     .await?;
-    Ok(())
+    crate::holders::rewrite_sheet(write, &sheet.id).await
 }
 
 impl crate::documents::Stored for Sheet {

@@ -422,8 +422,76 @@ async fn check_projections(state: &AppState) {
             );
         }
     }
+    check_holders(state).await;
     let verified = huifang_store::audit::verify(db).await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+}
+
+/// Who holds each document on their phones (what the feed reads a device's scope by), against
+/// the documents: a follow-up's assignee (the staff member, else the unit), at the follow-up's
+/// sequence number; a sheet's acceptor, accepting and handling units and every assignee of its
+/// follow-ups, staff and unit, none earlier than the sheet's number.
+async fn check_holders(state: &AppState) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let db = state.db();
+    let mut expected: BTreeMap<String, BTreeSet<(i64, i64)>> = BTreeMap::new();
+    let mut follow_ups = Vec::new();
+    for id in documents::ids_of(db, huifang_protocol::DocumentKind::FollowUp)
+        .await
+        .unwrap()
+    {
+        let follow_up: FollowUp = documents::read(db, &id).await.unwrap().unwrap();
+        let holder = match follow_up.assignee_staff_id {
+            Some(staff) => (staff, 0),
+            None => (0, follow_up.assignee_unit_id),
+        };
+        expected.entry(id).or_default().insert(holder);
+        follow_ups.push(follow_up);
+    }
+    for id in documents::ids_of(db, huifang_protocol::DocumentKind::Sheet)
+        .await
+        .unwrap()
+    {
+        let sheet: Sheet = documents::read(db, &id).await.unwrap().unwrap();
+        let holders = expected.entry(id.clone()).or_default();
+        holders.insert((sheet.accepted_by, 0));
+        holders.insert((0, sheet.accepting_unit_id));
+        if let Some(unit) = sheet.handling_unit_id {
+            holders.insert((0, unit));
+        }
+        for follow_up in follow_ups
+            .iter()
+            .filter(|f| f.sheet_id.as_deref() == Some(&id))
+        {
+            if let Some(staff) = follow_up.assignee_staff_id {
+                holders.insert((staff, 0));
+            }
+            holders.insert((0, follow_up.assignee_unit_id));
+        }
+    }
+    let rows: Vec<(String, i64, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT h.document_id, h.staff_id, h.unit_id, h.seq, d.seq, d.kind
+         FROM document_holders h JOIN documents d ON d.id = h.document_id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let mut stored: BTreeMap<String, BTreeSet<(i64, i64)>> = BTreeMap::new();
+    for (id, staff, unit, held_at, written_at, kind) in rows {
+        if kind == "follow_up" {
+            assert_eq!(
+                held_at, written_at,
+                "follow-up {id}: a holder at another number"
+            );
+        } else {
+            assert!(
+                held_at >= written_at,
+                "sheet {id}: a holder before the sheet's number"
+            );
+        }
+        stored.entry(id).or_default().insert((staff, unit));
+    }
+    assert_eq!(stored, expected, "holders (staff, unit) by document");
 }
 
 async fn run(backend: Backend, ops: Vec<Op>) {

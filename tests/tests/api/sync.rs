@@ -570,21 +570,28 @@ async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signe
     assert!(phone.store.verify_signature(&follow_up_id).unwrap().intact);
 }
 
+/// A reassigned follow-up leaves the old assignee's phone and reaches the new one's — with its
+/// sheet, which the new assignee did not hold and which did not change (issue #17: the feed reads
+/// by holder, and a follow-up's write makes its new assignee a holder of the sheet).
 async fn reassignment_moves_a_follow_up_between_phones(app: TestApp) {
     let csc_token = app.login("bsw.csc.01", PASSWORD).await;
-    let handled = handle(
-        &app,
-        &csc_token,
-        &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
-    )
-    .await;
+    let sheet = accept(&app, &csc_token, "陈志强", "ordinary", "repair").await;
+    let handled = handle(&app, &csc_token, &sheet).await;
     let id = handled["follow_up"]["id"].as_str().unwrap().to_owned();
+    let sheet_id = handled["follow_up"]["sheet_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let csc = Phone::sign_in(&app, "bsw.csc.01").await;
     let eng = Phone::sign_in(&app, "bsw.eng.head").await;
     csc.sync().await;
     eng.sync().await;
     assert!(csc.store.follow_up(&id).is_ok());
     assert!(eng.store.follow_up(&id).is_err());
+    assert!(
+        eng.store.sheet(&sheet_id).is_err(),
+        "not the engineer's yet"
+    );
     let head = app.login("bsw.office.head", PASSWORD).await;
     let engineer = app.staff_id("bsw.eng.head").await;
     app.post_ok(
@@ -605,6 +612,13 @@ async fn reassignment_moves_a_follow_up_between_phones(app: TestApp) {
         eng.store.follow_up(&id).unwrap().assignee_staff_id,
         Some(engineer)
     );
+    assert_eq!(
+        eng.store.sheet(&sheet_id).unwrap().customer_name,
+        "陈志强",
+        "the follow-up's sheet came with it"
+    );
+    let again = eng.sync().await;
+    assert_eq!(again.received, 0, "once: {again:?}");
 }
 
 /// A document that leaves a unit's or a person's scope leaves their phones, and one that enters
