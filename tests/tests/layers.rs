@@ -33,7 +33,11 @@ fn crates(root: &Path) -> Vec<PathBuf> {
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if path.is_dir() && !name.starts_with('.') && name != "target" && name != "node_modules"
+            if path.is_dir()
+                && !name.starts_with('.')
+                && name != "target"
+                && name != "node_modules"
+                && name != "vendor"
             {
                 pending.push(path);
             }

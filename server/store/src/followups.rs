@@ -131,7 +131,7 @@ pub async fn project(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), S
         };
     }
     query.execute(write.tx()).await?;
-    crate::holders::rewrite_follow_ups(write, &[&follow_up.id]).await
+    crate::holders::rewrite_follow_ups(write, &[follow_up]).await
 }
 
 /// `column = excluded.column` for every column an upsert of the projection rewrites.
@@ -186,8 +186,7 @@ pub async fn project_all(write: &mut DocWrite, follow_ups: &[&FollowUp]) -> Resu
         .bind(crate::db::json_param(&rows)?)
         .execute(write.tx())
         .await?;
-    let ids: Vec<&str> = follow_ups.iter().map(|f| f.id.as_str()).collect();
-    crate::holders::rewrite_follow_ups(write, &ids).await
+    crate::holders::rewrite_follow_ups(write, follow_ups).await
 }
 
 /// The projection of follow-ups the deadline job marked overdue at `overdue_at`: the job changes

@@ -13,7 +13,9 @@
 
 use sqlx::AssertSqlSafe;
 
-use crate::db::{id_list, placeholders};
+use huifang_protocol::FollowUp;
+
+use crate::db::{ColumnType, id_list, insert_rows, json_param, json_rows, placeholders};
 use crate::documents::DocWrite;
 use crate::error::StoreError;
 
@@ -35,93 +37,120 @@ fn sheet_holders_sql(sheets: &str) -> String {
 /// Rewrites the holders of a sheet just written (its projection row is current): every holder
 /// gets the write's sequence number.
 pub(crate) async fn rewrite_sheet(write: &mut DocWrite, id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM document_holders WHERE document_id = $1")
-        .bind(id)
-        .execute(write.tx())
-        .await?;
-    let sql = format!(
-        "INSERT INTO document_holders (document_id, staff_id, unit_id, seq)
-         SELECT h.document_id, h.staff_id, h.unit_id, $2 FROM ({}) h",
-        sheet_holders_sql("$1")
-    );
+    delete_and_insert(
+        write,
+        "DELETE FROM document_holders WHERE document_id = $1".to_owned(),
+        format!(
+            "INSERT INTO document_holders (document_id, staff_id, unit_id, seq)
+             SELECT h.document_id, h.staff_id, h.unit_id, $1 FROM ({}) h",
+            sheet_holders_sql("$2")
+        ),
+        &[id],
+    )
+    .await
+}
+
+/// Rewrites the holders of follow-ups just written — each has one, at the write's sequence
+/// number — and brings the holders of their sheets up to date (from the projections, which are
+/// current): a new assignee becomes a holder of the
+/// sheet at this write's number, one no longer assigned anything of the sheet (and holding it no
+/// other way) stops being one.
+pub(crate) async fn rewrite_follow_ups(
+    write: &mut DocWrite,
+    follow_ups: &[&FollowUp],
+) -> Result<(), StoreError> {
     let seq = write.seq;
+    let ids: Vec<serde_json::Value> = follow_ups
+        .iter()
+        .map(|f| serde_json::json!([f.id]))
+        .collect();
+    let holders: Vec<serde_json::Value> = follow_ups
+        .iter()
+        .map(|f| {
+            let (staff, unit) = match f.assignee_staff_id {
+                Some(staff) => (staff, 0),
+                None => (0, f.assignee_unit_id),
+            };
+            serde_json::json!([f.id, staff, unit, seq])
+        })
+        .collect();
+    // Each list travels as one JSON parameter: one statement of each, prepared once, whatever
+    // the batch's size (a planner's batch holds thousands).
+    let backend = write.backend();
+    let sql = format!(
+        "DELETE FROM document_holders WHERE document_id IN (SELECT id FROM ({}) j)",
+        json_rows(backend, &[("id", ColumnType::Text)])
+    );
     sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .bind(seq)
+        .bind(json_param(&ids)?)
         .execute(write.tx())
         .await?;
+    insert_rows(
+        write.tx(),
+        backend,
+        "document_holders",
+        &[
+            ("document_id", ColumnType::Text),
+            ("staff_id", ColumnType::Int),
+            ("unit_id", ColumnType::Int),
+            ("seq", ColumnType::Int),
+        ],
+        &holders,
+    )
+    .await?;
+    let mut sheets: Vec<&str> = follow_ups
+        .iter()
+        .filter_map(|f| f.sheet_id.as_deref())
+        .collect();
+    sheets.sort_unstable();
+    sheets.dedup();
+    for chunk in sheets.chunks(100) {
+        // Departed holders leave, new ones arrive at this write's number, the rest keep theirs
+        // (the sheet did not change for them).
+        let (alone, after_seq) = (placeholders(1, chunk.len()), placeholders(2, chunk.len()));
+        delete_and_insert(
+            write,
+            format!(
+                "DELETE FROM document_holders WHERE document_id IN ({alone})
+                 AND NOT EXISTS (SELECT 1 FROM ({want}) w
+                     WHERE w.document_id = document_holders.document_id
+                       AND w.staff_id = document_holders.staff_id
+                       AND w.unit_id = document_holders.unit_id)",
+                want = sheet_holders_sql(&alone)
+            ),
+            format!(
+                "INSERT INTO document_holders (document_id, staff_id, unit_id, seq)
+                 SELECT w.document_id, w.staff_id, w.unit_id, $1 FROM ({want}) w
+                 WHERE NOT EXISTS (SELECT 1 FROM document_holders h
+                     WHERE h.document_id = w.document_id AND h.staff_id = w.staff_id
+                       AND h.unit_id = w.unit_id)",
+                want = sheet_holders_sql(&after_seq)
+            ),
+            chunk,
+        )
+        .await?;
+    }
     Ok(())
 }
 
-/// Rewrites the holders of follow-ups just written (their projection rows are current) — each
-/// has one, at the write's sequence number — and brings their sheets' holders up to date: a new
-/// assignee becomes a holder of the sheet at this write's number, one no longer assigned anything
-/// of the sheet (and holding it no other way) stops being one.
-pub(crate) async fn rewrite_follow_ups(
+/// Runs `delete` with `ids` as `$1…`, then `insert` with the write's sequence number as `$1`
+/// and `ids` from `$2`.
+async fn delete_and_insert(
     write: &mut DocWrite,
+    delete: String,
+    insert: String,
     ids: &[&str],
 ) -> Result<(), StoreError> {
-    let seq = write.seq;
-    for chunk in ids.chunks(500) {
-        // Ids are `$1…` in statements without the sequence number, `$2…` in those with it ($1).
-        let ids_alone = placeholders(1, chunk.len());
-        let ids_after_seq = placeholders(2, chunk.len());
-        let sheets = |list: &str| {
-            format!(
-                "SELECT f.sheet_id FROM follow_ups f WHERE f.id IN ({list}) AND f.sheet_id IS NOT NULL"
-            )
-        };
-        let statements = [
-            (
-                None,
-                format!("DELETE FROM document_holders WHERE document_id IN ({ids_alone})"),
-            ),
-            (
-                Some(seq),
-                format!(
-                    "INSERT INTO document_holders (document_id, staff_id, unit_id, seq)
-                     SELECT f.id, COALESCE(f.assignee_staff_id, 0),
-                            CASE WHEN f.assignee_staff_id IS NULL THEN f.assignee_unit_id ELSE 0 END, $1
-                     FROM follow_ups f WHERE f.id IN ({ids_after_seq})"
-                ),
-            ),
-            // Their sheets: departed holders leave, new ones arrive at this write's number, the
-            // rest keep theirs (the sheet did not change for them).
-            (
-                None,
-                format!(
-                    "DELETE FROM document_holders WHERE document_id IN ({sheets})
-                     AND NOT EXISTS (SELECT 1 FROM ({want}) w
-                         WHERE w.document_id = document_holders.document_id
-                           AND w.staff_id = document_holders.staff_id
-                           AND w.unit_id = document_holders.unit_id)",
-                    sheets = sheets(&ids_alone),
-                    want = sheet_holders_sql(&sheets(&ids_alone)),
-                ),
-            ),
-            (
-                Some(seq),
-                format!(
-                    "INSERT INTO document_holders (document_id, staff_id, unit_id, seq)
-                     SELECT w.document_id, w.staff_id, w.unit_id, $1 FROM ({want}) w
-                     WHERE NOT EXISTS (SELECT 1 FROM document_holders h
-                         WHERE h.document_id = w.document_id AND h.staff_id = w.staff_id
-                           AND h.unit_id = w.unit_id)",
-                    want = sheet_holders_sql(&sheets(&ids_after_seq)),
-                ),
-            ),
-        ];
-        for (seq, sql) in statements {
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            if let Some(seq) = seq {
-                query = query.bind(seq);
-            }
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(write.tx()).await?;
-        }
+    let mut query = sqlx::query(AssertSqlSafe(delete));
+    for id in ids {
+        query = query.bind(*id);
     }
+    query.execute(write.tx()).await?;
+    let mut query = sqlx::query(AssertSqlSafe(insert)).bind(write.seq);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(write.tx()).await?;
     Ok(())
 }
 
