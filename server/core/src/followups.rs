@@ -140,7 +140,9 @@ pub async fn is_visible(
         return Ok(true);
     }
     match &follow_up.sheet_id {
-        Some(sheet) => Ok(huifang_store::sheets::is_visible(state.db(), &scope, sheet).await?),
+        Some(sheet) => {
+            Ok(huifang_store::sheets::is_visible(state.db().pool(), &scope, sheet).await?)
+        }
         None => Ok(false),
     }
 }

@@ -278,7 +278,7 @@ impl SheetEdit {
 /// The sheet `id` if the caller may see it.
 pub async fn load_visible(state: &Company, caller: &Caller, id: &str) -> Result<Sheet, Error> {
     if check_document_id(id).is_err()
-        || !store::is_visible(state.db(), &caller.work_scope(), id).await?
+        || !store::is_visible(state.db().pool(), &caller.work_scope(), id).await?
     {
         return Err(not_found(id));
     }
@@ -294,7 +294,7 @@ async fn begin_change(
     id: &str,
 ) -> Result<(DocWrite, AutoCommit, Sheet), Error> {
     if check_document_id(id).is_err()
-        || !store::is_visible(state.db(), &caller.work_scope(), id).await?
+        || !store::is_visible(state.db().pool(), &caller.work_scope(), id).await?
     {
         return Err(not_found(id));
     }

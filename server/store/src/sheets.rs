@@ -228,24 +228,24 @@ pub async fn list(
     })
 }
 
-/// Whether `scope` may see the sheet `id`.
-pub async fn is_visible(db: &Database, scope: &WorkScope, id: &str) -> Result<bool, StoreError> {
-    let filter = SheetFilter {
-        id: Some(id.to_owned()),
-        ..SheetFilter::default()
-    };
-    Ok(list(
-        db,
-        scope,
-        &filter,
-        PageRequest {
-            limit: 1,
-            offset: 0,
-        },
-    )
-    .await?
-    .total
-        > 0)
+/// Whether `scope` may see the sheet `id` (one statement: a phone's every sheet edit asks), on
+/// the pool or inside a write.
+pub async fn is_visible<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    scope: &WorkScope,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let mut conditions = Conditions::default();
+    conditions.add("s.id = ?", [SqlArg::Text(id.to_owned())]);
+    scope_conditions(scope, &mut conditions);
+    let (found,): (i64,) = conditions
+        .bind(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM sheets s {}",
+            conditions.where_sql()
+        ))))
+        .fetch_one(executor)
+        .await?;
+    Ok(found > 0)
 }
 
 /// The next sheet number of the year in the company's time zone: `PREFIX-YYYY-NNNNNN`.

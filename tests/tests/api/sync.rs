@@ -18,6 +18,7 @@ crate::on_both_backends!(
     scope_follows_the_registry_units_and_staff_moves,
     a_refused_offline_edit_is_kept_for_its_owner_and_the_phone_takes_the_servers_copy,
     bad_sync_requests_are_refused_and_store_nothing,
+    a_phone_cannot_change_a_sheet_outside_its_scope,
     hostile_automerge_bytes_are_refused_before_automerge_sees_them,
     two_server_instances_lose_no_concurrent_edit,
     the_live_channel_says_sync_when_the_scope_changes,
@@ -759,6 +760,55 @@ async fn a_refused_offline_edit_is_kept_for_its_owner_and_the_phone_takes_the_se
     assert_eq!(on_phone.status, FollowUpStatus::Cancelled);
     let again = phone.sync().await;
     assert!(again.rejected.is_empty() && again.sent == 0, "{again:?}");
+}
+
+/// A modified phone that got hold of a sheet outside its scope (another unit's, accepted by the
+/// development department) and sends well-formed changes to it is refused with the reason, and
+/// nothing is stored: the server asks whether a stored sheet is the caller's before any change.
+async fn a_phone_cannot_change_a_sheet_outside_its_scope(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let dev = app.login("dev.01", PASSWORD).await;
+    let sheet_id = accept(&app, &dev, "王子涵", "ordinary", "other").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let leaked = fetch(&app, &dev)
+        .await
+        .documents
+        .into_iter()
+        .find(|d| d.document_id == sheet_id)
+        .expect("the development department holds its sheet");
+    let (mut doc, mut sheet) = Sheet::load(&leaked.bytes).unwrap();
+    let heads = doc.get_heads();
+    sheet.customer_name = "改过的名字".into();
+    sheet.reconcile_into(&mut doc).unwrap();
+    let seq = app.change_seq().await;
+    let request = SyncRequest {
+        version: SYNC_VERSION,
+        cursor: 0,
+        changes: vec![OutgoingChanges {
+            document_id: sheet_id.clone(),
+            kind: DocumentKind::Sheet,
+            changes: doc.save_after(&heads),
+        }],
+        page_size: 10,
+        reference_version: None,
+        scope_version: None,
+    };
+    let answer = sync_answer(&app, &csc_token, &request).await;
+    assert!(answer.committed.is_empty(), "{answer:?}");
+    assert_eq!(answer.rejections.len(), 1, "{answer:?}");
+    assert!(answer.rejections[0].refused);
+    assert!(
+        answer.rejections[0].reason.contains("outside your scope"),
+        "{:?}",
+        answer.rejections[0]
+    );
+    assert_eq!(app.change_seq().await, seq, "nothing stored");
+    let on_server = app
+        .get_json(&dev, &format!("/api/v1/sheets/{sheet_id}"))
+        .await;
+    assert_eq!(on_server["sheet"]["customer_name"], "王子涵");
 }
 
 async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {

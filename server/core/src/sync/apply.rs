@@ -209,19 +209,26 @@ pub(super) async fn apply(
     check_document_id(&change.document_id).map_err(refuse)?;
     // Read with the pool before the write begins: a write holds a connection and the
     // change-sequence lock, so it must never wait for a second connection.
-    let visible_sheet = change.kind == DocumentKind::Sheet
-        && huifang_store::sheets::is_visible(
-            company.db(),
-            &caller.work_scope(),
-            &change.document_id,
-        )
-        .await?;
     let stored = huifang_store::documents::stored_copy(company.db(), &change.document_id).await?;
     check_kind(stored.as_ref(), &change)?;
     if change.kind == DocumentKind::FollowUp && stored.is_none() {
         return Err(refuse("follow-ups are created by the server's rules"));
     }
-    if change.kind == DocumentKind::Sheet && stored.is_some() && !visible_sheet {
+    // A stored sheet must be in the caller's scope; asked here, with the pool, when the sheet is
+    // known to exist, and inside the write only if it was created in between.
+    let visible_sheet = if change.kind == DocumentKind::Sheet && stored.is_some() {
+        Some(
+            huifang_store::sheets::is_visible(
+                company.db().pool(),
+                &caller.work_scope(),
+                &change.document_id,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    if visible_sheet == Some(false) {
         return Err(refuse("the sheet is outside your scope"));
     }
     let (stored, change, applied) = tokio::task::spawn_blocking(move || {
@@ -268,7 +275,14 @@ pub(super) async fn apply(
             after,
             saved,
         }) => {
-            if !visible_sheet {
+            let visible = match visible_sheet {
+                Some(visible) => visible,
+                None => {
+                    huifang_store::sheets::is_visible(write.tx(), &caller.work_scope(), &after.id)
+                        .await?
+                }
+            };
+            if !visible {
                 return Err(refuse("the sheet is outside your scope"));
             }
             change_sheet(&mut write, caller, settings, before, after, saved).await?;
