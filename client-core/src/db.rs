@@ -9,7 +9,9 @@ use crate::error::Result;
 
 /// Opens (creating) the database file with the settings every connection needs: WAL so the UI
 /// can read while sync writes, foreign keys on, and a busy timeout instead of instant failures.
+/// The file is its user's alone (see [`owner_only`]).
 pub(crate) fn open(path: &Path) -> Result<Connection> {
+    owner_only(path)?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -18,4 +20,80 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)
+}
+
+/// The store holds customers' names, phone numbers and signatures and the session's token, so
+/// on Unix (Android, iOS, the field client) its file is created readable and writable by its user
+/// only (0600), and a store created before this is tightened when opened. SQLite gives the log
+/// and shared-memory files it creates the database file's mode; ones left by an older version
+/// are tightened too.
+fn owner_only(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let storage = |e: std::io::Error| crate::error::ClientError::Storage {
+            reason: format!("{}: {e}", path.display()),
+        };
+        // Created empty if missing (SQLite takes an empty file as a new database), never
+        // truncated.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(storage)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            if file.exists() {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(storage)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// #18: the store, its log and its shared memory are readable by their user only — a new
+    /// store, and one an older version left readable by all.
+    #[test]
+    fn the_store_files_are_readable_by_their_user_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("phone.db");
+        let conn = open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("phone.db{suffix}"));
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        drop(conn);
+
+        let old = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch("CREATE TABLE t (x);").unwrap();
+        }
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(mode(&old), 0o644);
+        let conn = open(&old).unwrap();
+        conn.execute_batch("INSERT INTO t VALUES (1);").unwrap();
+        assert_eq!(mode(&old), 0o600, "an older store is tightened");
+        assert_eq!(mode(&dir.path().join("old.db-wal")), 0o600);
+    }
 }
