@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use automerge::AutoCommit;
 use huifang_client::{ClientStore, HttpTransport, Session};
@@ -21,14 +21,13 @@ use huifang_protocol::{
 };
 use huifang_server::{AppState, Application, Config, Database};
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::percentile;
 fn example(file: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../server/http/examples")
         .join(file)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn peak_rss_mib() -> f64 {

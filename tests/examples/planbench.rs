@@ -24,6 +24,8 @@ use huifang_store::audit::AuditActor;
 mod company;
 #[path = "common/phones.rs"]
 mod phones;
+#[path = "common/stats.rs"]
+mod stats;
 
 use company::{BUILDINGS, HOUSEHOLDS_PER_BUILDING, fill};
 

@@ -199,17 +199,11 @@ impl Phones {
             .map(|(_, took)| *took)
             .collect();
         times.sort();
-        let at = |p: f64| {
-            times
-                .get(((times.len() as f64 * p).ceil() as usize).saturating_sub(1))
-                .copied()
-                .unwrap_or_default()
-        };
         Felt {
             syncs: times.len(),
             errors: self.errors.swap(0, Ordering::Relaxed),
-            p50: at(0.5),
-            p99: at(0.99),
+            p50: super::stats::percentile(&times, 0.5),
+            p99: super::stats::percentile(&times, 0.99),
             max: times.last().copied().unwrap_or_default(),
         }
     }
