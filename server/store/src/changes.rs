@@ -75,7 +75,7 @@ pub async fn head(db: &Database) -> Result<i64, StoreError> {
     )
 }
 
-/// A document as the feed reads it: id, kind, bytes, listing (and, in a page, its sequence).
+/// A document as the feed reads it: id, kind, bytes, listing.
 type FeedRow = (String, String, Vec<u8>, Option<Vec<u8>>);
 
 fn incoming((id, kind, bytes, listing): FeedRow) -> Result<IncomingDocument, StoreError> {
@@ -94,21 +94,7 @@ pub async fn current_copies(
     scope: &DeviceScope,
     ids: &[&str],
 ) -> Result<Vec<IncomingDocument>, StoreError> {
-    let sql = format!(
-        "SELECT d.id, d.kind, d.bytes, d.listing FROM documents d WHERE d.id = $1 AND {}",
-        scope.holds_sql()
-    );
-    let mut copies = Vec::new();
-    for id in ids {
-        let row: Option<FeedRow> = sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(*id)
-            .fetch_optional(db.pool())
-            .await?;
-        if let Some(row) = row {
-            copies.push(incoming(row)?);
-        }
-    }
-    Ok(copies)
+    documents_named(db, ids, &scope.holds_sql()).await
 }
 
 /// The ids of every document the device may hold.
@@ -161,12 +147,17 @@ async fn entries(
         .await?)
 }
 
-/// The documents named, in the order given (each once).
-async fn documents_named(db: &Database, ids: &[&str]) -> Result<Vec<IncomingDocument>, StoreError> {
+/// The documents named that meet `condition` (on `documents d`), in the order given (each once).
+async fn documents_named(
+    db: &Database,
+    ids: &[&str],
+    condition: &str,
+) -> Result<Vec<IncomingDocument>, StoreError> {
     let mut found = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let sql = format!(
-            "SELECT id, kind, bytes, listing FROM documents WHERE id IN ({})",
+            "SELECT d.id, d.kind, d.bytes, d.listing FROM documents d
+             WHERE d.id IN ({}) AND {condition}",
             placeholders(1, chunk.len())
         );
         let mut query = sqlx::query_as(AssertSqlSafe(sql));
@@ -243,7 +234,8 @@ pub async fn page_after(
         .map(|(id, _)| id.as_str())
         .filter(|id| seen.insert(*id))
         .collect();
-    let documents = documents_named(db, &ids).await?;
+    // The entries are the device's already: no condition beyond being named.
+    let documents = documents_named(db, &ids, "1 = 1").await?;
     Ok(ChangesPage {
         documents,
         removed,

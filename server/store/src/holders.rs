@@ -52,9 +52,8 @@ pub(crate) async fn rewrite_sheet(write: &mut DocWrite, id: &str) -> Result<(), 
 
 /// Rewrites the holders of follow-ups just written — each has one, at the write's sequence
 /// number — and brings the holders of their sheets up to date (from the projections, which are
-/// current): a new assignee becomes a holder of the
-/// sheet at this write's number, one no longer assigned anything of the sheet (and holding it no
-/// other way) stops being one.
+/// current): a new assignee becomes a holder of the sheet at this write's number, one no longer
+/// assigned anything of the sheet (and holding it no other way) stops being one.
 pub(crate) async fn rewrite_follow_ups(
     write: &mut DocWrite,
     follow_ups: &[&FollowUp],
