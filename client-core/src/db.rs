@@ -5,14 +5,25 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use crate::encryption::{self, StoreKey};
 use crate::error::Result;
 
-/// Opens (creating) the database file with the settings every connection needs: WAL so the UI
-/// can read while sync writes, foreign keys on, and a busy timeout instead of instant failures.
-/// The file is its user's alone (see [`owner_only`]).
-pub(crate) fn open(path: &Path) -> Result<Connection> {
+/// Opens (creating) the database file under `key` with the settings every connection needs: WAL
+/// so the UI can read while sync writes, foreign keys on, and a busy timeout instead of instant
+/// failures. The file is its user's alone (see [`owner_only`]) and encrypted (see
+/// [`encryption`]); a plaintext store an earlier version left is encrypted first. No key only for
+/// the benchmarks' comparison (feature `unencrypted-benchmark`).
+pub(crate) fn open(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
     owner_only(path)?;
+    if let Some(key) = key
+        && encryption::is_plaintext(path)?
+    {
+        encryption::encrypt_plaintext(path, key)?;
+    }
     let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        encryption::unlock(&conn, key)?;
+    }
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // NORMAL in WAL mode: a committed transaction survives a crash of the app; only a power
@@ -27,7 +38,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
 /// only (0600), and a store created before this is tightened when opened. SQLite gives the log
 /// and shared-memory files it creates the database file's mode; ones left by an older version
 /// are tightened too.
-fn owner_only(path: &Path) -> Result<()> {
+pub(crate) fn owner_only(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -74,7 +85,7 @@ mod tests {
     fn the_store_files_are_readable_by_their_user_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("phone.db");
-        let conn = open(&path).unwrap();
+        let conn = open(&path, Some(&StoreKey::generate())).unwrap();
         conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
             .unwrap();
         for suffix in ["", "-wal", "-shm"] {
@@ -91,7 +102,7 @@ mod tests {
         }
         std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(mode(&old), 0o644);
-        let conn = open(&old).unwrap();
+        let conn = open(&old, Some(&StoreKey::generate())).unwrap();
         conn.execute_batch("INSERT INTO t VALUES (1);").unwrap();
         assert_eq!(mode(&old), 0o600, "an older store is tightened");
         assert_eq!(mode(&dir.path().join("old.db-wal")), 0o600);

@@ -37,6 +37,10 @@ pub enum ClientError {
     /// The server answered with an error (wrong app version, a change it cannot take …).
     #[error("the server refused the request: {reason}")]
     ServerRefused { reason: String },
+    /// The store cannot be read with the key given: a wrong key (or not a Huifang store at all).
+    /// Nothing was read or changed; open it with the right key.
+    #[error("the store on this phone cannot be opened with this key")]
+    WrongKey,
     /// The local database failed (disk full, I/O error).
     #[error("local storage failed: {reason}")]
     Storage { reason: String },

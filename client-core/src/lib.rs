@@ -18,6 +18,7 @@ uniffi::setup_scaffolding!();
 mod db;
 mod documents;
 mod editing;
+mod encryption;
 mod error;
 mod http;
 mod projections;
@@ -31,6 +32,7 @@ mod sync;
 mod transport;
 
 pub use editing::{NewSheet, OutcomeInput};
+pub use encryption::StoreKey;
 pub use error::ClientError;
 pub use http::HttpTransport;
 pub use queries::{

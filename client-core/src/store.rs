@@ -11,6 +11,7 @@ use huifang_protocol::{
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::editing::{self, NewSheet, OutcomeInput, Signing};
+use crate::encryption::{self, StoreKey};
 use crate::error::{ClientError, Result};
 use crate::queries::{
     self, BadgeCounts, BuildingTasks, HouseholdHistory, SearchResults, SheetRow, Task,
@@ -47,13 +48,27 @@ fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 impl ClientStore {
-    /// Opens (or creates) the store at `path`, migrating its schema.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let mut writer = db::open(&path)?;
+    /// Opens (or creates) the store at `path`, encrypted under `key`, migrating its schema. A
+    /// key that does not open an existing store is [`ClientError::WrongKey`]; a store an earlier
+    /// version kept in plaintext is encrypted under `key`, keeping everything in it.
+    pub fn open(path: impl AsRef<Path>, key: &StoreKey) -> Result<Self> {
+        Self::open_with(path.as_ref(), Some(key))
+    }
+
+    /// The store without encryption, for the benchmarks to print the unencrypted figure beside
+    /// the encrypted one. Never in an app's build.
+    #[cfg(feature = "unencrypted-benchmark")]
+    #[doc(hidden)]
+    pub fn open_unencrypted(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path.as_ref(), None)
+    }
+
+    fn open_with(path: &Path, key: Option<&StoreKey>) -> Result<Self> {
+        let path = path.to_path_buf();
+        let mut writer = db::open(&path, key)?;
         schema::migrate(&mut writer)?;
         let actor = documents::actor(&writer)?;
-        let reader = db::open(&path)?;
+        let reader = db::open(&path, key)?;
         Ok(ClientStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
@@ -85,6 +100,32 @@ impl ClientStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Encrypts the store under a new key (the app rotates it, or moves it to new hardware-backed
+    /// storage). Everything is copied under `key` beside the store and put in its place in one
+    /// rename, so a crash leaves the store whole under the old key or the new one: keep the new
+    /// key beside the old until this returns, and on [`ClientError::WrongKey`] try the other.
+    /// On an error before the rename nothing has changed and the store stays open.
+    pub fn rekey(&self, key: &StoreKey) -> Result<()> {
+        // Both connections are held, so no call reads or writes meanwhile.
+        let mut writer = lock(&self.writer);
+        let mut reader = lock(&self.reader);
+        let fresh = encryption::copy_under(&writer, &self.path, key)?;
+        // The copy is complete; the old file's connections close (the writer last, checkpointing
+        // and removing its log) before the copy takes its name.
+        encryption::close(std::mem::replace(
+            &mut *reader,
+            Connection::open_in_memory()?,
+        ))?;
+        encryption::close(std::mem::replace(
+            &mut *writer,
+            Connection::open_in_memory()?,
+        ))?;
+        encryption::replace(&fresh, &self.path)?;
+        *writer = db::open(&self.path, Some(key))?;
+        *reader = db::open(&self.path, Some(key))?;
+        Ok(())
     }
 
     /// Runs `work` in one immediate transaction: all of it is stored, or none.

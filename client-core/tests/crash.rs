@@ -21,7 +21,7 @@ fn crash_child() {
     let Ok(path) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let store = ClientStore::open(&path).unwrap();
+    let store = ClientStore::open(&path, &common::key()).unwrap();
     let mut out = std::io::stdout().lock();
     for n in 0.. {
         let sheet = store
@@ -94,8 +94,8 @@ fn killed_mid_write_the_store_reopens_consistent_and_keeps_what_it_acknowledged(
         }
         child.wait().unwrap();
 
-        let store = ClientStore::open(&path).unwrap();
-        let db = rusqlite::Connection::open(&path).unwrap();
+        let store = ClientStore::open(&path, &common::key()).unwrap();
+        let db = common::raw(&path);
         let integrity: String = db
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();

@@ -485,7 +485,7 @@ fn sign_out_keeps_unsynced_work_unless_told_and_then_wipes_everything() {
     // The token survives a restart and is never printed.
     store.sign_in(session(ME)).unwrap();
     drop(store);
-    let reopened = ClientStore::open(dir.path().join("phone.db")).unwrap();
+    let reopened = common::open(&dir);
     let kept = reopened.session().unwrap().unwrap();
     assert_eq!(kept.token, "hfs_secret_token_of_10");
     assert!(!format!("{kept:?}").contains("secret"));
@@ -531,7 +531,7 @@ fn damaged_documents_and_garbage_from_the_server_are_errors_not_panics() {
         "a follow-up cannot become a sheet: {err}"
     );
 
-    let db = rusqlite::Connection::open(dir.path().join("phone.db")).unwrap();
+    let db = common::raw(&dir.path().join("phone.db"));
     db.execute(
         "UPDATE documents SET snapshot = x'00010203' WHERE id = ?1",
         [&follow_up.id],
@@ -668,7 +668,7 @@ fn a_field_day_without_a_server() {
         );
     }
     // The app restarts in a basement: no network, the saved session is still there.
-    let store = ClientStore::open(dir.path().join("phone.db")).unwrap();
+    let store = common::open(&dir);
     assert_eq!(store.session().unwrap().unwrap().staff_id, ME);
     let tasks = store.tasks_due(now()).unwrap();
     assert_eq!(tasks.len(), 3);

@@ -14,6 +14,8 @@ use huifang_protocol::{
     ComplaintLevel, FollowUpMethod, InformationSource, Labelled, Ratings, SheetCategory,
 };
 
+mod key_file;
+
 #[derive(Parser)]
 #[command(
     name = "huifang-field",
@@ -29,6 +31,10 @@ struct Cli {
         global = true
     )]
     store: PathBuf,
+    /// The store's encryption key, readable by its user only; made on first use. Default: the
+    /// store's path with `.key` added.
+    #[arg(long, env = "HUIFANG_FIELD_KEY_FILE", global = true)]
+    key_file: Option<PathBuf>,
     /// PEM file of the company's certificate authority, if the server's certificate is private.
     #[arg(long, env = "HUIFANG_FIELD_CA", global = true)]
     ca: Option<PathBuf>,
@@ -223,8 +229,12 @@ fn run(cli: Cli) -> Result<()> {
         None => None,
     };
     let field = Field {
-        store: ClientStore::open(&cli.store)
-            .with_context(|| format!("opening the store {}", cli.store.display()))?,
+        store: key_file::open_store(
+            &cli.store,
+            &cli.key_file
+                .clone()
+                .unwrap_or_else(|| key_file::beside(&cli.store)),
+        )?,
         ca_pem,
     };
     let store = &field.store;

@@ -242,3 +242,77 @@ fn a_day_in_the_field_from_the_terminal() {
     assert_eq!(shown["status"], "completed");
     ok(field(&store, &["logout"]));
 }
+
+/// #18: the field client's store is encrypted under a key kept in a file of its user's alone,
+/// made on first use; a key file others can read, a missing one and a wrong one are refused
+/// with a reason, and none of them changes the store.
+#[test]
+fn the_store_key_lives_in_a_file_of_its_users_own() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("field.db");
+    let key_file = dir.path().join("field.db.key");
+    let not_signed_in = field(&store, &["tasks"]);
+    assert_eq!(not_signed_in.status.code(), Some(2));
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(key.trim().len(), 64, "{key}");
+    assert!(key.trim().chars().all(|c| c.is_ascii_hexdigit()));
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&key_file), 0o600);
+    assert_eq!(mode(&store), 0o600);
+    let stored = std::fs::read(&store).unwrap();
+    assert!(
+        !stored.starts_with(b"SQLite format 3"),
+        "the store is encrypted"
+    );
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let exposed = field(&store, &["tasks"]);
+    assert_eq!(exposed.status.code(), Some(1));
+    assert!(
+        stderr(&exposed).contains("readable by others"),
+        "{}",
+        stderr(&exposed)
+    );
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    std::fs::write(&key_file, format!("{}\n", "ab".repeat(32))).unwrap();
+    let wrong = field(&store, &["tasks"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("wrong key file"),
+        "{}",
+        stderr(&wrong)
+    );
+
+    std::fs::remove_file(&key_file).unwrap();
+    let missing = field(&store, &["tasks"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("key file"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(
+        !key_file.exists(),
+        "no new key is left for a store it cannot open"
+    );
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        stored,
+        "the store is untouched"
+    );
+
+    // The key the store was made with still opens it.
+    std::fs::write(&key_file, &key).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(
+        field(&store, &["tasks"]).status.code(),
+        Some(2),
+        "not signed in, but open"
+    );
+    assert!(stderr(&field(&store, &["tasks"])).contains("nobody is signed in"));
+}

@@ -67,8 +67,14 @@ fun main() {
 
 fun run() {
     val folder = Files.createTempDirectory("huifang-phone")
-    val store = FieldStore.open(folder.resolve("phone.db").toString(), null)
+    val path = folder.resolve("phone.db").toString()
+    // An app keeps this key in Android Keystore (wrapped by a Keystore key) or the iOS Keychain.
+    val key = generateStoreKey()
+    check(key.size == 32) { "a store key is 32 bytes" }
+    expectError<MobileException.InvalidInput> { FieldStore.open(path, ByteArray(16), null) }
+    val store = FieldStore.open(path, key, null)
     check(store.signedIn() == null) { "nobody is signed in yet" }
+    expectError<MobileException.WrongKey> { FieldStore.open(path, generateStoreKey(), null) }
     val wrong = expectError<MobileException.Unauthorized> { store.logIn(url, user, "not the password", "kotlin proof") }
     check(wrong.contains("wrong username or password")) { wrong }
     expectError<MobileException.InvalidInput> { store.logIn("http://example.com", user, password, "k") }
@@ -86,6 +92,12 @@ fun run() {
 
     val task = store.tasksByBuilding().flatMap { it.tasks }.first { it.followUpId == followUp }
     check(task.status == "open") { "$task" }
+    // Read byte by byte, the file gives away no customer, no user, and not even that it is SQLite.
+    val stored = listOf("", "-wal", "-shm").map { java.io.File(path + it) }.filter { it.exists() }
+        .map { String(it.readBytes(), Charsets.ISO_8859_1) }.joinToString("")
+    for (secret in listOf(task.customerName, user, "SQLite format 3")) {
+        check(!stored.contains(String(secret.toByteArray(), Charsets.ISO_8859_1))) { "$secret is readable in the file" }
+    }
 
     // Two threads of the app read while a third records: the store serialises them safely.
     val reads = AtomicInteger()
@@ -125,6 +137,14 @@ fun run() {
     val seen = serverFollowUp()
     check(seen.contains("\"status\":\"completed\"")) { seen }
     check(seen.contains("\"method\":\"on_site_signature\"")) { seen }
-    store.signOut(false)
-    check(store.signedIn() == null) { "signed out" }
+
+    // The app rotates the key: the store goes on under the new one; the old opens nothing.
+    val newKey = generateStoreKey()
+    store.rekey(newKey)
+    check(store.signedIn()?.username == user) { "still signed in after rekey" }
+    store.close()
+    expectError<MobileException.WrongKey> { FieldStore.open(path, key, null) }
+    val reopened = FieldStore.open(path, newKey, null)
+    reopened.signOut(false)
+    check(reopened.signedIn() == null) { "signed out" }
 }

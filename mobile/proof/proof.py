@@ -50,10 +50,26 @@ class Progress(hf.SyncObserver):
         self.pages = progress.pages
 
 
+def on_disk(path):
+    """Every byte the store keeps on disk: the database, its log and its shared memory."""
+    data = b""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            with open(path + suffix, "rb") as file:
+                data += file.read()
+    return data
+
+
 def main():
     folder = tempfile.mkdtemp()
-    store = hf.FieldStore.open(os.path.join(folder, "phone.db"), None)
+    path = os.path.join(folder, "phone.db")
+    # The app keeps this key in Android Keystore / the iOS Keychain.
+    key = hf.generate_store_key()
+    assert len(key) == 32 and key != hf.generate_store_key()
+    expect_error(hf.MobileError.InvalidInput, lambda: hf.FieldStore.open(path, b"short", None))
+    store = hf.FieldStore.open(path, key, None)
     assert store.signed_in() is None
+    expect_error(hf.MobileError.WrongKey, lambda: hf.FieldStore.open(path, hf.generate_store_key(), None))
     message = expect_error(
         hf.MobileError.Unauthorized,
         lambda: store.log_in(URL, USER, "not the password", "python proof"),
@@ -73,6 +89,10 @@ def main():
     task = next(t for t in open_tasks if t.follow_up_id == FOLLOW_UP)
     assert task.status == "open", task
     assert store.search(task.customer_name).households, "the household is on the phone"
+    # Read byte by byte, the file gives away no customer, no user, and not even that it is SQLite.
+    stored = on_disk(path)
+    for secret in (task.customer_name.encode(), USER.encode(), b"SQLite format 3"):
+        assert secret not in stored, secret
 
     # Bad input is an error of its own kind, and changes nothing.
     bad = hc.OutcomeInput(
@@ -106,6 +126,14 @@ def main():
     assert seen["status"] == "completed", seen
     assert seen["outcome"]["method"] == "on_site_signature", seen
     assert seen["signature"]["signer_name"] == task.customer_name, seen
+
+    # The app rotates the key: the store goes on under the new one; the old opens nothing.
+    new_key = hf.generate_store_key()
+    store.rekey(new_key)
+    assert store.badge_counts().unsynced == 0 and store.signed_in().username == USER
+    del store
+    expect_error(hf.MobileError.WrongKey, lambda: hf.FieldStore.open(path, key, None))
+    store = hf.FieldStore.open(path, new_key, None)
     store.sign_out(False)
     assert store.signed_in() is None
     print("python proof: ok")

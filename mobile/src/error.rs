@@ -37,6 +37,9 @@ pub enum MobileError {
     /// The server refused the request (an old app version, say).
     #[error("{reason}")]
     ServerRefused { reason: String },
+    /// The key given does not open the store. Nothing was read or changed.
+    #[error("{reason}")]
+    WrongKey { reason: String },
     /// The phone's storage failed (disk full).
     #[error("{reason}")]
     Storage { reason: String },
@@ -59,6 +62,7 @@ impl From<ClientError> for MobileError {
             ClientError::Corrupt { .. } => MobileError::Corrupt { reason },
             ClientError::Offline { .. } => MobileError::Offline { reason },
             ClientError::ServerRefused { .. } => MobileError::ServerRefused { reason },
+            ClientError::WrongKey => MobileError::WrongKey { reason },
             ClientError::Storage { .. } => MobileError::Storage { reason },
         }
     }

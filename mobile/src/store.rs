@@ -6,12 +6,19 @@ use std::sync::{Arc, RwLock};
 use huifang_client::{
     BadgeCounts, BuildingTasks, ClientError, ClientStore, HouseholdHistory, HttpTransport,
     NewSheet, OutcomeInput, RefusedChange, SearchResults, SheetRow, SignatureCheck, SignatureInput,
-    SyncProgress, SyncReport, Task,
+    StoreKey, SyncProgress, SyncReport, Task,
 };
 use huifang_protocol::{FollowUpMethod, Ratings};
 
 use crate::error::{MobileError, guarded};
 use crate::records::SignedIn;
+
+/// A new random store key (32 bytes) for a new store, from the operating system's random source.
+/// The app keeps it in Android Keystore or the iOS Keychain and gives it to [`FieldStore::open`].
+#[uniffi::export]
+pub fn generate_store_key() -> Vec<u8> {
+    StoreKey::generate().as_bytes().to_vec()
+}
 
 /// Told of a long sync's progress, page by page (a first sync of thousands of documents).
 #[uniffi::export(with_foreign)]
@@ -61,21 +68,33 @@ impl FieldStore {
 
 #[uniffi::export]
 impl FieldStore {
-    /// Opens (or creates) the store at `path` in the app's private storage.
+    /// Opens (or creates) the store at `path` in the app's private storage, encrypted under
+    /// `key` (32 bytes the app keeps in Android Keystore or the iOS Keychain; see
+    /// [`generate_store_key`]). A key that does not open the store is `MobileError.WrongKey`.
     /// `extra_root_certificates_pem`: the company's CA certificate(s), if its server's
     /// certificate is not from a public authority.
     #[uniffi::constructor]
     pub fn open(
         path: String,
+        key: Vec<u8>,
         extra_root_certificates_pem: Option<String>,
     ) -> Result<Arc<Self>, MobileError> {
+        let key = zeroize::Zeroizing::new(key);
         guarded(|| {
+            let key = StoreKey::from_bytes(&key)?;
             Ok(Arc::new(FieldStore {
-                store: ClientStore::open(&path)?,
+                store: ClientStore::open(&path, &key)?,
                 extra_roots_pem: extra_root_certificates_pem.filter(|pem| !pem.trim().is_empty()),
                 transport: RwLock::new(None),
             }))
         })
+    }
+
+    /// Encrypts the store under `new_key`. Keep the new key beside the old one until this
+    /// returns; if the app dies meanwhile, the store opens with one of the two.
+    pub fn rekey(&self, new_key: Vec<u8>) -> Result<(), MobileError> {
+        let new_key = zeroize::Zeroizing::new(new_key);
+        guarded(|| self.store.rekey(&StoreKey::from_bytes(&new_key)?))
     }
 
     /// Signs in with a username and password. Another staff member's data on this phone is

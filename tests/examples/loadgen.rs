@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use automerge::AutoCommit;
-use huifang_client::{ClientStore, HttpTransport, Session};
+use huifang_client::{ClientStore, HttpTransport, Session, StoreKey};
 use huifang_core::imports::{self, ImportKind};
 use huifang_core::sheets::{self, AcceptSheet, HandleSheet};
 use huifang_protocol::{
@@ -150,7 +150,11 @@ impl Bench {
     }
 
     fn phone(&self, dir: &std::path::Path) -> (ClientStore, HttpTransport) {
-        let store = ClientStore::open(dir.join(format!("phone-{}.db", rand_suffix()))).unwrap();
+        let store = ClientStore::open(
+            dir.join(format!("phone-{}.db", rand_suffix())),
+            &StoreKey::generate(),
+        )
+        .unwrap();
         store
             .sign_in(Session {
                 server_url: self.base.clone(),

@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use automerge::{ActorId, AutoCommit};
-use huifang_client::{ClientStore, ReferenceData, Session};
+use huifang_client::{ClientStore, ReferenceData, Session, StoreKey};
 use huifang_protocol::*;
 
 pub const ME: i64 = 10;
@@ -60,9 +60,32 @@ pub fn households() -> ReferenceData {
     }
 }
 
+/// The key of the tests' stores (an app would keep a random one in the platform's key store).
+pub fn key() -> StoreKey {
+    StoreKey::from_bytes(&[7; StoreKey::LEN]).unwrap()
+}
+
+/// The store at `phone.db` in `dir`, opened with [`key`].
+pub fn open(dir: &tempfile::TempDir) -> ClientStore {
+    ClientStore::open(dir.path().join("phone.db"), &key()).unwrap()
+}
+
+/// A raw connection to the store's file, for a test that damages or inspects it as SQLite sees
+/// it (the store's own key given, as the store does).
+pub fn raw(path: &std::path::Path) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.pragma_update(None, "key", format!("x'{}'", "07".repeat(StoreKey::LEN)))
+        .unwrap();
+    db
+}
+
 /// A signed-in store with the reference rows.
 pub fn store(dir: &tempfile::TempDir) -> ClientStore {
-    let store = ClientStore::open(dir.path().join("phone.db")).unwrap();
+    signed_in(open(dir))
+}
+
+/// `store`, signed in with the reference rows.
+pub fn signed_in(store: ClientStore) -> ClientStore {
     store.sign_in(session(ME)).unwrap();
     store.apply_reference(&households()).unwrap();
     store

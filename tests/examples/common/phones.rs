@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use huifang_client::{ClientStore, HttpTransport, NewSheet, Session};
+use huifang_client::{ClientStore, HttpTransport, NewSheet, Session, StoreKey};
 use huifang_protocol::{ComplaintLevel, InformationSource, Role, SheetCategory};
 use huifang_server::{AppState, Application, Config, Database};
 
@@ -130,7 +130,7 @@ impl Phones {
                     dir.join(format!("phone-{}.db", holder.staff_id)),
                 );
                 std::thread::spawn(move || {
-                    let store = ClientStore::open(path).unwrap();
+                    let store = ClientStore::open(path, &StoreKey::generate()).unwrap();
                     store
                         .sign_in(Session {
                             server_url: base.clone(),

@@ -2,7 +2,7 @@
 
 use automerge::AutoCommit;
 use huifang_client::{
-    ClientStore, HttpTransport, OutcomeInput, Request, Transport, TransportError,
+    ClientStore, HttpTransport, OutcomeInput, Request, StoreKey, Transport, TransportError,
 };
 use huifang_protocol::*;
 use reqwest::StatusCode;
@@ -95,7 +95,7 @@ impl Phone {
     pub(crate) async fn sign_in(app: &TestApp, username: &str) -> Phone {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(
-            ClientStore::open(dir.path().join("phone.db"))
+            ClientStore::open(dir.path().join("phone.db"), &StoreKey::generate())
                 .unwrap()
                 .with_clock(app.clock.clone()),
         );
@@ -1209,7 +1209,7 @@ async fn the_phone_syncs_over_https_and_refuses_an_unknown_certificate() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(
-        ClientStore::open(dir.path().join("phone.db"))
+        ClientStore::open(dir.path().join("phone.db"), &StoreKey::generate())
             .unwrap()
             .with_clock(app.clock.clone()),
     );
@@ -1620,7 +1620,7 @@ async fn a_first_sync_over_many_pages_receives_everything_once() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(
-        ClientStore::open(dir.path().join("phone.db"))
+        ClientStore::open(dir.path().join("phone.db"), &StoreKey::generate())
             .unwrap()
             .with_clock(app.clock.clone())
             .with_sync_page_size(3),
