@@ -185,6 +185,15 @@ fn remove_copy(fresh: &Path) -> Result<()> {
     remove_files(fresh, &["", "-journal", "-wal", "-shm"])
 }
 
+/// Removes the store's every file: the database, its log and shared memory, and a copy of an
+/// unfinished re-encryption. Its connections must be closed.
+pub(crate) fn remove_store(path: &Path) -> Result<()> {
+    let mut copy = path.as_os_str().to_owned();
+    copy.push("-rekey");
+    remove_copy(Path::new(&copy))?;
+    remove_files(path, &["", "-journal", "-wal", "-shm"])
+}
+
 fn remove_files(path: &Path, suffixes: &[&str]) -> Result<()> {
     for suffix in suffixes {
         let mut name = path.as_os_str().to_owned();

@@ -41,6 +41,11 @@ pub enum ClientError {
     /// Nothing was read or changed; open it with the right key.
     #[error("the store on this phone cannot be opened with this key")]
     WrongKey,
+    /// The company reported this phone lost: the server told it to erase itself, and its store
+    /// (documents, outbox, reference rows, session) is gone. Delete the store's key too; to use
+    /// the phone again, sign in on a new store.
+    #[error("this phone was reported lost; its Huifang data was erased")]
+    Wiped,
     /// The local database failed (disk full, I/O error).
     #[error("local storage failed: {reason}")]
     Storage { reason: String },
@@ -91,6 +96,11 @@ impl From<crate::transport::TransportError> for ClientError {
                 status: 401,
                 reason,
             } => ClientError::Unauthorized { reason },
+            // Only the calls that carry the token can meet it, and they erase the store before
+            // they return it (`ClientStore::erase`).
+            TransportError::Rejected { status, .. } if status == huifang_protocol::WIPE_STATUS => {
+                ClientError::Wiped
+            }
             TransportError::Rejected { status, reason } => ClientError::ServerRefused {
                 reason: format!("{status}: {reason}"),
             },

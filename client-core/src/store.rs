@@ -1,12 +1,14 @@
 //! [`ClientStore`]: the one entry point of the client core.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::ActorId;
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    Clock, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, format_time,
+    Clock, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, WIPE_CONFIRMATION_PATH,
+    format_time,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
@@ -19,7 +21,7 @@ use crate::queries::{
 use crate::reference::{self, ReferenceData};
 use crate::session::{self, LoginAnswer, MeAnswer, Session};
 use crate::signature::{self, SignatureCheck, SignatureInput};
-use crate::transport::PendingChange;
+use crate::transport::{PendingChange, Request, Transport};
 use crate::{db, documents, schema};
 
 /// The phone's store. Safe to share between threads (the UI thread and a sync thread): writes
@@ -33,6 +35,9 @@ pub struct ClientStore {
     clock: Clock,
     /// Documents per page asked of the server in a sync.
     pub(crate) sync_page_size: u32,
+    /// Set once the store was erased on the server's order ([`ClientStore::erase`]): every call
+    /// then answers [`ClientError::Wiped`].
+    wiped: AtomicBool,
 }
 
 /// Documents per sync page asked of the server, unless the app says otherwise
@@ -76,6 +81,7 @@ impl ClientStore {
             path,
             clock: Clock::system(),
             sync_page_size: SYNC_PAGE_SIZE,
+            wiped: AtomicBool::new(false),
         })
     }
 
@@ -131,6 +137,7 @@ impl ClientStore {
     /// Runs `work` in one immediate transaction: all of it is stored, or none.
     pub(crate) fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
+        self.not_wiped()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
         tx.commit()?;
@@ -138,7 +145,52 @@ impl ClientStore {
     }
 
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        work(&lock(&self.reader))
+        let conn = lock(&self.reader);
+        self.not_wiped()?;
+        work(&conn)
+    }
+
+    fn not_wiped(&self) -> Result<()> {
+        if self.wiped.load(Ordering::Acquire) {
+            return Err(ClientError::Wiped);
+        }
+        Ok(())
+    }
+
+    /// Erases the store because the server answered this phone's token with
+    /// [`huifang_protocol::WIPE_STATUS`]: the phone was reported lost. Both connections close and
+    /// the store's files (database, log, shared memory, an unfinished re-encryption) are deleted;
+    /// their content was encrypted under a key only the app holds, which it deletes on
+    /// [`ClientError::Wiped`]. Then the server is told, with the token it asked about (still in
+    /// memory, nowhere else): if that cannot reach it, the server still knows it told the phone.
+    /// Unsynced work is erased too: the phone is in someone else's hands.
+    pub(crate) fn erase(&self, transport: &dyn Transport, token: &str) -> ClientError {
+        {
+            let mut writer = lock(&self.writer);
+            let mut reader = lock(&self.reader);
+            self.wiped.store(true, Ordering::Release);
+            for conn in [&mut *reader, &mut *writer] {
+                if let Ok(placeholder) = Connection::open_in_memory() {
+                    let _ = encryption::close(std::mem::replace(conn, placeholder));
+                }
+            }
+            if let Err(e) = encryption::remove_store(&self.path) {
+                tracing::error!(error = %e, "erasing the store on the server's order failed");
+            }
+        }
+        let confirmed = crate::transport::send(
+            transport,
+            Request::post(
+                WIPE_CONFIRMATION_PATH,
+                Some(token),
+                "application/json",
+                b"{}",
+            ),
+        );
+        if let Err(e) = confirmed {
+            tracing::warn!(error = %e, "the erasure could not be confirmed to the server");
+        }
+        ClientError::Wiped
     }
 
     fn signed_in<T>(

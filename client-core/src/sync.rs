@@ -107,15 +107,28 @@ impl ClientStore {
         self.sync_with_progress(transport, &|_| {})
     }
 
-    /// [`ClientStore::sync_now`], calling `progress` after each page of a long first sync.
+    /// [`ClientStore::sync_now`], calling `progress` after each page of a long first sync. A
+    /// phone reported lost is erased when the server says so ([`ClientError::Wiped`]).
     pub fn sync_with_progress(
         &self,
         transport: &dyn Transport,
         progress: &dyn Fn(SyncProgress),
     ) -> Result<SyncReport> {
+        let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
+        match self.sync_pages(transport, progress, &session) {
+            Err(ClientError::Wiped) => Err(self.erase(transport, &session.token)),
+            result => result,
+        }
+    }
+
+    fn sync_pages(
+        &self,
+        transport: &dyn Transport,
+        progress: &dyn Fn(SyncProgress),
+        session: &crate::Session,
+    ) -> Result<SyncReport> {
         let started = Instant::now();
         let mut report = SyncReport::default();
-        let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
         // The outbox as it is now, one entry per document: its changes concatenated in order.
         let pending = self.pending_changes(u32::MAX)?;
         let mut by_document: BTreeMap<String, (DocumentKind, Vec<u8>, i64)> = BTreeMap::new();
@@ -238,7 +251,8 @@ impl ClientStore {
 
     /// Waits on the server's live channel and calls `on_work` whenever something new arrived in
     /// this staff member's scope (then the app syncs). Returns when `on_work` returns `false` or
-    /// the connection ends; the app calls it again from its background thread.
+    /// the connection ends; the app calls it again from its background thread. A phone reported
+    /// lost is erased when the server says so ([`ClientError::Wiped`]).
     pub fn listen_for_work(
         &self,
         transport: &crate::HttpTransport,
@@ -246,7 +260,13 @@ impl ClientStore {
     ) -> Result<()> {
         let session = self.session()?.ok_or(ClientError::NotSignedIn)?;
         let cursor = self.read(cursor)?;
-        Ok(transport.listen_for_work(&session.token, cursor, &|_| on_work())?)
+        match transport.listen_for_work(&session.token, cursor, &|_| on_work()) {
+            Ok(()) => Ok(()),
+            Err(e) => match ClientError::from(e) {
+                ClientError::Wiped => Err(self.erase(transport, &session.token)),
+                e => Err(e),
+            },
+        }
     }
 
     /// Uploads the signatures the server does not have yet, part by part; an upload cut off

@@ -42,6 +42,14 @@ struct Cli {
     command: Command,
 }
 
+impl Cli {
+    fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| key_file::beside(&self.store))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Sign in (the password is read from standard input when --password is absent).
@@ -229,12 +237,7 @@ fn run(cli: Cli) -> Result<()> {
         None => None,
     };
     let field = Field {
-        store: key_file::open_store(
-            &cli.store,
-            &cli.key_file
-                .clone()
-                .unwrap_or_else(|| key_file::beside(&cli.store)),
-        )?,
+        store: key_file::open_store(&cli.store, &cli.key_file())?,
         ca_pem,
     };
     let store = &field.store;
@@ -453,10 +456,20 @@ fn run(cli: Cli) -> Result<()> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let key_file = cli.key_file();
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
+            // The store is gone on the server's order; its key goes with it.
+            if let Some(ClientError::Wiped) = error.downcast_ref::<ClientError>()
+                && std::fs::remove_file(&key_file).is_ok()
+            {
+                eprintln!(
+                    "the store's key file {} was deleted too",
+                    key_file.display()
+                );
+            }
             // 2: the input or the state was wrong (nothing changed); 1: anything else.
             match error.downcast_ref::<ClientError>() {
                 Some(

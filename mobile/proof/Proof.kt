@@ -34,24 +34,23 @@ inline fun <reified E : MobileException> expectError(call: () -> Unit): String {
     throw AssertionError("expected ${E::class.simpleName}")
 }
 
-/** The follow-up as the server sees it (its JSON, from the REST API). */
-fun serverFollowUp(): String {
-    val http = HttpClient.newHttpClient()
-    val login = http.send(
-        HttpRequest.newBuilder(URI("$url/api/v1/auth/login"))
-            .header("content-type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString("""{"username":"$user","password":"$password"}"""))
-            .build(),
-        HttpResponse.BodyHandlers.ofString(),
-    ).body()
-    val token = Regex("\"token\":\"([^\"]+)\"").find(login)!!.groupValues[1]
-    return http.send(
-        HttpRequest.newBuilder(URI("$url/api/v1/followups/$followUp"))
-            .header("authorization", "Bearer $token")
-            .build(),
-        HttpResponse.BodyHandlers.ofString(),
-    ).body()
+val http: HttpClient = HttpClient.newHttpClient()
+
+/** A REST call's JSON body, as text: GET, or POST with `body`. */
+fun api(token: String?, path: String, body: String? = null): String {
+    val request = HttpRequest.newBuilder(URI("$url$path")).header("content-type", "application/json")
+    token?.let { request.header("authorization", "Bearer $it") }
+    body?.let { request.POST(HttpRequest.BodyPublishers.ofString(it)) }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString()).body()
 }
+
+fun tokenOf(username: String): String {
+    val login = api(null, "/api/v1/auth/login", """{"username":"$username","password":"$password"}""")
+    return Regex("\"token\":\"([^\"]+)\"").find(login)!!.groupValues[1]
+}
+
+/** The follow-up as the server sees it (its JSON, from the REST API). */
+fun serverFollowUp(): String = api(tokenOf(user), "/api/v1/followups/$followUp")
 
 fun ratings(handling: Int) = Ratings(handling.toUByte(), 5u, 5u, 5u, 5u)
 
@@ -145,6 +144,20 @@ fun run() {
     store.close()
     expectError<MobileException.WrongKey> { FieldStore.open(path, key, null) }
     val reopened = FieldStore.open(path, newKey, null)
-    reopened.signOut(false)
-    check(reopened.signedIn() == null) { "signed out" }
+    check(reopened.signedIn()?.username == user) { "the rekeyed store opens with the new key" }
+
+    // The phone is lost: an administrator orders its wipe; at its next sync it erases itself.
+    val mine = api(tokenOf(user), "/api/v1/auth/me")
+    val staffId = Regex("\"staff\":\\{\"id\":(\\d+)").find(mine)!!.groupValues[1]
+    val admin = tokenOf("admin")
+    val sessions = api(admin, "/api/v1/auth/sessions?staff_id=$staffId")
+    val phone = Regex("\\{\"id\":(\\d+),[^}]*\"device_name\":\"kotlin proof\",[^}]*\"revoked_at\":null")
+        .find(sessions)!!.groupValues[1]
+    api(admin, "/api/v1/auth/sessions/$phone/wipe", "{}")
+    expectError<MobileException.Wiped> { reopened.syncNow(null) }
+    check(listOf("", "-wal", "-shm").none { java.io.File(path + it).exists() }) { "the store is erased" }
+    expectError<MobileException.Wiped> { reopened.tasksDue() }
+    check(api(admin, "/api/v1/auth/sessions?staff_id=$staffId").contains("\"wipe_confirmed_at\":\"")) {
+        "the server shows the wipe confirmed"
+    }
 }

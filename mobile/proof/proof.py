@@ -29,13 +29,26 @@ def expect_error(kind, call):
     raise AssertionError(f"expected {kind.__name__}")
 
 
-def server_follow_up():
+def token_of(username):
     login = urllib.request.Request(
         f"{URL}/api/v1/auth/login",
-        data=json.dumps({"username": USER, "password": PASSWORD}).encode(),
+        data=json.dumps({"username": username, "password": PASSWORD}).encode(),
         headers={"content-type": "application/json"},
     )
-    token = json.load(urllib.request.urlopen(login))["token"]
+    return json.load(urllib.request.urlopen(login))
+
+
+def api(token, path, body=None):
+    request = urllib.request.Request(
+        f"{URL}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
+    return json.load(urllib.request.urlopen(request))
+
+
+def server_follow_up():
+    token = token_of(USER)["token"]
     request = urllib.request.Request(
         f"{URL}/api/v1/followups/{FOLLOW_UP}", headers={"authorization": f"Bearer {token}"}
     )
@@ -134,8 +147,19 @@ def main():
     del store
     expect_error(hf.MobileError.WrongKey, lambda: hf.FieldStore.open(path, key, None))
     store = hf.FieldStore.open(path, new_key, None)
-    store.sign_out(False)
-    assert store.signed_in() is None
+    assert store.signed_in().username == USER
+
+    # The phone is lost: an administrator orders its wipe; at its next sync it erases itself.
+    staff_id = token_of(USER)["staff"]["id"]
+    admin = token_of("admin")["token"]
+    phone = next(s for s in api(admin, f"/api/v1/auth/sessions?staff_id={staff_id}")
+                 if s["device_name"] == "python proof" and not s["revoked_at"])
+    api(admin, f"/api/v1/auth/sessions/{phone['id']}/wipe", {})
+    expect_error(hf.MobileError.Wiped, lambda: store.sync_now(None))
+    assert not any(os.path.exists(path + suffix) for suffix in ("", "-wal", "-shm")), "store erased"
+    expect_error(hf.MobileError.Wiped, lambda: store.tasks_due())
+    shown = next(s for s in api(admin, f"/api/v1/auth/sessions?staff_id={staff_id}") if s["id"] == phone["id"])
+    assert shown["wipe_confirmed_at"], shown
     print("python proof: ok")
 
 

@@ -40,6 +40,10 @@ pub enum MobileError {
     /// The key given does not open the store. Nothing was read or changed.
     #[error("{reason}")]
     WrongKey { reason: String },
+    /// The company reported this phone lost: its store was erased on the server's order. Delete
+    /// the store's key from the Keystore/Keychain and show the sign-in screen.
+    #[error("{reason}")]
+    Wiped { reason: String },
     /// The phone's storage failed (disk full).
     #[error("{reason}")]
     Storage { reason: String },
@@ -63,6 +67,7 @@ impl From<ClientError> for MobileError {
             ClientError::Offline { .. } => MobileError::Offline { reason },
             ClientError::ServerRefused { .. } => MobileError::ServerRefused { reason },
             ClientError::WrongKey => MobileError::WrongKey { reason },
+            ClientError::Wiped => MobileError::Wiped { reason },
             ClientError::Storage { .. } => MobileError::Storage { reason },
         }
     }

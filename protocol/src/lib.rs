@@ -73,6 +73,6 @@ pub use units::UnitKind;
 pub use wire::{
     BLOB_PART_BYTES, BlobUploadStatus, IncomingDocument, MAX_BLOB_BYTES, MAX_COMPRESSED_BYTES,
     MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges, ReferenceRows, Rejection, SYNC_VERSION,
-    SyncRequest, SyncResponse, WireError, decode as decode_message, decode_request,
-    encode as encode_message,
+    SyncRequest, SyncResponse, WIPE_CONFIRMATION_PATH, WIPE_STATUS, WireError,
+    decode as decode_message, decode_request, encode as encode_message,
 };

@@ -26,6 +26,14 @@ pub const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
 /// The most documents one response page carries.
 pub const MAX_PAGE: u32 = 2_000;
 
+/// The status the server answers a device's token with when the device was reported lost and
+/// must erase itself (#18): 410 Gone, on every authenticated route, sync and the live channel
+/// alike, and never for anything else. The device erases its store, then confirms at
+/// [`WIPE_CONFIRMATION_PATH`] with the same token.
+pub const WIPE_STATUS: u16 = 410;
+/// Where a device confirms that it erased itself (POST, its token as bearer).
+pub const WIPE_CONFIRMATION_PATH: &str = "/api/v1/auth/wiped";
+
 /// The device's half of a sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncRequest {

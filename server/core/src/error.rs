@@ -19,6 +19,9 @@ pub enum Error {
     /// No valid session.
     #[error("{0}")]
     Unauthorized(String),
+    /// The token's device was reported lost: it must erase itself (`WIPE_STATUS`).
+    #[error("this device was reported lost; its data must be erased")]
+    DeviceWipe,
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),

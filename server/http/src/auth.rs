@@ -67,15 +67,38 @@ impl FromRequestParts<AppState> for Caller {
             }
             return Ok(Caller(state.sessions().authenticate(cookie.value()).await?));
         };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-            })?;
+        let token = bearer(header)?;
         Ok(Caller(state.sessions().authenticate(token).await?))
     }
+}
+
+/// A request's bearer token as sent, not yet authenticated: for the one route a device calls
+/// with a token that no longer authenticates (confirming its remote wipe).
+#[derive(Debug)]
+pub struct BearerToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                AppError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
+            })?;
+        Ok(BearerToken(bearer(header)?.to_owned()))
+    }
+}
+
+fn bearer(header: &axum::http::HeaderValue) -> Result<&str, AppError> {
+    header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })
 }

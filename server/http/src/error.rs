@@ -22,6 +22,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unauthorized(String),
+    /// The token's device was reported lost: it must erase itself.
+    #[error("this device was reported lost; erase its data and confirm")]
+    DeviceWipe,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -53,6 +56,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::DeviceWipe => StatusCode::GONE,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -70,6 +74,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Invalid { .. } => "invalid_input",
             AppError::Unauthorized(_) => "unauthorized",
+            AppError::DeviceWipe => "device_wipe",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -126,6 +131,7 @@ impl From<huifang_core::Error> for AppError {
             Error::Malformed(message) => AppError::BadRequest(message),
             Error::Invalid { message, details } => AppError::Invalid { message, details },
             Error::Unauthorized(message) => AppError::Unauthorized(message),
+            Error::DeviceWipe => AppError::DeviceWipe,
             Error::Forbidden(message) => AppError::Forbidden(message),
             Error::NotFound(message) => AppError::NotFound(message),
             Error::Conflict(message) => AppError::Conflict(message),

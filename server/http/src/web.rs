@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for Viewer {
         let lang = lang_of(&CookieJar::from_headers(&parts.headers));
         match Caller::from_request_parts(parts, state).await {
             Ok(caller) => Ok(Viewer { caller, lang }),
-            Err(AppError::Unauthorized(_)) => {
+            Err(AppError::Unauthorized(_) | AppError::DeviceWipe) => {
                 let back = parts
                     .uri
                     .path_and_query()

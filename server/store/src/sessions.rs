@@ -4,7 +4,7 @@
 
 use huifang_protocol::{Role, UnitKind};
 use serde::Serialize;
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::db::{Database, parse_stored_time, stored_code};
 use crate::error::StoreError;
@@ -19,7 +19,14 @@ pub struct SessionInfo {
     pub expires_at: String,
     pub last_used_at: String,
     pub revoked_at: Option<String>,
+    /// A remote wipe: when it was ordered, when the device was told, when it confirmed.
+    pub wipe_requested_at: Option<String>,
+    pub wipe_told_at: Option<String>,
+    pub wipe_confirmed_at: Option<String>,
 }
+
+const INFO_COLUMNS: &str = "id, staff_id, device_name, created_at, expires_at, last_used_at, \
+     revoked_at, wipe_requested_at, wipe_told_at, wipe_confirmed_at";
 
 /// A session with the staff member and unit behind it: what authenticating a token reads.
 #[derive(Debug, Clone)]
@@ -27,6 +34,8 @@ pub struct SessionHolder {
     pub session_id: i64,
     pub expires_at: String,
     pub revoked: bool,
+    /// The device was reported lost and has not yet confirmed erasing itself.
+    pub wipe_pending: bool,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     pub staff_id: i64,
     pub username: String,
@@ -41,6 +50,8 @@ struct HolderRow {
     session_id: i64,
     expires_at: String,
     revoked_at: Option<String>,
+    wipe_requested_at: Option<String>,
+    wipe_confirmed_at: Option<String>,
     last_used_at: String,
     staff_id: i64,
     username: String,
@@ -76,7 +87,8 @@ pub async fn insert(
 /// The session whose token hashes to `token_hash`, with its holder.
 pub async fn holder(db: &Database, token_hash: &str) -> Result<Option<SessionHolder>, StoreError> {
     let row: Option<HolderRow> = sqlx::query_as(
-        "SELECT s.id AS session_id, s.expires_at, s.revoked_at, s.last_used_at,
+        "SELECT s.id AS session_id, s.expires_at, s.revoked_at, s.wipe_requested_at,
+                s.wipe_confirmed_at, s.last_used_at,
                 st.id AS staff_id, st.username, st.role, st.deactivated_at,
                 u.id AS unit_id, u.kind AS unit_kind, u.community_id
          FROM sessions s
@@ -97,6 +109,7 @@ pub async fn holder(db: &Database, token_hash: &str) -> Result<Option<SessionHol
         session_id: row.session_id,
         expires_at: row.expires_at,
         revoked: row.revoked_at.is_some(),
+        wipe_pending: row.wipe_requested_at.is_some() && row.wipe_confirmed_at.is_none(),
         last_used_at: parse_stored_time(&row.last_used_at),
         staff_id: row.staff_id,
         username: row.username,
@@ -181,12 +194,56 @@ pub async fn revoke_all_of(db: &Database, staff_id: i64) -> Result<u64, StoreErr
     Ok(done.rows_affected())
 }
 
+/// Orders a remote wipe of the session's device and revokes the session (a lost phone). Ordering
+/// it again keeps the first order's time and author.
+pub async fn request_wipe(db: &Database, session_id: i64, by: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE sessions SET wipe_requested_at = COALESCE(wipe_requested_at, $1),
+                wipe_requested_by = COALESCE(wipe_requested_by, $2),
+                revoked_at = COALESCE(revoked_at, $1)
+         WHERE id = $3",
+    )
+    .bind(db.now_text())
+    .bind(by)
+    .bind(session_id)
+    .execute(db.pool())
+    .await?;
+    db.note_registry_change();
+    Ok(())
+}
+
+/// Notes the first time the device was told to erase itself.
+pub async fn wipe_told(db: &Database, session_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET wipe_told_at = $1 WHERE id = $2 AND wipe_told_at IS NULL")
+        .bind(db.now_text())
+        .bind(session_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Records the device's confirmation that it erased itself; returns the session's id, or `None`
+/// when no wipe was ordered for the session of `token_hash`. A repeated confirmation keeps the
+/// first one's time.
+pub async fn confirm_wipe(db: &Database, token_hash: &str) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE sessions SET wipe_confirmed_at = COALESCE(wipe_confirmed_at, $1),
+                wipe_told_at = COALESCE(wipe_told_at, $1)
+         WHERE token_hash = $2 AND wipe_requested_at IS NOT NULL
+         RETURNING id",
+    )
+    .bind(db.now_text())
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
 /// One session.
 pub async fn get(db: &Database, session_id: i64) -> Result<Option<SessionInfo>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, staff_id, device_name, created_at, expires_at, last_used_at, revoked_at
-         FROM sessions WHERE id = $1",
-    )
+    // The column list is this module's constant: nothing from outside enters the text.
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {INFO_COLUMNS} FROM sessions WHERE id = $1"
+    )))
     .bind(session_id)
     .fetch_optional(db.pool())
     .await?)
@@ -194,10 +251,9 @@ pub async fn get(db: &Database, session_id: i64) -> Result<Option<SessionInfo>, 
 
 /// The sessions of one staff member, newest first (at most 200).
 pub async fn list_of(db: &Database, staff_id: i64) -> Result<Vec<SessionInfo>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, staff_id, device_name, created_at, expires_at, last_used_at, revoked_at
-         FROM sessions WHERE staff_id = $1 ORDER BY id DESC LIMIT 200",
-    )
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {INFO_COLUMNS} FROM sessions WHERE staff_id = $1 ORDER BY id DESC LIMIT 200"
+    )))
     .bind(staff_id)
     .fetch_all(db.pool())
     .await?)

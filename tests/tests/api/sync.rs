@@ -8,7 +8,7 @@ use huifang_protocol::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, assert_error};
 use crate::sheets::{accept, handle};
 
 crate::on_both_backends!(
@@ -27,6 +27,7 @@ crate::on_both_backends!(
     a_listening_phone_hears_of_new_work,
     d_cb_1_an_outcome_that_did_not_stand_comes_back_to_its_phone,
     a_phone_stores_a_new_document_with_the_listing_the_server_sent,
+    a_phone_reported_lost_erases_itself_at_its_next_contact,
 );
 
 /// A phone's transport: the client's own [`HttpTransport`], with a switch that loses the next
@@ -1739,4 +1740,132 @@ async fn a_phone_stores_a_new_document_with_the_listing_the_server_sent(app: Tes
         .unwrap();
     let report = second.sync().await;
     assert_eq!((report.sent, report.committed), (1, 1), "{report:?}");
+}
+
+/// #18: an administrator orders the wipe of a lost phone; its next contact with the server — a
+/// sync, or the live channel — answers with the order, the phone deletes its store and confirms,
+/// and the session list shows when it was told and when it confirmed. Nobody but the phone's
+/// owner or an administrator can order it, and a token no wipe was ordered for confirms nothing.
+async fn a_phone_reported_lost_erases_itself_at_its_next_contact(app: TestApp) {
+    let admin = app.admin_token().await;
+    let syncing = Phone::sign_in(&app, "bsw.csc.01").await;
+    let listening = Phone::sign_in(&app, "bsw.csc.01").await;
+    syncing.sync().await;
+    listening.sync().await;
+    let session_of = |token: String| {
+        let app = &app;
+        async move {
+            app.get_json(&token, "/api/v1/auth/me").await["session_id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let (lost, also_lost) = (
+        session_of(syncing.token.clone()).await,
+        session_of(listening.token.clone()).await,
+    );
+    let staff_id = app.get_json(&syncing.token, "/api/v1/auth/me").await["staff"]["id"]
+        .as_i64()
+        .unwrap();
+
+    let other = app.login("bsw.gw.01", PASSWORD).await;
+    let refused = app
+        .post(
+            &other,
+            &format!("/api/v1/auth/sessions/{lost}/wipe"),
+            json!({}),
+        )
+        .await;
+    assert_error(refused, StatusCode::NOT_FOUND, "not_found", "not yours").await;
+    let itself = app
+        .post(
+            &syncing.token,
+            &format!("/api/v1/auth/sessions/{lost}/wipe"),
+            json!({}),
+        )
+        .await;
+    assert_error(itself, StatusCode::CONFLICT, "conflict", "sign out").await;
+    let stranger = app
+        .client
+        .post(app.url(huifang_protocol::WIPE_CONFIRMATION_PATH))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        stranger,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "no erasure",
+    )
+    .await;
+
+    for session in [lost, also_lost] {
+        let ordered = app
+            .post(
+                &admin,
+                &format!("/api/v1/auth/sessions/{session}/wipe"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(ordered.status(), StatusCode::OK);
+        let ordered: Value = ordered.json().await.unwrap();
+        assert!(ordered["wipe_requested_at"].is_string(), "{ordered}");
+        assert!(ordered["revoked_at"].is_string(), "{ordered}");
+        assert!(ordered["wipe_confirmed_at"].is_null(), "{ordered}");
+    }
+    let order = app.get(&syncing.token, "/api/v1/auth/me").await;
+    assert_eq!(order.status().as_u16(), huifang_protocol::WIPE_STATUS);
+    assert_error(order, StatusCode::GONE, "device_wipe", "reported lost").await;
+
+    let on_disk = |phone: &Phone| {
+        let path = phone.store.path().to_owned();
+        ["", "-wal", "-shm"].into_iter().any(|suffix| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            std::path::Path::new(&name).exists()
+        })
+    };
+    assert!(on_disk(&syncing) && on_disk(&listening));
+    let (store, transport) = (syncing.store.clone(), syncing.transport.clone());
+    let synced = tokio::task::spawn_blocking(move || store.sync_now(transport.as_ref()))
+        .await
+        .unwrap();
+    assert_eq!(synced.err(), Some(huifang_client::ClientError::Wiped));
+    let (store, transport) = (listening.store.clone(), listening.transport.clone());
+    let listened =
+        tokio::task::spawn_blocking(move || store.listen_for_work(&transport.inner, &|| true))
+            .await
+            .unwrap();
+    assert_eq!(listened.err(), Some(huifang_client::ClientError::Wiped));
+    for phone in [&syncing, &listening] {
+        assert!(!on_disk(phone), "the store's files are deleted");
+        assert_eq!(
+            phone.store.session().err(),
+            Some(huifang_client::ClientError::Wiped),
+            "and the store answers nothing more"
+        );
+    }
+
+    let sessions = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/auth/sessions?staff_id={staff_id}"),
+        )
+        .await;
+    for session in [lost, also_lost] {
+        let shown = sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == session)
+            .unwrap();
+        assert!(shown["wipe_told_at"].is_string(), "{shown}");
+        assert!(shown["wipe_confirmed_at"].is_string(), "{shown}");
+    }
+    // Confirmed, the token is simply refused: no wipe order for whoever finds it later.
+    assert_eq!(
+        app.get(&syncing.token, "/api/v1/auth/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -99,6 +99,16 @@ impl SessionStore {
             .await?
             .ok_or_else(|| Error::Unauthorized("the token is not valid; sign in again".into()))?;
         let now = self.db.now();
+        // Before the revocation it implies: a lost phone is told to erase itself, each time it
+        // calls, until it confirms.
+        if holder.wipe_pending {
+            sessions::wipe_told(&self.db, holder.session_id).await?;
+            tracing::warn!(
+                session = holder.session_id,
+                "a device reported lost was told to erase itself"
+            );
+            return Err(Error::DeviceWipe);
+        }
         if holder.revoked {
             return Err(Error::Unauthorized(
                 "the token was revoked; sign in again".into(),
@@ -163,7 +173,6 @@ impl SessionStore {
         }
     }
 
-    /// Revokes one session. Revoking an already revoked session changes nothing.
     /// Whether `caller`'s session still stands as it did when the request began: not revoked,
     /// not expired, the account active, in the same role and unit (a long-lived channel closes
     /// when any of these changes, and the device reconnects with what is true now).
@@ -178,6 +187,7 @@ impl SessionStore {
         }))
     }
 
+    /// Revokes one session. Revoking an already revoked session changes nothing.
     pub async fn revoke(&self, session_id: i64) -> Result<(), Error> {
         Ok(sessions::revoke(&self.db, session_id).await?)
     }
@@ -185,6 +195,19 @@ impl SessionStore {
     /// Revokes every live session of a staff member (lost phone, staff leaving); returns how many.
     pub async fn revoke_all_of(&self, staff_id: i64) -> Result<u64, Error> {
         Ok(sessions::revoke_all_of(&self.db, staff_id).await?)
+    }
+
+    /// Orders the remote wipe of a session's device (reported lost) and revokes the session.
+    pub async fn request_wipe(&self, session_id: i64, by: i64) -> Result<(), Error> {
+        Ok(sessions::request_wipe(&self.db, session_id, by).await?)
+    }
+
+    /// A device confirms, with its token, that it erased itself. Refused for a token whose
+    /// device was not ordered to.
+    pub async fn confirm_wipe(&self, token: &str) -> Result<i64, Error> {
+        sessions::confirm_wipe(&self.db, &token_hash(token))
+            .await?
+            .ok_or_else(|| Error::Unauthorized("no erasure was asked of this device".into()))
     }
 
     pub async fn get(&self, session_id: i64) -> Result<Option<SessionInfo>, Error> {

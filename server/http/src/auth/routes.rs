@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use huifang_protocol::{Role, StaffMember, Unit};
 use serde::{Deserialize, Serialize};
 
-use super::Caller;
+use super::{BearerToken, Caller};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, ClientAddress};
 use crate::state::AppState;
@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/password", post(change_password))
         .route("/sessions", get(list_sessions))
         .route("/sessions/{id}", delete(revoke_session))
+        .route("/sessions/{id}/wipe", post(wipe_session))
+        .route("/wiped", post(confirm_wipe))
 }
 
 #[derive(Deserialize)]
@@ -221,5 +223,49 @@ async fn revoke_session(
     }
     state.sessions().revoke(id).await?;
     tracing::info!(session = id, "session revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Orders a lost device to erase itself: its owner or an administrator. The session is revoked at
+/// once; the device's next call with its token (a sync, the live channel) is answered
+/// `WIPE_STATUS` until it confirms. The session list shows when it was told and confirmed.
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn wipe_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> AppResult<Json<SessionInfo>> {
+    let session = state.sessions().get(id).await?;
+    let visible = session
+        .as_ref()
+        .is_some_and(|s| s.staff_id == caller.staff_id || caller.role == Role::Admin);
+    if !visible {
+        return Err(AppError::NotFound(format!(
+            "session {id} does not exist or is not yours"
+        )));
+    }
+    if id == caller.session_id {
+        return Err(AppError::Conflict(
+            "a device cannot order its own wipe; sign out instead".into(),
+        ));
+    }
+    state.sessions().request_wipe(id, caller.staff_id).await?;
+    tracing::warn!(session = id, "remote wipe ordered");
+    let session = state
+        .sessions()
+        .get(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("session {id} does not exist")))?;
+    Ok(Json(session))
+}
+
+/// A device that was told to erase itself says it did, with the token it held.
+#[tracing::instrument(skip(state, token))]
+async fn confirm_wipe(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> AppResult<StatusCode> {
+    let session = state.sessions().confirm_wipe(&token).await?;
+    tracing::info!(session, "a device confirmed its remote wipe");
     Ok(StatusCode::NO_CONTENT)
 }
