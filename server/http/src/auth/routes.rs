@@ -1,5 +1,5 @@
 //! `/api/v1/auth`: sign in, sign out, who am I, password change, and the device sessions an
-//! administrator can revoke.
+//! administrator can revoke or order wiped (a lost phone), with the phone's confirmation.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -212,18 +212,21 @@ async fn revoke_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
-    let session = state.sessions().get(id).await?;
-    let visible = session
-        .as_ref()
-        .is_some_and(|s| s.staff_id == caller.staff_id || caller.role == Role::Admin);
-    if !visible {
-        return Err(AppError::NotFound(format!(
-            "session {id} does not exist or is not yours"
-        )));
-    }
+    own_or_administered(&state, &caller, id).await?;
     state.sessions().revoke(id).await?;
     tracing::info!(session = id, "session revoked");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Session `id`, if it is the caller's or the caller is an administrator; otherwise not found
+/// (another's sessions are not told apart from none).
+async fn own_or_administered(state: &AppState, caller: &Caller, id: i64) -> AppResult<SessionInfo> {
+    state
+        .sessions()
+        .get(id)
+        .await?
+        .filter(|s| s.staff_id == caller.staff_id || caller.role == Role::Admin)
+        .ok_or_else(|| AppError::NotFound(format!("session {id} does not exist or is not yours")))
 }
 
 /// Orders a lost device to erase itself: its owner or an administrator. The session is revoked at
@@ -235,15 +238,7 @@ async fn wipe_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<Json<SessionInfo>> {
-    let session = state.sessions().get(id).await?;
-    let visible = session
-        .as_ref()
-        .is_some_and(|s| s.staff_id == caller.staff_id || caller.role == Role::Admin);
-    if !visible {
-        return Err(AppError::NotFound(format!(
-            "session {id} does not exist or is not yours"
-        )));
-    }
+    own_or_administered(&state, &caller, id).await?;
     if id == caller.session_id {
         return Err(AppError::Conflict(
             "a device cannot order its own wipe; sign out instead".into(),
@@ -251,12 +246,7 @@ async fn wipe_session(
     }
     state.sessions().request_wipe(id, caller.staff_id).await?;
     tracing::warn!(session = id, "remote wipe ordered");
-    let session = state
-        .sessions()
-        .get(id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("session {id} does not exist")))?;
-    Ok(Json(session))
+    Ok(Json(own_or_administered(&state, &caller, id).await?))
 }
 
 /// A device that was told to erase itself says it did, with the token it held.
