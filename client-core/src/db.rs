@@ -10,11 +10,11 @@ use crate::error::Result;
 
 /// Opens (creating) the database file under `key` with the settings every connection needs: WAL
 /// so the UI can read while sync writes, foreign keys on, and a busy timeout instead of instant
-/// failures. The file is its user's alone (see [`owner_only`]) and encrypted (see
-/// [`encryption`]); a plaintext store an earlier version left is encrypted first. No key only for
-/// the benchmarks' comparison (feature `unencrypted-benchmark`).
+/// failures. The file is its user's alone and encrypted (see [`encryption`]); a plaintext store
+/// an earlier version left is encrypted first. No key only for the benchmarks' comparison
+/// (feature `unencrypted-benchmark`).
 pub(crate) fn open(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
-    owner_only(path)?;
+    encryption::owner_only(path)?;
     if let Some(key) = key
         && encryption::is_plaintext(path)?
     {
@@ -31,41 +31,6 @@ pub(crate) fn open(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)
-}
-
-/// The store holds customers' names, phone numbers and signatures and the session's token, so
-/// on Unix (Android, iOS, the field client) its file is created readable and writable by its user
-/// only (0600), and a store created before this is tightened when opened. SQLite gives the log
-/// and shared-memory files it creates the database file's mode; ones left by an older version
-/// are tightened too.
-pub(crate) fn owner_only(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let storage = |e: std::io::Error| crate::error::ClientError::Storage {
-            reason: format!("{}: {e}", path.display()),
-        };
-        // Created empty if missing (SQLite takes an empty file as a new database), never
-        // truncated.
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(storage)?;
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            let file = Path::new(&name);
-            if file.exists() {
-                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
-                    .map_err(storage)?;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! database (AES-256, every page and every log frame encrypted and authenticated) under a 256-bit
 //! key the app keeps in the platform's key store (Android Keystore, iOS Keychain) — the field
 //! client in a file of its user's. The key is used raw (SQLCipher's `x'…'` form): it is random,
-//! so no password derivation is spent on every open.
+//! so no password derivation is spent on every open. The files are also readable by their user
+//! only ([`owner_only`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -123,7 +124,7 @@ pub(crate) fn copy_under(conn: &Connection, path: &Path, key: &StoreKey) -> Resu
     // A copy left by an interrupted attempt is of no use: the original is still whole.
     remove_copy(&fresh)?;
     let copy = || -> Result<()> {
-        crate::db::owner_only(&fresh)?;
+        owner_only(&fresh)?;
         let target = fresh.to_str().ok_or_else(|| ClientError::Storage {
             reason: format!("{}: not a UTF-8 path", fresh.display()),
         })?;
@@ -171,6 +172,41 @@ pub(crate) fn replace(fresh: &Path, path: &Path) -> Result<()> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         sync(folder)?;
     }
+    Ok(())
+}
+
+/// The store holds customers' names, phone numbers and signatures and the session's token, so
+/// on Unix (Android, iOS, the field client) its file is created readable and writable by its user
+/// only (0600), and a store created before this is tightened when opened. SQLite gives the log
+/// and shared-memory files it creates the database file's mode; ones left by an older version
+/// are tightened too.
+pub(crate) fn owner_only(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let storage = |e: std::io::Error| crate::error::ClientError::Storage {
+            reason: format!("{}: {e}", path.display()),
+        };
+        // Created empty if missing (SQLite takes an empty file as a new database), never
+        // truncated.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(storage)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            if file.exists() {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(storage)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
