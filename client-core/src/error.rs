@@ -46,6 +46,10 @@ pub enum ClientError {
     /// the phone again, sign in on a new store.
     #[error("this phone was reported lost; its Huifang data was erased")]
     Wiped,
+    /// The company requires a newer app: update it. Nothing on the phone is lost; it syncs
+    /// after the update.
+    #[error("{reason}")]
+    UpdateRequired { reason: String },
     /// The local database failed (disk full, I/O error).
     #[error("local storage failed: {reason}")]
     Storage { reason: String },
@@ -101,6 +105,10 @@ impl From<crate::transport::TransportError> for ClientError {
             TransportError::Rejected { status, .. } if status == huifang_protocol::WIPE_STATUS => {
                 ClientError::Wiped
             }
+            TransportError::Rejected {
+                status: 426,
+                reason,
+            } => ClientError::UpdateRequired { reason },
             TransportError::Rejected { status, reason } => ClientError::ServerRefused {
                 reason: format!("{status}: {reason}"),
             },

@@ -35,6 +35,8 @@ pub struct ClientStore {
     clock: Clock,
     /// Documents per page asked of the server in a sync.
     pub(crate) sync_page_size: u32,
+    /// The app's version, reported with each sync (the server may require a newer one).
+    pub(crate) app_version: String,
     /// Set once the store was erased on the server's order ([`ClientStore::erase`]): every call
     /// then answers [`ClientError::Wiped`].
     wiped: AtomicBool,
@@ -81,6 +83,7 @@ impl ClientStore {
             path,
             clock: Clock::system(),
             sync_page_size: SYNC_PAGE_SIZE,
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
             wiped: AtomicBool::new(false),
         })
     }
@@ -91,6 +94,18 @@ impl ClientStore {
     pub fn with_sync_page_size(mut self, documents: u32) -> Self {
         self.sync_page_size = documents.clamp(1, huifang_protocol::MAX_PAGE);
         self
+    }
+
+    /// The same store reporting `version` as the app's (dotted numbers, `2.3.0`) with each sync;
+    /// the library's own version unless told.
+    pub fn with_app_version(mut self, version: &str) -> Result<Self> {
+        if huifang_protocol::app_version(version).is_none() {
+            return Err(ClientError::invalid(format!(
+                "an app version is dotted numbers such as 2.3.0, not {version:?}"
+            )));
+        }
+        self.app_version = version.to_owned();
+        Ok(self)
     }
 
     /// The same store reading `clock` for "now" (tests start it at a chosen instant).

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use huifang_protocol::{
-    BLOB_PART_BYTES, BlobUploadStatus, DocumentKind, MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges,
-    SYNC_VERSION, SyncRequest, SyncResponse, decode_message, encode_message, format_time,
+    BLOB_PART_BYTES, BlobUploadStatus, DeviceReport, DocumentKind, DoneOnPhone, MAX_DONE_ON_PHONE,
+    MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges, SYNC_VERSION, SyncRequest, SyncResponse,
+    decode_message, encode_message, format_time,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -171,6 +172,7 @@ impl ClientStore {
                     changes: Vec::new(),
                     scope_version: self.read(|conn| meta(conn, "scope_version"))?,
                     page_size,
+                    device: Some(self.device_report()?),
                 };
                 let answer = match next_page.take() {
                     Some(fetching) => fetching.join().map_err(|_| ClientError::Offline {
@@ -227,8 +229,46 @@ impl ClientStore {
                 }
             }
         })?;
+        let finished = format_time(self.now());
+        self.write(|tx| set_meta(tx, "last_synced_at", &finished))?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// What this phone says of itself with each sync request: the app and schema versions, its
+    /// last finished sync, what waits in the outbox and since when, and the follow-ups done here
+    /// whose outcome has not reached the server (so a supervisor sees "done on the phone, not yet
+    /// synced" rather than a missed deadline).
+    fn device_report(&self) -> Result<DeviceReport> {
+        self.read(|conn| {
+            let (pending_changes, oldest_pending_at): (i64, Option<String>) = conn.query_row(
+                "SELECT COUNT(DISTINCT document_id), MIN(created_at) FROM outbox",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let mut done = conn.prepare(
+                "SELECT f.id, f.done_at FROM follow_ups f
+                 WHERE f.done_at IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM outbox o WHERE o.document_id = f.id)
+                 ORDER BY f.done_at LIMIT ?1",
+            )?;
+            let done_on_phone = done
+                .query_map([MAX_DONE_ON_PHONE as i64], |row| {
+                    Ok(DoneOnPhone {
+                        follow_up_id: row.get(0)?,
+                        done_at: row.get(1)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(DeviceReport {
+                app_version: self.app_version.clone(),
+                schema_version: crate::schema::VERSION,
+                last_synced_at: meta(conn, "last_synced_at")?,
+                pending_changes: u32::try_from(pending_changes).unwrap_or(u32::MAX),
+                oldest_pending_at,
+                done_on_phone,
+            })
+        })
     }
 
     /// The changes the server refused, newest first: what the app shows its user.

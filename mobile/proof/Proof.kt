@@ -70,10 +70,10 @@ fun run() {
     // An app keeps this key in Android Keystore (wrapped by a Keystore key) or the iOS Keychain.
     val key = generateStoreKey()
     check(key.size == 32) { "a store key is 32 bytes" }
-    expectError<MobileException.InvalidInput> { FieldStore.open(path, ByteArray(16), null) }
-    val store = FieldStore.open(path, key, null)
+    expectError<MobileException.InvalidInput> { FieldStore.open(path, ByteArray(16), "1.0.0", null) }
+    val store = FieldStore.open(path, key, "1.0.0", null)
     check(store.signedIn() == null) { "nobody is signed in yet" }
-    expectError<MobileException.WrongKey> { FieldStore.open(path, generateStoreKey(), null) }
+    expectError<MobileException.WrongKey> { FieldStore.open(path, generateStoreKey(), "1.0.0", null) }
     val wrong = expectError<MobileException.Unauthorized> { store.logIn(url, user, "not the password", "kotlin proof") }
     check(wrong.contains("wrong username or password")) { wrong }
     expectError<MobileException.InvalidInput> { store.logIn("http://example.com", user, password, "k") }
@@ -142,8 +142,8 @@ fun run() {
     store.rekey(newKey)
     check(store.signedIn()?.username == user) { "still signed in after rekey" }
     store.close()
-    expectError<MobileException.WrongKey> { FieldStore.open(path, key, null) }
-    val reopened = FieldStore.open(path, newKey, null)
+    expectError<MobileException.WrongKey> { FieldStore.open(path, key, "1.0.0", null) }
+    val reopened = FieldStore.open(path, newKey, "1.0.0", null)
     check(reopened.signedIn()?.username == user) { "the rekeyed store opens with the new key" }
 
     // The phone is lost: an administrator orders its wipe; at its next sync it erases itself.

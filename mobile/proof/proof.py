@@ -79,10 +79,10 @@ def main():
     # The app keeps this key in Android Keystore / the iOS Keychain.
     key = hf.generate_store_key()
     assert len(key) == 32 and key != hf.generate_store_key()
-    expect_error(hf.MobileError.InvalidInput, lambda: hf.FieldStore.open(path, b"short", None))
-    store = hf.FieldStore.open(path, key, None)
+    expect_error(hf.MobileError.InvalidInput, lambda: hf.FieldStore.open(path, b"short", "1.0.0", None))
+    store = hf.FieldStore.open(path, key, "1.0.0", None)
     assert store.signed_in() is None
-    expect_error(hf.MobileError.WrongKey, lambda: hf.FieldStore.open(path, hf.generate_store_key(), None))
+    expect_error(hf.MobileError.WrongKey, lambda: hf.FieldStore.open(path, hf.generate_store_key(), "1.0.0", None))
     message = expect_error(
         hf.MobileError.Unauthorized,
         lambda: store.log_in(URL, USER, "not the password", "python proof"),
@@ -145,8 +145,8 @@ def main():
     store.rekey(new_key)
     assert store.badge_counts().unsynced == 0 and store.signed_in().username == USER
     del store
-    expect_error(hf.MobileError.WrongKey, lambda: hf.FieldStore.open(path, key, None))
-    store = hf.FieldStore.open(path, new_key, None)
+    expect_error(hf.MobileError.WrongKey, lambda: hf.FieldStore.open(path, key, "1.0.0", None))
+    store = hf.FieldStore.open(path, new_key, "1.0.0", None)
     assert store.signed_in().username == USER
 
     # The phone is lost: an administrator orders its wipe; at its next sync it erases itself.

@@ -44,6 +44,9 @@ pub enum MobileError {
     /// the store's key from the Keystore/Keychain and show the sign-in screen.
     #[error("{reason}")]
     Wiped { reason: String },
+    /// The company requires a newer app: ask the user to update. Nothing on the phone is lost.
+    #[error("{reason}")]
+    UpdateRequired { reason: String },
     /// The phone's storage failed (disk full).
     #[error("{reason}")]
     Storage { reason: String },
@@ -68,6 +71,7 @@ impl From<ClientError> for MobileError {
             ClientError::ServerRefused { .. } => MobileError::ServerRefused { reason },
             ClientError::WrongKey => MobileError::WrongKey { reason },
             ClientError::Wiped => MobileError::Wiped { reason },
+            ClientError::UpdateRequired { .. } => MobileError::UpdateRequired { reason },
             ClientError::Storage { .. } => MobileError::Storage { reason },
         }
     }

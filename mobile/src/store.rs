@@ -71,19 +71,22 @@ impl FieldStore {
     /// Opens (or creates) the store at `path` in the app's private storage, encrypted under
     /// `key` (32 bytes the app keeps in Android Keystore or the iOS Keychain; see
     /// [`generate_store_key`]). A key that does not open the store is `MobileError.WrongKey`.
+    /// `app_version`: the app's version (dotted numbers, `2.3.0`), reported with each sync; the
+    /// company may require a newer one (`MobileError.UpdateRequired`).
     /// `extra_root_certificates_pem`: the company's CA certificate(s), if its server's
     /// certificate is not from a public authority.
     #[uniffi::constructor]
     pub fn open(
         path: String,
         key: Vec<u8>,
+        app_version: String,
         extra_root_certificates_pem: Option<String>,
     ) -> Result<Arc<Self>, MobileError> {
         let key = zeroize::Zeroizing::new(key);
         guarded(|| {
             let key = StoreKey::from_bytes(&key)?;
             Ok(Arc::new(FieldStore {
-                store: ClientStore::open(&path, &key)?,
+                store: ClientStore::open(&path, &key)?.with_app_version(&app_version)?,
                 extra_roots_pem: extra_root_certificates_pem.filter(|pem| !pem.trim().is_empty()),
                 transport: RwLock::new(None),
             }))

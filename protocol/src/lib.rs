@@ -71,8 +71,9 @@ pub use survey::{
 };
 pub use units::UnitKind;
 pub use wire::{
-    BLOB_PART_BYTES, BlobUploadStatus, IncomingDocument, MAX_BLOB_BYTES, MAX_COMPRESSED_BYTES,
-    MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges, ReferenceRows, Rejection, SYNC_VERSION,
-    SyncRequest, SyncResponse, WIPE_CONFIRMATION_PATH, WIPE_STATUS, WireError,
-    decode as decode_message, decode_request, encode as encode_message,
+    BLOB_PART_BYTES, BlobUploadStatus, DeviceReport, DoneOnPhone, IncomingDocument, MAX_BLOB_BYTES,
+    MAX_COMPRESSED_BYTES, MAX_DONE_ON_PHONE, MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges,
+    ReferenceRows, Rejection, SYNC_VERSION, SyncRequest, SyncResponse, WIPE_CONFIRMATION_PATH,
+    WIPE_STATUS, WireError, app_version, decode as decode_message, decode_request,
+    encode as encode_message,
 };

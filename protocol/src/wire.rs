@@ -50,6 +50,80 @@ pub struct SyncRequest {
     /// The scope the device's documents were synced for (`SyncResponse::scope_version`).
     #[serde(default)]
     pub scope_version: Option<String>,
+    /// The phone's state, sent with the first request of each sync (absent from apps before
+    /// it existed).
+    #[serde(default)]
+    pub device: Option<DeviceReport>,
+}
+
+/// What a phone says of itself with each sync (#18), so head office and unit heads see per phone
+/// when it last synced, what it holds unsynced and which app it runs — whom to call before a
+/// 24-hour deadline passes — and the server can require a newer app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceReport {
+    /// The app's version, dotted numbers (`1.4.2`).
+    pub app_version: String,
+    /// The version of the phone store's schema.
+    pub schema_version: u32,
+    /// When the phone last finished a sync (RFC 3339), if ever.
+    pub last_synced_at: Option<String>,
+    /// Documents with local changes not yet acknowledged by the server.
+    pub pending_changes: u32,
+    /// When the oldest of them was made.
+    pub oldest_pending_at: Option<String>,
+    /// Follow-ups done on the phone whose outcome has not reached the server, at most
+    /// [`MAX_DONE_ON_PHONE`].
+    pub done_on_phone: Vec<DoneOnPhone>,
+}
+
+/// A follow-up recorded on the phone and not yet synced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoneOnPhone {
+    pub follow_up_id: String,
+    /// When it was done, as recorded on the phone (RFC 3339).
+    pub done_at: String,
+}
+
+/// Most follow-ups a device report lists as done on the phone.
+pub const MAX_DONE_ON_PHONE: usize = 1_000;
+
+impl DeviceReport {
+    /// The shape a server relies on: a version of dotted numbers, times it can read, bounded
+    /// lists of well-formed ids.
+    pub fn check(&self) -> Result<(), String> {
+        if app_version(&self.app_version).is_none() {
+            return Err(format!(
+                "device.app_version must be dotted numbers such as 1.4.2, not {:?}",
+                self.app_version.chars().take(40).collect::<String>()
+            ));
+        }
+        for (field, time) in [
+            ("device.last_synced_at", &self.last_synced_at),
+            ("device.oldest_pending_at", &self.oldest_pending_at),
+        ] {
+            if let Some(time) = time {
+                crate::parse_time(field, time)?;
+            }
+        }
+        if self.done_on_phone.len() > MAX_DONE_ON_PHONE {
+            return Err(format!(
+                "device.done_on_phone lists at most {MAX_DONE_ON_PHONE} follow-ups"
+            ));
+        }
+        for done in &self.done_on_phone {
+            crate::check_document_id(&done.follow_up_id)
+                .map_err(|e| format!("device.done_on_phone.follow_up_id: {e}"))?;
+            crate::parse_time("device.done_on_phone.done_at", &done.done_at)?;
+        }
+        Ok(())
+    }
+}
+
+/// An app version's numbers (`1.4.2` → `[1, 4, 2]`), compared number by number; `None` for
+/// anything else (at most four numbers).
+pub fn app_version(text: &str) -> Option<Vec<u32>> {
+    let numbers: Option<Vec<u32>> = text.split('.').map(|n| n.parse().ok()).collect();
+    numbers.filter(|n| (1..=4).contains(&n.len()) && text.len() <= 32)
 }
 
 /// Automerge changes a device made to one document.
@@ -224,6 +298,9 @@ impl SyncRequest {
                 found: self.version,
             });
         }
+        if let Some(device) = &self.device {
+            device.check().map_err(WireError::Malformed)?;
+        }
         Ok(())
     }
 }
@@ -244,6 +321,7 @@ mod tests {
             page_size: 500,
             reference_version: None,
             scope_version: None,
+            device: None,
         }
     }
 
@@ -274,5 +352,70 @@ mod tests {
             ..request()
         };
         assert!(matches!(old.check(), Err(WireError::Version { found: 0 })));
+    }
+
+    /// #18: a device report is checked before the server keeps it; versions compare by number.
+    #[test]
+    fn a_device_report_is_well_formed_or_refused() {
+        let good = DeviceReport {
+            app_version: "2.10.1".into(),
+            schema_version: 5,
+            last_synced_at: Some("2026-11-30T08:00:00.000Z".into()),
+            pending_changes: 2,
+            oldest_pending_at: Some("2026-11-30T09:00:00.000Z".into()),
+            done_on_phone: vec![DoneOnPhone {
+                follow_up_id: "b".repeat(32),
+                done_at: "2026-11-30T09:00:00.000Z".into(),
+            }],
+        };
+        assert_eq!(good.check(), Ok(()));
+        assert!(
+            app_version("2.10.1") > app_version("2.9.9"),
+            "numbers, not text"
+        );
+        assert_eq!(app_version("2.3"), Some(vec![2, 3]));
+        for bad in ["", "v2", "2..3", "1.2.3.4.5", "1.-2", "１.２"] {
+            assert_eq!(app_version(bad), None, "{bad}");
+        }
+        let refused = |report: DeviceReport| report.check().unwrap_err();
+        assert!(
+            refused(DeviceReport {
+                app_version: "latest".into(),
+                ..good.clone()
+            })
+            .contains("app_version")
+        );
+        assert!(
+            refused(DeviceReport {
+                last_synced_at: Some("yesterday".into()),
+                ..good.clone()
+            })
+            .contains("last_synced_at")
+        );
+        assert!(
+            refused(DeviceReport {
+                done_on_phone: vec![DoneOnPhone {
+                    follow_up_id: "x".into(),
+                    done_at: "2026-11-30T09:00:00.000Z".into()
+                }],
+                ..good.clone()
+            })
+            .contains("follow_up_id")
+        );
+        assert!(
+            refused(DeviceReport {
+                done_on_phone: vec![good.done_on_phone[0].clone(); MAX_DONE_ON_PHONE + 1],
+                ..good.clone()
+            })
+            .contains("at most")
+        );
+        let request = SyncRequest {
+            device: Some(DeviceReport {
+                app_version: "x".into(),
+                ..good
+            }),
+            ..request()
+        };
+        assert!(matches!(request.check(), Err(WireError::Malformed(_))));
     }
 }

@@ -236,6 +236,7 @@ proptest! {
             page_size: 10,
             reference_version: None,
             scope_version: None,
+            device: None,
         };
         let decoded = decode_request(&encode_message(&request).unwrap()).unwrap();
         for change in decoded.changes {

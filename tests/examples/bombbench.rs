@@ -149,6 +149,7 @@ fn request_of(make: &dyn Fn(usize) -> Vec<u8>) -> Vec<u8> {
         page_size: 1,
         reference_version: None,
         scope_version: None,
+        device: None,
     })
     .unwrap()
 }

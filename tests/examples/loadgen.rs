@@ -337,6 +337,7 @@ fn main() {
                 page_size: 2_000,
                 reference_version: None,
                 scope_version: None,
+                device: None,
             };
             let mut docs = Vec::new();
             let mut request = request;
@@ -416,6 +417,7 @@ fn main() {
                         page_size: 1,
                         reference_version: (*reference_version).clone(),
                         scope_version: (*scope_version).clone(),
+                        device: None,
                     };
                     let sent = Instant::now();
                     let response = client

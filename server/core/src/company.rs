@@ -12,6 +12,8 @@ pub struct Company {
     db: Database,
     time_zone: Tz,
     registry: RegistryStore,
+    /// The oldest app version whose syncs are taken (`huifang serve --min-app-version`).
+    min_app_version: Option<Vec<u32>>,
 }
 
 impl Company {
@@ -20,7 +22,18 @@ impl Company {
             registry: RegistryStore::new(db.clone()),
             db,
             time_zone,
+            min_app_version: None,
         }
+    }
+
+    /// The same company refusing syncs from apps older than `version` (dotted numbers).
+    pub fn with_min_app_version(mut self, version: Option<Vec<u32>>) -> Self {
+        self.min_app_version = version;
+        self
+    }
+
+    pub fn min_app_version(&self) -> Option<&Vec<u32>> {
+        self.min_app_version.as_ref()
     }
 
     pub fn db(&self) -> &Database {

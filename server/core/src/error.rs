@@ -22,6 +22,9 @@ pub enum Error {
     /// The token's device was reported lost: it must erase itself (`WIPE_STATUS`).
     #[error("this device was reported lost; its data must be erased")]
     DeviceWipe,
+    /// The phone's app is older than the company requires.
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),

@@ -11,6 +11,7 @@ pub mod blobs;
 mod company;
 mod cores;
 pub mod deadlines;
+pub mod devices;
 mod error;
 pub mod facts;
 pub mod followups;

@@ -41,6 +41,14 @@ pub async fn exchange(
     if request.cursor < 0 {
         return Err(Error::invalid("cursor must not be negative"));
     }
+    // Before anything of it is taken: an app the company no longer accepts keeps its changes —
+    // and what it reported is kept, so its supervisor sees what waits on it.
+    if let Err(refused) = crate::devices::require_app_version(company, request.device.as_ref()) {
+        if let Some(report) = &request.device {
+            crate::devices::record(company, caller, report, &[]).await?;
+        }
+        return Err(refused);
+    }
     if request.changes.len() > MAX_CHANGED_DOCUMENTS {
         return Err(Error::invalid(format!(
             "at most {MAX_CHANGED_DOCUMENTS} documents per sync; send the rest next time"
@@ -94,6 +102,9 @@ pub async fn exchange(
             }
             Err(apply::Refusal::Failed(error)) => return Err(error),
         }
+    }
+    if let Some(report) = &request.device {
+        crate::devices::record(company, caller, report, &committed).await?;
     }
     // A device whose staff member changed role or unit since its last sync starts over: it is
     // told every document now in scope (and purges the rest) and receives them from the start.

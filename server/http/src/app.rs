@@ -35,7 +35,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::blobs::router())
         .merge(crate::plans::router())
         .merge(crate::surveys::router())
-        .merge(crate::reports::router());
+        .merge(crate::reports::router())
+        .merge(crate::devices::router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

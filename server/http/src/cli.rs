@@ -66,6 +66,11 @@ struct GlobalArgs {
     clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+fn parse_app_version(text: &str) -> Result<Vec<u32>, String> {
+    huifang_protocol::app_version(text)
+        .ok_or_else(|| format!("{text:?} is not a version of dotted numbers such as 2.3.0"))
+}
+
 fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     huifang_protocol::parse_time("--clock-start", text)
 }
@@ -81,6 +86,10 @@ enum Command {
         /// instance.
         #[arg(long)]
         no_jobs: bool,
+        /// Refuse syncs from phone apps older than this version (dotted numbers, e.g. 2.3.0): they
+        /// are told to update, and keep their unsynced work until they do.
+        #[arg(long, env = "HUIFANG_MIN_APP_VERSION", value_parser = parse_app_version)]
+        min_app_version: Option<Vec<u32>>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -206,9 +215,14 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<(Config, Database)> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let (config, db) = open(&cli.global).await?;
     let result = match cli.command {
-        Command::Serve { addr, no_jobs } => {
+        Command::Serve {
+            addr,
+            no_jobs,
+            min_app_version,
+        } => {
             let config = Config {
                 scheduled_jobs: !no_jobs,
+                min_app_version,
                 ..config
             };
             serve(config, db.clone(), addr, None).await

@@ -29,6 +29,8 @@ pub struct Config {
     /// (they claim their work in the database); an instance added only to serve requests, or a
     /// benchmark measuring one job at a time, runs none (`huifang serve --no-jobs`).
     pub scheduled_jobs: bool,
+    /// The oldest phone app version whose syncs are taken (`None`: any).
+    pub min_app_version: Option<Vec<u32>>,
 }
 
 impl Config {
@@ -42,6 +44,7 @@ impl Config {
             deadline_interval: Duration::from_secs(5),
             planning_interval: Duration::from_secs(60),
             scheduled_jobs: true,
+            min_app_version: None,
         }
     }
 

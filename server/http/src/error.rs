@@ -22,6 +22,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unauthorized(String),
+    /// The phone's app is older than the company requires.
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// The token's device was reported lost: it must erase itself.
     #[error("this device was reported lost; erase its data and confirm")]
     DeviceWipe,
@@ -57,6 +60,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::DeviceWipe => StatusCode::GONE,
+            AppError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -75,6 +79,7 @@ impl AppError {
             AppError::Invalid { .. } => "invalid_input",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::DeviceWipe => "device_wipe",
+            AppError::UpgradeRequired(_) => "upgrade_required",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -132,6 +137,7 @@ impl From<huifang_core::Error> for AppError {
             Error::Invalid { message, details } => AppError::Invalid { message, details },
             Error::Unauthorized(message) => AppError::Unauthorized(message),
             Error::DeviceWipe => AppError::DeviceWipe,
+            Error::UpgradeRequired(message) => AppError::UpgradeRequired(message),
             Error::Forbidden(message) => AppError::Forbidden(message),
             Error::NotFound(message) => AppError::NotFound(message),
             Error::Conflict(message) => AppError::Conflict(message),

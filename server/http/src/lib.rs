@@ -8,6 +8,7 @@ pub mod auth;
 pub mod blobs;
 pub mod config;
 pub mod demo;
+pub mod devices;
 pub mod error;
 pub mod exports;
 mod extract;

@@ -29,7 +29,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 sessions: SessionStore::new(db.clone(), config.session_ttl),
                 throttle: LoginThrottle::new(db.clone()),
-                company: Company::new(db, config.time_zone),
+                company: Company::new(db, config.time_zone)
+                    .with_min_app_version(config.min_app_version.clone()),
                 config,
             }),
         }

@@ -11,6 +11,7 @@ pub mod blobs;
 pub mod bulletin;
 pub mod changes;
 pub mod db;
+pub mod devices;
 pub mod documents;
 mod error;
 pub mod figures;

@@ -59,6 +59,7 @@ async fn server_copy(app: &TestApp, token: &str, document: &str) -> Vec<u8> {
         page_size: MAX_PAGE,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
     let answer = crate::sync::sync_answer(app, token, &request).await;
     answer
@@ -106,6 +107,7 @@ async fn sync_one(
         page_size: 1,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
     let answer = crate::sync::sync_answer(app, token, &request).await;
     assert!(answer.committed.is_empty(), "{answer:?}");

@@ -182,17 +182,19 @@ impl TestApp {
     /// Starts another server instance over the same database, with its own pool: what a second
     /// node behind a load balancer is. Returns its base URL.
     pub async fn second_instance(&self) -> String {
+        self.instance_with(self.config.clone()).await
+    }
+
+    /// Another instance over the same database, configured as `config` says (a company policy
+    /// such as the oldest app accepted). Returns its base URL.
+    pub async fn instance_with(&self, config: Config) -> String {
         let db = Database::open(self.config.database_url.as_deref(), &self.config.data_dir)
             .await
             .expect("open")
             .with_clock(self.clock.clone());
-        let app = Application::build(
-            self.config.clone(),
-            db,
-            "127.0.0.1:0".parse().expect("addr"),
-        )
-        .await
-        .expect("bind");
+        let app = Application::build(config, db, "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
         let addr = app.local_addr().expect("local addr");
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         format!("http://{addr}")

@@ -475,6 +475,7 @@ async fn reads_stay_within_what_each_role_is_documented_to_see(app: TestApp) {
             page_size: 500,
             reference_version: None,
             scope_version: None,
+            device: None,
         };
         let answer = crate::sync::sync_answer(&app, token, &request).await;
         assert!(answer.documents.is_empty(), "no documents with full phones");

@@ -28,6 +28,7 @@ crate::on_both_backends!(
     d_cb_1_an_outcome_that_did_not_stand_comes_back_to_its_phone,
     a_phone_stores_a_new_document_with_the_listing_the_server_sent,
     a_phone_reported_lost_erases_itself_at_its_next_contact,
+    phones_report_what_they_hold_and_an_old_app_is_told_to_update,
 );
 
 /// A phone's transport: the client's own [`HttpTransport`], with a switch that loses the next
@@ -317,6 +318,7 @@ async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
         page_size: 500,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
     sync_answer(app, token, &request).await
 }
@@ -359,6 +361,7 @@ async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signe
         page_size: 100,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
     let seq = app.change_seq().await;
     let answer: SyncResponse = sync_answer(&app, &csc_token, &request).await;
@@ -545,6 +548,7 @@ async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signe
         page_size: 100,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
     let answer: SyncResponse = sync_answer(&app, &csc_token, &request).await;
     assert_eq!(answer.rejections.len(), 1, "{answer:?}");
@@ -795,6 +799,7 @@ async fn a_phone_cannot_change_a_sheet_outside_its_scope(app: TestApp) {
         page_size: 10,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
     let answer = sync_answer(&app, &csc_token, &request).await;
     assert!(answer.committed.is_empty(), "{answer:?}");
@@ -829,6 +834,7 @@ async fn bad_sync_requests_are_refused_and_store_nothing(app: TestApp) {
         page_size: 10,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
 
     let wrong_version = SyncRequest {
@@ -1300,6 +1306,7 @@ async fn refused_change(
         page_size: 1,
         reference_version: None,
         scope_version: None,
+        device: None,
     };
     let answer = sync_answer(app, token, &request).await;
     assert!(answer.committed.is_empty(), "{answer:?}");
@@ -1868,4 +1875,114 @@ async fn a_phone_reported_lost_erases_itself_at_its_next_contact(app: TestApp) {
         app.get(&syncing.token, "/api/v1/auth/me").await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// #18: every sync carries the phone's state; head office and the unit's head see per phone when
+/// it last synced and what it holds unsynced, and an open follow-up done on a phone that has not
+/// synced it shows as done there (in time or not). A server that requires a newer app refuses
+/// an older one's sync before taking anything: the phone keeps its work and is told to update,
+/// and its supervisor still sees what waits on it.
+async fn phones_report_what_they_hold_and_an_old_app_is_told_to_update(app: TestApp) {
+    let csc_token = app.login("bsw.csc.01", PASSWORD).await;
+    let repair = handle(
+        &app,
+        &csc_token,
+        &accept(&app, &csc_token, "陈志强", "ordinary", "repair").await,
+    )
+    .await;
+    let follow_up = repair["follow_up"]["id"].as_str().unwrap().to_owned();
+    let mut phone = Phone::sign_in(&app, "bsw.csc.01").await;
+    phone.sync().await;
+    let admin = app.admin_token().await;
+    let devices = app.get_json(&admin, "/api/v1/devices").await;
+    let seen = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["username"] == "bsw.csc.01" && d["device_name"] == "test phone")
+        .unwrap()
+        .clone();
+    assert_eq!(seen["app_version"], env!("CARGO_PKG_VERSION"), "{seen}");
+    assert_eq!(seen["pending_changes"], 0, "{seen}");
+    assert!(seen["reported_at"].is_string(), "{seen}");
+
+    // Done offline; then the company requires an app newer than this one.
+    phone.store.record_outcome(&follow_up, outcome(5)).unwrap();
+    let strict = app
+        .instance_with(huifang_server::Config {
+            min_app_version: Some(vec![99, 0]),
+            ..app.config.clone()
+        })
+        .await;
+    phone.use_server(&strict).await;
+    let (store, transport) = (phone.store.clone(), phone.transport.clone());
+    let refused = tokio::task::spawn_blocking(move || store.sync_now(transport.as_ref()))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&refused, huifang_client::ClientError::UpdateRequired { reason } if reason.contains("99.0")),
+        "{refused}"
+    );
+    assert_eq!(
+        phone.store.pending_changes(10).unwrap().len(),
+        1,
+        "nothing lost"
+    );
+    let on_server = app
+        .get_json(&csc_token, &format!("/api/v1/followups/{follow_up}"))
+        .await;
+    assert_eq!(on_server["follow_up"]["status"], "open");
+    let on_phone = &on_server["done_on_phones"];
+    assert_eq!(on_phone.as_array().unwrap().len(), 1, "{on_server}");
+    assert_eq!(on_phone[0]["device_name"], "test phone");
+    assert_eq!(on_phone[0]["in_time"], true);
+
+    // The unit's head sees the phone and what waits on it; another unit's staff member does not.
+    let head = app.login("bsw.office.head", PASSWORD).await;
+    let theirs = app.get_json(&head, "/api/v1/devices").await;
+    let waiting = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["session_id"] == seen["session_id"])
+        .unwrap();
+    assert_eq!(waiting["pending_changes"], 1, "{waiting}");
+    assert_eq!(waiting["done_on_phone"], 1, "{waiting}");
+    assert!(waiting["oldest_pending_at"].is_string(), "{waiting}");
+    let other = app.login("bsw.gw.01", PASSWORD).await;
+    let own = app.get_json(&other, "/api/v1/devices").await;
+    assert!(
+        own.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["username"] == "bsw.gw.01"),
+        "{own}"
+    );
+
+    // Back on a server that takes this app: the outcome arrives and is no longer "on the phone".
+    phone.use_server(&app.base).await;
+    assert_eq!(phone.sync().await.committed, 1);
+    let on_server = app
+        .get_json(&csc_token, &format!("/api/v1/followups/{follow_up}"))
+        .await;
+    assert_eq!(on_server["follow_up"]["status"], "completed");
+    assert_eq!(on_server["done_on_phones"], json!([]));
+    let devices = app.get_json(&admin, "/api/v1/devices").await;
+    let synced = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["session_id"] == seen["session_id"])
+        .unwrap();
+    assert_eq!(
+        synced["pending_changes"], 0,
+        "what this sync took is not pending: {synced}"
+    );
+    assert!(synced["oldest_pending_at"].is_null(), "{synced}");
+    assert_eq!(
+        synced["done_on_phone"], 0,
+        "nor listed as done on the phone: {synced}"
+    );
+    assert!(synced["last_synced_at"].is_string(), "{synced}");
 }

@@ -117,6 +117,8 @@ struct FollowUpDetail {
     rule: RuleExplanation,
     assignee_name: Option<String>,
     assignee_unit_name: Option<String>,
+    /// Done on a phone that has not synced it yet (#18), while the server's copy is open.
+    done_on_phones: Vec<huifang_store::devices::OnPhone>,
 }
 
 #[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
@@ -156,11 +158,13 @@ async fn show(
         zh: follow_up.rule.label_zh(),
         en: follow_up.rule.label_en(),
     };
+    let done_on_phones = huifang_core::devices::done_on_phones(state.company(), &follow_up).await?;
     Ok(Json(FollowUpDetail {
         follow_up,
         rule,
         assignee_name,
         assignee_unit_name,
+        done_on_phones,
     }))
 }
 
