@@ -31,19 +31,20 @@ pub fn require_app_version(company: &Company, report: Option<&DeviceReport>) -> 
     )))
 }
 
-/// Keeps what the caller's phone reported; `committed` are the documents this sync took.
+/// Keeps what the caller's phone reported; `settled` are the documents this sync took or
+/// refused whole, which leave the phone's outbox with its answer.
 pub async fn record(
     company: &Company,
     caller: &Caller,
     report: &DeviceReport,
-    committed: &[String],
+    settled: &[String],
 ) -> Result<(), Error> {
     Ok(devices::record(
         company.db(),
         caller.session_id,
         caller.staff_id,
         report,
-        committed,
+        settled,
     )
     .await?)
 }

@@ -104,7 +104,19 @@ pub async fn exchange(
         }
     }
     if let Some(report) = &request.device {
-        crate::devices::record(company, caller, report, &committed).await?;
+        // What this sync settled leaves the phone's outbox with this answer: taken, or refused
+        // whole (kept for its owner among the refused changes, no longer pending).
+        let settled: Vec<String> = committed
+            .iter()
+            .cloned()
+            .chain(
+                rejections
+                    .iter()
+                    .filter(|r| r.refused)
+                    .map(|r| r.document_id.clone()),
+            )
+            .collect();
+        crate::devices::record(company, caller, report, &settled).await?;
     }
     // A device whose staff member changed role or unit since its last sync starts over: it is
     // told every document now in scope (and purges the rest) and receives them from the start.

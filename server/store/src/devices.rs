@@ -11,18 +11,18 @@ use crate::db::Database;
 use crate::error::StoreError;
 use crate::scope::StaffScope;
 
-/// Keeps a phone's report, replacing the last one; `committed` are the documents this same sync
-/// took, which are no longer unsynced on the phone (the report was made before they were sent,
-/// and every one of them was pending).
+/// Keeps a phone's report, replacing the last one; `settled` are the documents this same sync
+/// took or refused, which are no longer unsynced on the phone (the report was made before they
+/// were sent, and every one of them was pending).
 pub async fn record(
     db: &Database,
     session_id: i64,
     staff_id: i64,
     report: &DeviceReport,
-    committed: &[String],
+    settled: &[String],
 ) -> Result<(), StoreError> {
     let now = db.now_text();
-    let pending = (i64::from(report.pending_changes) - committed.len() as i64).max(0);
+    let pending = (i64::from(report.pending_changes) - settled.len() as i64).max(0);
     let oldest_pending_at = if pending == 0 {
         None
     } else {
@@ -54,7 +54,7 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
     for done in &report.done_on_phone {
-        if committed.contains(&done.follow_up_id) {
+        if settled.contains(&done.follow_up_id) {
             continue;
         }
         sqlx::query(

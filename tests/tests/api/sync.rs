@@ -758,6 +758,16 @@ async fn a_refused_offline_edit_is_kept_for_its_owner_and_the_phone_takes_the_se
     assert_eq!(refused[0].document_id, id);
     assert_eq!(refused[0].kind, "follow_up");
     assert!(phone.store.pending_changes(10).unwrap().is_empty());
+    // Head office sees nothing waiting on the phone either (#18): the refusal settled it.
+    let devices = app.get_json(&head, "/api/v1/devices").await;
+    let device = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["username"] == "bsw.csc.01" && d["device_name"] == "test phone")
+        .unwrap();
+    assert_eq!(device["pending_changes"], 0, "{device}");
+    assert_eq!(device["done_on_phone"], 0, "{device}");
     let on_phone = phone.store.follow_up(&id).unwrap();
     let on_server: FollowUp =
         serde_json::from_value(server_follow_up(&app, &csc_token, &id).await).unwrap();
