@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/app/overdue", get(lists::overdue))
         .route("/app/plans", get(lists::plans))
         .route("/app/surveys", get(lists::surveys))
+        .route("/app/devices", get(lists::devices))
         .route("/app/analyses", get(pages::analyses))
         .route("/assets/{file}", get(assets::serve))
 }
@@ -224,6 +225,7 @@ impl Chrome {
         add("/app/follow-ups", "回访", "Follow-ups", true);
         add("/app/overdue", "逾期", "Overdue", true);
         add("/app/plans", "例行回访", "Routine plans", reader);
+        add("/app/devices", "手机", "Phones", reader);
         add(
             "/app/surveys",
             "意见调查",

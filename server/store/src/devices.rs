@@ -98,8 +98,9 @@ pub struct Device {
     pub wipe_confirmed_at: Option<String>,
 }
 
-/// The phones of the staff in `scope`: live sessions, and revoked ones whose wipe is pending or
-/// was confirmed in the last 30 days; most recently heard from first, at most 500.
+/// The phones of the staff in `scope`: sessions that reported from a sync (a dashboard or script
+/// session never does) or were ordered wiped — live ones, and revoked ones whose wipe is pending
+/// or was confirmed in the last 30 days; most recently heard from first, at most 500.
 pub async fn list(db: &Database, scope: StaffScope) -> Result<Vec<Device>, StoreError> {
     let (condition, unit) = match scope {
         StaffScope::All => ("$2 = $2", 0),
@@ -122,6 +123,7 @@ pub async fn list(db: &Database, scope: StaffScope) -> Result<Vec<Device>, Store
          JOIN staff st ON st.id = s.staff_id
          LEFT JOIN device_reports r ON r.session_id = s.id
          WHERE {condition}
+           AND (r.session_id IS NOT NULL OR s.wipe_requested_at IS NOT NULL)
            AND (s.revoked_at IS NULL OR s.wipe_requested_at IS NOT NULL AND
                 (s.wipe_confirmed_at IS NULL OR s.wipe_confirmed_at >= $1))
            AND (s.revoked_at IS NOT NULL OR s.expires_at > $1)

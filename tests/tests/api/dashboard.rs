@@ -157,6 +157,7 @@ async fn the_dashboard_signs_in_by_cookie_and_guards_what_the_browser_does(app: 
         format!("/app/submissions?month={month}"),
         format!("/app/bulletin?month={month}"),
         "/app/analyses".to_owned(),
+        "/app/devices".to_owned(),
     ] {
         let joiner = if path.contains('?') { '&' } else { '?' };
         let csv = page(&app, &gm, &format!("{path}{joiner}format=csv")).await;
@@ -176,6 +177,24 @@ async fn the_dashboard_signs_in_by_cookie_and_guards_what_the_browser_does(app: 
         let bytes = xlsx.bytes().await.unwrap();
         let workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("XLSX");
         assert!(!workbook.sheet_names().is_empty(), "{path}");
+    }
+    // The phones page (#18): a phone that synced is listed, for head office and its unit's
+    // head, with what it holds unsynced; dashboard sessions are not phones.
+    let phone = crate::sync::Phone::sign_in(&app, "bsw.csc.01").await;
+    phone.sync().await;
+    for viewer in [&gm, &head] {
+        let phones = page(&app, viewer, "/app/devices")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            phones.contains("bsw.csc.01")
+                && phones.contains("test phone")
+                && phones.contains("在用"),
+            "{phones}"
+        );
+        assert!(!phones.contains("dashboard (browser)"), "{phones}");
     }
     let major = page(&app, &gm, "/app/sheets?level=major&format=xlsx")
         .await

@@ -1,5 +1,5 @@
 //! The dashboard's lists — sheets, follow-ups, the overdue list, routine plan progress, survey
-//! forms — with filters, paging and CSV/XLSX downloads of everything the filters select.
+//! forms, phones — with filters, paging and CSV/XLSX downloads of everything the filters select.
 
 use std::collections::HashMap;
 
@@ -8,11 +8,13 @@ use axum::response::Response;
 use chrono_tz::Tz;
 use huifang_protocol::{Labelled, mask_phone};
 
+mod devices;
 mod follow_ups;
 mod plans;
 mod sheets;
 mod surveys;
 
+pub use devices::devices;
 pub use follow_ups::{follow_ups, overdue};
 pub use plans::plans;
 pub use sheets::sheets;
