@@ -9,7 +9,7 @@ use huifang_core::plans::Month;
 use reqwest::{StatusCode, header};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, urlencode};
+use crate::helpers::{ADMIN_PASSWORD, PASSWORD, TestApp, urlencode};
 use crate::sheets::accept;
 
 crate::on_both_backends!(the_dashboard_signs_in_by_cookie_and_guards_what_the_browser_does);
@@ -195,7 +195,18 @@ async fn the_dashboard_signs_in_by_cookie_and_guards_what_the_browser_does(app: 
             "{phones}"
         );
         assert!(!phones.contains("dashboard (browser)"), "{phones}");
+        assert!(
+            !phones.contains("/wipe"),
+            "only an administrator (or the owner) may order a wipe: {phones}"
+        );
     }
+    let admin = session_cookie(&sign_in(&app, "root", ADMIN_PASSWORD, "/app").await);
+    let phones = page(&app, &admin, "/app/devices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(phones.matches("/wipe\"").count(), 1, "{phones}");
     let major = page(&app, &gm, "/app/sheets?level=major&format=xlsx")
         .await
         .bytes()

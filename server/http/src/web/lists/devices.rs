@@ -8,6 +8,21 @@ use serde::Deserialize;
 
 use super::*;
 
+#[derive(Template)]
+#[template(path = "devices.html")]
+struct DevicesPage {
+    chrome: Chrome,
+    headers: Vec<String>,
+    rows: Vec<DeviceLine>,
+}
+
+struct DeviceLine {
+    session_id: i64,
+    cells: Vec<String>,
+    /// An administrator, or the phone's owner from another device, may order its wipe.
+    can_wipe: bool,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceQuery {
@@ -49,6 +64,7 @@ pub async fn devices(
             lang.pick("状态", "State"),
         ],
     );
+    let mut lines = Vec::with_capacity(found.len());
     for device in &found {
         let state_text = match (
             &device.wipe_confirmed_at,
@@ -77,7 +93,12 @@ pub async fn devices(
             (None, None, None, Some(_)) => lang.pick("已退出", "signed out").to_owned(),
             (None, None, None, None) => lang.pick("在用", "in use").to_owned(),
         };
-        table.push(vec![
+        let caller = &viewer.caller;
+        let can_wipe = device.revoked_at.is_none()
+            && device.wipe_requested_at.is_none()
+            && device.session_id != caller.session_id
+            && (caller.role == huifang_protocol::Role::Admin || device.staff_id == caller.staff_id);
+        let row = vec![
             Cell::text(format!("{} ({})", device.staff_name, device.username)),
             Cell::text(&device.device_name),
             Cell::text(when(&device.reported_at)),
@@ -86,7 +107,23 @@ pub async fn devices(
             Cell::Int(device.done_on_phone),
             Cell::text(device.app_version.clone().unwrap_or_default()),
             Cell::text(state_text),
-        ]);
+        ];
+        lines.push(DeviceLine {
+            session_id: device.session_id,
+            cells: row.iter().map(Cell::display).collect(),
+            can_wipe,
+        });
+        table.push(row);
+    }
+    if format.is_none() {
+        return render(
+            &DevicesPage {
+                chrome: Chrome::new(&viewer, "/app/devices", "/app/devices"),
+                headers: table.headers.clone(),
+                rows: lines,
+            },
+            lang,
+        );
     }
     let total = found.len() as i64;
     let listing = Listing {
