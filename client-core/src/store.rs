@@ -46,6 +46,18 @@ pub struct ClientStore {
 /// ([`ClientStore::with_sync_page_size`]).
 const SYNC_PAGE_SIZE: u32 = 2_000;
 
+/// Closes the store's two connections, the reader first and the writer last (the last close
+/// checkpoints the log into the file and removes it), leaving in-memory placeholders in their
+/// place; both are closed even when one fails, and the first failure is returned.
+fn close_both(writer: &mut Connection, reader: &mut Connection) -> Result<()> {
+    let mut result = Ok(());
+    for conn in [reader, writer] {
+        let closed = encryption::close(std::mem::replace(conn, Connection::open_in_memory()?));
+        result = result.and(closed);
+    }
+    result
+}
+
 /// A poisoned lock only means another thread panicked while holding it; SQLite has already rolled
 /// back whatever that thread left unfinished, so the connection is safe to use.
 fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -135,14 +147,7 @@ impl ClientStore {
         let fresh = encryption::copy_under(&writer, &self.path, key)?;
         // The copy is complete; the old file's connections close (the writer last, checkpointing
         // and removing its log) before the copy takes its name.
-        encryption::close(std::mem::replace(
-            &mut *reader,
-            Connection::open_in_memory()?,
-        ))?;
-        encryption::close(std::mem::replace(
-            &mut *writer,
-            Connection::open_in_memory()?,
-        ))?;
+        close_both(&mut writer, &mut reader)?;
         encryption::replace(&fresh, &self.path)?;
         *writer = db::open(&self.path, Some(key))?;
         *reader = db::open(&self.path, Some(key))?;
@@ -184,10 +189,8 @@ impl ClientStore {
             let mut writer = lock(&self.writer);
             let mut reader = lock(&self.reader);
             self.wiped.store(true, Ordering::Release);
-            for conn in [&mut *reader, &mut *writer] {
-                if let Ok(placeholder) = Connection::open_in_memory() {
-                    let _ = encryption::close(std::mem::replace(conn, placeholder));
-                }
+            if let Err(e) = close_both(&mut writer, &mut reader) {
+                tracing::warn!(error = %e, "closing the store before erasing it failed");
             }
             if let Err(e) = encryption::remove_store(&self.path) {
                 tracing::error!(error = %e, "erasing the store on the server's order failed");

@@ -72,15 +72,11 @@ pub async fn devices(
             &device.wipe_requested_at,
             &device.revoked_at,
         ) {
-            (Some(at), ..) => format!(
-                "{} {}",
-                lang.pick("已清除", "wiped"),
-                when(&Some(at.clone()))
-            ),
+            (Some(at), ..) => format!("{} {}", lang.pick("已清除", "wiped"), local_time(at, tz)),
             (None, Some(at), ..) => format!(
                 "{} {}",
                 lang.pick("已通知清除，未确认", "told to wipe, not confirmed"),
-                when(&Some(at.clone()))
+                local_time(at, tz)
             ),
             (None, None, Some(at), _) => format!(
                 "{} {}",
@@ -88,7 +84,7 @@ pub async fn devices(
                     "已下令清除，手机尚未联网",
                     "wipe ordered, phone not yet online"
                 ),
-                when(&Some(at.clone()))
+                local_time(at, tz)
             ),
             (None, None, None, Some(_)) => lang.pick("已退出", "signed out").to_owned(),
             (None, None, None, None) => lang.pick("在用", "in use").to_owned(),
@@ -115,30 +111,15 @@ pub async fn devices(
         });
         table.push(row);
     }
-    if format.is_none() {
-        return render(
+    match format {
+        Some(format) => exports::download("phones", format, &[table]).in_lang(lang),
+        None => render(
             &DevicesPage {
                 chrome: Chrome::new(&viewer, "/app/devices", "/app/devices"),
-                headers: table.headers.clone(),
+                headers: table.headers,
                 rows: lines,
             },
             lang,
-        );
-    }
-    let total = found.len() as i64;
-    let listing = Listing {
-        title: lang.pick("手机", "Phones").to_owned(),
-        action: "/app/devices",
-        active: "/app/devices",
-        file_stem: "phones".into(),
-        filters: Vec::new(),
-        note: Some(
-            lang.pick(
-                "每次同步时手机报告其状态；“最近同步”为服务器最后一次收到报告的时间。",
-                "Each phone reports its state with every sync; “Last sync” is when the server last heard from it.",
-            )
-            .to_owned(),
         ),
-    };
-    respond(&viewer, listing, table, total, 0, format)
+    }
 }
