@@ -5,11 +5,12 @@
 use automerge::{ActorId, AutoCommit};
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    BlobFact, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpListing, FollowUpMethod,
-    FollowUpStatus, HouseholdFact, InformationSource, MAX_UNREACHABLE_ATTEMPTS, Outcome,
-    PhoneNumber, Ratings, ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake,
-    SheetListing, SignatureRef, TrackingNote, UnreachableAttempt, content_sha256, format_time,
-    parse_time, review_follow_up, review_sheet,
+    BlobFact, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpKind, FollowUpListing,
+    FollowUpMethod, FollowUpStatus, HouseholdFact, InformationSource, MAX_UNREACHABLE_ATTEMPTS,
+    Outcome, PhoneNumber, Ratings, ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake,
+    SheetListing, SignatureRef, SurveyAnswer, SurveyChannel, SurveyFormFact, SurveyFormRow,
+    SurveyResponse, TrackingNote, UnreachableAttempt, content_sha256, format_time, parse_time,
+    review_follow_up, review_sheet,
 };
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -148,11 +149,67 @@ fn follow_up_facts(
         }
         _ => None,
     };
+    // Only forms taking answers travel to phones; the one a follow-up names is the one sent to
+    // its household.
+    let survey_form = match (&before.survey_response, &after.survey_response) {
+        (None, Some(response)) => {
+            Some(match crate::reference::survey_form(tx, response.form_id)? {
+                Some(form) if after.survey_form_id.is_none_or(|id| id == form.id) => {
+                    SurveyFormFact::Sent {
+                        taking_answers: true,
+                        approved_sha256: form.approved_sha256,
+                        content: form.content,
+                    }
+                }
+                _ => SurveyFormFact::NotSent,
+            })
+        }
+        _ => None,
+    };
     Ok(FollowUpFacts {
         now,
         sheet,
         signature_blob,
+        survey_form,
     })
+}
+
+/// The opinion survey form a survey follow-up asks its household, as this phone holds it: the one
+/// the follow-up names, or (for one distributed before follow-ups named it) the only one held.
+pub(crate) fn survey_form_of(
+    conn: &rusqlite::Connection,
+    follow_up: &FollowUp,
+) -> Result<SurveyFormRow> {
+    if follow_up.kind != FollowUpKind::Survey {
+        return Err(ClientError::invalid(format!(
+            "follow-up {} is a {} follow-up; it asks no survey form",
+            follow_up.id, follow_up.kind
+        )));
+    }
+    let form = match follow_up.survey_form_id {
+        Some(id) => crate::reference::survey_form(conn, id)?,
+        None => {
+            let mut held = crate::reference::survey_forms(conn)?;
+            if held.len() == 1 { held.pop() } else { None }
+        }
+    };
+    let form = form.ok_or_else(|| ClientError::Conflict {
+        reason: format!(
+            "the survey form of follow-up {} is not on this phone: it was closed, or the phone \
+             has not synced since it was sent; sync and try again",
+            follow_up.id
+        ),
+    })?;
+    // D-SUR-2: the questions shown are the version the general manager approved.
+    if form.content.sha256() != form.approved_sha256 {
+        return Err(ClientError::Corrupt {
+            reason: format!(
+                "survey form {}'s questions are not the approved version; sync again",
+                form.id
+            ),
+        });
+    }
+    Ok(form)
 }
 
 /// A time given by the app (RFC 3339), or now; its bounds are the review's to check.
@@ -353,6 +410,35 @@ pub(crate) fn record_outcome(
                 signer_name: signing.signer_name,
             });
         }
+        Ok(())
+    })
+}
+
+/// Records the household's answers to its survey follow-up's form (R-SUR-2), taken during a
+/// visit: they complete the follow-up and travel in its document.
+pub(crate) fn answer_survey(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    id: &str,
+    answers: Vec<SurveyAnswer>,
+    now: DateTime<Utc>,
+) -> Result<FollowUp> {
+    let (_, follow_up) = documents::load::<FollowUp>(tx, actor, id)?;
+    let form = survey_form_of(tx, &follow_up)?;
+    change_follow_up(tx, session, actor, id, now, |follow_up| {
+        follow_up.status = FollowUpStatus::Completed;
+        follow_up.survey_response = Some(
+            SurveyResponse {
+                form_id: form.id,
+                form_sha256: form.approved_sha256,
+                channel: SurveyChannel::Visit,
+                entered_by: session.staff_id,
+                answered_at: format_time(now),
+                answers,
+            }
+            .trimmed(),
+        );
         Ok(())
     })
 }

@@ -5,7 +5,11 @@ use rusqlite::Connection;
 use crate::error::{ClientError, Result};
 
 /// Migration steps; step `n` (1-based) brings `user_version` from `n - 1` to `n`.
-const STEPS: &[&str] = &[include_str!("schema/v1.sql"), include_str!("schema/v2.sql")];
+const STEPS: &[&str] = &[
+    include_str!("schema/v1.sql"),
+    include_str!("schema/v2.sql"),
+    include_str!("schema/v3.sql"),
+];
 
 /// The version this code writes.
 pub(crate) const VERSION: u32 = STEPS.len() as u32;

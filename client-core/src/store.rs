@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::ActorId;
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    Clock, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, WIPE_CONFIRMATION_PATH,
-    format_time,
+    Clock, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, SurveyAnswer, SurveyFormRow,
+    WIPE_CONFIRMATION_PATH, format_time,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
@@ -323,6 +323,26 @@ impl ClientStore {
         })
     }
 
+    /// Records the household's answers to the opinion survey during a visit, offline (R-SUR-2):
+    /// checked against the form as the server checks them, they complete the survey follow-up
+    /// and travel in its document at the next sync.
+    pub fn answer_survey(
+        &self,
+        follow_up_id: &str,
+        answers: Vec<SurveyAnswer>,
+    ) -> Result<FollowUp> {
+        self.signed_in(|tx, session| {
+            editing::answer_survey(
+                tx,
+                session,
+                &self.actor,
+                follow_up_id,
+                answers,
+                self.clock.now(),
+            )
+        })
+    }
+
     /// Records a failed attempt to reach the customer.
     pub fn record_unreachable(
         &self,
@@ -394,7 +414,15 @@ impl ClientStore {
         self.read(|conn| Ok(documents::load::<FollowUp>(conn, &self.actor, id)?.1))
     }
 
-    /// Today's and overdue tasks of the signed-in staff member, soonest due first.
+    /// The opinion survey form a survey follow-up asks its household, to show it offline: the
+    /// version the general manager approved (D-SUR-2).
+    pub fn survey_form(&self, follow_up_id: &str) -> Result<SurveyFormRow> {
+        self.read(|conn| {
+            let (_, follow_up) = documents::load::<FollowUp>(conn, &self.actor, follow_up_id)?;
+            editing::survey_form_of(conn, &follow_up)
+        })
+    }
+
     /// One follow-up as a task-list row.
     pub fn task(&self, follow_up_id: &str) -> Result<Task> {
         self.read(|conn| queries::task_by_id(conn, follow_up_id, self.clock.now()))

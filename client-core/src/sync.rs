@@ -413,6 +413,7 @@ impl ClientStore {
                     units: reference.units.clone(),
                     staff: reference.staff.clone(),
                     households: reference.households.clone(),
+                    survey_forms: reference.survey_forms.clone(),
                 };
                 crate::reference::replace(tx, &data)?;
                 set_meta(tx, "reference_version", &reference.version)?;

@@ -11,7 +11,8 @@ use huifang_client::{
     ClientError, ClientStore, HttpTransport, NewSheet, OutcomeInput, SignatureInput, Stroke, Task,
 };
 use huifang_protocol::{
-    ComplaintLevel, FollowUpMethod, InformationSource, Labelled, Ratings, SheetCategory,
+    ComplaintLevel, FollowUpMethod, InformationSource, Labelled, QuestionKind, Ratings,
+    SheetCategory, SurveyAnswer, SurveyContent, SurveyFormRow,
 };
 
 mod key_file;
@@ -119,6 +120,16 @@ enum Command {
         #[arg(long, default_value = "")]
         opinions: String,
     },
+    /// The opinion survey form a survey follow-up asks its household.
+    Survey { follow_up_id: String },
+    /// Record the household's answers to the survey form (R-SUR-2), one --answer per question:
+    /// `overall=5` (a rating), `channel=app` (an option), `improve=clean,safety` (options),
+    /// `advice=电梯维护要及时` (text).
+    Answer {
+        follow_up_id: String,
+        #[arg(long = "answer", value_parser = parse_answer)]
+        answers: Vec<(String, String)>,
+    },
     /// Accept a new information sheet.
     Accept {
         #[arg(long)]
@@ -162,6 +173,82 @@ fn parse_ratings(text: &str) -> std::result::Result<Ratings, String> {
         attitude,
         overall,
     })
+}
+
+fn parse_answer(text: &str) -> std::result::Result<(String, String), String> {
+    let (question, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: question=answer, like overall=5"))?;
+    Ok((question.trim().to_owned(), value.trim().to_owned()))
+}
+
+/// The answers typed, each read as its question on the form asks (a question not on the form is
+/// passed on as text, for the core's review to name).
+fn survey_answers(form: &SurveyContent, given: Vec<(String, String)>) -> Result<Vec<SurveyAnswer>> {
+    given
+        .into_iter()
+        .map(|(question_id, value)| {
+            let mut answer = SurveyAnswer {
+                question_id,
+                rating: None,
+                choices: Vec::new(),
+                text: None,
+            };
+            let kind = form
+                .questions
+                .iter()
+                .find(|q| q.id == answer.question_id)
+                .map(|q| q.kind);
+            match kind {
+                Some(QuestionKind::Rating) => {
+                    answer.rating = Some(value.parse().with_context(|| {
+                        format!("{}: a rating is a number 1 to 5", answer.question_id)
+                    })?);
+                }
+                Some(QuestionKind::SingleChoice | QuestionKind::MultipleChoice) => {
+                    answer.choices = value.split(',').map(|c| c.trim().to_owned()).collect();
+                }
+                Some(QuestionKind::FreeText) | None => answer.text = Some(value),
+            }
+            Ok(answer)
+        })
+        .collect()
+}
+
+fn print_survey_form(form: &SurveyFormRow) {
+    println!(
+        "{}  (form {}, approved version {})",
+        form.content.title, form.id, form.approved_sha256
+    );
+    if !form.content.introduction.is_empty() {
+        println!("{}", form.content.introduction);
+    }
+    for question in &form.content.questions {
+        let asks = match question.kind {
+            QuestionKind::Rating => "rating 1-5".to_owned(),
+            QuestionKind::FreeText => "text".to_owned(),
+            QuestionKind::SingleChoice | QuestionKind::MultipleChoice => format!(
+                "{}: {}",
+                if question.kind == QuestionKind::SingleChoice {
+                    "one of"
+                } else {
+                    "any of"
+                },
+                question
+                    .options
+                    .iter()
+                    .map(|o| format!("{}={}", o.id, o.text))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        println!(
+            "{}  [{asks}{}]  {}",
+            question.id,
+            if question.required { ", required" } else { "" },
+            question.text
+        );
+    }
 }
 
 /// The signature canvas's output as a file.
@@ -384,6 +471,15 @@ fn run(cli: Cli) -> Result<()> {
                     done_at,
                 },
             )?;
+            print_task(&store.task(&follow_up_id)?);
+        }
+        Command::Survey { follow_up_id } => print_survey_form(&store.survey_form(&follow_up_id)?),
+        Command::Answer {
+            follow_up_id,
+            answers,
+        } => {
+            let form = store.survey_form(&follow_up_id)?;
+            store.answer_survey(&follow_up_id, survey_answers(&form.content, answers)?)?;
             print_task(&store.task(&follow_up_id)?);
         }
         Command::Unreachable {

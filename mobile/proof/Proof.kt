@@ -1,6 +1,7 @@
 // The field scenario through the generated Kotlin bindings on the JVM (JNA), as an Android app
 // would call them. Run by run.py against a live server:
-// HUIFANG_URL, HUIFANG_USER, HUIFANG_PASSWORD, HUIFANG_FOLLOW_UP (an open follow-up of that user).
+// HUIFANG_URL, HUIFANG_USER, HUIFANG_PASSWORD, HUIFANG_FOLLOW_UP (an open follow-up of that user),
+// HUIFANG_SURVEY (a survey follow-up of that user's unit).
 
 import cn.huifang.core.*
 import cn.huifang.core.client.*
@@ -18,6 +19,7 @@ val url = System.getenv("HUIFANG_URL")!!
 val user = System.getenv("HUIFANG_USER")!!
 val password = System.getenv("HUIFANG_PASSWORD")!!
 val followUp = System.getenv("HUIFANG_FOLLOW_UP")!!
+val survey = System.getenv("HUIFANG_SURVEY")!!
 
 fun check(condition: Boolean, what: () -> String) {
     if (!condition) throw AssertionError(what())
@@ -136,6 +138,25 @@ fun run() {
     val seen = serverFollowUp()
     check(seen.contains("\"status\":\"completed\"")) { seen }
     check(seen.contains("\"method\":\"on_site_signature\"")) { seen }
+
+    // The annual survey, answered with the customer during a visit, offline (R-SUR-2): the form
+    // is the approved version that came with the reference rows; the answers are checked here as
+    // the server checks them, and travel in the survey follow-up's document.
+    val form = store.surveyForm(survey)
+    check(form.approvedSha256.length == 64 && form.content.questions[0].id == "overall") { "$form" }
+    fun answer(question: String, rating: Int? = null, choices: List<String> = listOf(), text: String? = null) =
+        SurveyAnswer(question, rating?.toUByte(), choices, text)
+    val misfit = expectError<MobileException.InvalidInput> { store.answerSurvey(survey, listOf(answer("overall", 9))) }
+    check(misfit.contains("ratings are 1 to 5")) { misfit }
+    check(store.badgeCounts().unsynced == 0u) { "refused answers store nothing" }
+    val answered = store.answerSurvey(
+        survey, listOf(answer("overall", 5), answer("improve", choices = listOf("green")), answer("advice", text = "很好"))
+    )
+    check(answered.status == "completed") { "$answered" }
+    val sent = store.syncNow(null)
+    check(sent.committed == 1u && sent.rejected.isEmpty()) { "$sent" }
+    val answeredOnServer = api(tokenOf(user), "/api/v1/followups/$survey")
+    check(answeredOnServer.contains("\"channel\":\"visit\"") && answeredOnServer.contains("很好")) { answeredOnServer }
 
     // The app rotates the key: the store goes on under the new one; the old opens nothing.
     val newKey = generateStoreKey()

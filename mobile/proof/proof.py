@@ -1,7 +1,8 @@
 """The field scenario through the generated Python bindings (ctypes only).
 
 Run by run.py with the bindings on PYTHONPATH and a live server:
-HUIFANG_URL, HUIFANG_USER, HUIFANG_PASSWORD, HUIFANG_FOLLOW_UP (an open follow-up of that user).
+HUIFANG_URL, HUIFANG_USER, HUIFANG_PASSWORD, HUIFANG_FOLLOW_UP (an open follow-up of that user),
+HUIFANG_SURVEY (a survey follow-up of that user's unit).
 """
 
 import json
@@ -18,6 +19,7 @@ URL = os.environ["HUIFANG_URL"]
 USER = os.environ["HUIFANG_USER"]
 PASSWORD = os.environ["HUIFANG_PASSWORD"]
 FOLLOW_UP = os.environ["HUIFANG_FOLLOW_UP"]
+SURVEY = os.environ["HUIFANG_SURVEY"]
 
 
 def expect_error(kind, call):
@@ -139,6 +141,28 @@ def main():
     assert seen["status"] == "completed", seen
     assert seen["outcome"]["method"] == "on_site_signature", seen
     assert seen["signature"]["signer_name"] == task.customer_name, seen
+
+    # The annual survey, answered with the customer during a visit, offline (R-SUR-2): the form
+    # is the approved version that came with the reference rows; the answers are checked here as
+    # the server checks them, and travel in the survey follow-up's document.
+    form = store.survey_form(SURVEY)
+    assert len(form.approved_sha256) == 64 and form.content.questions[0].id == "overall", form
+    answer = lambda question, rating=None, choices=(), text=None: hp.SurveyAnswer(
+        question_id=question, rating=rating, choices=list(choices), text=text
+    )
+    message = expect_error(hf.MobileError.InvalidInput, lambda: store.answer_survey(SURVEY, [answer("overall", 9)]))
+    assert "ratings are 1 to 5" in message, message
+    expect_error(hf.MobileError.InvalidInput, lambda: store.answer_survey(SURVEY, [answer("advice", text="好")]))
+    assert store.badge_counts().unsynced == 0
+    answered = store.answer_survey(
+        SURVEY, [answer("overall", 4), answer("improve", choices=["clean"]), answer("advice", text="绿化再多一些")]
+    )
+    assert answered.status == "completed", answered
+    report = store.sync_now(None)
+    assert report.committed == 1 and not report.rejected, report
+    seen = api(token_of(USER)["token"], f"/api/v1/followups/{SURVEY}")["follow_up"]
+    assert seen["status"] == "completed" and seen["survey_response"]["channel"] == "visit", seen
+    assert seen["survey_response"]["answers"][2]["text"] == "绿化再多一些", seen
 
     # The app rotates the key: the store goes on under the new one; the old opens nothing.
     new_key = hf.generate_store_key()

@@ -1,5 +1,6 @@
 """Proves the generated bindings against a live server: starts `huifang demo` on a free port,
-gives each proof (Python, then Kotlin on the JVM) an open follow-up of a demo staff member, and
+gives each proof (Python, then Kotlin on the JVM) an open follow-up of a demo staff member and a
+survey follow-up of a form sent to that member's community, and
 fails if either proof fails. Called by scripts/mobile-proof.
 
 Usage: run.py BINDINGS_DIR LIBRARY_DIR HUIFANG_BINARY [--kotlin KOTLINC --jna JNA_JAR]
@@ -56,6 +57,38 @@ def open_follow_up(url, token, index):
     return handled["follow_up"]["id"]
 
 
+# The annual opinion survey the proofs answer on the phone (R-SUR-1, D-SUR-1).
+SURVEY_FORM = {
+    "title": "年度客户意见调查表",
+    "year": 2026,
+    "questions": [
+        {"id": "overall", "text": "您对物业服务的总体评价", "kind": "rating", "required": True},
+        {
+            "id": "improve",
+            "text": "希望改进的方面",
+            "kind": "multiple_choice",
+            "options": [{"id": "clean", "text": "保洁"}, {"id": "green", "text": "绿化"}],
+        },
+        {"id": "advice", "text": "其他意见或建议", "kind": "free_text"},
+    ],
+}
+
+
+def survey_follow_ups(url, token):
+    """The development department drafts a form, the general manager approves the version they
+    read, and it is sent to the staff member's community: two of its survey follow-ups."""
+    login = lambda user: call(url, "/api/v1/auth/login", {"username": user, "password": PASSWORD})["token"]
+    dev, gm = login("dev.head"), login("gm")
+    form = call(url, "/api/v1/surveys", SURVEY_FORM, dev)
+    path = f"/api/v1/surveys/{form['id']}"
+    submitted = call(url, f"{path}/submit", {}, dev)
+    call(url, f"{path}/approve", {"content_sha256": submitted["content_sha256"]}, gm)
+    community = call(url, "/api/v1/households?limit=1", token=token)["items"][0]["community_id"]
+    call(url, f"{path}/distribute", {"community_ids": [community]}, dev)
+    listed = call(url, "/api/v1/followups?view=unit&kind=survey&limit=2", token=token)
+    return [f["id"] for f in listed["items"]]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("bindings")
@@ -85,10 +118,12 @@ def main():
             sys.exit("the demo server did not start")
         token = call(url, "/api/v1/auth/login", {"username": USER, "password": PASSWORD})["token"]
         env = dict(os.environ, HUIFANG_URL=url, HUIFANG_USER=USER, HUIFANG_PASSWORD=PASSWORD)
+        surveys = survey_follow_ups(url, token)
 
         python_env = dict(
             env,
             HUIFANG_FOLLOW_UP=open_follow_up(url, token, 0),
+            HUIFANG_SURVEY=surveys[0],
             PYTHONPATH=os.path.join(args.bindings, "python"),
         )
         # The Python bindings load the library from their own folder.
@@ -113,7 +148,9 @@ def main():
             if compiled != 0:
                 failures.append("kotlin (compile)")
             else:
-                kotlin_env = dict(env, HUIFANG_FOLLOW_UP=open_follow_up(url, token, 1))
+                kotlin_env = dict(
+                    env, HUIFANG_FOLLOW_UP=open_follow_up(url, token, 1), HUIFANG_SURVEY=surveys[1]
+                )
                 ran = subprocess.call(
                     [
                         "java",

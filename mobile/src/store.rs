@@ -8,7 +8,7 @@ use huifang_client::{
     NewSheet, OutcomeInput, RefusedChange, SearchResults, SheetRow, SignatureCheck, SignatureInput,
     StoreKey, SyncProgress, SyncReport, Task,
 };
-use huifang_protocol::{FollowUpMethod, Ratings};
+use huifang_protocol::{FollowUpMethod, Ratings, SurveyAnswer, SurveyFormRow};
 
 use crate::error::{MobileError, guarded};
 use crate::records::SignedIn;
@@ -223,6 +223,24 @@ impl FieldStore {
     ) -> Result<Task, MobileError> {
         guarded(|| {
             self.store.record_outcome(&follow_up_id, input)?;
+            self.store.task(&follow_up_id)
+        })
+    }
+
+    /// The opinion survey form a survey follow-up asks its household, to show offline.
+    pub fn survey_form(&self, follow_up_id: String) -> Result<SurveyFormRow, MobileError> {
+        guarded(|| self.store.survey_form(&follow_up_id))
+    }
+
+    /// Records the household's answers to the survey during a visit, offline (R-SUR-2): checked
+    /// against the form as the server checks them; they complete the survey follow-up.
+    pub fn answer_survey(
+        &self,
+        follow_up_id: String,
+        answers: Vec<SurveyAnswer>,
+    ) -> Result<Task, MobileError> {
+        guarded(|| {
+            self.store.answer_survey(&follow_up_id, answers)?;
             self.store.task(&follow_up_id)
         })
     }

@@ -8,6 +8,7 @@ use crate::document::{
 };
 use crate::labels::labelled_enum;
 use crate::rules::AssignmentRule;
+use crate::survey::SurveyResponse;
 
 /// How many times an unreachable customer is tried before the unit head decides (D-CB-3).
 pub const MAX_UNREACHABLE_ATTEMPTS: usize = 3;
@@ -246,6 +247,13 @@ pub struct FollowUp {
     #[serde(default)]
     pub reassignments: Vec<Reassignment>,
     pub created_at: String,
+    /// The opinion survey's form a survey follow-up asks the household (R-SUR-1), so a phone
+    /// shows that form offline (documents distributed before it was kept have none).
+    #[serde(default)]
+    pub survey_form_id: Option<i64>,
+    /// The household's answers, once given (R-SUR-2): they complete a survey follow-up.
+    #[serde(default)]
+    pub survey_response: Option<SurveyResponse>,
 }
 
 impl FollowUp {
@@ -292,6 +300,30 @@ impl FollowUp {
                     "an on-site signature follow-up needs the signature",
                 );
             }
+        }
+        if let Some(response) = &self.survey_response {
+            invalid.require(
+                self.kind == FollowUpKind::Survey,
+                "only a survey follow-up has survey answers",
+            );
+            invalid.require(
+                self.status == FollowUpStatus::Completed,
+                "survey answers complete their follow-up",
+            );
+            invalid.check(
+                parse_time("survey_response.answered_at", &response.answered_at).map(|_| ()),
+            );
+            invalid.require(
+                crate::is_sha256_hex(&response.form_sha256),
+                "survey_response.form_sha256 must be 64 lowercase hex digits (SHA-256)",
+            );
+            invalid.require(
+                response.answers.len() <= crate::survey::MAX_QUESTIONS,
+                format!(
+                    "survey_response has more than {} answers",
+                    crate::survey::MAX_QUESTIONS
+                ),
+            );
         }
         for (n, reassignment) in self.reassignments.iter().enumerate() {
             invalid

@@ -57,7 +57,8 @@ pub use registry::{
 };
 pub use review::{
     BlobFact, CLOCK_SKEW, FollowUpFacts, HouseholdFact, MAX_BACKDATE, Refusal, RefusalKind,
-    SIGNED_SHEET_FIELDS, SheetFacts, names_another_household, review_follow_up, review_sheet,
+    SIGNED_SHEET_FIELDS, SheetFacts, SurveyFormFact, names_another_household, review_follow_up,
+    review_sheet,
 };
 pub use roles::Role;
 pub use rules::AssignmentRule;
@@ -67,13 +68,14 @@ pub use sheet::{
 };
 pub use signature::{canonical_content, content_sha256, is_sha256_hex};
 pub use survey::{
-    MAX_FREE_TEXT, QuestionKind, SurveyAnswer, SurveyContent, SurveyOption, SurveyQuestion,
+    MAX_FREE_TEXT, QuestionKind, SurveyAnswer, SurveyChannel, SurveyContent, SurveyOption,
+    SurveyQuestion, SurveyResponse,
 };
 pub use units::UnitKind;
 pub use wire::{
     BLOB_PART_BYTES, BlobUploadStatus, DeviceReport, DoneOnPhone, IncomingDocument, MAX_BLOB_BYTES,
     MAX_COMPRESSED_BYTES, MAX_DONE_ON_PHONE, MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges,
-    ReferenceRows, Rejection, SYNC_VERSION, SyncRequest, SyncResponse, WIPE_CONFIRMATION_PATH,
-    WIPE_STATUS, WireError, app_version, decode as decode_message, decode_request,
-    encode as encode_message,
+    ReferenceRows, Rejection, SYNC_VERSION, SurveyFormRow, SyncRequest, SyncResponse,
+    WIPE_CONFIRMATION_PATH, WIPE_STATUS, WireError, app_version, decode as decode_message,
+    decode_request, encode as encode_message,
 };

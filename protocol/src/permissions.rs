@@ -277,6 +277,7 @@ pub fn check_follow_up_change(
             escalations,
             reassignments,
             created_at,
+            survey_form_id,
         ]
     );
     for field in server_fields {
@@ -288,7 +289,13 @@ pub fn check_follow_up_change(
     let assignee_fields = changed_fields!(
         before,
         after,
-        [status, outcome, unreachable_attempts, signature]
+        [
+            status,
+            outcome,
+            unreachable_attempts,
+            signature,
+            survey_response
+        ]
     );
     if assignee_fields.is_empty() {
         return finish(violations);

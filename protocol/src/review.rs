@@ -20,6 +20,7 @@ use crate::followup::{FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, Si
 use crate::permissions::{Actor, FieldViolation, check_follow_up_change, check_sheet_change};
 use crate::sheet::{Sheet, SheetStatus};
 use crate::signature::content_sha256;
+use crate::survey::{SurveyContent, SurveyResponse};
 
 /// How far ahead of the reviewer's clock a submitted time may be (phone clocks drift).
 pub const CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -312,6 +313,20 @@ pub enum BlobFact {
     },
 }
 
+/// The opinion survey's form a new answer sheet names, as the reviewer finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SurveyFormFact {
+    /// No such form was sent to this follow-up's household.
+    NotSent,
+    /// The form sent to this follow-up: whether it still takes answers (distributed, not closed),
+    /// the content hash the general manager approved (D-SUR-2) and its questions.
+    Sent {
+        taking_answers: bool,
+        approved_sha256: String,
+        content: SurveyContent,
+    },
+}
+
 /// What a follow-up's review needs to know beyond the document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FollowUpFacts {
@@ -321,6 +336,8 @@ pub struct FollowUpFacts {
     pub sheet: Option<Sheet>,
     /// The blob a new signature names (`None` when no signature is added).
     pub signature_blob: Option<BlobFact>,
+    /// The form a new answer sheet names (`None` when no answers are added).
+    pub survey_form: Option<SurveyFormFact>,
 }
 
 /// Reviews a change to a follow-up (follow-ups are created by the server's rules only).
@@ -356,6 +373,16 @@ pub fn review_follow_up(
                  who reassigns or closes it (D-CB-3); no further attempt is recorded",
                 before.unreachable_attempts.len()
             ),
+        );
+    }
+    // R-SUR-2: a household answers a form once; the answers stand as given.
+    if let Some(given) = &before.survey_response
+        && after.survey_response.as_ref() != Some(given)
+    {
+        verdict.refuse(
+            RefusalKind::Conflict,
+            "survey_response",
+            "the household has answered the survey already; a form is answered once (R-SUR-2)",
         );
     }
     if let Err(violations) = check_follow_up_change(Some(before), after, actor) {
@@ -394,12 +421,18 @@ fn review_follow_up_facts(
     if after.status == FollowUpStatus::Completed
         && before.status != FollowUpStatus::Completed
         && after.kind == FollowUpKind::Survey
+        && after.survey_response.is_none()
     {
         verdict.refuse(
             RefusalKind::Forbidden,
             "status",
             "an opinion survey is completed by the customer's answers to the form (R-SUR-1)",
         );
+    }
+    if let Some(response) = &after.survey_response
+        && before.survey_response.is_none()
+    {
+        review_survey_response(verdict, after, response, staff_id, existed, facts);
     }
     if let Some(outcome) = &after.outcome
         && before.outcome.as_ref() != Some(outcome)
@@ -518,5 +551,87 @@ fn review_signature(
             "signature",
             "content_sha256 is not the hash of the signed content (the sheet and this outcome)",
         );
+    }
+}
+
+/// R-SUR-2, D-SUR-1/2: a household's answer sheet answers the form sent to it, in the version the
+/// general manager approved, while the form takes answers; it completes the survey follow-up and
+/// is entered by the person who enters it.
+fn review_survey_response(
+    verdict: &mut Verdict,
+    after: &FollowUp,
+    response: &SurveyResponse,
+    staff_id: i64,
+    existed: (DateTime<Utc>, &str),
+    facts: &FollowUpFacts,
+) {
+    const FIELD: &str = "survey_response";
+    if after.kind != FollowUpKind::Survey {
+        verdict.refuse(
+            RefusalKind::Invalid,
+            FIELD,
+            format!("a {} follow-up has no survey answers", after.kind),
+        );
+        return;
+    }
+    if after.status != FollowUpStatus::Completed {
+        verdict.refuse(
+            RefusalKind::Invalid,
+            FIELD,
+            "the customer's answers complete the survey follow-up (status completed)",
+        );
+    }
+    if response.entered_by != staff_id {
+        verdict.refuse(
+            RefusalKind::Forbidden,
+            FIELD,
+            "answers are entered by the person who enters them (entered_by is you)",
+        );
+    }
+    verdict.time(
+        "survey_response.answered_at",
+        &response.answered_at,
+        existed,
+        facts.now,
+    );
+    let form = response.form_id;
+    match &facts.survey_form {
+        None | Some(SurveyFormFact::NotSent) => verdict.refuse(
+            RefusalKind::Invalid,
+            FIELD,
+            format!("survey form {form} was not sent to this household"),
+        ),
+        Some(SurveyFormFact::Sent {
+            taking_answers,
+            approved_sha256,
+            content,
+        }) => {
+            if !taking_answers {
+                verdict.refuse(
+                    RefusalKind::Conflict,
+                    FIELD,
+                    format!("survey form {form} was closed; answers are no longer taken"),
+                );
+            }
+            if &response.form_sha256 != approved_sha256 {
+                verdict.refuse(
+                    RefusalKind::Invalid,
+                    FIELD,
+                    format!(
+                        "the answers are to another version of form {form} ({}); the approved \
+                         version is {approved_sha256} (D-SUR-2)",
+                        response.form_sha256
+                    ),
+                );
+            } else if let Err(problems) = content.check_answers(&response.answers) {
+                for problem in problems {
+                    verdict.refuse(
+                        RefusalKind::Invalid,
+                        FIELD,
+                        format!("the answers do not fit the form: {problem}"),
+                    );
+                }
+            }
+        }
     }
 }

@@ -4,17 +4,22 @@
 
 use std::collections::BTreeSet;
 
+use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::labels::labelled_enum;
+
 /// The longest free-text answer, in characters.
 pub const MAX_FREE_TEXT: usize = 2_000;
-const MAX_QUESTIONS: usize = 100;
+/// The most questions a form asks.
+pub const MAX_QUESTIONS: usize = 100;
 const MAX_OPTIONS: usize = 20;
 
 /// D-SUR-1: the kinds of question a form may ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum QuestionKind {
     /// 1 (very dissatisfied) to 5 (very satisfied), as the follow-up ratings (D-CB-1).
     Rating,
@@ -25,6 +30,7 @@ pub enum QuestionKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SurveyOption {
     pub id: String,
     /// zh-CN text.
@@ -33,6 +39,7 @@ pub struct SurveyOption {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SurveyQuestion {
     /// Stable within the form (`q1`, `service_attitude` …): answers refer to it.
     pub id: String,
@@ -49,6 +56,7 @@ pub struct SurveyQuestion {
 /// What a form asks: the content the general manager approves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SurveyContent {
     pub title: String,
     pub year: i32,
@@ -233,8 +241,9 @@ impl SurveyContent {
 }
 
 /// One answer: a rating, choices or text, as the question's kind asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SurveyAnswer {
     pub question_id: String,
     #[serde(default)]
@@ -243,6 +252,50 @@ pub struct SurveyAnswer {
     pub choices: Vec<String>,
     #[serde(default)]
     pub text: Option<String>,
+}
+
+/// How an answer sheet reached the system (D-SUR-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SurveyChannel {
+    /// A paper form typed in by office staff.
+    Paper,
+    /// On a staff phone during a visit.
+    Visit,
+    /// Filled in by the customer.
+    Customer,
+}
+
+labelled_enum!(SurveyChannel {
+    Paper => ("paper", "纸质问卷录入", "Paper form typed in"),
+    Visit => ("visit", "上门时在手机上填写", "On a staff phone during a visit"),
+    Customer => ("customer", "客户自行填写", "Filled in by the customer"),
+});
+
+/// A household's answer sheet, kept in its survey follow-up's document (R-SUR-2): the version
+/// of the form it answers (D-SUR-2), how it came in, who entered it and when. Written once — a
+/// household answers a form once — on a phone offline or through the API, reviewed alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct SurveyResponse {
+    pub form_id: i64,
+    /// The SHA-256 of the form's content as approved (D-SUR-2).
+    pub form_sha256: String,
+    pub channel: SurveyChannel,
+    pub entered_by: i64,
+    /// When the answers were taken, on the entering device's clock.
+    pub answered_at: String,
+    pub answers: Vec<SurveyAnswer>,
+}
+
+impl SurveyResponse {
+    /// The answers as kept: free text trimmed, so a phone and the API store the same sheet.
+    pub fn trimmed(mut self) -> Self {
+        for answer in &mut self.answers {
+            if let Some(text) = &mut answer.text {
+                *text = text.trim().to_owned();
+            }
+        }
+        self
+    }
 }
 
 #[cfg(test)]

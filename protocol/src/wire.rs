@@ -174,6 +174,19 @@ pub struct ReferenceRows {
     pub units: Vec<crate::Unit>,
     pub staff: Vec<crate::StaffMember>,
     pub households: Vec<crate::Household>,
+    /// The opinion survey forms taking answers, so a phone shows and checks them offline.
+    #[serde(default)]
+    pub survey_forms: Vec<SurveyFormRow>,
+}
+
+/// An opinion survey form taking answers (distributed, not closed), as a phone needs it: the
+/// version the general manager approved (D-SUR-2) and its questions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SurveyFormRow {
+    pub id: i64,
+    pub approved_sha256: String,
+    pub content: crate::SurveyContent,
 }
 
 /// A document as the server has it.

@@ -67,6 +67,8 @@ fn follow_up() -> FollowUp {
         escalations: Vec::new(),
         reassignments: Vec::new(),
         created_at: "2026-11-28T02:00:00.000Z".into(),
+        survey_form_id: None,
+        survey_response: None,
     }
 }
 

@@ -122,6 +122,8 @@ async fn main() {
                 escalations: Vec::new(),
                 reassignments: Vec::new(),
                 created_at: format_time(due - chrono::Duration::days(1)),
+                survey_form_id: None,
+                survey_response: None,
             };
             write
                 .store(&mut AutoCommit::new(), &follow_up, "follow_up.planned")

@@ -57,6 +57,7 @@ pub fn households() -> ReferenceData {
             household(2, "1栋", "102", (2, "黄建华", "13900138003")),
             household(3, "2栋", "101", (3, "郑玉兰", "13700137005")),
         ],
+        survey_forms: Vec::new(),
     }
 }
 
@@ -150,6 +151,8 @@ pub fn follow_up(n: u32, household: i64, due_at: &str, assignee: Option<i64>) ->
         escalations: vec![],
         reassignments: vec![],
         created_at: "2026-11-27T02:00:00.000Z".into(),
+        survey_form_id: None,
+        survey_response: None,
     }
 }
 

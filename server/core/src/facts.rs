@@ -5,14 +5,14 @@
 //! them here, so both meet exactly the same rules.
 
 use huifang_protocol::{
-    BlobFact, FollowUp, FollowUpFacts, HouseholdFact, Sheet, SheetFacts, review_follow_up,
-    review_sheet,
+    BlobFact, FollowUp, FollowUpFacts, HouseholdFact, Sheet, SheetFacts, SurveyFormFact,
+    review_follow_up, review_sheet,
 };
 
 use crate::auth::{Caller, HouseholdScope};
 use crate::error::Error;
 use huifang_store::documents::DocWrite;
-use huifang_store::{blobs, followups, registry};
+use huifang_store::{blobs, followups, registry, surveys};
 
 /// Whether `household` is one the caller may work with, and its customers.
 async fn household_fact(
@@ -87,10 +87,37 @@ pub async fn for_follow_up(
         }
         _ => None,
     };
+    let survey_form = match (&before.survey_response, &after.survey_response) {
+        (None, Some(response)) => Some(survey_form_fact(write, &after.id, response.form_id).await?),
+        _ => None,
+    };
     Ok(FollowUpFacts {
         now: write.now,
         sheet,
         signature_blob,
+        survey_form,
+    })
+}
+
+/// The form a new answer sheet names, if it was sent to this follow-up's household.
+async fn survey_form_fact(
+    write: &mut DocWrite,
+    follow_up_id: &str,
+    form_id: i64,
+) -> Result<SurveyFormFact, Error> {
+    if surveys::sent_to(write, follow_up_id, form_id)
+        .await?
+        .is_none()
+    {
+        return Ok(SurveyFormFact::NotSent);
+    }
+    let Some(form) = surveys::form_in(write, form_id).await? else {
+        return Ok(SurveyFormFact::NotSent);
+    };
+    Ok(SurveyFormFact::Sent {
+        taking_answers: form.status == surveys::FormStatus::Distributed,
+        approved_sha256: form.approved_sha256.unwrap_or_default(),
+        content: form.content,
     })
 }
 

@@ -70,6 +70,8 @@ pub async fn create_for_sheet(
         escalations: Vec::new(),
         reassignments: Vec::new(),
         created_at: write.now_text(),
+        survey_form_id: None,
+        survey_response: None,
     };
     follow_up
         .validate()
@@ -154,6 +156,7 @@ fn review_as_server(write: &DocWrite, before: &FollowUp, after: &FollowUp) -> Re
         now: write.now,
         sheet: None,
         signature_blob: None,
+        survey_form: None,
     };
     Ok(review_follow_up(before, after, &Actor::Server, &facts)?)
 }

@@ -12,9 +12,9 @@ pub mod report;
 mod responses;
 
 pub use distribution::{Distribution, distribute};
-pub use responses::{Channel, StoredResponse, answer};
+pub use responses::{StoredResponse, answer, record_response};
 
-use huifang_protocol::{Role, SurveyContent, UnitKind};
+use huifang_protocol::{Role, SurveyContent, SurveyFormRow, UnitKind};
 use serde_json::json;
 
 use crate::auth::Caller;
@@ -56,6 +56,30 @@ pub async fn get(db: &Database, id: i64) -> Result<SurveyForm, Error> {
 
 pub async fn list(db: &Database) -> Result<Vec<SurveyForm>, Error> {
     Ok(stored::forms(db).await?)
+}
+
+/// The forms taking answers (distributed, not closed), as phones receive them with their
+/// reference rows to answer offline.
+pub async fn taking_answers(db: &Database) -> Result<Vec<SurveyFormRow>, Error> {
+    Ok(stored::forms(db)
+        .await?
+        .into_iter()
+        .filter(|form| form.status == FormStatus::Distributed)
+        .filter_map(|form| {
+            Some(SurveyFormRow {
+                id: form.id,
+                approved_sha256: form.approved_sha256?,
+                content: form.content,
+            })
+        })
+        .collect())
+}
+
+/// Form `id` after a change phones must learn of (it now takes answers, or no longer does):
+/// the reference rows' fingerprint is read afresh.
+async fn changed_for_phones(db: &Database, id: i64) -> Result<SurveyForm, Error> {
+    db.note_registry_change();
+    get(db, id).await
 }
 
 /// Loads a form inside a write, for changing it.
@@ -228,5 +252,5 @@ pub async fn close(
     )
     .await?;
     write.commit().await?;
-    get(db, id).await
+    changed_for_phones(db, id).await
 }

@@ -281,13 +281,15 @@ pub async fn registry_fingerprint(db: &Database) -> Result<String, StoreError> {
 }
 
 async fn read_registry_fingerprint(db: &Database) -> Result<String, StoreError> {
-    const TABLES: [&str; 6] = [
+    const TABLES: [&str; 7] = [
         "units",
         "staff",
         "communities",
         "buildings",
         "households",
         "customers",
+        // The survey forms taking answers travel with the reference rows.
+        "survey_forms",
     ];
     // One statement, one round trip, each part an index lookup: every MAX its own subquery,
     // because SQLite reads a MAX from an index only when it is the query's one aggregate (two in

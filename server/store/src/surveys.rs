@@ -300,7 +300,7 @@ pub async fn record_sent(
 
 /// The community follow-up `follow_up_id` carried form `form_id` to, if it did.
 pub async fn sent_to(
-    db: &Database,
+    write: &mut DocWrite,
     follow_up_id: &str,
     form_id: i64,
 ) -> Result<Option<i64>, StoreError> {
@@ -309,7 +309,7 @@ pub async fn sent_to(
     )
     .bind(follow_up_id)
     .bind(form_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(write.tx())
     .await?)
 }
 

@@ -7,8 +7,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, assert_error};
+use crate::sync::{Phone, fetch, sync_answer};
 
-crate::on_both_backends!(r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report);
+crate::on_both_backends!(
+    r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report,
+    r_sur_2_d_sur_2_a_survey_answered_offline_on_a_phone_reaches_the_report,
+);
 
 pub(crate) fn form() -> Value {
     json!({
@@ -374,4 +378,286 @@ async fn r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report(app:
         "closed",
     )
     .await;
+}
+
+/// A form drafted, approved and sent to 碧水湾: its id and approved hash.
+async fn distributed(app: &TestApp) -> (i64, String) {
+    let dev = app.login("dev.head", PASSWORD).await;
+    let gm = app.login("gm", PASSWORD).await;
+    let draft = app
+        .post_ok(&dev, "/api/v1/surveys", form(), StatusCode::CREATED)
+        .await;
+    let id = draft["id"].as_i64().unwrap();
+    let path = format!("/api/v1/surveys/{id}");
+    let submitted = app
+        .post_ok(&dev, &format!("{path}/submit"), json!({}), StatusCode::OK)
+        .await;
+    let sha = submitted["content_sha256"].as_str().unwrap().to_owned();
+    app.post_ok(
+        &gm,
+        &format!("{path}/approve"),
+        json!({"content_sha256": sha}),
+        StatusCode::OK,
+    )
+    .await;
+    let community: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE name = '碧水湾'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    app.post_ok(
+        &dev,
+        &format!("{path}/distribute"),
+        json!({"community_ids": [community]}),
+        StatusCode::OK,
+    )
+    .await;
+    (id, sha)
+}
+
+fn phone_answers(rating: u8) -> Vec<huifang_protocol::SurveyAnswer> {
+    serde_json::from_value(answers(rating, "  楼道灯坏了  ")).unwrap()
+}
+
+/// A modified phone's change to a survey follow-up: `edit` applied to the server's copy.
+async fn forged(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    edit: impl FnOnce(&mut huifang_protocol::FollowUp),
+) -> huifang_protocol::SyncRequest {
+    use huifang_protocol::*;
+    let bytes = fetch(app, token)
+        .await
+        .documents
+        .into_iter()
+        .find(|d| d.document_id == id)
+        .unwrap()
+        .bytes;
+    let (mut doc, mut follow_up) = FollowUp::load(&bytes).unwrap();
+    let heads = doc.get_heads();
+    edit(&mut follow_up);
+    follow_up.reconcile_into(&mut doc).unwrap();
+    SyncRequest {
+        version: SYNC_VERSION,
+        cursor: 0,
+        changes: vec![OutgoingChanges {
+            document_id: id.to_owned(),
+            kind: DocumentKind::FollowUp,
+            changes: doc.save_after(&heads),
+        }],
+        page_size: 10,
+        reference_version: None,
+        scope_version: None,
+        device: None,
+    }
+}
+
+/// R-SUR-2, D-SUR-2 on the phone: the approved form travels with the reference rows; the
+/// household's answers are taken offline, checked on the phone as the server checks them, travel
+/// in the survey follow-up's document and are counted in the report. A modified phone's answers
+/// to another version, that do not fit the form, or a second answer sheet are refused by the
+/// server and store nothing; a form closed meanwhile refuses what a phone answered before it
+/// heard, and its owner is told.
+async fn r_sur_2_d_sur_2_a_survey_answered_offline_on_a_phone_reaches_the_report(app: TestApp) {
+    use huifang_client::ClientError;
+    use huifang_protocol::{FollowUpStatus, SurveyChannel};
+
+    let (form_id, sha) = distributed(&app).await;
+    let dev = app.login("dev.head", PASSWORD).await;
+    let phone = Phone::sign_in(&app, "bsw.csc.01").await;
+    phone.sync().await;
+    let mut surveys: Vec<String> = sqlx::query_scalar(
+        "SELECT follow_up_id FROM survey_distributions WHERE form_id = $1 ORDER BY follow_up_id",
+    )
+    .bind(form_id)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert!(surveys.len() >= 4, "{surveys:?}");
+    let (first, second, third, fourth) = (
+        surveys.remove(0),
+        surveys.remove(0),
+        surveys.remove(0),
+        surveys.remove(0),
+    );
+
+    // Offline: the phone shows the approved version and checks the answers against it.
+    let shown = phone.store.survey_form(&first).unwrap();
+    assert_eq!(
+        (shown.id, shown.approved_sha256.as_str()),
+        (form_id, sha.as_str())
+    );
+    assert_eq!(shown.content.title, "2026年度客户意见调查表");
+    assert_eq!(shown.content.questions.len(), 4);
+    let waiting = phone.store.pending_changes(100).unwrap().len();
+    let mut stranger = phone_answers(4);
+    stranger[1] = serde_json::from_value(json!({"question_id": "parking", "rating": 3})).unwrap();
+    let refused = phone.store.answer_survey(&first, stranger).unwrap_err();
+    assert!(
+        matches!(&refused, ClientError::InvalidInput { reason } if reason.contains("not on this form")),
+        "{refused:?}"
+    );
+    let mut unanswered = phone_answers(4);
+    unanswered.remove(0);
+    let refused = phone.store.answer_survey(&first, unanswered).unwrap_err();
+    assert!(
+        refused.to_string().contains("required question"),
+        "{refused}"
+    );
+    assert_eq!(phone.store.pending_changes(100).unwrap().len(), waiting);
+    let answered = phone.store.answer_survey(&first, phone_answers(2)).unwrap();
+    assert_eq!(answered.status, FollowUpStatus::Completed);
+    let response = answered.survey_response.clone().unwrap();
+    assert_eq!(
+        (response.form_id, response.form_sha256.as_str()),
+        (form_id, sha.as_str())
+    );
+    assert_eq!(response.channel, SurveyChannel::Visit);
+    assert_eq!(response.answers[3].text.as_deref(), Some("楼道灯坏了"));
+    let again = phone
+        .store
+        .answer_survey(&first, phone_answers(5))
+        .unwrap_err();
+    assert!(matches!(again, ClientError::Conflict { .. }), "{again:?}");
+    phone
+        .store
+        .answer_survey(&second, phone_answers(5))
+        .unwrap();
+
+    let report = phone.sync().await;
+    assert_eq!((report.sent, report.committed), (2, 2), "{report:?}");
+    assert!(report.rejected.is_empty(), "{report:?}");
+    let on_server = crate::sync::server_follow_up(&app, &phone.token, &first).await;
+    assert_eq!(on_server["status"], "completed", "{on_server}");
+    assert_eq!(
+        on_server["survey_response"]["channel"], "visit",
+        "{on_server}"
+    );
+    let channels: Vec<String> = sqlx::query_scalar(
+        "SELECT channel FROM survey_responses WHERE form_id = $1 ORDER BY follow_up_id",
+    )
+    .bind(form_id)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(channels, vec!["visit", "visit"]);
+    let counted = app
+        .get_json(&dev, &format!("/api/v1/surveys/{form_id}/report"))
+        .await;
+    let community = &counted["communities"][0];
+    assert_eq!(community["responses"], 2, "{counted}");
+    assert_eq!(
+        community["questions"]["overall"]["ratings"],
+        json!([0, 1, 0, 0, 1])
+    );
+    assert_eq!(
+        community["questions"]["advice"]["texts"],
+        json!([{"text": "楼道灯坏了", "count": 2}])
+    );
+
+    // A modified phone: every forged answer sheet is refused whole and stores nothing.
+    let staff = app.staff_id("bsw.csc.01").await;
+    let sheet = |rating: u8, form_sha256: &str| huifang_protocol::SurveyResponse {
+        form_id,
+        form_sha256: form_sha256.to_owned(),
+        channel: SurveyChannel::Visit,
+        entered_by: staff,
+        answered_at: huifang_protocol::format_time(app.now()),
+        answers: phone_answers(rating),
+    };
+    let other_version = sheet(4, &"0".repeat(64));
+    let misfit = sheet(9, &sha);
+    let cases: Vec<(&str, Box<dyn FnOnce(&mut huifang_protocol::FollowUp)>)> = vec![
+        (
+            "another version",
+            Box::new(move |f| {
+                f.status = FollowUpStatus::Completed;
+                f.survey_response = Some(other_version);
+            }),
+        ),
+        (
+            "ratings are 1 to 5",
+            Box::new(move |f| {
+                f.status = FollowUpStatus::Completed;
+                f.survey_response = Some(misfit);
+            }),
+        ),
+        (
+            "completed by the customer's answers",
+            Box::new(|f| {
+                f.status = FollowUpStatus::Completed;
+            }),
+        ),
+    ];
+    let before = (
+        app.count("survey_responses").await,
+        app.count("survey_answers").await,
+    );
+    for (reason, edit) in cases {
+        let request = forged(&app, &phone.token, &third, edit).await;
+        let seq = app.change_seq().await;
+        let answer = sync_answer(&app, &phone.token, &request).await;
+        let told = (&answer.committed, &answer.rejections);
+        assert!(answer.committed.is_empty(), "{reason}: {told:?}");
+        assert!(answer.rejections[0].refused, "{reason}: {told:?}");
+        assert!(
+            answer.rejections[0].reason.contains(reason),
+            "{reason}: {told:?}"
+        );
+        assert_eq!(app.change_seq().await, seq, "{reason}: nothing stored");
+    }
+    let request = forged(&app, &phone.token, &first, |f| {
+        if let Some(response) = &mut f.survey_response {
+            response.answers[0].rating = Some(5);
+        }
+    })
+    .await;
+    let answer = sync_answer(&app, &phone.token, &request).await;
+    assert!(
+        answer.rejections[0].reason.contains("answered once"),
+        "{:?}",
+        answer.rejections
+    );
+    assert_eq!(
+        (
+            app.count("survey_responses").await,
+            app.count("survey_answers").await
+        ),
+        before,
+        "nothing counted"
+    );
+
+    // Closed while a phone held answers: refused, kept for the person who took them.
+    phone.store.answer_survey(&third, phone_answers(4)).unwrap();
+    app.post_ok(
+        &dev,
+        &format!("/api/v1/surveys/{form_id}/close"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    let report = phone.sync().await;
+    assert_eq!(report.committed, 0, "{report:?}");
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|n| n.document_id == third && n.reason.contains("closed")),
+        "{report:?}"
+    );
+    assert!(
+        phone
+            .store
+            .refused_changes()
+            .unwrap()
+            .iter()
+            .any(|r| r.document_id == third),
+        "the owner sees what did not stand"
+    );
+    let closed = phone
+        .store
+        .answer_survey(&fourth, phone_answers(4))
+        .unwrap_err();
+    assert!(closed.to_string().contains("not on this phone"), "{closed}");
+    assert_eq!(app.count("survey_responses").await, before.0);
 }

@@ -88,7 +88,7 @@ impl Transport for Http {
 pub(crate) struct Phone {
     pub(crate) store: std::sync::Arc<ClientStore>,
     pub(crate) transport: std::sync::Arc<Http>,
-    token: String,
+    pub(crate) token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -310,7 +310,7 @@ pub(crate) async fn sync_answer(app: &TestApp, token: &str, request: &SyncReques
     decode_message(&response.bytes().await.unwrap()).unwrap()
 }
 
-async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
+pub(crate) async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
     let request = SyncRequest {
         version: SYNC_VERSION,
         cursor: 0,

@@ -229,6 +229,8 @@ async fn prepare_batch(
                 escalations: Vec::new(),
                 reassignments: Vec::new(),
                 created_at: created_at.clone(),
+                survey_form_id: None,
+                survey_response: None,
             };
             follow_up
                 .validate()

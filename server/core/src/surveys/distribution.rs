@@ -85,6 +85,8 @@ pub async fn distribute(
                 escalations: Vec::new(),
                 reassignments: Vec::new(),
                 created_at: write.now_text(),
+                survey_form_id: Some(id),
+                survey_response: None,
             };
             if !stored::record_sent(
                 &mut write,
@@ -119,7 +121,7 @@ pub async fn distribute(
         write.commit().await?;
     }
     Ok(Distribution {
-        form: get(db, id).await?,
+        form: changed_for_phones(db, id).await?,
         follow_ups_written: written,
     })
 }

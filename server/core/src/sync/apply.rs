@@ -427,6 +427,9 @@ async fn change_follow_up(
     let exhausted =
         before.status != FollowUpStatus::Unreachable && after.status == FollowUpStatus::Unreachable;
     write.store_saved(saved, &after, "follow_up.synced").await?;
+    if before.survey_response.is_none() && after.survey_response.is_some() {
+        crate::surveys::record_response(write, &after).await?;
+    }
     if completed {
         let recorder = Recorder {
             staff_id: caller.staff_id,

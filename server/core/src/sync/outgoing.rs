@@ -123,6 +123,7 @@ pub(super) async fn reference_rows(
         units,
         staff,
         households,
+        survey_forms: crate::surveys::taking_answers(company.db()).await?,
     })
 }
 

@@ -13,7 +13,8 @@ use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use huifang_core::surveys::report::{self, SurveyReport};
-use huifang_core::surveys::{self, Channel, Distribution, SurveyForm, require_development};
+use huifang_core::surveys::{self, Distribution, SurveyForm, require_development};
+use huifang_protocol::SurveyChannel;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -192,7 +193,7 @@ async fn revise(
 #[serde(deny_unknown_fields)]
 struct AnswerSheet {
     follow_up_id: String,
-    channel: Channel,
+    channel: SurveyChannel,
     answers: Vec<SurveyAnswer>,
 }
 

@@ -194,6 +194,8 @@ fn follow_up(
         escalations: Vec::new(),
         reassignments: Vec::new(),
         created_at: format_time(due - Duration::days(1)),
+        survey_form_id: None,
+        survey_response: None,
     }
 }
 
