@@ -48,11 +48,15 @@ struct Api {
 
 impl Api {
     fn sign_in(base: &str) -> Api {
+        Api::sign_in_as(base, USER)
+    }
+
+    fn sign_in_as(base: &str, username: &str) -> Api {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::blocking::Client::new();
         let login: Value = client
             .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({ "username": USER, "password": huifang_server::demo::DEMO_PASSWORD }))
+            .json(&json!({ "username": username, "password": huifang_server::demo::DEMO_PASSWORD }))
             .send()
             .unwrap()
             .json()
@@ -129,19 +133,12 @@ fn ok(output: Output) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-#[test]
-fn a_day_in_the_field_from_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = start_server(&dir.path().join("server"));
-    let api = Api::sign_in(&base);
-    let (follow_up, customer) = api.open_follow_up();
-    let store = dir.path().join("field.db");
-
-    // The password comes on standard input, never on the command line.
+/// Signs the field client in; the password comes on standard input, never on the command line.
+fn log_in(store: &std::path::Path, base: &str) {
     let mut login = Command::new(env!("CARGO_BIN_EXE_huifang-field"))
         .arg("--store")
-        .arg(&store)
-        .args(["login", "--server", &base, "--username", USER])
+        .arg(store)
+        .args(["login", "--server", base, "--username", USER])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -155,6 +152,16 @@ fn a_day_in_the_field_from_the_terminal() {
     let login = login.wait_with_output().unwrap();
     assert!(login.status.success());
     assert!(String::from_utf8_lossy(&login.stdout).contains("signed in as"));
+}
+
+#[test]
+fn a_day_in_the_field_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = start_server(&dir.path().join("server"));
+    let api = Api::sign_in(&base);
+    let (follow_up, customer) = api.open_follow_up();
+    let store = dir.path().join("field.db");
+    log_in(&store, &base);
 
     let synced = ok(field(&store, &["sync"]));
     assert!(synced.contains("received"), "{synced}");
@@ -241,6 +248,89 @@ fn a_day_in_the_field_from_the_terminal() {
     let shown: Value = serde_json::from_str(&ok(field(&store, &["show", &follow_up]))).unwrap();
     assert_eq!(shown["status"], "completed");
     ok(field(&store, &["logout"]));
+}
+
+/// #18, R-SUR-2: the annual survey's approved form shown and answered from the terminal offline;
+/// answers that do not fit the form are refused with the reason, and the answers reach the server.
+#[test]
+fn r_sur_2_the_survey_answered_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = start_server(&dir.path().join("server"));
+    let (dev, gm, office) = (
+        Api::sign_in_as(&base, "dev.head"),
+        Api::sign_in_as(&base, "gm"),
+        Api::sign_in(&base),
+    );
+    let form = dev.post(
+        "/api/v1/surveys",
+        json!({"title": "年度客户意见调查表", "year": 2026, "questions": [
+            {"id": "overall", "text": "您对物业服务的总体评价", "kind": "rating", "required": true},
+            {"id": "improve", "text": "希望改进的方面", "kind": "multiple_choice",
+             "options": [{"id": "clean", "text": "保洁"}, {"id": "green", "text": "绿化"}]},
+            {"id": "advice", "text": "其他意见或建议", "kind": "free_text"}]}),
+    );
+    let path = format!("/api/v1/surveys/{}", form["id"]);
+    let submitted = dev.post(&format!("{path}/submit"), json!({}));
+    gm.post(
+        &format!("{path}/approve"),
+        json!({"content_sha256": submitted["content_sha256"]}),
+    );
+    let community = office.get("/api/v1/households?limit=1")["items"][0]["community_id"].clone();
+    dev.post(
+        &format!("{path}/distribute"),
+        json!({"community_ids": [community]}),
+    );
+    let survey = office.get("/api/v1/followups?view=unit&kind=survey&limit=1")["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = dir.path().join("field.db");
+    log_in(&store, &base);
+    ok(field(&store, &["sync"]));
+
+    let shown = ok(field(&store, &["survey", &survey]));
+    assert!(shown.contains("年度客户意见调查表"), "{shown}");
+    assert!(shown.contains("overall  [rating 1-5, required]"), "{shown}");
+    assert!(shown.contains("clean=保洁"), "{shown}");
+    let misfit = field(
+        &store,
+        &[
+            "answer",
+            &survey,
+            "--answer",
+            "overall=7",
+            "--answer",
+            "improve=pool",
+        ],
+    );
+    assert_eq!(misfit.status.code(), Some(2));
+    let reason = String::from_utf8_lossy(&misfit.stderr);
+    assert!(
+        reason.contains("1 to 5") && reason.contains("not an option"),
+        "{reason}"
+    );
+    let answered = ok(field(
+        &store,
+        &[
+            "answer",
+            &survey,
+            "--answer",
+            "overall=4",
+            "--answer",
+            "improve=clean,green",
+            "--answer",
+            "advice=电梯按钮坏了",
+        ],
+    ));
+    assert!(answered.contains("completed"), "{answered}");
+    let synced = ok(field(&store, &["sync"]));
+    assert!(synced.contains("committed 1"), "{synced}");
+    let seen = office.get(&format!("/api/v1/followups/{survey}"));
+    assert_eq!(seen["follow_up"]["status"], "completed");
+    assert_eq!(
+        seen["follow_up"]["survey_response"]["answers"][1]["choices"],
+        json!(["clean", "green"])
+    );
 }
 
 /// #18: the field client's store is encrypted under a key kept in a file of its user's alone,
