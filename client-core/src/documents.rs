@@ -63,6 +63,18 @@ pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<(DocumentKi
     Ok(Some((kind, doc)))
 }
 
+/// The kind of document `id`, if this phone holds it.
+pub(crate) fn kind_of(conn: &Connection, id: &str) -> Result<DocumentKind> {
+    let kind: String = conn
+        .prepare_cached("SELECT kind FROM documents WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| ClientError::not_found(format!("document {id}")))?;
+    kind.parse().map_err(|e| ClientError::Corrupt {
+        reason: format!("document {id}: {e}"),
+    })
+}
+
 /// Loads and reads a document of kind `D`.
 pub(crate) fn load<D: Document>(
     conn: &Connection,

@@ -5,11 +5,12 @@
 use automerge::{ActorId, AutoCommit};
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    BlobFact, ComplaintLevel, FollowUp, FollowUpFacts, FollowUpKind, FollowUpListing,
+    BlobFact, ComplaintLevel, DocumentKind, FollowUp, FollowUpFacts, FollowUpKind, FollowUpListing,
     FollowUpMethod, FollowUpStatus, HouseholdFact, InformationSource, MAX_UNREACHABLE_ATTEMPTS,
-    Outcome, PhoneNumber, Ratings, ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake,
-    SheetListing, SignatureRef, SurveyAnswer, SurveyChannel, SurveyFormFact, SurveyFormRow,
-    SurveyResponse, TrackingNote, UnreachableAttempt, content_sha256, format_time, parse_time,
+    Outcome, PhoneNumber, PhotoFact, PhotoFacts, PhotoFormat, PhotoPurpose, PhotoRef, Ratings,
+    ReportedItem, Sheet, SheetCategory, SheetFacts, SheetIntake, SheetListing, SignatureRef,
+    SurveyAnswer, SurveyChannel, SurveyFormFact, SurveyFormRow, SurveyResponse, TrackingNote,
+    UnreachableAttempt, added_photos, carries_location, content_sha256, format_time, parse_time,
     review_follow_up, review_sheet,
 };
 use rusqlite::{OptionalExtension, Transaction};
@@ -110,6 +111,44 @@ fn sheet_facts(
         now,
         household,
         signed,
+        photos: photo_facts(
+            tx,
+            session_staff(tx)?,
+            before.map_or(&[][..], |b| &b.photos),
+            &after.photos,
+        )?,
+    })
+}
+
+/// Who is signed in on this phone: the uploader of every blob it holds.
+fn session_staff(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(crate::session::require(tx)?.staff_id)
+}
+
+/// The facts of the photos a change adds, from the blobs this phone holds (taken here, so by
+/// the signed-in staff member). This phone always removes locations, so none is kept.
+fn photo_facts(
+    tx: &Transaction<'_>,
+    staff_id: i64,
+    before: &[PhotoRef],
+    after: &[PhotoRef],
+) -> Result<PhotoFacts> {
+    let mut blobs = Vec::new();
+    for photo in added_photos(before, after) {
+        let fact = match crate::photos::bytes(tx, &photo.blob_sha256) {
+            Ok(bytes) => PhotoFact::Stored {
+                uploaded_by: staff_id,
+                format: PhotoFormat::of(&bytes),
+                carries_location: carries_location(&bytes),
+            },
+            Err(ClientError::NotFound { .. }) => PhotoFact::Missing,
+            Err(e) => return Err(e),
+        };
+        blobs.push((photo.blob_sha256.clone(), fact));
+    }
+    Ok(PhotoFacts {
+        blobs,
+        keep_location: false,
     })
 }
 
@@ -171,6 +210,7 @@ fn follow_up_facts(
         sheet,
         signature_blob,
         survey_form,
+        photos: photo_facts(tx, session.staff_id, &before.photos, &after.photos)?,
     })
 }
 
@@ -441,6 +481,58 @@ pub(crate) fn answer_survey(
         );
         Ok(())
     })
+}
+
+/// A photo to attach: the picture's bytes (JPEG, PNG or HEIC, as the camera or gallery gives
+/// them), what it shows and a caption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PhotoInput {
+    pub bytes: Vec<u8>,
+    pub purpose: PhotoPurpose,
+    pub caption: String,
+}
+
+/// Attaches a photo to a sheet (what the customer showed) or a repair's follow-up (before and
+/// after), offline: the location removed, the blob kept for upload, the document changed under
+/// the same review as the server's.
+pub(crate) fn attach_photo(
+    tx: &Transaction<'_>,
+    session: &Session,
+    actor: &ActorId,
+    document_id: &str,
+    input: PhotoInput,
+    now: DateTime<Utc>,
+) -> Result<PhotoRef> {
+    let (format, bytes) = crate::photos::prepare(input.bytes)?;
+    let now_text = format_time(now);
+    let photo = PhotoRef {
+        blob_sha256: crate::photos::store_blob(tx, &bytes, &now_text)?,
+        format,
+        purpose: input.purpose,
+        taken_by: session.staff_id,
+        taken_at: now_text.clone(),
+        caption: input.caption.trim().to_owned(),
+    };
+    match documents::kind_of(tx, document_id)? {
+        DocumentKind::FollowUp => {
+            change_follow_up(tx, session, actor, document_id, now, |follow_up| {
+                follow_up.photos.push(photo.clone());
+                Ok(())
+            })?;
+        }
+        DocumentKind::Sheet => {
+            let (mut doc, before) = documents::load::<Sheet>(tx, actor, document_id)?;
+            let heads = doc.get_heads();
+            let mut after = before.clone();
+            after.photos.push(photo.clone());
+            let facts = sheet_facts(tx, Some(&before), &after, now)?;
+            review_sheet(Some(&before), &after, &session.actor(), &facts).map_err(refused)?;
+            documents::update_local(tx, &mut doc, &heads, &after, &now_text)?;
+            project_sheet(tx, &SheetListing::from(&after))?;
+        }
+    }
+    Ok(photo)
 }
 
 /// Records a failed attempt to reach the customer; the third makes the follow-up unreachable.

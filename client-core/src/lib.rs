@@ -21,6 +21,7 @@ mod editing;
 mod encryption;
 mod error;
 mod http;
+mod photos;
 mod projections;
 mod queries;
 mod reference;
@@ -31,7 +32,7 @@ mod store;
 mod sync;
 mod transport;
 
-pub use editing::{NewSheet, OutcomeInput};
+pub use editing::{NewSheet, OutcomeInput, PhotoInput};
 pub use encryption::StoreKey;
 pub use error::ClientError;
 pub use http::HttpTransport;

@@ -7,12 +7,12 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::ActorId;
 use chrono::{DateTime, Utc};
 use huifang_protocol::{
-    Clock, DocumentKind, FollowUp, FollowUpMethod, Ratings, Sheet, SurveyAnswer, SurveyFormRow,
-    WIPE_CONFIRMATION_PATH, format_time,
+    Clock, DocumentKind, FollowUp, FollowUpMethod, PhotoRef, Ratings, Sheet, SurveyAnswer,
+    SurveyFormRow, WIPE_CONFIRMATION_PATH, format_time,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use crate::editing::{self, NewSheet, OutcomeInput, Signing};
+use crate::editing::{self, NewSheet, OutcomeInput, PhotoInput, Signing};
 use crate::encryption::{self, StoreKey};
 use crate::error::{ClientError, Result};
 use crate::queries::{
@@ -341,6 +341,26 @@ impl ClientStore {
                 self.clock.now(),
             )
         })
+    }
+
+    /// Attaches a photo to a sheet or a repair's follow-up, offline (issue #18): its location
+    /// is removed, it waits as a blob for the next sync, which uploads it before the change.
+    pub fn attach_photo(&self, document_id: &str, input: PhotoInput) -> Result<PhotoRef> {
+        self.signed_in(|tx, session| {
+            editing::attach_photo(
+                tx,
+                session,
+                &self.actor,
+                document_id,
+                input,
+                self.clock.now(),
+            )
+        })
+    }
+
+    /// A photo's bytes, if this phone holds it (one taken here).
+    pub fn photo(&self, blob_sha256: &str) -> Result<Vec<u8>> {
+        self.read(|conn| crate::photos::bytes(conn, blob_sha256))
     }
 
     /// Records a failed attempt to reach the customer.

@@ -7,6 +7,7 @@ use crate::document::{
     Document, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, check_text, parse_time,
 };
 use crate::labels::labelled_enum;
+use crate::photo::PhotoRef;
 use crate::rules::AssignmentRule;
 use crate::survey::SurveyResponse;
 
@@ -254,6 +255,10 @@ pub struct FollowUp {
     /// The household's answers, once given (R-SUR-2): they complete a survey follow-up.
     #[serde(default)]
     pub survey_response: Option<SurveyResponse>,
+    /// Photos of a repair, before and after (issue #18); only ever added.
+    #[autosurgeon(missing = "Vec::new")]
+    #[serde(default)]
+    pub photos: Vec<PhotoRef>,
 }
 
 impl FollowUp {

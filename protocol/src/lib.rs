@@ -19,6 +19,7 @@ mod labels;
 mod listings;
 mod permissions;
 mod phone;
+mod photo;
 mod registry;
 mod review;
 mod roles;
@@ -51,6 +52,10 @@ pub use permissions::{
     describe_violations, revert_sheet_fields,
 };
 pub use phone::{PhoneError, PhoneNumber, mask_phone};
+pub use photo::{
+    MAX_CAPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, PhotoFact, PhotoFacts, PhotoFormat, PhotoPurpose,
+    PhotoRef, added_photos, carries_location,
+};
 pub use registry::{
     Building, Community, Customer, DEFAULT_PAGE_SIZE, Household, MAX_PAGE_SIZE, Page, StaffMember,
     Unit,

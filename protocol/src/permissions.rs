@@ -166,6 +166,7 @@ pub fn check_sheet_change(
             invalid_reason,
             handling_unit_id,
             status,
+            photos,
         ]
     );
     if content.is_empty() {
@@ -294,7 +295,8 @@ pub fn check_follow_up_change(
             outcome,
             unreachable_attempts,
             signature,
-            survey_response
+            survey_response,
+            photos
         ]
     );
     if assignee_fields.is_empty() {

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::parse_time;
 use crate::followup::{FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, SignatureRef};
 use crate::permissions::{Actor, FieldViolation, check_follow_up_change, check_sheet_change};
+use crate::photo::{PhotoFacts, PhotoPurpose, PhotoRef, added_photos, review_photos};
 use crate::sheet::{Sheet, SheetStatus};
 use crate::signature::content_sha256;
 use crate::survey::{SurveyContent, SurveyResponse};
@@ -119,6 +120,20 @@ impl Verdict {
         })
     }
 
+    /// The photos a change makes (see [`crate::photo`]).
+    fn photos(
+        &mut self,
+        before: &[PhotoRef],
+        after: &[PhotoRef],
+        staff_id: i64,
+        purposes: &[PhotoPurpose],
+        facts: &PhotoFacts,
+    ) {
+        for (kind, reason) in review_photos(before, after, staff_id, purposes, facts) {
+            self.refuse(kind, "photos", reason);
+        }
+    }
+
     /// A time recorded on a device: RFC 3339, not in the future, not long past.
     fn time(
         &mut self,
@@ -173,6 +188,8 @@ pub struct SheetFacts {
     pub household: Option<HouseholdFact>,
     /// A customer has signed for this matter (D-SIG-1): its content is frozen.
     pub signed: bool,
+    /// The blobs of the photos the change adds.
+    pub photos: PhotoFacts,
 }
 
 /// Reviews a new sheet (`before` is `None`) or a change to one.
@@ -207,8 +224,15 @@ pub fn review_sheet(
     if let Err(violations) = permitted {
         verdict.extend(RefusalKind::Forbidden, violations);
     }
-    if let Actor::Staff(_) = actor {
+    if let Actor::Staff(staff) = actor {
         review_sheet_facts(&mut verdict, before, after, facts);
+        verdict.photos(
+            before.map_or(&[][..], |b| &b.photos),
+            &after.photos,
+            staff.staff_id,
+            &[PhotoPurpose::Reported],
+            &facts.photos,
+        );
     }
     verdict.invalid("sheet", after.validate());
     verdict.finish()
@@ -240,6 +264,9 @@ fn review_sheet_facts(
         if before.is_none_or(|b| !b.tracking.contains(note)) {
             verdict.time("tracking", &note.at, earliest, facts.now);
         }
+    }
+    for photo in added_photos(before.map_or(&[][..], |b| &b.photos), &after.photos) {
+        verdict.time("photos", &photo.taken_at, earliest, facts.now);
     }
     if names_another_household(before, after) {
         match (after.household_id, after.customer_id, &facts.household) {
@@ -338,6 +365,8 @@ pub struct FollowUpFacts {
     pub signature_blob: Option<BlobFact>,
     /// The form a new answer sheet names (`None` when no answers are added).
     pub survey_form: Option<SurveyFormFact>,
+    /// The blobs of the photos the change adds.
+    pub photos: PhotoFacts,
 }
 
 /// Reviews a change to a follow-up (follow-ups are created by the server's rules only).
@@ -470,6 +499,22 @@ fn review_follow_up_facts(
         && before.signature.is_none()
     {
         review_signature(verdict, after, signature, staff_id, existed, facts);
+    }
+    // Issue #18: a repair is photographed before and after; other follow-ups take no photos.
+    let purposes: &[PhotoPurpose] = if is_repair(facts) {
+        &[PhotoPurpose::Before, PhotoPurpose::After]
+    } else {
+        &[]
+    };
+    verdict.photos(
+        &before.photos,
+        &after.photos,
+        staff_id,
+        purposes,
+        &facts.photos,
+    );
+    for photo in added_photos(&before.photos, &after.photos) {
+        verdict.time("photos", &photo.taken_at, existed, facts.now);
     }
 }
 

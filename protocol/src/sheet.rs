@@ -8,6 +8,7 @@ use crate::document::{
     Document, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, check_text, parse_time,
 };
 use crate::labels::labelled_enum;
+use crate::photo::PhotoRef;
 
 /// 投诉级别 (D-INF-1). A request or enquiry that is not a complaint has level `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -211,6 +212,10 @@ pub struct Sheet {
     /// The sheet whose unsatisfied follow-up reopened this matter (D-CB-3).
     pub reopened_from: Option<String>,
     pub created_at: String,
+    /// Photos of what the customer showed (issue #18); only ever added.
+    #[autosurgeon(missing = "Vec::new")]
+    #[serde(default)]
+    pub photos: Vec<PhotoRef>,
 }
 
 /// What accepting a sheet records; everything else starts empty (D-INF-4: `accepted`).
@@ -261,6 +266,7 @@ impl Sheet {
             invalid_reason: None,
             reopened_from: None,
             created_at: intake.created_at,
+            photos: Vec::new(),
         }
     }
 }

@@ -219,10 +219,10 @@ pub struct Rejection {
     pub kind: Option<crate::RefusalKind>,
 }
 
-/// The largest blob (a customer's signature strokes) a device may upload.
-pub const MAX_BLOB_BYTES: usize = 2 * 1024 * 1024;
+/// The largest blob (a photo; a customer's signature strokes are far smaller) a device may upload.
+pub const MAX_BLOB_BYTES: usize = crate::photo::MAX_PHOTO_BYTES;
 /// The size of the parts a blob is uploaded in, so a cut line costs at most one part.
-pub const BLOB_PART_BYTES: usize = 64 * 1024;
+pub const BLOB_PART_BYTES: usize = 512 * 1024;
 
 /// How far a blob's upload has got (`POST /api/v1/blobs/{sha256}?offset=&total=` answers it,
 /// `GET /api/v1/blobs/{sha256}/upload` tells it): the next part starts at `received`.

@@ -41,6 +41,7 @@ fn sheet() -> Sheet {
         invalid_reason: None,
         reopened_from: None,
         created_at: "2026-11-28T01:00:00.000Z".into(),
+        photos: Vec::new(),
     }
 }
 
@@ -69,6 +70,7 @@ fn follow_up() -> FollowUp {
         created_at: "2026-11-28T02:00:00.000Z".into(),
         survey_form_id: None,
         survey_response: None,
+        photos: Vec::new(),
     }
 }
 

@@ -124,6 +124,7 @@ async fn main() {
                 created_at: format_time(due - chrono::Duration::days(1)),
                 survey_form_id: None,
                 survey_response: None,
+                photos: Vec::new(),
             };
             write
                 .store(&mut AutoCommit::new(), &follow_up, "follow_up.planned")

@@ -125,6 +125,7 @@ pub fn sheet(n: u32, household: i64, category: SheetCategory) -> Sheet {
         invalid_reason: None,
         reopened_from: None,
         created_at: "2026-11-27T01:00:00.000Z".into(),
+        photos: Vec::new(),
     }
 }
 
@@ -153,6 +154,7 @@ pub fn follow_up(n: u32, household: i64, due_at: &str, assignee: Option<i64>) ->
         created_at: "2026-11-27T02:00:00.000Z".into(),
         survey_form_id: None,
         survey_response: None,
+        photos: Vec::new(),
     }
 }
 

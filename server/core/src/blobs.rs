@@ -3,7 +3,7 @@
 //! last one ended; the blob exists once the whole body has arrived and hashes to its name), and
 //! read only by those who may read a follow-up that refers to them.
 
-use huifang_protocol::{BlobUploadStatus as UploadStatus, FollowUp, MAX_BLOB_BYTES};
+use huifang_protocol::{BlobUploadStatus as UploadStatus, DocumentKind, FollowUp, MAX_BLOB_BYTES};
 use sha2::Digest;
 
 use crate::Company;
@@ -147,7 +147,8 @@ pub async fn upload_status(company: &Company, hash: &str) -> CoreResult<UploadSt
     })
 }
 
-/// A blob's bytes, when a follow-up in the caller's scope refers to it.
+/// A blob's bytes, when a document in the caller's scope refers to it: a follow-up signed with
+/// it, or a sheet or follow-up carrying it as a photo.
 pub async fn readable(company: &Company, caller: &Caller, hash: &str) -> CoreResult<Vec<u8>> {
     check_hash(hash)?;
     let not_found = || {
@@ -155,14 +156,32 @@ pub async fn readable(company: &Company, caller: &Caller, hash: &str) -> CoreRes
             "blob {hash} does not exist or is outside your scope"
         ))
     };
-    let referring = huifang_store::followups::signed_with(company.db(), hash).await?;
+    let db = company.db();
+    let mut referring: Vec<(DocumentKind, String)> =
+        huifang_store::followups::signed_with(db, hash)
+            .await?
+            .into_iter()
+            .map(|id| (DocumentKind::FollowUp, id))
+            .collect();
+    referring.extend(huifang_store::photos::referring(db, hash).await?);
     let mut visible = false;
-    for id in referring {
-        if let Some(follow_up) =
-            huifang_store::documents::read::<FollowUp>(company.db(), &id).await?
-            && crate::followups::is_visible(company, caller, &follow_up).await?
-        {
-            visible = true;
+    for (kind, id) in referring {
+        visible = match kind {
+            DocumentKind::FollowUp => {
+                match huifang_store::documents::read::<FollowUp>(db, &id).await? {
+                    Some(follow_up) => {
+                        crate::followups::is_visible(company, caller, &follow_up).await?
+                    }
+                    None => false,
+                }
+            }
+            DocumentKind::Sheet => match crate::sheets::load_visible(company, caller, &id).await {
+                Ok(_) => true,
+                Err(Error::NotFound(_)) => false,
+                Err(e) => return Err(e),
+            },
+        };
+        if visible {
             break;
         }
     }

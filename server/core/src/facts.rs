@@ -5,8 +5,9 @@
 //! them here, so both meet exactly the same rules.
 
 use huifang_protocol::{
-    BlobFact, FollowUp, FollowUpFacts, HouseholdFact, Sheet, SheetFacts, SurveyFormFact,
-    review_follow_up, review_sheet,
+    BlobFact, FollowUp, FollowUpFacts, HouseholdFact, PhotoFact, PhotoFacts, PhotoFormat, PhotoRef,
+    Sheet, SheetFacts, SurveyFormFact, added_photos, carries_location, review_follow_up,
+    review_sheet,
 };
 
 use crate::auth::{Caller, HouseholdScope};
@@ -49,10 +50,44 @@ pub async fn for_sheet(
         Some(before) => followups::customer_signed(write.tx(), &before.id).await?,
         None => false,
     };
+    let photos = photo_facts(write, before.map_or(&[][..], |b| &b.photos), &after.photos).await?;
     Ok(SheetFacts {
         now: write.now,
         household,
         signed,
+        photos,
+    })
+}
+
+/// The blobs of the photos `after` adds: who uploaded each, the format its bytes are in and
+/// whether it says where it was taken; and whether the company keeps locations.
+async fn photo_facts(
+    write: &mut DocWrite,
+    before: &[PhotoRef],
+    after: &[PhotoRef],
+) -> Result<PhotoFacts, Error> {
+    let added = added_photos(before, after);
+    if added.is_empty() {
+        return Ok(PhotoFacts::default());
+    }
+    let keep_location = crate::rules::RuleSettings::load_in(write)
+        .await?
+        .keep_photo_location;
+    let mut facts = Vec::new();
+    for photo in added {
+        let fact = match blobs::held(write.tx(), &photo.blob_sha256).await? {
+            None => PhotoFact::Missing,
+            Some((uploaded_by, bytes)) => PhotoFact::Stored {
+                uploaded_by,
+                format: PhotoFormat::of(&bytes),
+                carries_location: carries_location(&bytes),
+            },
+        };
+        facts.push((photo.blob_sha256.clone(), fact));
+    }
+    Ok(PhotoFacts {
+        blobs: facts,
+        keep_location,
     })
 }
 
@@ -91,11 +126,13 @@ pub async fn for_follow_up(
         (None, Some(response)) => Some(survey_form_fact(write, &after.id, response.form_id).await?),
         _ => None,
     };
+    let photos = photo_facts(write, &before.photos, &after.photos).await?;
     Ok(FollowUpFacts {
         now: write.now,
         sheet,
         signature_blob,
         survey_form,
+        photos,
     })
 }
 

@@ -72,6 +72,7 @@ pub async fn create_for_sheet(
         created_at: write.now_text(),
         survey_form_id: None,
         survey_response: None,
+        photos: Vec::new(),
     };
     follow_up
         .validate()
@@ -157,6 +158,7 @@ fn review_as_server(write: &DocWrite, before: &FollowUp, after: &FollowUp) -> Re
         sheet: None,
         signature_blob: None,
         survey_form: None,
+        photos: Default::default(),
     };
     Ok(review_follow_up(before, after, &Actor::Server, &facts)?)
 }

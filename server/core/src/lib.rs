@@ -16,6 +16,7 @@ mod error;
 pub mod facts;
 pub mod followups;
 pub mod imports;
+pub mod photos;
 pub mod plans;
 pub mod reports;
 pub mod rules;

@@ -35,6 +35,10 @@ pub struct RuleSettings {
     pub marketing_categories: Vec<SheetCategory>,
     /// Categories the community's property office handles and follows up (R-INF-8).
     pub office_categories: Vec<SheetCategory>,
+    /// Whether photos may keep where they were taken (issue #18). Off: a photo that says where
+    /// it was taken is refused, and phones remove the location before attaching one.
+    #[serde(default)]
+    pub keep_photo_location: bool,
 }
 
 impl Default for RuleSettings {
@@ -54,6 +58,7 @@ impl Default for RuleSettings {
                 SheetCategory::WarrantyRepair,
                 SheetCategory::PropertyService,
             ],
+            keep_photo_location: false,
         }
     }
 }
@@ -80,6 +85,15 @@ impl RuleSettings {
 
     pub async fn load(db: &Database) -> Result<Self, Error> {
         load_setting(db, SETTINGS_KEY).await
+    }
+
+    /// The settings as a write sees them.
+    pub async fn load_in(write: &mut DocWrite) -> Result<Self, Error> {
+        match settings::get_in(write, SETTINGS_KEY).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| Error::internal(format!("stored setting {SETTINGS_KEY}: {e}"))),
+            None => Ok(Self::default()),
+        }
     }
 
     /// Replaces the settings, with the old and new values in the audit chain.
@@ -343,6 +357,7 @@ mod tests {
             invalid_reason: None,
             reopened_from: None,
             created_at: "2026-11-28T01:00:00Z".into(),
+            photos: Vec::new(),
         }
     }
 

@@ -408,6 +408,7 @@ pub async fn archive(state: &Company, caller: &Caller, id: &str) -> Result<Sheet
         now: write.now,
         household: None,
         signed: false,
+        photos: Default::default(),
     };
     review_sheet(Some(&before), &after, &Actor::Server, &facts)?;
     write.store(&mut doc, &after, "sheet.archived").await?;

@@ -1,4 +1,4 @@
-//! `/api/v1/blobs/*`: content-addressed blobs (customers' signatures, D-SIG-1) over HTTP; what is
+//! `/api/v1/blobs/*`: content-addressed blobs (customers' signatures, D-SIG-1, and photos) over HTTP; what is
 //! kept and who may read it is the domain's (`huifang_core::blobs`).
 //!
 //! Both directions resume after a cut. An upload is sent in parts (`?offset=&total=`), each
@@ -31,6 +31,29 @@ pub fn router() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_BLOB_BYTES)),
         )
         .route("/blobs/{sha256}/upload", get(upload_status))
+        .route("/blobs/{sha256}/thumbnail", get(thumbnail))
+}
+
+/// A photo's thumbnail (a JPEG, [`huifang_core::photos::THUMBNAIL_EDGE`] pixels at most), for
+/// whoever may read the photo.
+#[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
+async fn thumbnail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(hash): Path<String>,
+) -> AppResult<Response> {
+    let bytes = blobs::readable(state.company(), &caller, &hash).await?;
+    let small = tokio::task::spawn_blocking(move || huifang_core::photos::thumbnail(&bytes))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("drawing a thumbnail: {e}")))??;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        small,
+    )
+        .into_response())
 }
 
 /// Where a part goes: `offset` bytes already sent of `total`. Absent: the body is the whole blob.
@@ -121,7 +144,11 @@ async fn download(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let bytes = blobs::readable(state.company(), &caller, &hash).await?;
-    let content_type = (header::CONTENT_TYPE, "application/octet-stream");
+    // A photo is served as the picture its bytes are (never as what a name says).
+    let content_type = (
+        header::CONTENT_TYPE,
+        huifang_protocol::PhotoFormat::of(&bytes).map_or("application/octet-stream", |f| f.mime()),
+    );
     let accept_ranges = (header::ACCEPT_RANGES, "bytes");
     Ok(match requested_range(&headers, bytes.len())? {
         None => ([content_type, accept_ranges], bytes).into_response(),

@@ -34,6 +34,19 @@ pub async fn uploader(tx: &mut AnyConnection, hash: &str) -> Result<Option<i64>,
     )
 }
 
+/// A held blob's uploader and bytes (in a write's transaction): what a photo's review reads.
+pub async fn held(
+    tx: &mut AnyConnection,
+    hash: &str,
+) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT uploaded_by, bytes FROM blobs WHERE sha256 = $1")
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await?,
+    )
+}
+
 /// An upload under way: the total it began with and the bytes received so far.
 pub async fn partial(db: &Database, hash: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
     let row: Option<(i64, Vec<u8>)> =

@@ -1,7 +1,8 @@
 //! The follow-up projection and its queries.
 
 use huifang_protocol::{
-    FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, Labelled, Page, parse_time,
+    DocumentKind, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, Labelled, Page,
+    parse_time,
 };
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
@@ -215,11 +216,16 @@ pub async fn project_overdue(
 
 impl crate::documents::Stored for FollowUp {
     async fn project(&self, write: &mut DocWrite) -> Result<(), StoreError> {
-        project(write, self).await
+        project(write, self).await?;
+        crate::photos::record(write, DocumentKind::FollowUp, &self.id, &self.photos).await
     }
 
     async fn project_all(values: &[&Self], write: &mut DocWrite) -> Result<(), StoreError> {
-        project_all(write, values).await
+        project_all(write, values).await?;
+        for value in values {
+            crate::photos::record(write, DocumentKind::FollowUp, &value.id, &value.photos).await?;
+        }
+        Ok(())
     }
 
     fn audit_detail(&self) -> serde_json::Value {

@@ -22,6 +22,7 @@ pub mod login_failures;
 pub mod measures;
 mod memo;
 pub mod notifications;
+pub mod photos;
 pub mod plans;
 pub mod registry;
 pub mod rollups;

@@ -16,6 +16,16 @@ pub async fn get(db: &Database, key: &str) -> Result<Option<String>, StoreError>
     )
 }
 
+/// The JSON text stored under `key`, read inside a write.
+pub async fn get_in(write: &mut DocWrite, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM rule_settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(write.tx())
+            .await?,
+    )
+}
+
 /// Stores `value` under `key` in `write` (the caller audits the change in the same write).
 pub async fn put(
     write: &mut DocWrite,

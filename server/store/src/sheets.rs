@@ -1,6 +1,8 @@
 //! The sheet projection and its queries.
 
-use huifang_protocol::{ComplaintLevel, Labelled, Page, Sheet, SheetCategory, SheetStatus};
+use huifang_protocol::{
+    ComplaintLevel, DocumentKind, Labelled, Page, Sheet, SheetCategory, SheetStatus,
+};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
@@ -65,7 +67,8 @@ pub async fn project(write: &mut DocWrite, sheet: &Sheet) -> Result<(), StoreErr
 
 impl crate::documents::Stored for Sheet {
     async fn project(&self, write: &mut DocWrite) -> Result<(), StoreError> {
-        project(write, self).await
+        project(write, self).await?;
+        crate::photos::record(write, DocumentKind::Sheet, &self.id, &self.photos).await
     }
 
     fn audit_detail(&self) -> serde_json::Value {

@@ -231,6 +231,7 @@ async fn prepare_batch(
                 created_at: created_at.clone(),
                 survey_form_id: None,
                 survey_response: None,
+                photos: Vec::new(),
             };
             follow_up
                 .validate()

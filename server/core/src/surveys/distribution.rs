@@ -87,6 +87,7 @@ pub async fn distribute(
                 created_at: write.now_text(),
                 survey_form_id: Some(id),
                 survey_response: None,
+                photos: Vec::new(),
             };
             if !stored::record_sent(
                 &mut write,

@@ -125,6 +125,7 @@ fn sheet(rng: &mut StdRng, id: &str, company: &Company) -> Sheet {
         invalid_reason: None,
         reopened_from: None,
         created_at: format_time(accepted),
+        photos: Vec::new(),
     }
 }
 
@@ -196,6 +197,7 @@ fn follow_up(
         created_at: format_time(due - Duration::days(1)),
         survey_form_id: None,
         survey_response: None,
+        photos: Vec::new(),
     }
 }
 
