@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use huifang_client::{
-    ClientError, ClientStore, HttpTransport, NewSheet, OutcomeInput, SignatureInput, Stroke, Task,
+    ClientError, ClientStore, HttpTransport, NewSheet, OutcomeInput, PhotoInput, SignatureInput,
+    Stroke, Task,
 };
 use huifang_protocol::{
-    ComplaintLevel, FollowUpMethod, InformationSource, Labelled, QuestionKind, Ratings,
-    SheetCategory, SurveyAnswer, SurveyContent, SurveyFormRow,
+    ComplaintLevel, FollowUpMethod, InformationSource, Labelled, PhotoPurpose, QuestionKind,
+    Ratings, SheetCategory, SurveyAnswer, SurveyContent, SurveyFormRow,
 };
 
 mod key_file;
@@ -119,6 +120,18 @@ enum Command {
         ratings: Ratings,
         #[arg(long, default_value = "")]
         opinions: String,
+    },
+    /// Attach a photo (JPEG, PNG or HEIC) to a sheet or a repair's follow-up; its location is
+    /// removed first.
+    Photo {
+        document_id: String,
+        #[arg(long)]
+        file: PathBuf,
+        /// reported (on a sheet), before or after (on a repair's follow-up).
+        #[arg(long)]
+        purpose: PhotoPurpose,
+        #[arg(long, default_value = "")]
+        caption: String,
     },
     /// The opinion survey form a survey follow-up asks its household.
     Survey { follow_up_id: String },
@@ -472,6 +485,27 @@ fn run(cli: Cli) -> Result<()> {
                 },
             )?;
             print_task(&store.task(&follow_up_id)?);
+        }
+        Command::Photo {
+            document_id,
+            file,
+            purpose,
+            caption,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let photo = store.attach_photo(
+                &document_id,
+                PhotoInput {
+                    bytes,
+                    purpose,
+                    caption,
+                },
+            )?;
+            println!(
+                "attached {} photo {} ({}) to {document_id}; it is uploaded at the next sync",
+                photo.format, photo.blob_sha256, photo.purpose
+            );
         }
         Command::Survey { follow_up_id } => print_survey_form(&store.survey_form(&follow_up_id)?),
         Command::Answer {

@@ -5,10 +5,10 @@ use std::sync::{Arc, RwLock};
 
 use huifang_client::{
     BadgeCounts, BuildingTasks, ClientError, ClientStore, HouseholdHistory, HttpTransport,
-    NewSheet, OutcomeInput, RefusedChange, SearchResults, SheetRow, SignatureCheck, SignatureInput,
-    StoreKey, SyncProgress, SyncReport, Task,
+    NewSheet, OutcomeInput, PhotoInput, RefusedChange, SearchResults, SheetRow, SignatureCheck,
+    SignatureInput, StoreKey, SyncProgress, SyncReport, Task,
 };
-use huifang_protocol::{FollowUpMethod, Ratings, SurveyAnswer, SurveyFormRow};
+use huifang_protocol::{FollowUpMethod, PhotoRef, Ratings, SurveyAnswer, SurveyFormRow};
 
 use crate::error::{MobileError, guarded};
 use crate::records::SignedIn;
@@ -225,6 +225,21 @@ impl FieldStore {
             self.store.record_outcome(&follow_up_id, input)?;
             self.store.task(&follow_up_id)
         })
+    }
+
+    /// Attaches a photo to a sheet or a repair's follow-up, offline: its location is removed;
+    /// it is uploaded at the next sync, before the change that names it.
+    pub fn attach_photo(
+        &self,
+        document_id: String,
+        photo: PhotoInput,
+    ) -> Result<PhotoRef, MobileError> {
+        guarded(|| self.store.attach_photo(&document_id, photo))
+    }
+
+    /// A photo taken on this phone, as attached (location removed).
+    pub fn photo(&self, blob_sha256: String) -> Result<Vec<u8>, MobileError> {
+        guarded(|| self.store.photo(&blob_sha256))
     }
 
     /// The opinion survey form a survey follow-up asks its household, to show offline.

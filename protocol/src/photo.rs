@@ -173,6 +173,17 @@ pub(crate) fn review_photos(
             ));
         }
     }
+    for (n, photo) in after.iter().enumerate() {
+        if after[..n]
+            .iter()
+            .any(|p| p.blob_sha256 == photo.blob_sha256)
+        {
+            problems.push((
+                Conflict,
+                format!("photo {} is attached already", photo.blob_sha256),
+            ));
+        }
+    }
     if after.len() > MAX_PHOTOS {
         problems.push((
             Invalid,

@@ -16,6 +16,7 @@ mod errors;
 mod followups;
 mod import;
 mod ops;
+mod photos;
 mod plans;
 mod projections;
 mod registry;
