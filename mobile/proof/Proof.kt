@@ -118,6 +118,15 @@ fun run() {
     expectError<MobileException.NotFound> { store.task("0".repeat(32)) }
     check(store.badgeCounts().unsynced == 0u) { "a refused change stores nothing" }
 
+    // Offline: a photo of the leak before the repair; the library judges it by its content.
+    val picture = java.awt.image.BufferedImage(40, 30, java.awt.image.BufferedImage.TYPE_INT_RGB)
+    val jpeg = java.io.ByteArrayOutputStream().also { javax.imageio.ImageIO.write(picture, "jpg", it) }.toByteArray()
+    val photo = store.attachPhoto(followUp, PhotoInput(jpeg, PhotoPurpose.BEFORE, "漏水处"))
+    check(photo.format == PhotoFormat.JPEG && photo.blobSha256.length == 64) { "$photo" }
+    expectError<MobileException.InvalidInput> {
+        store.attachPhoto(followUp, PhotoInput("GIF89a".toByteArray(), PhotoPurpose.AFTER, ""))
+    }
+
     // Offline: the customer signs on the phone.
     val strokes = (0 until 3).map { s ->
         Stroke((0 until 30).map { i -> StrokePoint(10f + i, 20f + s, (s * 1000 + i * 10).toULong(), 0.5f) })
@@ -128,7 +137,7 @@ fun run() {
     check(reads.get() == 400) { "every read finished: ${reads.get()}" }
     check(done.status == "completed") { "$done" }
     check(store.verifySignature(followUp).intact) { "the signature matches" }
-    check(store.badgeCounts().unsynced == 1u) { "one change waits for the server" }
+    check(store.badgeCounts().unsynced == 2u) { "the photo and the outcome wait for the server" }
     expectError<MobileException.UnsyncedChanges> { store.signOut(false) }
 
     // Back online.
@@ -138,6 +147,7 @@ fun run() {
     val seen = serverFollowUp()
     check(seen.contains("\"status\":\"completed\"")) { seen }
     check(seen.contains("\"method\":\"on_site_signature\"")) { seen }
+    check(seen.contains(photo.blobSha256)) { "the photo is on the server's follow-up: $seen" }
 
     // The annual survey, answered with the customer during a visit, offline (R-SUR-2): the form
     // is the approved version that came with the reference rows; the answers are checked here as

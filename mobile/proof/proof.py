@@ -75,6 +75,19 @@ def on_disk(path):
     return data
 
 
+def png(width=4, height=3):
+    """A real (tiny) PNG picture, as a camera app would hand over."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\0" + bytes([200, 40, 40]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 def main():
     folder = tempfile.mkdtemp()
     path = os.path.join(folder, "phone.db")
@@ -120,6 +133,16 @@ def main():
     expect_error(hf.MobileError.NotFound, lambda: store.task("0" * 32))
     assert store.badge_counts().unsynced == 0
 
+    # Offline: a photo of the leak before the repair; the library judges it by its content.
+    photo = store.attach_photo(
+        FOLLOW_UP, hc.PhotoInput(bytes=png(), purpose=hp.PhotoPurpose.BEFORE, caption="漏水处")
+    )
+    assert photo.format == hp.PhotoFormat.PNG and len(photo.blob_sha256) == 64, photo
+    expect_error(
+        hf.MobileError.InvalidInput,
+        lambda: store.attach_photo(FOLLOW_UP, hc.PhotoInput(bytes=b"GIF89a...", purpose=hp.PhotoPurpose.AFTER, caption="")),
+    )
+
     # Offline: the customer signs on the phone.
     strokes = [
         hc.Stroke(points=[hc.StrokePoint(x=10.0 + i, y=20.0 + s, t_ms=s * 1000 + i * 10, pressure=None) for i in range(30)])
@@ -130,7 +153,7 @@ def main():
     done = store.complete_with_signature(FOLLOW_UP, signature, ratings, "修好了")
     assert done.status == "completed", done
     assert store.verify_signature(FOLLOW_UP).intact
-    assert store.badge_counts().unsynced == 1
+    assert store.badge_counts().unsynced == 2, "the photo and the outcome wait for the server"
     expect_error(hf.MobileError.UnsyncedChanges, lambda: store.sign_out(False))
 
     # Back online.
@@ -141,6 +164,15 @@ def main():
     assert seen["status"] == "completed", seen
     assert seen["outcome"]["method"] == "on_site_signature", seen
     assert seen["signature"]["signer_name"] == task.customer_name, seen
+    assert seen["photos"][0]["blob_sha256"] == photo.blob_sha256, seen
+    uploaded = urllib.request.urlopen(
+        urllib.request.Request(
+            f"{URL}/api/v1/blobs/{photo.blob_sha256}",
+            headers={"authorization": f"Bearer {token_of(USER)['token']}"},
+        )
+    )
+    assert uploaded.headers["content-type"] == "image/png"
+    assert uploaded.read() == store.photo(photo.blob_sha256), "the photo reached the server as taken"
 
     # The annual survey, answered with the customer during a visit, offline (R-SUR-2): the form
     # is the approved version that came with the reference rows; the answers are checked here as
