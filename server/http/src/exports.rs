@@ -4,6 +4,7 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use huifang_protocol::{Labelled, PhotoFormat};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 
@@ -17,7 +18,16 @@ pub enum Cell {
     Number(f64),
     /// A ratio 0…1, shown as a percentage.
     Percent(f64),
+    /// A record's photos (blob SHA-256 and format): thumbnails on a page, their number in a file.
+    Photos(Vec<(String, PhotoFormat)>),
     Empty,
+}
+
+/// A photo as a page links it: the file, and its thumbnail when one can be drawn.
+pub struct PhotoLink {
+    pub href: String,
+    pub thumbnail: Option<String>,
+    pub label: &'static str,
 }
 
 impl Cell {
@@ -40,8 +50,26 @@ impl Cell {
             Cell::Int(n) => n.to_string(),
             Cell::Number(x) => format!("{x:.2}"),
             Cell::Percent(x) => format!("{:.1}%", x * 100.0),
+            Cell::Photos(photos) if photos.is_empty() => String::new(),
+            Cell::Photos(photos) => photos.len().to_string(),
             Cell::Empty => String::new(),
         }
+    }
+
+    /// The photos a page shows in this cell (none for other cells).
+    pub fn photo_links(&self) -> Vec<PhotoLink> {
+        let Cell::Photos(photos) = self else {
+            return Vec::new();
+        };
+        photos
+            .iter()
+            .map(|(hash, format)| PhotoLink {
+                href: format!("/api/v1/blobs/{hash}"),
+                thumbnail: (*format != PhotoFormat::Heic)
+                    .then(|| format!("/api/v1/blobs/{hash}/thumbnail")),
+                label: format.label_en(),
+            })
+            .collect()
     }
 
     /// Whether the cell is a figure (right-aligned on a page).
@@ -170,6 +198,9 @@ fn write_workbook(tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
                     }
                     Cell::Percent(x) => {
                         sheet.write_number_with_format(r, c, *x, &percent)?;
+                    }
+                    Cell::Photos(photos) => {
+                        sheet.write_number(r, c, photos.len() as f64)?;
                     }
                     Cell::Empty => {}
                 }

@@ -1,7 +1,10 @@
 //! Which documents refer to which photos (#18), kept beside the documents' projections so a
 //! photo's readers are found without reading documents: whoever may read one of them.
 
-use huifang_protocol::{DocumentKind, Labelled, PhotoRef};
+use std::collections::HashMap;
+
+use huifang_protocol::{DocumentKind, Labelled, PhotoFormat, PhotoRef};
+use sqlx::AssertSqlSafe;
 
 use crate::db::Database;
 use crate::documents::DocWrite;
@@ -16,12 +19,13 @@ pub(crate) async fn record(
 ) -> Result<(), StoreError> {
     for photo in photos {
         sqlx::query(
-            "INSERT INTO document_photos (blob_sha256, document_id, kind) VALUES ($1, $2, $3)
-             ON CONFLICT (blob_sha256, document_id) DO NOTHING",
+            "INSERT INTO document_photos (blob_sha256, document_id, kind, format)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (blob_sha256, document_id) DO NOTHING",
         )
         .bind(&photo.blob_sha256)
         .bind(id)
         .bind(kind.code())
+        .bind(photo.format.code())
         .execute(write.tx())
         .await?;
     }
@@ -46,4 +50,31 @@ pub async fn referring(
                 .map_err(|e| StoreError::corrupt(format!("document_photos: {e}")))
         })
         .collect()
+}
+
+/// The photos of each of `ids` (the documents of a list's page): blob SHA-256 and format.
+pub async fn of_documents(
+    db: &Database,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<(String, PhotoFormat)>>, StoreError> {
+    let mut photos: HashMap<String, Vec<(String, PhotoFormat)>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(photos);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT document_id, blob_sha256, format FROM document_photos
+         WHERE document_id IN ({}) ORDER BY document_id, blob_sha256",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (String, String, String)>(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    for (document, hash, format) in query.fetch_all(db.pool()).await? {
+        let format = PhotoFormat::parse_code_or_label(&format)
+            .map_err(|e| StoreError::corrupt(format!("document_photos: {e}")))?;
+        photos.entry(document).or_default().push((hash, format));
+    }
+    Ok(photos)
 }

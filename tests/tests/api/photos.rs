@@ -205,6 +205,35 @@ async fn photos_taken_offline_reach_only_those_who_may_read_them(app: TestApp) {
         let drawn = image::load_from_memory(&small.bytes().await.unwrap()).unwrap();
         assert_eq!((drawn.width(), drawn.height()), (320, 240));
     }
+    // The dashboard's lists show them as thumbnails to the unit head, signed in by cookie.
+    let cookie = crate::dashboard::session_cookie(
+        &crate::dashboard::sign_in(&app, "bsw.office.head", PASSWORD, "/app").await,
+    );
+    let thumb = |hash: &str| format!("<img class=\"thumb\" src=\"/api/v1/blobs/{hash}/thumbnail\"");
+    let listed = crate::dashboard::page(&app, &cookie, "/app/follow-ups")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(&thumb(&before.blob_sha256)),
+        "follow-ups list"
+    );
+    let listed = crate::dashboard::page(&app, &cookie, "/app/sheets")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains(&thumb(&shown.blob_sha256)), "sheets list");
+    let drawn = crate::dashboard::page(
+        &app,
+        &cookie,
+        &format!("/api/v1/blobs/{}/thumbnail", shown.blob_sha256),
+    )
+    .await;
+    assert_eq!(drawn.status(), StatusCode::OK);
+    assert_eq!(drawn.headers()["content-type"], "image/jpeg");
+
     // Another unit reads neither the photo nor its thumbnail, and learns nothing of it.
     let stranger = app.login("mkt.head", PASSWORD).await;
     for path in ["", "/thumbnail"] {

@@ -87,8 +87,13 @@ async fn follow_up_list(
             lang.pick("按时", "On time"),
             lang.pick("总体满意度", "Overall satisfaction"),
             lang.pick("逾期时间", "Overdue since"),
+            lang.pick("照片", "Photos"),
         ],
     );
+    let ids: Vec<&str> = found.items.iter().map(|f| f.id.as_str()).collect();
+    let mut photos = huifang_store::photos::of_documents(state.db(), &ids)
+        .await
+        .in_lang(lang)?;
     for f in &found.items {
         table.push(vec![
             Cell::text(&f.customer_name),
@@ -115,6 +120,7 @@ async fn follow_up_list(
                     .map(|t| local_time(t, tz))
                     .unwrap_or_default(),
             ),
+            Cell::Photos(photos.remove(&f.id).unwrap_or_default()),
         ]);
     }
     let (title, action, stem) = if overdue_only {

@@ -70,8 +70,13 @@ pub async fn sheets(
             lang.pick("受理单位", "Accepted by unit"),
             lang.pick("受理人", "Accepted by"),
             lang.pick("内容", "Summary"),
+            lang.pick("照片", "Photos"),
         ],
     );
+    let ids: Vec<&str> = found.items.iter().map(|s| s.id.as_str()).collect();
+    let mut photos = huifang_store::photos::of_documents(state.db(), &ids)
+        .await
+        .in_lang(lang)?;
     for sheet in &found.items {
         table.push(vec![
             Cell::text(sheet.number.clone().unwrap_or_default()),
@@ -85,6 +90,7 @@ pub async fn sheets(
             Cell::text(name_of(&units, Some(sheet.accepting_unit_id))),
             Cell::text(name_of(&staff, Some(sheet.accepted_by))),
             Cell::text(&sheet.summary),
+            Cell::Photos(photos.remove(&sheet.id).unwrap_or_default()),
         ]);
     }
     let listing = Listing {
