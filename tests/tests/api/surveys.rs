@@ -567,7 +567,8 @@ async fn r_sur_2_d_sur_2_a_survey_answered_offline_on_a_phone_reaches_the_report
     };
     let other_version = sheet(4, &"0".repeat(64));
     let misfit = sheet(9, &sha);
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut huifang_protocol::FollowUp)>)> = vec![
+    type Forgery = Box<dyn FnOnce(&mut huifang_protocol::FollowUp)>;
+    let cases: Vec<(&str, Forgery)> = vec![
         (
             "another version",
             Box::new(move |f| {
