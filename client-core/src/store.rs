@@ -35,6 +35,8 @@ pub struct ClientStore {
     clock: Clock,
     /// Documents per page asked of the server in a sync.
     pub(crate) sync_page_size: u32,
+    /// The size of the parts a blob is uploaded in.
+    pub(crate) blob_part_bytes: usize,
     /// The app's version, reported with each sync (the server may require a newer one).
     pub(crate) app_version: String,
     /// Set once the store was erased on the server's order ([`ClientStore::erase`]): every call
@@ -95,6 +97,7 @@ impl ClientStore {
             path,
             clock: Clock::system(),
             sync_page_size: SYNC_PAGE_SIZE,
+            blob_part_bytes: huifang_protocol::BLOB_PART_BYTES,
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             wiped: AtomicBool::new(false),
         })
@@ -105,6 +108,14 @@ impl ClientStore {
     /// within the request's timeout.
     pub fn with_sync_page_size(mut self, documents: u32) -> Self {
         self.sync_page_size = documents.clamp(1, huifang_protocol::MAX_PAGE);
+        self
+    }
+
+    /// The same store uploading blobs (photos, signatures) in parts of `bytes` (at least 4 KiB;
+    /// 512 KiB unless told): smaller parts for a link that breaks often, where each part should
+    /// arrive before the next cut.
+    pub fn with_blob_part_bytes(mut self, bytes: usize) -> Self {
+        self.blob_part_bytes = bytes.clamp(4 * 1024, huifang_protocol::MAX_BLOB_BYTES);
         self
     }
 

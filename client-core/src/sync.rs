@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use huifang_protocol::{
-    BLOB_PART_BYTES, BlobUploadStatus, DeviceReport, DocumentKind, DoneOnPhone, MAX_DONE_ON_PHONE,
-    MAX_PAGE, MAX_REQUEST_BYTES, OutgoingChanges, SYNC_VERSION, SyncRequest, SyncResponse,
-    decode_message, encode_message, format_time,
+    BlobUploadStatus, DeviceReport, DocumentKind, DoneOnPhone, MAX_DONE_ON_PHONE, MAX_PAGE,
+    MAX_REQUEST_BYTES, OutgoingChanges, SYNC_VERSION, SyncRequest, SyncResponse, decode_message,
+    encode_message, format_time,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -309,7 +309,7 @@ impl ClientStore {
         }
     }
 
-    /// Uploads the signatures the server does not have yet, part by part; an upload cut off
+    /// Uploads the blobs (signatures, photos) the server does not have yet, part by part; an upload cut off
     /// midway goes on where the server says it got to. Returns the bytes sent.
     fn upload_blobs(&self, transport: &dyn Transport, token: &str) -> Result<u64> {
         let pending: Vec<String> = self.read(|conn| {
@@ -326,7 +326,7 @@ impl ClientStore {
                     })?,
                 )
             })?;
-            sent += upload_blob(transport, token, &hash, &bytes)?;
+            sent += upload_blob(transport, token, &hash, &bytes, self.blob_part_bytes)?;
             self.write(|tx| {
                 Ok(tx.execute("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?1", [&hash])?)
             })?;
@@ -431,16 +431,22 @@ fn upload_status(answer: &[u8]) -> Result<BlobUploadStatus> {
 }
 
 /// Sends one blob from wherever the server's copy ends. Returns the bytes sent.
-fn upload_blob(transport: &dyn Transport, token: &str, hash: &str, bytes: &[u8]) -> Result<u64> {
+fn upload_blob(
+    transport: &dyn Transport,
+    token: &str,
+    hash: &str,
+    bytes: &[u8],
+    part_bytes: usize,
+) -> Result<u64> {
     let total = bytes.len();
     let mut offset = 0;
     let mut sent = 0;
     // Each round either moves on by a part or learns where to go on; more rounds than that
     // means the server keeps contradicting itself.
-    let mut rounds_left = 2 * total.div_ceil(BLOB_PART_BYTES) + 4;
+    let mut rounds_left = 2 * total.div_ceil(part_bytes) + 4;
     while rounds_left > 0 {
         rounds_left -= 1;
-        let end = (offset + BLOB_PART_BYTES).min(total);
+        let end = (offset + part_bytes).min(total);
         let path = format!("/api/v1/blobs/{hash}?offset={offset}&total={total}");
         let part = &bytes[offset..end];
         match crate::transport::send(

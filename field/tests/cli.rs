@@ -209,6 +209,41 @@ fn a_day_in_the_field_from_the_terminal() {
         "clap refuses an unknown method"
     );
 
+    // Offline: a photo of the repair before it is done (judged by its content, not its name).
+    let picture = dir.path().join("leak.jpg");
+    std::fs::write(
+        &picture,
+        [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x00, 0xFF, 0xD9],
+    )
+    .unwrap();
+    let attached = ok(field(
+        &store,
+        &[
+            "photo",
+            &follow_up,
+            "--file",
+            picture.to_str().unwrap(),
+            "--purpose",
+            "before",
+        ],
+    ));
+    assert!(attached.contains("attached jpeg photo"), "{attached}");
+    let not_a_photo = dir.path().join("notes.jpg");
+    std::fs::write(&not_a_photo, "这不是照片").unwrap();
+    let refused = field(
+        &store,
+        &[
+            "photo",
+            &follow_up,
+            "--file",
+            not_a_photo.to_str().unwrap(),
+            "--purpose",
+            "after",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("JPEG, PNG or HEIC"));
+
     // Offline: the customer signs; the change waits in the local store.
     let strokes = dir.path().join("strokes.json");
     std::fs::write(
@@ -245,6 +280,7 @@ fn a_day_in_the_field_from_the_terminal() {
     let seen = api.get(&format!("/api/v1/followups/{follow_up}"));
     assert_eq!(seen["follow_up"]["status"], "completed");
     assert_eq!(seen["follow_up"]["outcome"]["method"], "on_site_signature");
+    assert_eq!(seen["follow_up"]["photos"][0]["purpose"], "before");
     let shown: Value = serde_json::from_str(&ok(field(&store, &["show", &follow_up]))).unwrap();
     assert_eq!(shown["status"], "completed");
     ok(field(&store, &["logout"]));

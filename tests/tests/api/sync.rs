@@ -95,12 +95,21 @@ pub(crate) struct Phone {
 impl Phone {
     /// Signs in over HTTP with the client's own `log_in`, as the app does.
     pub(crate) async fn sign_in(app: &TestApp, username: &str) -> Phone {
+        Phone::sign_in_tuned(app, username, |store| store).await
+    }
+
+    /// As [`Phone::sign_in`], the store set up by `tune` first.
+    pub(crate) async fn sign_in_tuned(
+        app: &TestApp,
+        username: &str,
+        tune: impl FnOnce(ClientStore) -> ClientStore,
+    ) -> Phone {
         let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(
+        let store = std::sync::Arc::new(tune(
             ClientStore::open(dir.path().join("phone.db"), &StoreKey::generate())
                 .unwrap()
                 .with_clock(app.clock.clone()),
-        );
+        ));
         let transport = std::sync::Arc::new(Http::to(&app.base).await);
         let session = {
             let (store, transport) = (store.clone(), transport.clone());
@@ -394,7 +403,10 @@ async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signe
     );
 
     // The customer signs on the phone; a later edit of the signed content is reverted and flagged.
-    let phone = Phone::sign_in(&app, "bsw.csc.01").await;
+    let phone = Phone::sign_in_tuned(&app, "bsw.csc.01", |store| {
+        store.with_blob_part_bytes(64 * 1024)
+    })
+    .await;
     phone.sync().await;
     // A long signature (50 strokes of 100 points, about 150 KiB): it goes up in three parts.
     let strokes = (0..50)
@@ -475,7 +487,7 @@ async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signe
         .unwrap();
     assert_eq!(
         requests,
-        whole.len().div_ceil(huifang_protocol::BLOB_PART_BYTES) + 3,
+        whole.len().div_ceil(64 * 1024) + 3,
         "each part, part 2 again (409: the server has it), where to go on, the sync"
     );
     assert_eq!(rest.status(), StatusCode::PARTIAL_CONTENT);
@@ -1115,7 +1127,9 @@ async fn blob_parts_are_appended_in_order_and_checked(app: TestApp) {
         "total",
     )
     .await;
-    let huge = part(0, 10, 3 * 1024 * 1024, blob.clone()).await.unwrap();
+    let huge = part(0, 10, huifang_protocol::MAX_BLOB_BYTES + 1, blob.clone())
+        .await
+        .unwrap();
     crate::helpers::assert_error(
         huge,
         StatusCode::UNPROCESSABLE_ENTITY,
