@@ -20,6 +20,11 @@ pub enum Cell {
     Percent(f64),
     /// A record's photos (blob SHA-256 and format): thumbnails on a page, their number in a file.
     Photos(Vec<(String, PhotoFormat)>),
+    /// Text that a page links to a record's own page; a file holds the text.
+    Link {
+        text: String,
+        href: String,
+    },
     Empty,
 }
 
@@ -28,6 +33,18 @@ pub struct PhotoLink {
     pub href: String,
     pub thumbnail: Option<String>,
     pub label: &'static str,
+}
+
+impl PhotoLink {
+    /// The links to photo `hash` (a HEIC one has no thumbnail).
+    pub fn to(hash: &str, format: PhotoFormat) -> Self {
+        PhotoLink {
+            href: format!("/api/v1/blobs/{hash}"),
+            thumbnail: (format != PhotoFormat::Heic)
+                .then(|| format!("/api/v1/blobs/{hash}/thumbnail")),
+            label: format.label_en(),
+        }
+    }
 }
 
 impl Cell {
@@ -52,7 +69,16 @@ impl Cell {
             Cell::Percent(x) => format!("{:.1}%", x * 100.0),
             Cell::Photos(photos) if photos.is_empty() => String::new(),
             Cell::Photos(photos) => photos.len().to_string(),
+            Cell::Link { text, .. } => text.clone(),
             Cell::Empty => String::new(),
+        }
+    }
+
+    /// Where a page links this cell to, if anywhere.
+    pub fn href(&self) -> Option<&str> {
+        match self {
+            Cell::Link { href, .. } => Some(href),
+            _ => None,
         }
     }
 
@@ -63,12 +89,7 @@ impl Cell {
         };
         photos
             .iter()
-            .map(|(hash, format)| PhotoLink {
-                href: format!("/api/v1/blobs/{hash}"),
-                thumbnail: (*format != PhotoFormat::Heic)
-                    .then(|| format!("/api/v1/blobs/{hash}/thumbnail")),
-                label: format.label_en(),
-            })
+            .map(|(hash, format)| PhotoLink::to(hash, *format))
             .collect()
     }
 
@@ -157,7 +178,7 @@ pub fn to_csv(table: &Table) -> Result<Vec<u8>, AppError> {
     for row in &table.rows {
         writer
             .write_record(row.iter().map(|cell| match cell {
-                Cell::Text(text) => spreadsheet_safe(text),
+                Cell::Text(text) | Cell::Link { text, .. } => spreadsheet_safe(text),
                 figure => figure.display(),
             }))
             .map_err(internal)?;
@@ -187,7 +208,7 @@ fn write_workbook(tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
             for (col, cell) in row.iter().enumerate() {
                 let c = col as u16;
                 match cell {
-                    Cell::Text(text) => {
+                    Cell::Text(text) | Cell::Link { text, .. } => {
                         sheet.write_string(r, c, text.as_str())?;
                     }
                     Cell::Int(n) => {

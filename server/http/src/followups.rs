@@ -3,4 +3,5 @@
 
 mod routes;
 
+pub(crate) use routes::detail;
 pub use routes::router;

@@ -12,6 +12,7 @@
 mod assets;
 mod lists;
 mod pages;
+mod records;
 mod session;
 
 use askama::Template;
@@ -43,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/app/bulletin", get(pages::bulletin))
         .route("/app/submissions", get(pages::submissions))
         .route("/app/sheets", get(lists::sheets))
+        .route("/app/sheets/{id}", get(records::sheet))
+        .route("/app/follow-ups/{id}", get(records::follow_up))
         .route("/app/follow-ups", get(lists::follow_ups))
         .route("/app/overdue", get(lists::overdue))
         .route("/app/plans", get(lists::plans))

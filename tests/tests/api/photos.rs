@@ -233,6 +233,31 @@ async fn photos_taken_offline_reach_only_those_who_may_read_them(app: TestApp) {
     .await;
     assert_eq!(drawn.status(), StatusCode::OK);
     assert_eq!(drawn.headers()["content-type"], "image/jpeg");
+    // … and each record's own page, linked from the list, shows them with their captions.
+    let record = crate::dashboard::page(&app, &cookie, &format!("/app/follow-ups/{follow_up}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(&format!("href=\"/app/sheets/{sheet}\"")),
+        "linked"
+    );
+    let drawn_at = |hash: &str| format!("src=\"/api/v1/blobs/{hash}/thumbnail\"");
+    assert!(record.contains(&drawn_at(&before.blob_sha256)), "{record}");
+    assert!(record.contains("维修前 · 厨房水管"), "{record}");
+    let record = crate::dashboard::page(&app, &cookie, &format!("/app/sheets/{sheet}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(record.contains(&drawn_at(&shown.blob_sha256)), "{record}");
+    let stranger_cookie = crate::dashboard::session_cookie(
+        &crate::dashboard::sign_in(&app, "mkt.head", PASSWORD, "/app").await,
+    );
+    let hidden =
+        crate::dashboard::page(&app, &stranger_cookie, &format!("/app/sheets/{sheet}")).await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
 
     // Another unit reads neither the photo nor its thumbnail, and learns nothing of it.
     let stranger = app.login("mkt.head", PASSWORD).await;

@@ -541,6 +541,18 @@ async fn r_sur_2_d_sur_2_a_survey_answered_offline_on_a_phone_reaches_the_report
     .await
     .unwrap();
     assert_eq!(channels, vec!["visit", "visit"]);
+    // The dashboard's page of the follow-up shows the answers against the form's questions.
+    let cookie = crate::dashboard::session_cookie(
+        &crate::dashboard::sign_in(&app, "bsw.office.head", PASSWORD, "/app").await,
+    );
+    let page = crate::dashboard::page(&app, &cookie, &format!("/app/follow-ups/{first}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for shown in ["其他意见或建议", "楼道灯坏了", "保洁、安全", "2 / 5"] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
     let counted = app
         .get_json(&dev, &format!("/api/v1/surveys/{form_id}/report"))
         .await;

@@ -1961,6 +1961,19 @@ async fn phones_report_what_they_hold_and_an_old_app_is_told_to_update(app: Test
     assert_eq!(on_phone.as_array().unwrap().len(), 1, "{on_server}");
     assert_eq!(on_phone[0]["device_name"], "test phone");
     assert_eq!(on_phone[0]["in_time"], true);
+    // The dashboard's page of the follow-up says so too, for the unit head.
+    let cookie = crate::dashboard::session_cookie(
+        &crate::dashboard::sign_in(&app, "bsw.office.head", PASSWORD, "/app").await,
+    );
+    let page = crate::dashboard::page(&app, &cookie, &format!("/app/follow-ups/{follow_up}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("已在手机上完成") && page.contains("test phone") && page.contains("在期限内"),
+        "{page}"
+    );
 
     // The unit's head sees the phone and what waits on it; another unit's staff member does not.
     let head = app.login("bsw.office.head", PASSWORD).await;

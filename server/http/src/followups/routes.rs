@@ -104,21 +104,22 @@ async fn list(
 }
 
 #[derive(Serialize)]
-struct RuleExplanation {
-    code: &'static str,
-    zh: &'static str,
-    en: &'static str,
+pub(crate) struct RuleExplanation {
+    pub code: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
 }
 
+/// A follow-up as its readers see it: the API's answer and the dashboard's page.
 #[derive(Serialize)]
-struct FollowUpDetail {
-    follow_up: FollowUp,
+pub(crate) struct FollowUpDetail {
+    pub follow_up: FollowUp,
     /// Why this follow-up exists and is assigned where it is, in words.
-    rule: RuleExplanation,
-    assignee_name: Option<String>,
-    assignee_unit_name: Option<String>,
+    pub rule: RuleExplanation,
+    pub assignee_name: Option<String>,
+    pub assignee_unit_name: Option<String>,
     /// Done on a phone that has not synced it yet (#18), while the server's copy is open.
-    done_on_phones: Vec<huifang_store::devices::OnPhone>,
+    pub done_on_phones: Vec<huifang_store::devices::OnPhone>,
 }
 
 #[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
@@ -127,18 +128,27 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<FollowUpDetail>> {
+    Ok(Json(detail(&state, &caller, &id).await?))
+}
+
+/// Follow-up `id` as `caller` may read it (phone numbers masked for those who see them so).
+pub(crate) async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<FollowUpDetail> {
     let not_found = || {
         AppError::NotFound(format!(
             "follow-up {id} does not exist or is outside your scope"
         ))
     };
-    if huifang_protocol::check_document_id(&id).is_err() {
+    if huifang_protocol::check_document_id(id).is_err() {
         return Err(not_found());
     }
-    let mut follow_up = huifang_store::documents::read::<FollowUp>(state.db(), &id)
+    let mut follow_up = huifang_store::documents::read::<FollowUp>(state.db(), id)
         .await?
         .ok_or_else(not_found)?;
-    if !workflow::is_visible(state.company(), &caller, &follow_up).await? {
+    if !workflow::is_visible(state.company(), caller, &follow_up).await? {
         return Err(not_found());
     }
     if !caller.sees_customer_phones() {
@@ -159,13 +169,13 @@ async fn show(
         en: follow_up.rule.label_en(),
     };
     let done_on_phones = huifang_core::devices::done_on_phones(state.company(), &follow_up).await?;
-    Ok(Json(FollowUpDetail {
+    Ok(FollowUpDetail {
         follow_up,
         rule,
         assignee_name,
         assignee_unit_name,
         done_on_phones,
-    }))
+    })
 }
 
 #[derive(Serialize)]

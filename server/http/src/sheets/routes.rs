@@ -112,9 +112,9 @@ async fn list(
 }
 
 #[derive(Serialize)]
-struct SheetDetail {
-    sheet: Sheet,
-    follow_ups: Vec<FollowUpSummary>,
+pub(crate) struct SheetDetail {
+    pub sheet: Sheet,
+    pub follow_ups: Vec<FollowUpSummary>,
 }
 
 #[tracing::instrument(skip(state, caller), fields(caller = caller.staff_id))]
@@ -123,12 +123,18 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<SheetDetail>> {
-    let mut sheet = workflow::load_visible(state.company(), &caller, &id).await?;
+    Ok(Json(detail(&state, &caller, &id).await?))
+}
+
+/// Sheet `id` as `caller` may read it, with its follow-ups (phone numbers masked for those who
+/// see them so).
+pub(crate) async fn detail(state: &AppState, caller: &Caller, id: &str) -> AppResult<SheetDetail> {
+    let mut sheet = workflow::load_visible(state.company(), caller, id).await?;
     if !caller.sees_customer_phones() {
         sheet.contact_phone = mask_phone(&sheet.contact_phone);
     }
-    let follow_ups = for_sheet(state.db(), &id).await?;
-    Ok(Json(SheetDetail { sheet, follow_ups }))
+    let follow_ups = for_sheet(state.db(), id).await?;
+    Ok(SheetDetail { sheet, follow_ups })
 }
 
 #[tracing::instrument(skip(state, caller, body), fields(caller = caller.staff_id))]

@@ -96,7 +96,10 @@ async fn follow_up_list(
         .in_lang(lang)?;
     for f in &found.items {
         table.push(vec![
-            Cell::text(&f.customer_name),
+            Cell::Link {
+                text: f.customer_name.clone(),
+                href: format!("/app/follow-ups/{}", f.id),
+            },
             Cell::text(lang.label_of::<FollowUpKind>(&f.kind)),
             Cell::text(name_of(&units, Some(f.assignee_unit_id))),
             Cell::text(name_of(&staff, f.assignee_staff_id)),

@@ -81,7 +81,10 @@ pub async fn sheets(
         table.push(vec![
             Cell::text(sheet.number.clone().unwrap_or_default()),
             Cell::text(local_time(&sheet.accepted_at, tz)),
-            Cell::text(&sheet.customer_name),
+            Cell::Link {
+                text: sheet.customer_name.clone(),
+                href: format!("/app/sheets/{}", sheet.id),
+            },
             Cell::text(phone_for(&viewer.caller, &sheet.contact_phone)),
             Cell::text(&sheet.customer_address),
             Cell::text(lang.label_of::<ComplaintLevel>(&sheet.level)),
