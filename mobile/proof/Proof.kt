@@ -96,7 +96,7 @@ fun run() {
     // Read byte by byte, the file gives away no customer, no user, and not even that it is SQLite.
     val stored = listOf("", "-wal", "-shm").map { java.io.File(path + it) }.filter { it.exists() }
         .map { String(it.readBytes(), Charsets.ISO_8859_1) }.joinToString("")
-    for (secret in listOf(task.customerName, user, "SQLite format 3")) {
+    for (secret in listOf(task.customerName, task.contactPhone, user, "SQLite format 3")) {
         check(!stored.contains(String(secret.toByteArray(), Charsets.ISO_8859_1))) { "$secret is readable in the file" }
     }
 

@@ -119,7 +119,7 @@ def main():
     assert store.search(task.customer_name).households, "the household is on the phone"
     # Read byte by byte, the file gives away no customer, no user, and not even that it is SQLite.
     stored = on_disk(path)
-    for secret in (task.customer_name.encode(), USER.encode(), b"SQLite format 3"):
+    for secret in (task.customer_name.encode(), task.contact_phone.encode(), USER.encode(), b"SQLite format 3"):
         assert secret not in stored, secret
 
     # Bad input is an error of its own kind, and changes nothing.
