@@ -14,7 +14,7 @@ use sha2::Digest;
 
 use crate::helpers::{PASSWORD, TestApp};
 use crate::sheets::{accept, handle};
-use crate::sync::{Phone, fetch, server_follow_up, sync_answer};
+use crate::sync::{Phone, forged_follow_up, server_follow_up, sync_answer};
 
 crate::on_both_backends!(photos_taken_offline_reach_only_those_who_may_read_them);
 
@@ -311,34 +311,14 @@ async fn photos_taken_offline_reach_only_those_who_may_read_them(app: TestApp) {
         ),
     ];
     for (reason, forged, replace) in cases {
-        let bytes = fetch(&app, &csc_token)
-            .await
-            .documents
-            .into_iter()
-            .find(|d| d.document_id == follow_up)
-            .unwrap()
-            .bytes;
-        let (mut doc, mut value) = FollowUp::load(&bytes).unwrap();
-        let heads = doc.get_heads();
-        if replace {
-            value.photos = vec![forged];
-        } else {
-            value.photos.push(forged);
-        }
-        value.reconcile_into(&mut doc).unwrap();
-        let request = SyncRequest {
-            version: SYNC_VERSION,
-            cursor: 0,
-            changes: vec![OutgoingChanges {
-                document_id: follow_up.clone(),
-                kind: DocumentKind::FollowUp,
-                changes: doc.save_after(&heads),
-            }],
-            page_size: 10,
-            reference_version: None,
-            scope_version: None,
-            device: None,
-        };
+        let request = forged_follow_up(&app, &csc_token, &follow_up, |value| {
+            if replace {
+                value.photos = vec![forged];
+            } else {
+                value.photos.push(forged);
+            }
+        })
+        .await;
         let seq = app.change_seq().await;
         let answer = sync_answer(&app, &csc_token, &request).await;
         let told = (&answer.committed, &answer.rejections);
@@ -371,32 +351,12 @@ async fn photos_taken_offline_reach_only_those_who_may_read_them(app: TestApp) {
         .await
         .unwrap();
     assert!(changed.status().is_success(), "{}", changed.status());
-    let bytes = fetch(&app, &csc_token)
-        .await
-        .documents
-        .into_iter()
-        .find(|d| d.document_id == follow_up)
-        .unwrap()
-        .bytes;
-    let (mut doc, mut value) = FollowUp::load(&bytes).unwrap();
-    let heads = doc.get_heads();
-    value
-        .photos
-        .push(photo_ref(&raw_located, PhotoFormat::Jpeg));
-    value.reconcile_into(&mut doc).unwrap();
-    let request = SyncRequest {
-        version: SYNC_VERSION,
-        cursor: 0,
-        changes: vec![OutgoingChanges {
-            document_id: follow_up.clone(),
-            kind: DocumentKind::FollowUp,
-            changes: doc.save_after(&heads),
-        }],
-        page_size: 10,
-        reference_version: None,
-        scope_version: None,
-        device: None,
-    };
+    let request = forged_follow_up(&app, &csc_token, &follow_up, |value| {
+        value
+            .photos
+            .push(photo_ref(&raw_located, PhotoFormat::Jpeg))
+    })
+    .await;
     let answer = sync_answer(&app, &csc_token, &request).await;
     assert_eq!(
         answer.committed,

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, assert_error};
-use crate::sync::{Phone, fetch, sync_answer};
+use crate::sync::{Phone, forged_follow_up as forged, sync_answer};
 
 crate::on_both_backends!(
     r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report,
@@ -416,40 +416,6 @@ async fn distributed(app: &TestApp) -> (i64, String) {
 
 fn phone_answers(rating: u8) -> Vec<huifang_protocol::SurveyAnswer> {
     serde_json::from_value(answers(rating, "  楼道灯坏了  ")).unwrap()
-}
-
-/// A modified phone's change to a survey follow-up: `edit` applied to the server's copy.
-async fn forged(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    edit: impl FnOnce(&mut huifang_protocol::FollowUp),
-) -> huifang_protocol::SyncRequest {
-    use huifang_protocol::*;
-    let bytes = fetch(app, token)
-        .await
-        .documents
-        .into_iter()
-        .find(|d| d.document_id == id)
-        .unwrap()
-        .bytes;
-    let (mut doc, mut follow_up) = FollowUp::load(&bytes).unwrap();
-    let heads = doc.get_heads();
-    edit(&mut follow_up);
-    follow_up.reconcile_into(&mut doc).unwrap();
-    SyncRequest {
-        version: SYNC_VERSION,
-        cursor: 0,
-        changes: vec![OutgoingChanges {
-            document_id: id.to_owned(),
-            kind: DocumentKind::FollowUp,
-            changes: doc.save_after(&heads),
-        }],
-        page_size: 10,
-        reference_version: None,
-        scope_version: None,
-        device: None,
-    }
 }
 
 /// R-SUR-2, D-SUR-2 on the phone: the approved form travels with the reference rows; the

@@ -332,6 +332,40 @@ pub(crate) async fn fetch(app: &TestApp, token: &str) -> SyncResponse {
     sync_answer(app, token, &request).await
 }
 
+/// A modified phone's change to follow-up `id`: `edit` applied to the server's copy of it.
+pub(crate) async fn forged_follow_up(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    edit: impl FnOnce(&mut huifang_protocol::FollowUp),
+) -> huifang_protocol::SyncRequest {
+    use huifang_protocol::*;
+    let bytes = fetch(app, token)
+        .await
+        .documents
+        .into_iter()
+        .find(|d| d.document_id == id)
+        .unwrap()
+        .bytes;
+    let (mut doc, mut follow_up) = FollowUp::load(&bytes).unwrap();
+    let heads = doc.get_heads();
+    edit(&mut follow_up);
+    follow_up.reconcile_into(&mut doc).unwrap();
+    SyncRequest {
+        version: SYNC_VERSION,
+        cursor: 0,
+        changes: vec![OutgoingChanges {
+            document_id: id.to_owned(),
+            kind: DocumentKind::FollowUp,
+            changes: doc.save_after(&heads),
+        }],
+        page_size: 10,
+        reference_version: None,
+        scope_version: None,
+        device: None,
+    }
+}
+
 async fn d_sig_1_a_refused_change_stores_nothing_and_a_signed_record_stays_signed(app: TestApp) {
     let csc_token = app.login("bsw.csc.01", PASSWORD).await;
     let handled = handle(
