@@ -90,6 +90,26 @@ enum Command {
         /// are told to update, and keep their unsynced work until they do.
         #[arg(long, env = "HUIFANG_MIN_APP_VERSION", value_parser = parse_app_version)]
         min_app_version: Option<Vec<u32>>,
+        /// Back the embedded database up this often while serving (`6h`, `1d`, `30m`).
+        #[arg(long, env = "HUIFANG_BACKUP_EVERY", value_parser = humantime::parse_duration)]
+        backup_every: Option<std::time::Duration>,
+        /// How many scheduled backups to keep (the oldest are removed).
+        #[arg(long, env = "HUIFANG_BACKUP_KEEP", default_value_t = 7)]
+        backup_keep: usize,
+        /// Where scheduled backups go (default: `backups` in the data directory).
+        #[arg(long, env = "HUIFANG_BACKUP_DIR")]
+        backup_dir: Option<PathBuf>,
+    },
+    /// Write a consistent copy of the embedded database (with its blobs and audit chain) to a new
+    /// file, while the server goes on serving. PostgreSQL: use pg_dump (README).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place as the database of an empty data directory.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -213,13 +233,51 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<(Config, Database)> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // A restore writes the database a data directory does not have yet: before anything opens
+    // (and so creates) one.
+    if let Command::Restore { from } = &cli.command {
+        if cli.global.database_url.is_some() {
+            bail!("restore is for the embedded database; on PostgreSQL use pg_restore (README)");
+        }
+        huifang_store::backups::restore(from, &cli.global.data_dir).await?;
+        println!(
+            "restored {} into {}",
+            from.display(),
+            cli.global.data_dir.display()
+        );
+        return Ok(());
+    }
     let (config, db) = open(&cli.global).await?;
     let result = match cli.command {
         Command::Serve {
             addr,
             no_jobs,
             min_app_version,
+            backup_every,
+            backup_keep,
+            backup_dir,
         } => {
+            if let Some(every) = backup_every {
+                if config.database_url.is_some() {
+                    bail!(
+                        "--backup-every backs up the embedded database; on PostgreSQL use pg_dump (README)"
+                    );
+                }
+                let dir = backup_dir.unwrap_or_else(|| config.data_dir.join("backups"));
+                println!(
+                    "backing up every {} into {}, keeping {backup_keep}",
+                    humantime::format_duration(every),
+                    dir.display()
+                );
+                huifang_store::backups::spawn_scheduled(
+                    db.clone(),
+                    huifang_store::backups::Schedule {
+                        dir,
+                        every,
+                        keep: backup_keep,
+                    },
+                );
+            }
             let config = Config {
                 scheduled_jobs: !no_jobs,
                 min_app_version,
@@ -227,6 +285,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config, db.clone(), addr, None).await
         }
+        Command::Backup { to } => {
+            let size = huifang_store::backups::back_up(&db, &to).await?;
+            println!(
+                "backed up {} to {} ({size} bytes)",
+                config.database_description(),
+                to.display()
+            );
+            Ok(())
+        }
+        // Handled above, before a database is opened.
+        Command::Restore { .. } => Ok(()),
         Command::Migrate => {
             println!("migrations applied to {}", config.database_description());
             Ok(())

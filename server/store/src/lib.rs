@@ -7,6 +7,7 @@
 
 pub mod analyses;
 pub mod audit;
+pub mod backups;
 pub mod blobs;
 pub mod bulletin;
 pub mod changes;
