@@ -12,8 +12,11 @@
       if (!spec) return;
       try {
         var chart = echarts.init(element, null, { renderer: "canvas" });
-        // Without animation, setOption draws at once.
-        chart.setOption(optionFor(spec));
+        // Without animation, setOption draws at once. Nothing counted: say so, rather than draw
+        // zeros (a doughnut of five equal slices when nobody was asked).
+        var empty = isEmpty(spec);
+        element.dataset.empty = String(empty);
+        chart.setOption(empty ? emptyOption(spec, data.empty_text || "暂无数据") : optionFor(spec));
         element.dataset.rendered = "true";
         window.addEventListener("resize", function () { chart.resize(); });
       } catch (error) {
@@ -21,6 +24,20 @@
         element.textContent = String(error);
       }
     });
+  }
+
+  function isEmpty(spec) {
+    return !spec.labels.length || spec.series.every(function (s) {
+      return s.values.every(function (v) { return v === null || v === 0; });
+    });
+  }
+
+  function emptyOption(spec, text) {
+    return {
+      title: { text: spec.title, left: 10, top: 6, textStyle: { fontSize: 14 } },
+      graphic: { type: "text", left: "center", top: "middle", style: { text: text, fontSize: 16, fill: "#8a94a6" } },
+      animation: false,
+    };
   }
 
   function optionFor(spec) {
@@ -39,7 +56,14 @@
       return base;
     }
     base.legend = { top: 6, right: 10 };
-    base.xAxis = { type: "category", data: spec.labels, axisLabel: { interval: 0, rotate: spec.labels.length > 6 ? 30 : 0 } };
+    // Long unit names side by side overlap at a laptop's width: turned, cut to a width, and the
+    // full name in the tooltip.
+    var turned = spec.labels.length > 3;
+    base.xAxis = {
+      type: "category", data: spec.labels,
+      axisLabel: { interval: 0, rotate: turned ? 30 : 0, width: 96, overflow: "truncate", hideOverlap: true },
+    };
+    if (turned) base.grid.bottom = 80;
     var percentAxis = spec.series.some(function (s) { return s.percent; });
     base.yAxis = [{ type: "value", minInterval: 1 }];
     if (percentAxis) base.yAxis.push({ type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } });

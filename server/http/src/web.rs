@@ -296,3 +296,66 @@ mod tests {
         );
     }
 }
+
+/// One choice of a select.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The months a page offers, written in the reader's language (`2026年12月`, `Dec 2026`): the
+/// next month and the three years before it, newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct MonthChoices {
+    pub current: huifang_core::plans::Month,
+    pub lang: Lang,
+    /// Offer "all months" first (a list's filter).
+    pub all: bool,
+}
+
+impl MonthChoices {
+    pub fn choices(self, selected: Option<&str>) -> Vec<Choice> {
+        const NAMES: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let selected = selected.unwrap_or_default();
+        let mut choices = Vec::new();
+        if self.all {
+            choices.push(Choice {
+                value: String::new(),
+                label: self.lang.pick("全部月份", "All months").to_owned(),
+                selected: selected.is_empty(),
+            });
+        }
+        let mut month = self.current.next();
+        let mut offered = false;
+        for _ in 0..38 {
+            let value = month.to_string();
+            let label = match self.lang {
+                Lang::Zh => format!("{}年{}月", month.year(), month.number()),
+                Lang::En => format!(
+                    "{} {}",
+                    NAMES[(month.number() as usize).saturating_sub(1) % 12],
+                    month.year()
+                ),
+            };
+            offered |= value == selected;
+            choices.push(Choice {
+                selected: value == selected,
+                value,
+                label,
+            });
+            month = month.previous();
+        }
+        // A month asked for outside the range is still shown as chosen.
+        if !offered && !selected.is_empty() {
+            choices.push(Choice {
+                value: selected.to_owned(),
+                label: selected.to_owned(),
+                selected: true,
+            });
+        }
+        choices
+    }
+}

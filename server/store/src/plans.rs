@@ -25,6 +25,7 @@ pub struct NewPlan {
     pub households: i64,
     pub quota: i64,
     pub explanation: String,
+    pub explanation_zh: String,
     pub seed: String,
     pub cycle: i64,
     pub new_cycle: bool,
@@ -112,6 +113,7 @@ pub async fn insert_month(
                 plan.households,
                 plan.quota,
                 plan.explanation,
+                plan.explanation_zh,
                 plan.seed,
                 plan.cycle,
                 i64::from(plan.new_cycle)
@@ -131,6 +133,7 @@ pub async fn insert_month(
             ("households", ColumnType::Int),
             ("quota", ColumnType::Int),
             ("explanation", ColumnType::Text),
+            ("explanation_zh", ColumnType::Text),
             ("seed", ColumnType::Text),
             ("cycle", ColumnType::Int),
             ("new_cycle", ColumnType::Int),
@@ -348,6 +351,8 @@ pub struct PlanProgress {
     pub households: i64,
     pub quota: i64,
     pub explanation: String,
+    /// The explanation in Chinese (empty for plans written before it was kept).
+    pub explanation_zh: String,
     pub cycle: i64,
     pub new_cycle: i64,
     pub planned: i64,
@@ -412,7 +417,7 @@ pub async fn progress(
     scope_condition(scope, &mut conditions, "p");
     let sql = format!(
         "SELECT p.unit_id, u.name AS unit_name, p.staff_id, p.rule, p.community_id, p.households,
-            p.quota, p.explanation, p.cycle, p.new_cycle, {counts}
+            p.quota, p.explanation, p.explanation_zh, p.cycle, p.new_cycle, {counts}
          FROM routine_plans p
          JOIN units u ON u.id = p.unit_id
          LEFT JOIN routine_plan_items i
@@ -420,7 +425,7 @@ pub async fn progress(
          LEFT JOIN follow_ups f ON f.id = i.follow_up_id
          {}
          GROUP BY p.unit_id, u.name, p.staff_id, p.rule, p.community_id, p.households, p.quota,
-            p.explanation, p.cycle, p.new_cycle
+            p.explanation, p.explanation_zh, p.cycle, p.new_cycle
          ORDER BY p.unit_id, p.staff_id",
         conditions.where_sql(),
         counts = progress_counts()

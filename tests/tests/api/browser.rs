@@ -357,4 +357,95 @@ async fn walk_through(app: &TestApp, browser: &Client, downloads: &Path) {
     assert!(text(browser, "h1").await.starts_with("Service Bulletin"));
     browser.goto(&app.url("/app")).await.unwrap();
     assert!(text(browser, "h1").await.contains("Follow-up overview"));
+
+    // #19: every page in both languages — a screenshot of each, and on a Chinese page no
+    // English sentence.
+    let sheet = app.get_json(&dev, "/api/v1/sheets?limit=1").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let follow_up = app.get_json(&dev, "/api/v1/followups?limit=1").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut pages: Vec<(String, String)> = [
+        "overview",
+        "bulletin",
+        "submissions",
+        "sheets",
+        "follow-ups",
+        "overdue",
+        "plans",
+        "surveys",
+        "devices",
+        "analyses",
+    ]
+    .iter()
+    .map(|name| {
+        let path = if *name == "overview" {
+            "/app".to_owned()
+        } else {
+            format!("/app/{name}")
+        };
+        ((*name).to_owned(), path)
+    })
+    .collect();
+    pages.push(("sheet".into(), format!("/app/sheets/{sheet}")));
+    pages.push(("follow-up".into(), format!("/app/follow-ups/{follow_up}")));
+    let shots = artifacts().join("pages");
+    std::fs::create_dir_all(&shots).unwrap();
+    for lang in ["en", "zh-CN"] {
+        if lang == "zh-CN" {
+            browser
+                .find(Locator::Id("lang-switch"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            browser
+                .wait()
+                .for_element(Locator::Css("html[lang='zh-CN']"))
+                .await
+                .expect("the page in Chinese");
+        }
+        for (name, path) in &pages {
+            browser.goto(&app.url(path)).await.unwrap();
+            let heading = text(browser, "h1").await;
+            assert!(!heading.is_empty(), "{path} in {lang}");
+            let shot = browser.screenshot().await.expect("a screenshot");
+            std::fs::write(shots.join(format!("{name}-{lang}.png")), shot).unwrap();
+            if lang == "zh-CN" {
+                let body = text(browser, "body").await;
+                if let Some(sentence) = english_sentence(&body) {
+                    panic!("{path} in Chinese has English: {sentence:?}");
+                }
+            }
+        }
+    }
+}
+
+/// A run of four or more English words in `text`, if any: what a Chinese page must not show.
+fn english_sentence(text: &str) -> Option<String> {
+    let is_word = |token: &str| {
+        let letters = token.trim_matches(|c: char| !c.is_ascii_alphabetic());
+        letters.len() >= 2
+            && token
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || ",.;:()'’-".contains(c))
+    };
+    for line in text.lines() {
+        let mut run: Vec<&str> = Vec::new();
+        for token in line.split_whitespace() {
+            if is_word(token) {
+                run.push(token);
+                if run.len() >= 4 {
+                    return Some(line.to_owned());
+                }
+            } else {
+                run.clear();
+            }
+        }
+    }
+    None
 }

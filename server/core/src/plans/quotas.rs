@@ -116,6 +116,8 @@ pub struct Quota {
     pub households: u32,
     pub quota: u32,
     pub explanation: String,
+    /// The same in Chinese, as the dashboard shows it to Chinese readers.
+    pub explanation_zh: String,
 }
 
 /// The month's quota under `rule` for a base of `households` at the start of the month
@@ -125,16 +127,18 @@ pub struct Quota {
 pub fn monthly_quota(rule: QuotaRule, households: u32, settings: &QuotaSettings) -> Quota {
     let h = u64::from(households);
     let pct = |bp: u32| format!("{}.{:02} %", bp / 100, bp % 100);
-    let (quota, explanation) = match rule {
+    let (quota, explanation, explanation_zh) = match rule {
         QuotaRule::Consultant => (
             h,
             format!("every one of the consultant's {households} customer households, once a month"),
+            format!("置业顾问名下全部 {households} 户客户，每月一次"),
         ),
         QuotaRule::OfficeDirector => {
             let bp = settings.office_director_monthly_bp;
             (
                 share(h, bp, 1),
                 format!("{} of {households} households, rounded up", pct(bp)),
+                format!("{households} 户的 {}，向上取整", pct(bp)),
             )
         }
         QuotaRule::ServiceCentre => {
@@ -145,6 +149,7 @@ pub fn monthly_quota(rule: QuotaRule, households: u32, settings: &QuotaSettings)
                     "{} of {households} households a year, one twelfth a month, rounded up",
                     pct(bp)
                 ),
+                format!("{households} 户每年 {}，每月十二分之一，向上取整", pct(bp)),
             )
         }
         QuotaRule::Department => {
@@ -157,6 +162,11 @@ pub fn monthly_quota(rule: QuotaRule, households: u32, settings: &QuotaSettings)
                     pct(settings.department_monthly_bp),
                     pct(settings.department_yearly_minimum_bp)
                 ),
+                format!(
+                    "{households} 户每月 {}，向上取整（全年不少于 {}）",
+                    pct(settings.department_monthly_bp),
+                    pct(settings.department_yearly_minimum_bp)
+                ),
             )
         }
     };
@@ -166,6 +176,7 @@ pub fn monthly_quota(rule: QuotaRule, households: u32, settings: &QuotaSettings)
         households,
         quota: u32::try_from(quota.min(h)).unwrap_or(households),
         explanation,
+        explanation_zh,
     }
 }
 

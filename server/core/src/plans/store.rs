@@ -119,6 +119,7 @@ pub async fn store_plan(
                 households: i64::from(unit.quota.households),
                 quota: i64::from(unit.quota.quota),
                 explanation: unit.quota.explanation.clone(),
+                explanation_zh: unit.quota.explanation_zh.clone(),
                 seed: unit.seed.to_string(),
                 cycle: unit.cycle,
                 new_cycle: unit.new_cycle,

@@ -20,7 +20,7 @@ pub use plans::plans;
 pub use sheets::sheets;
 pub use surveys::surveys;
 
-use super::{Chrome, InLang, Viewer, WebResult, encode, render};
+use super::{Choice, Chrome, InLang, MonthChoices, Viewer, WebResult, encode, render};
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::exports::{self, Cell, FileFormat, Table};
@@ -37,13 +37,6 @@ use huifang_store::sheets::SheetFilter;
 const PAGE_ROWS: u32 = 100;
 /// The most rows a download holds (a larger selection is cut, and the page says so).
 const EXPORT_ROWS: u32 = 50_000;
-
-/// One choice of a select filter.
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
 
 /// A filter of a list: a text box, a month picker, or a select when it has choices.
 pub struct Filter {
@@ -65,9 +58,17 @@ impl Filter {
         }
     }
 
-    fn month(name: &'static str, label: &'static str, value: &Option<String>) -> Self {
+    /// A month, chosen from a list written in the reader's language (a browser's own month
+    /// picker speaks the browser's), "all" first when `all` is given.
+    fn month(
+        name: &'static str,
+        label: &'static str,
+        value: &Option<String>,
+        months: MonthChoices,
+    ) -> Self {
         Filter {
-            input: "month",
+            input: "select",
+            choices: months.choices(value.as_deref()),
             ..Filter::text(name, label, value)
         }
     }
@@ -263,7 +264,16 @@ mod tests {
         let filters = vec![
             Filter::text("q", "搜索", &Some("陈 志强".into())),
             Filter::text("status", "状态", &None),
-            Filter::month("month", "月份", &Some("2026-11".into())),
+            Filter::month(
+                "month",
+                "月份",
+                &Some("2026-11".into()),
+                MonthChoices {
+                    current: "2026-12".parse().unwrap(),
+                    lang: Lang::Zh,
+                    all: true,
+                },
+            ),
         ];
         assert_eq!(
             query_of(&filters),

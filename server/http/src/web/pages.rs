@@ -7,7 +7,7 @@ use huifang_protocol::{Role, SheetCategory};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Chrome, InLang, Viewer, WebResult, render};
+use super::{Choice, Chrome, InLang, MonthChoices, Viewer, WebResult, render};
 use crate::exports::{self, Cell, FileFormat, Table};
 use crate::registry::RegistryStore;
 use crate::state::AppState;
@@ -179,6 +179,7 @@ fn panel(overview: &SubmissionOverview, last_day: String) -> SubmissionPanel {
 struct OverviewPage {
     chrome: Chrome,
     month: String,
+    months: Vec<Choice>,
     scope: String,
     cards: Vec<Card>,
     charts: String,
@@ -283,6 +284,7 @@ pub async fn overview(
         "satisfaction": satisfaction_chart(&this, lang),
         "categories": category_chart(&by_category.groups, lang),
         "units": unit_chart(&lines, lang),
+        "empty_text": lang.pick("暂无数据", "No data yet"),
     });
     let scope = match unit.and_then(|id| names.iter().find(|(uid, _)| *uid == id)) {
         Some((_, name)) => name.clone(),
@@ -292,6 +294,12 @@ pub async fn overview(
         &OverviewPage {
             chrome: Chrome::new(&viewer, "/app", &format!("/app?month={month}")),
             month: month.to_string(),
+            months: MonthChoices {
+                current: Month::of(state.db().now(), state.config().time_zone),
+                lang,
+                all: false,
+            }
+            .choices(Some(&month.to_string())),
             scope,
             cards: cards(&bulletin::headline(&this, &last), lang),
             charts: script_json(&charts),
@@ -312,6 +320,7 @@ pub async fn unit_names(state: &AppState) -> Result<Vec<(i64, String)>, crate::e
 struct BulletinPage {
     chrome: Chrome,
     month: String,
+    months: Vec<Choice>,
     cards: Vec<Card>,
     charts: String,
     tables: Vec<Table>,
@@ -339,6 +348,7 @@ pub async fn bulletin(
     let charts = json!({
         "trend": trend_chart(&built.trend, lang),
         "satisfaction": satisfaction_chart(&built.this_month, lang),
+        "empty_text": lang.pick("暂无数据", "No data yet"),
     });
     render(
         &BulletinPage {
@@ -348,6 +358,12 @@ pub async fn bulletin(
                 &format!("/app/bulletin?month={month}"),
             ),
             month: month.to_string(),
+            months: MonthChoices {
+                current: Month::of(state.db().now(), state.config().time_zone),
+                lang,
+                all: false,
+            }
+            .choices(Some(&month.to_string())),
             cards: cards(&built.headline, lang),
             charts: script_json(&charts),
             overdue_total: built.overdue_total,
@@ -369,6 +385,7 @@ pub async fn bulletin(
 struct SubmissionsPage {
     chrome: Chrome,
     month: String,
+    months: Vec<Choice>,
     table: Table,
     last_day: String,
     deadline_passed: bool,
@@ -440,6 +457,12 @@ pub async fn submissions(
                 &format!("/app/submissions?month={month}"),
             ),
             month: month.to_string(),
+            months: MonthChoices {
+                current: Month::of(state.db().now(), state.config().time_zone),
+                lang,
+                all: false,
+            }
+            .choices(Some(&month.to_string())),
             last_day: last_day(month, &state),
             deadline_passed: overview.deadline_passed,
             expected: overview.expected,

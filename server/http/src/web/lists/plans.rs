@@ -70,7 +70,10 @@ pub async fn plans(
                         plan.done,
                         plan.planned,
                     )),
-                    Cell::text(&plan.explanation),
+                    Cell::text(match lang {
+                        Lang::Zh if !plan.explanation_zh.is_empty() => &plan.explanation_zh,
+                        _ => &plan.explanation,
+                    }),
                 ]);
             }
         }
@@ -95,6 +98,11 @@ pub async fn plans(
             "month",
             lang.pick("月份", "Month"),
             &month_text,
+            MonthChoices {
+                current: Month::of(state.db().now(), state.config().time_zone),
+                lang,
+                all: false,
+            },
         )],
         note,
     };

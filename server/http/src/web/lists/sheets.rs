@@ -104,7 +104,16 @@ pub async fn sheets(
         active: "/app/sheets",
         file_stem: "sheets".into(),
         filters: vec![
-            Filter::month("month", lang.pick("受理月份", "Accepted in"), &query.month),
+            Filter::month(
+                "month",
+                lang.pick("受理月份", "Accepted in"),
+                &query.month,
+                MonthChoices {
+                    current: Month::of(state.db().now(), tz),
+                    lang,
+                    all: true,
+                },
+            ),
             Filter::select::<SheetStatus>(
                 "status",
                 lang.pick("状态", "Status"),
