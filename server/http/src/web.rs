@@ -314,11 +314,23 @@ pub struct MonthChoices {
     pub all: bool,
 }
 
+/// A month as people read it: `2026年12月`, `Dec 2026`.
+pub fn month_label(month: huifang_core::plans::Month, lang: Lang) -> String {
+    const NAMES: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    match lang {
+        Lang::Zh => format!("{}年{}月", month.year(), month.number()),
+        Lang::En => format!(
+            "{} {}",
+            NAMES[(month.number() as usize).saturating_sub(1) % 12],
+            month.year()
+        ),
+    }
+}
+
 impl MonthChoices {
     pub fn choices(self, selected: Option<&str>) -> Vec<Choice> {
-        const NAMES: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
         let selected = selected.unwrap_or_default();
         let mut choices = Vec::new();
         if self.all {
@@ -332,14 +344,7 @@ impl MonthChoices {
         let mut offered = false;
         for _ in 0..38 {
             let value = month.to_string();
-            let label = match self.lang {
-                Lang::Zh => format!("{}年{}月", month.year(), month.number()),
-                Lang::En => format!(
-                    "{} {}",
-                    NAMES[(month.number() as usize).saturating_sub(1) % 12],
-                    month.year()
-                ),
-            };
+            let label = month_label(month, self.lang);
             offered |= value == selected;
             choices.push(Choice {
                 selected: value == selected,

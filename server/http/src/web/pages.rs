@@ -7,7 +7,7 @@ use huifang_protocol::{Role, SheetCategory};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Choice, Chrome, InLang, MonthChoices, Viewer, WebResult, render};
+use super::{Choice, Chrome, InLang, MonthChoices, Viewer, WebResult, month_label, render};
 use crate::exports::{self, Cell, FileFormat, Table};
 use crate::registry::RegistryStore;
 use crate::state::AppState;
@@ -88,7 +88,7 @@ fn trend_chart(trend: &[TrendPoint], lang: Lang) -> Value {
     json!({
         "kind": "bar",
         "title": lang.pick("回访完成与24小时及时率", "Follow-ups done and the 24-hour rate"),
-        "labels": trend.iter().map(|p| p.month.to_string()).collect::<Vec<_>>(),
+        "labels": trend.iter().map(|p| month_label(p.month, lang)).collect::<Vec<_>>(),
         "series": [
             { "name": lang.pick("已回访", "Done"),
               "values": trend.iter().map(|p| p.follow_ups_done).collect::<Vec<_>>() },
@@ -179,6 +179,8 @@ fn panel(overview: &SubmissionOverview, last_day: String) -> SubmissionPanel {
 struct OverviewPage {
     chrome: Chrome,
     month: String,
+    /// The month as the reader reads it (`2026年12月`).
+    month_label: String,
     months: Vec<Choice>,
     scope: String,
     cards: Vec<Card>,
@@ -294,6 +296,7 @@ pub async fn overview(
         &OverviewPage {
             chrome: Chrome::new(&viewer, "/app", &format!("/app?month={month}")),
             month: month.to_string(),
+            month_label: month_label(month, lang),
             months: MonthChoices {
                 current: Month::of(state.db().now(), state.config().time_zone),
                 lang,
@@ -320,6 +323,8 @@ pub async fn unit_names(state: &AppState) -> Result<Vec<(i64, String)>, crate::e
 struct BulletinPage {
     chrome: Chrome,
     month: String,
+    /// The month as the reader reads it (`2026年12月`).
+    month_label: String,
     months: Vec<Choice>,
     cards: Vec<Card>,
     charts: String,
@@ -358,6 +363,7 @@ pub async fn bulletin(
                 &format!("/app/bulletin?month={month}"),
             ),
             month: month.to_string(),
+            month_label: month_label(month, lang),
             months: MonthChoices {
                 current: Month::of(state.db().now(), state.config().time_zone),
                 lang,
@@ -385,6 +391,8 @@ pub async fn bulletin(
 struct SubmissionsPage {
     chrome: Chrome,
     month: String,
+    /// The month as the reader reads it (`2026年12月`).
+    month_label: String,
     months: Vec<Choice>,
     table: Table,
     last_day: String,
@@ -457,6 +465,7 @@ pub async fn submissions(
                 &format!("/app/submissions?month={month}"),
             ),
             month: month.to_string(),
+            month_label: month_label(month, lang),
             months: MonthChoices {
                 current: Month::of(state.db().now(), state.config().time_zone),
                 lang,
