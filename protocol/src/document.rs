@@ -265,3 +265,12 @@ fn compare_objects(
         }
     }
 }
+
+/// Whether `text` is a SHA-256 as this system writes it: 64 lowercase hex digits (blob names,
+/// content hashes).
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

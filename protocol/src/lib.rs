@@ -37,7 +37,8 @@ pub use changes::{
 pub use clock::Clock;
 pub use document::{
     Document, DocumentError, DocumentKind, Invalid, SCHEMA_VERSION, check_document_id, format_time,
-    local_time, local_time_of, new_document_id, parse_time, time_or_now, unknown_content,
+    is_sha256_hex, local_time, local_time_of, new_document_id, parse_time, time_or_now,
+    unknown_content,
 };
 pub use followup::{
     Escalation, FollowUp, FollowUpKind, FollowUpMethod, FollowUpStatus, MAX_UNREACHABLE_ATTEMPTS,
@@ -71,7 +72,7 @@ pub use sheet::{
     ComplaintLevel, InformationSource, ReportedItem, Sheet, SheetCategory, SheetIntake,
     SheetStatus, TrackingNote,
 };
-pub use signature::{canonical_content, content_sha256, is_sha256_hex};
+pub use signature::{canonical_content, content_sha256};
 pub use survey::{
     MAX_FREE_TEXT, QuestionKind, SurveyAnswer, SurveyChannel, SurveyContent, SurveyOption,
     SurveyQuestion, SurveyResponse,

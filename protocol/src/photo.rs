@@ -137,7 +137,7 @@ pub struct PhotoFacts {
 }
 
 impl PhotoFacts {
-    fn blob(&self, hash: &str) -> Option<&PhotoFact> {
+    pub(crate) fn blob(&self, hash: &str) -> Option<&PhotoFact> {
         self.blobs.iter().find(|(h, _)| h == hash).map(|(_, f)| f)
     }
 }
@@ -148,118 +148,6 @@ pub fn added_photos<'a>(before: &[PhotoRef], after: &'a [PhotoRef]) -> Vec<&'a P
         .iter()
         .filter(|p| !before.iter().any(|b| b.blob_sha256 == p.blob_sha256))
         .collect()
-}
-
-/// Every problem with the photos a change makes, as (kind, reason): photos are only added, each
-/// names a blob its taker uploaded, of the format it says, without a location unless kept;
-/// `purposes` are those this document takes.
-pub(crate) fn review_photos(
-    before: &[PhotoRef],
-    after: &[PhotoRef],
-    staff_id: i64,
-    purposes: &[PhotoPurpose],
-    facts: &PhotoFacts,
-) -> Vec<(crate::RefusalKind, String)> {
-    use crate::RefusalKind::{Conflict, Forbidden, Invalid};
-    let mut problems = Vec::new();
-    for kept in before {
-        if after.iter().find(|p| p.blob_sha256 == kept.blob_sha256) != Some(kept) {
-            problems.push((
-                Conflict,
-                format!(
-                    "photo {} was attached already; a photo is not removed or changed",
-                    kept.blob_sha256
-                ),
-            ));
-        }
-    }
-    for (n, photo) in after.iter().enumerate() {
-        if after[..n]
-            .iter()
-            .any(|p| p.blob_sha256 == photo.blob_sha256)
-        {
-            problems.push((
-                Conflict,
-                format!("photo {} is attached already", photo.blob_sha256),
-            ));
-        }
-    }
-    if after.len() > MAX_PHOTOS {
-        problems.push((
-            Invalid,
-            format!("a record carries at most {MAX_PHOTOS} photos"),
-        ));
-    }
-    for photo in added_photos(before, after) {
-        let name = &photo.blob_sha256;
-        if !crate::is_sha256_hex(name) {
-            problems.push((
-                Invalid,
-                "a photo is named by its SHA-256: 64 lowercase hex digits".into(),
-            ));
-            continue;
-        }
-        if !purposes.contains(&photo.purpose) {
-            problems.push((
-                Invalid,
-                format!(
-                    "a {} photo does not belong here (this record takes: {})",
-                    photo.purpose,
-                    purposes
-                        .iter()
-                        .map(|p| p.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        if photo.taken_by != staff_id {
-            problems.push((
-                Forbidden,
-                "a photo is attached by the person who took it (taken_by is you)".into(),
-            ));
-        }
-        if photo.caption.chars().count() > MAX_CAPTION {
-            problems.push((
-                Invalid,
-                format!("a caption has at most {MAX_CAPTION} characters"),
-            ));
-        }
-        match facts.blob(name) {
-            None | Some(PhotoFact::Missing) => problems.push((
-                Invalid,
-                format!("photo {name} was not uploaded; upload it first"),
-            )),
-            Some(PhotoFact::Stored { uploaded_by, .. }) if *uploaded_by != staff_id => problems
-                .push((
-                    Forbidden,
-                    format!("photo {name} was uploaded by someone else"),
-                )),
-            Some(PhotoFact::Stored { format: None, .. }) => problems.push((
-                Invalid,
-                format!("{name} is not a photo: JPEG, PNG or HEIC, judged by its content"),
-            )),
-            Some(PhotoFact::Stored {
-                format: Some(format),
-                ..
-            }) if *format != photo.format => problems.push((
-                Invalid,
-                format!("photo {name} is a {format} file, not {}", photo.format),
-            )),
-            Some(PhotoFact::Stored {
-                carries_location: true,
-                ..
-            }) if !facts.keep_location => problems.push((
-                Invalid,
-                format!(
-                    "photo {name} says where it was taken; the company keeps no locations — \
-                     attach it without (the app removes it)"
-                ),
-            )),
-            Some(PhotoFact::Stored { .. }) => {}
-        }
-    }
-    problems
 }
 
 #[cfg(test)]

@@ -44,15 +44,6 @@ pub fn canonical_content(sheet: Option<&Sheet>, follow_up: &FollowUp) -> Vec<u8>
     serde_json::to_vec(&content).unwrap_or_default()
 }
 
-/// Whether `text` is a SHA-256 as this system writes it: 64 lowercase hex digits (blob names,
-/// content hashes).
-pub fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// SHA-256 of [`canonical_content`], lowercase hex.
 pub fn content_sha256(sheet: Option<&Sheet>, follow_up: &FollowUp) -> String {
     hex::encode(Sha256::digest(canonical_content(sheet, follow_up)))
