@@ -85,7 +85,34 @@ pub(crate) fn store_blob(tx: &Transaction<'_>, bytes: &[u8], now: &str) -> Resul
     Ok(hash)
 }
 
-/// A photo's bytes, if this phone holds them (those taken here).
+/// Whether a photo downloaded from the server is the photo of that name (and a photo at all).
+pub(crate) fn check_fetched(hash: &str, bytes: &[u8]) -> Result<()> {
+    if bytes.len() > MAX_PHOTO_BYTES
+        || PhotoFormat::of(bytes).is_none()
+        || hex::encode(Sha256::digest(bytes)) != hash
+    {
+        return Err(ClientError::Corrupt {
+            reason: format!("the server's copy of photo {hash} is not that photo"),
+        });
+    }
+    Ok(())
+}
+
+/// Keeps a photo downloaded from the server (it is the server's already: never uploaded again).
+pub(crate) fn keep_fetched(
+    tx: &Transaction<'_>,
+    hash: &str,
+    bytes: &[u8],
+    now: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO blobs (sha256, bytes, created_at, uploaded) VALUES (?1, ?2, ?3, 1)",
+        params![hash, bytes, now],
+    )?;
+    Ok(())
+}
+
+/// A photo's bytes, if this phone holds them (taken here, or fetched before).
 pub(crate) fn bytes(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
     use rusqlite::OptionalExtension;
     conn.query_row("SELECT bytes FROM blobs WHERE sha256 = ?1", [hash], |r| {

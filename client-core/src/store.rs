@@ -369,9 +369,38 @@ impl ClientStore {
         })
     }
 
-    /// A photo's bytes, if this phone holds it (one taken here).
+    /// A photo's bytes, if this phone holds it (one taken here, or fetched before).
     pub fn photo(&self, blob_sha256: &str) -> Result<Vec<u8>> {
         self.read(|conn| crate::photos::bytes(conn, blob_sha256))
+    }
+
+    /// A photo's bytes: this phone's copy, or — for one taken on another phone (what the customer
+    /// showed a colleague) — the server's, downloaded once and kept. The server's answer is
+    /// checked against the photo's name before it is kept.
+    pub fn fetch_photo(&self, transport: &dyn Transport, blob_sha256: &str) -> Result<Vec<u8>> {
+        match self.photo(blob_sha256) {
+            Err(ClientError::NotFound { .. }) => {}
+            held => return held,
+        }
+        if !huifang_protocol::is_sha256_hex(blob_sha256) {
+            return Err(ClientError::invalid(
+                "a photo is named by its SHA-256: 64 lowercase hex digits",
+            ));
+        }
+        let session = self.read(session::require)?;
+        let path = format!("/api/v1/blobs/{blob_sha256}");
+        let bytes = match crate::transport::send(transport, Request::get(&path, &session.token))
+            .map_err(ClientError::from)
+        {
+            Ok(bytes) => bytes,
+            Err(ClientError::Wiped) => return Err(self.erase(transport, &session.token)),
+            Err(e) => return Err(e),
+        };
+        crate::photos::check_fetched(blob_sha256, &bytes)?;
+        self.write(|tx| {
+            crate::photos::keep_fetched(tx, blob_sha256, &bytes, &format_time(self.clock.now()))
+        })?;
+        Ok(bytes)
     }
 
     /// Records a failed attempt to reach the customer.

@@ -237,9 +237,15 @@ impl FieldStore {
         guarded(|| self.store.attach_photo(&document_id, photo))
     }
 
-    /// A photo taken on this phone, as attached (location removed).
+    /// A photo's bytes: this phone's copy, or one taken on another phone, downloaded from the
+    /// server once (so the first look at it needs a connection) and kept.
     pub fn photo(&self, blob_sha256: String) -> Result<Vec<u8>, MobileError> {
-        guarded(|| self.store.photo(&blob_sha256))
+        guarded(|| match self.store.photo(&blob_sha256) {
+            Err(ClientError::NotFound { .. }) => self
+                .store
+                .fetch_photo(self.transport()?.as_ref(), &blob_sha256),
+            held => held,
+        })
     }
 
     /// The opinion survey form a survey follow-up asks its household, to show offline.

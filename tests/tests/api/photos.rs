@@ -271,6 +271,41 @@ async fn photos_taken_offline_reach_only_those_who_may_read_them(app: TestApp) {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
 
+    // Another phone of the unit shows the photo: fetched from the server once, then kept for
+    // offline; a phone of another unit is refused it.
+    let fetch_on = |phone: &Phone, hash: &str| {
+        let (store, transport, hash) = (
+            phone.store.clone(),
+            phone.transport.clone(),
+            hash.to_owned(),
+        );
+        tokio::task::spawn_blocking(move || store.fetch_photo(transport.as_ref(), &hash))
+    };
+    let colleague = Phone::sign_in(&app, "bsw.csc.01").await;
+    assert!(
+        colleague.store.photo(&before.blob_sha256).is_err(),
+        "not on it yet"
+    );
+    let fetched = fetch_on(&colleague, &before.blob_sha256)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fetched, kept);
+    assert_eq!(
+        colleague.store.photo(&before.blob_sha256).unwrap(),
+        kept,
+        "kept"
+    );
+    let outsider = Phone::sign_in(&app, "mkt.head").await;
+    let refused = fetch_on(&outsider, &before.blob_sha256)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&refused, ClientError::ServerRefused { reason } if reason.starts_with("404")),
+        "{refused:?}"
+    );
+
     // A modified phone: each forged photo is refused whole and stores nothing.
     let raw_located = upload(&app, &csc_token, &located).await;
     let text = upload(&app, &csc_token, "不是照片".as_bytes()).await;
