@@ -43,6 +43,16 @@ fn format_of(asked: Option<&str>, lang: Lang) -> WebResult<Option<FileFormat>> {
         .in_lang(lang)
 }
 
+/// The months a page's picker offers, `month` chosen.
+fn month_picker(state: &AppState, month: Month, lang: Lang) -> Vec<Choice> {
+    MonthChoices {
+        current: Month::of(state.db().now(), state.config().time_zone),
+        lang,
+        all: false,
+    }
+    .choices(Some(&month.to_string()))
+}
+
 /// A headline figure as a card.
 pub struct Card {
     pub id: String,
@@ -297,12 +307,7 @@ pub async fn overview(
             chrome: Chrome::new(&viewer, "/app", &format!("/app?month={month}")),
             month: month.to_string(),
             month_label: month_label(month, lang),
-            months: MonthChoices {
-                current: Month::of(state.db().now(), state.config().time_zone),
-                lang,
-                all: false,
-            }
-            .choices(Some(&month.to_string())),
+            months: month_picker(&state, month, lang),
             scope,
             cards: cards(&bulletin::headline(&this, &last), lang),
             charts: script_json(&charts),
@@ -364,12 +369,7 @@ pub async fn bulletin(
             ),
             month: month.to_string(),
             month_label: month_label(month, lang),
-            months: MonthChoices {
-                current: Month::of(state.db().now(), state.config().time_zone),
-                lang,
-                all: false,
-            }
-            .choices(Some(&month.to_string())),
+            months: month_picker(&state, month, lang),
             cards: cards(&built.headline, lang),
             charts: script_json(&charts),
             overdue_total: built.overdue_total,
@@ -466,12 +466,7 @@ pub async fn submissions(
             ),
             month: month.to_string(),
             month_label: month_label(month, lang),
-            months: MonthChoices {
-                current: Month::of(state.db().now(), state.config().time_zone),
-                lang,
-                all: false,
-            }
-            .choices(Some(&month.to_string())),
+            months: month_picker(&state, month, lang),
             last_day: last_day(month, &state),
             deadline_passed: overview.deadline_passed,
             expected: overview.expected,
