@@ -111,30 +111,25 @@ fn sheet_facts(
         now,
         household,
         signed,
-        photos: photo_facts(
-            tx,
-            session_staff(tx)?,
-            before.map_or(&[][..], |b| &b.photos),
-            &after.photos,
-        )?,
+        photos: photo_facts(tx, before.map_or(&[][..], |b| &b.photos), &after.photos)?,
     })
-}
-
-/// Who is signed in on this phone: the uploader of every blob it holds.
-fn session_staff(tx: &Transaction<'_>) -> Result<i64> {
-    Ok(crate::session::require(tx)?.staff_id)
 }
 
 /// The facts of the photos a change adds, from the blobs this phone holds (taken here, so by
 /// the signed-in staff member). This phone always removes locations, so none is kept.
 fn photo_facts(
     tx: &Transaction<'_>,
-    staff_id: i64,
     before: &[PhotoRef],
     after: &[PhotoRef],
 ) -> Result<PhotoFacts> {
+    let added = added_photos(before, after);
+    if added.is_empty() {
+        return Ok(PhotoFacts::default());
+    }
+    // The signed-in staff member took every photo this phone holds.
+    let staff_id = crate::session::require(tx)?.staff_id;
     let mut blobs = Vec::new();
-    for photo in added_photos(before, after) {
+    for photo in added {
         let fact = match crate::photos::bytes(tx, &photo.blob_sha256) {
             Ok(bytes) => PhotoFact::Stored {
                 uploaded_by: staff_id,
@@ -210,7 +205,7 @@ fn follow_up_facts(
         sheet,
         signature_blob,
         survey_form,
-        photos: photo_facts(tx, session.staff_id, &before.photos, &after.photos)?,
+        photos: photo_facts(tx, &before.photos, &after.photos)?,
     })
 }
 

@@ -89,11 +89,7 @@ impl RuleSettings {
 
     /// The settings as a write sees them.
     pub async fn load_in(write: &mut DocWrite) -> Result<Self, Error> {
-        match settings::get_in(write, SETTINGS_KEY).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| Error::internal(format!("stored setting {SETTINGS_KEY}: {e}"))),
-            None => Ok(Self::default()),
-        }
+        stored_setting(SETTINGS_KEY, settings::get_in(write, SETTINGS_KEY).await?)
     }
 
     /// Replaces the settings, with the old and new values in the audit chain.
@@ -113,7 +109,15 @@ pub async fn load_setting<T: DeserializeOwned + Default>(
     db: &Database,
     key: &str,
 ) -> Result<T, Error> {
-    match settings::get(db, key).await? {
+    stored_setting(key, settings::get(db, key).await?)
+}
+
+/// The setting stored under `key` as JSON text, or its default when it was never set.
+fn stored_setting<T: DeserializeOwned + Default>(
+    key: &str,
+    text: Option<String>,
+) -> Result<T, Error> {
+    match text {
         Some(text) => serde_json::from_str(&text)
             .map_err(|e| Error::internal(format!("stored setting {key}: {e}"))),
         None => Ok(T::default()),

@@ -342,18 +342,7 @@ async fn walk_through(app: &TestApp, browser: &Client, downloads: &Path) {
     );
 
     // English on request, and it stays chosen.
-    browser
-        .find(Locator::Id("lang-switch"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("html[lang='en']"))
-        .await
-        .expect("the page in English");
+    switch_language(browser, "en").await;
     assert!(text(browser, "h1").await.starts_with("Service Bulletin"));
     browser.goto(&app.url("/app")).await.unwrap();
     assert!(text(browser, "h1").await.contains("Follow-up overview"));
@@ -396,18 +385,7 @@ async fn walk_through(app: &TestApp, browser: &Client, downloads: &Path) {
     std::fs::create_dir_all(&shots).unwrap();
     for lang in ["en", "zh-CN"] {
         if lang == "zh-CN" {
-            browser
-                .find(Locator::Id("lang-switch"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            browser
-                .wait()
-                .for_element(Locator::Css("html[lang='zh-CN']"))
-                .await
-                .expect("the page in Chinese");
+            switch_language(browser, lang).await;
         }
         for (name, path) in &pages {
             browser.goto(&app.url(path)).await.unwrap();
@@ -423,6 +401,22 @@ async fn walk_through(app: &TestApp, browser: &Client, downloads: &Path) {
             }
         }
     }
+}
+
+/// Follows the page's language link and waits for the page in `lang` (`en`, `zh-CN`).
+async fn switch_language(browser: &Client, lang: &str) {
+    browser
+        .find(Locator::Id("lang-switch"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(&format!("html[lang='{lang}']")))
+        .await
+        .unwrap_or_else(|e| panic!("the page in {lang}: {e}"));
 }
 
 /// A run of four or more English words in `text`, if any: what a Chinese page must not show.

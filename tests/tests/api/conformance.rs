@@ -283,43 +283,7 @@ async fn every_path_gives_the_same_verdict_on_every_bad_change(app: TestApp) {
         .await;
     }
     // The year's opinion survey, approved and sent to the community (R-SUR-1/2).
-    let dev = app.login("dev.head", PASSWORD).await;
-    let gm = app.login("gm", PASSWORD).await;
-    let form = app
-        .post_ok(
-            &dev,
-            "/api/v1/surveys",
-            crate::surveys::form(),
-            StatusCode::CREATED,
-        )
-        .await;
-    let form_path = format!("/api/v1/surveys/{}", form["id"].as_i64().unwrap());
-    let submitted = app
-        .post_ok(
-            &dev,
-            &format!("{form_path}/submit"),
-            json!({}),
-            StatusCode::OK,
-        )
-        .await;
-    app.post_ok(
-        &gm,
-        &format!("{form_path}/approve"),
-        json!({"content_sha256": submitted["content_sha256"]}),
-        StatusCode::OK,
-    )
-    .await;
-    let community: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE name = '碧水湾'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
-    app.post_ok(
-        &dev,
-        &format!("{form_path}/distribute"),
-        json!({"community_ids": [community]}),
-        StatusCode::OK,
-    )
-    .await;
+    crate::surveys::distributed(&app).await;
     let survey_fu = app
         .get_json(
             &csc_token,

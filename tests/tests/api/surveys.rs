@@ -381,7 +381,7 @@ async fn r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report(app:
 }
 
 /// A form drafted, approved and sent to 碧水湾: its id and approved hash.
-async fn distributed(app: &TestApp) -> (i64, String) {
+pub(crate) async fn distributed(app: &TestApp) -> (i64, String) {
     let dev = app.login("dev.head", PASSWORD).await;
     let gm = app.login("gm", PASSWORD).await;
     let draft = app
