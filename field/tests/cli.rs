@@ -26,7 +26,13 @@ fn start_server(data_dir: &std::path::Path) -> String {
                 .await
                 .unwrap();
             db.migrate().await.unwrap();
-            huifang_server::demo::seed(&db).await.unwrap();
+            huifang_server::demo::seed(
+                &db,
+                "Asia/Shanghai".parse().unwrap(),
+                huifang_server::demo::Past::None,
+            )
+            .await
+            .unwrap();
             let app =
                 huifang_server::Application::build(config, db, "127.0.0.1:0".parse().unwrap())
                     .await

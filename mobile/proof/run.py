@@ -102,7 +102,7 @@ def main():
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [args.huifang, "--data-dir", data_dir, "demo", "--addr", f"127.0.0.1:{port}"],
+        [args.huifang, "--data-dir", data_dir, "demo", "--no-history", "--addr", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

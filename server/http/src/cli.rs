@@ -149,6 +149,10 @@ enum Command {
         /// Seed and exit without serving.
         #[arg(long)]
         seed_only: bool,
+        /// Seed the company alone, without its six months of work (to try the first steps
+        /// from scratch).
+        #[arg(long)]
+        no_history: bool,
     },
 }
 
@@ -324,8 +328,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dry_run,
             show,
         } => plan(&config, &db, &month, dry_run, show).await,
-        Command::Demo { addr, seed_only } => {
-            if demo::seed(&db).await.map_err(import_failure)? {
+        Command::Demo {
+            addr,
+            seed_only,
+            no_history,
+        } => {
+            let past = if no_history {
+                demo::Past::None
+            } else {
+                demo::Past::SixMonths
+            };
+            let seeded =
+                demo::seed(&db, config.time_zone, past)
+                    .await
+                    .map_err(|error| match error {
+                        demo::DemoError::Import(error) => import_failure(error),
+                        other => other.into(),
+                    })?;
+            if seeded {
                 println!(
                     "seeded the demo company into {}",
                     config.database_description()

@@ -1,6 +1,9 @@
 //! A realistic demo company: two communities with about 3,100 households, the units of SPEC §1,
-//! staff for every role and consultants with their customers. Seeded through the same import
-//! code an operator uses, once per database.
+//! staff for every role and consultants with their customers, seeded through the same import
+//! code an operator uses; then six months of its work lived through the product's own
+//! operations (history.rs). Once per database.
+
+mod history;
 
 use huifang_protocol::{PhoneNumber, Role, UnitKind};
 use rand::rngs::StdRng;
@@ -95,20 +98,61 @@ pub async fn is_seeded(db: &Database) -> Result<bool, StoreError> {
     Ok(settings::server_fact(db, SEEDED_KEY).await?.is_some())
 }
 
-/// Seeds the demo company unless already there. Returns whether it seeded.
-pub async fn seed(db: &Database) -> Result<bool, ImportError> {
+/// Why the demo could not be seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("the demo's history failed")]
+    History(#[from] huifang_core::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How much of the demo company's past is seeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Past {
+    /// Six months of work up to now: what a newcomer should see.
+    SixMonths,
+    /// The company alone, with no work done yet (for trying the first steps from scratch).
+    None,
+}
+
+/// Seeds the demo company (with `past`) unless already there, `time_zone` being the company's.
+/// Returns whether it seeded.
+pub async fn seed(db: &Database, time_zone: chrono_tz::Tz, past: Past) -> Result<bool, DemoError> {
     if is_seeded(db).await? {
         return Ok(false);
     }
+    let now = db.now();
+    // The company exists a few days before its history begins.
+    let clock = huifang_protocol::Clock::starting_at(
+        history::beginning(now, time_zone) - chrono::Duration::days(3),
+    );
+    let then = db.clone().with_clock(clock.clone());
     let mut rng = StdRng::seed_from_u64(20261128);
-    let households = households(&mut rng);
+    match past {
+        Past::SixMonths => {
+            seed_company(&then, &mut rng).await?;
+            history::live(&then, clock, now, time_zone, rng).await?;
+        }
+        Past::None => seed_company(db, &mut rng).await?,
+    }
+    settings::note_server_fact(db, SEEDED_KEY, &db.now_text()).await?;
+    Ok(true)
+}
+
+/// The company without history: units, staff, households and consultants' customers.
+async fn seed_company(db: &Database, rng: &mut StdRng) -> Result<(), ImportError> {
+    let households = households(rng);
     apply_households(db, &households, false).await?;
     apply_units(db, &units(), false).await?;
-    let (staff, consultants) = staff(&mut rng);
+    let (staff, consultants) = staff(rng);
     apply_staff(db, &staff, false).await?;
 
-    // Consultants own about a third of their site's customers (the recent buyers).
-    let chosen: Vec<&HouseholdRow> = households.iter().filter(|_| rng.gen_bool(0.35)).collect();
+    // Consultants look after about one customer in ten of their site (the recent buyers),
+    // each called once a month by the routine plan (R-RTN-1).
+    let chosen: Vec<&HouseholdRow> = households.iter().filter(|_| rng.gen_bool(0.1)).collect();
     let owned: Vec<HouseholdRow> = chosen
         .into_iter()
         .filter_map(|row| {
@@ -118,7 +162,7 @@ pub async fn seed(db: &Database) -> Result<bool, ImportError> {
                 .filter(|(code, _)| *code == community.code)
                 .map(|(_, username)| username)
                 .collect();
-            let consultant = mine.choose(&mut rng)?;
+            let consultant = mine.choose(rng)?;
             Some(HouseholdRow {
                 consultant: Some((*consultant).clone()),
                 ..row.clone()
@@ -129,8 +173,7 @@ pub async fn seed(db: &Database) -> Result<bool, ImportError> {
     // The demo company has served these estates since last year, so this month's routine plan
     // has households to sample (D-RTN-1 counts those registered before the period began).
     huifang_store::imports::backdate_households(db, DEMO_REGISTERED_AT).await?;
-    settings::note_server_fact(db, SEEDED_KEY, &db.now_text()).await?;
-    Ok(true)
+    Ok(())
 }
 
 fn households(rng: &mut StdRng) -> Vec<HouseholdRow> {
