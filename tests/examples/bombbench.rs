@@ -59,7 +59,13 @@ async fn start() -> Server {
         .unwrap()
         .port();
     let child = Command::new(binary)
-        .args(["--data-dir", dir.path().to_str().unwrap(), "demo", "--no-history", "--addr"])
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "demo",
+            "--no-history",
+            "--addr",
+        ])
         .arg(format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -424,6 +424,11 @@ fn the_demo_company_has_six_months_of_work(http: &Http, url: &str) {
         let (path, list) = page(path);
         assert!(figure_after(&list, "共", &path) > 0.0, "{path}");
     }
+    let (path, phones) = page("/app/devices");
+    assert!(
+        phones.contains("vivo X100") && phones.contains("在用"),
+        "{path}: {phones}"
+    );
     let (path, surveys) = page("/app/surveys");
     assert!(surveys.contains("年度客户意见调查表"), "{path}: {surveys}");
     let (path, analyses) = page("/app/analyses");

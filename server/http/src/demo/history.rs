@@ -264,7 +264,94 @@ pub(super) async fn live(
     for caller in story.cast.by_id.values() {
         sessions.revoke(caller.session_id).await?;
     }
+    phones(&mut story, &sessions, until, now).await
+}
+
+/// The phones staff carry (#18): each signed in and synced a few minutes ago with its report
+/// (one holds work it has not yet sent, one follow-up done on it offline), so the phones page
+/// shows them and an administrator can order a lost one wiped. Their tokens are forgotten.
+async fn phones(
+    story: &mut Story,
+    sessions: &SessionStore,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    const PHONES: &[(&str, &str)] = &[
+        ("ch.csc.01", "华为 Mate 60"),
+        ("ch.csc.02", "小米 14"),
+        ("ch.eng.01", "OPPO Reno 11"),
+        ("ch.gw.01", "iPhone 15"),
+        ("jx.eng.01", "荣耀 Magic6"),
+        ("jx.csc.01", "vivo X100"),
+    ];
+    let step = (now - from) / (PHONES.len() as i32 + 1);
+    for (n, (username, device)) in PHONES.iter().enumerate() {
+        let at = from + step * (n as i32 + 1);
+        story.clock.set(at);
+        let staff = story.cast.caller(username)?.staff_id;
+        let issued = sessions.issue(staff, device).await?;
+        let phone = sessions.authenticate(&issued.token).await?;
+        // The last phone was offline for a while: what it did there has not arrived yet.
+        let offline = n + 1 == PHONES.len();
+        let done_on_phone = if offline {
+            open_follow_up_of(story, &phone)
+                .await?
+                .map(|follow_up_id| huifang_protocol::DoneOnPhone {
+                    follow_up_id,
+                    done_at: format_time(at - Duration::minutes(20)),
+                })
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let report = huifang_protocol::DeviceReport {
+            app_version: "2.3.1".to_owned(),
+            schema_version: 3,
+            last_synced_at: Some(format_time(
+                at - Duration::hours(if offline { 6 } else { 1 }),
+            )),
+            pending_changes: if offline { 2 } else { 0 },
+            oldest_pending_at: offline.then(|| format_time(at - Duration::hours(5))),
+            done_on_phone,
+        };
+        huifang_core::sync::exchange(
+            &story.company,
+            &phone,
+            huifang_protocol::SyncRequest {
+                version: huifang_protocol::SYNC_VERSION,
+                cursor: 0,
+                changes: Vec::new(),
+                page_size: 1,
+                reference_version: None,
+                scope_version: None,
+                device: Some(report),
+            },
+        )
+        .await?;
+    }
     Ok(())
+}
+
+/// An open follow-up `phone`'s owner does, if any.
+async fn open_follow_up_of(story: &Story, phone: &Caller) -> Result<Option<String>, Error> {
+    let open = huifang_store::followups::list(
+        story.company.db(),
+        &FollowUpView::Mine {
+            staff_id: phone.staff_id,
+            unit_id: phone.unit.map(|u| u.id),
+        },
+        &FollowUpFilter {
+            status: Some(FollowUpStatus::Open),
+            ..FollowUpFilter::default()
+        },
+        PageRequest {
+            limit: 1,
+            offset: 0,
+        },
+    )
+    .await?;
+    Ok(open.items.into_iter().next().map(|f| f.id))
 }
 
 /// Signs every demo staff member in (a session each) and gathers the units and households.
