@@ -499,7 +499,7 @@ async fn happen(story: &mut Story, event: Event, current: Month) -> Result<(), E
         Event::Handle(id) => handle(story, &id).await?,
         Event::Complete(id) => complete(story, &id).await?,
         Event::Miss(id) => miss(story, &id).await?,
-        Event::ScheduleRoutine => schedule_routine(story, current).await?,
+        Event::ScheduleRoutine => schedule_routine(story).await?,
         Event::Submit(head, month) => {
             let caller = story.cast.caller(&head)?.clone();
             let unit = submissions::submitting_unit(&caller, None)?;
@@ -541,7 +541,7 @@ async fn happen(story: &mut Story, event: Event, current: Month) -> Result<(), E
     Ok(())
 }
 
-/// What customers raise, by category: (category, level, source, the items they report).
+/// What customers raise: each category with the matters reported under it.
 const MATTERS: &[(SheetCategory, &[&str])] = &[
     (
         SheetCategory::Repair,
@@ -941,15 +941,16 @@ async fn miss(story: &mut Story, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Spreads this month's routine follow-ups over the month: most are done, some by the last days.
-async fn schedule_routine(story: &mut Story, _current: Month) -> Result<(), Error> {
-    let tz = story.company.time_zone();
-    let month = Month::of(story.clock.now(), tz);
-    let open = huifang_store::followups::list(
+/// Every open follow-up of `kind`, company-wide.
+async fn open_of_kind(
+    story: &Story,
+    kind: FollowUpKind,
+) -> Result<Vec<huifang_store::followups::FollowUpSummary>, Error> {
+    Ok(huifang_store::followups::list(
         story.company.db(),
         &FollowUpView::All,
         &FollowUpFilter {
-            kind: Some(FollowUpKind::Routine),
+            kind: Some(kind),
             status: Some(FollowUpStatus::Open),
             ..FollowUpFilter::default()
         },
@@ -959,7 +960,15 @@ async fn schedule_routine(story: &mut Story, _current: Month) -> Result<(), Erro
         },
     )
     .await?
-    .items;
+    .items)
+}
+
+/// Spreads the open routine follow-ups over this month (the month's new ones, and any left from
+/// the last): nine in ten are done, on a day before the 29th.
+async fn schedule_routine(story: &mut Story) -> Result<(), Error> {
+    let tz = story.company.time_zone();
+    let month = Month::of(story.clock.now(), tz);
+    let open = open_of_kind(story, FollowUpKind::Routine).await?;
     for summary in open {
         if story.rng.gen_ratio(1, 10) {
             continue; // still to do when the month ends
@@ -1047,21 +1056,7 @@ async fn distribute(story: &mut Story) -> Result<(), Error> {
         now + Duration::days(60),
     )
     .await?;
-    let sent = huifang_store::followups::list(
-        story.company.db(),
-        &FollowUpView::All,
-        &FollowUpFilter {
-            kind: Some(FollowUpKind::Survey),
-            status: Some(FollowUpStatus::Open),
-            ..FollowUpFilter::default()
-        },
-        PageRequest {
-            limit: 100_000,
-            offset: 0,
-        },
-    )
-    .await?
-    .items;
+    let sent = open_of_kind(story, FollowUpKind::Survey).await?;
     // About one household in four answers within the five weeks since.
     for summary in sent {
         if !story.rng.gen_ratio(1, 4) {
