@@ -52,6 +52,11 @@ const COMMUNITIES: &[DemoCommunity] = &[
     },
 ];
 
+/// The code of the demo community called `name` (its staff's usernames start with it).
+fn community_code(name: &str) -> Option<&'static str> {
+    COMMUNITIES.iter().find(|c| c.name == name).map(|c| c.code)
+}
+
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "林", "罗", "高", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹",
@@ -156,10 +161,10 @@ async fn seed_company(db: &Database, rng: &mut StdRng) -> Result<(), ImportError
     let owned: Vec<HouseholdRow> = chosen
         .into_iter()
         .filter_map(|row| {
-            let community = COMMUNITIES.iter().find(|c| c.name == row.community)?;
+            let community = community_code(&row.community)?;
             let mine: Vec<&String> = consultants
                 .iter()
-                .filter(|(code, _)| *code == community.code)
+                .filter(|(code, _)| *code == community)
                 .map(|(_, username)| username)
                 .collect();
             let consultant = mine.choose(rng)?;

@@ -77,8 +77,9 @@ struct Cast {
     /// Staff ids by unit.
     by_unit: HashMap<i64, Vec<i64>>,
     by_id: HashMap<i64, Caller>,
-    /// Per community: its id and its households' ids.
-    communities: Vec<(i64, Vec<i64>)>,
+    /// Per demo community: its id, the lower-case code its staff's usernames start with, and its
+    /// households' ids. Other companies' communities in the same database are left alone.
+    communities: Vec<(i64, String, Vec<i64>)>,
 }
 
 impl Cast {
@@ -385,6 +386,9 @@ async fn cast(company: &Company, sessions: &SessionStore) -> Result<Cast, Error>
         cast.by_id.insert(member.id, caller);
     }
     for community in registry.list_communities(None).await? {
+        let Some(code) = super::community_code(&community.name) else {
+            continue;
+        };
         let households = registry
             .list_households(
                 HouseholdScope::All,
@@ -403,7 +407,8 @@ async fn cast(company: &Company, sessions: &SessionStore) -> Result<Cast, Error>
             .into_iter()
             .map(|h| h.id)
             .collect();
-        cast.communities.push((community.id, households));
+        cast.communities
+            .push((community.id, code.to_lowercase(), households));
     }
     Ok(cast)
 }
@@ -609,13 +614,12 @@ const OPINIONS: &[&str] = &[
 ];
 
 async fn accept(story: &mut Story, community: usize) -> Result<(), Error> {
-    let Some((_, households)) = story.cast.communities.get(community) else {
+    let Some((_, code, households)) = story.cast.communities.get(community) else {
         return Ok(());
     };
     let Some(&household) = households.choose(&mut story.rng) else {
         return Ok(());
     };
-    let code = if community == 0 { "ch" } else { "jx" };
     let desk = format!("{code}.csc.{:02}", story.rng.gen_range(1..=3));
     let caller = story.cast.caller(&desk)?.clone();
     let (category, items) = MATTERS
@@ -1045,7 +1049,7 @@ async fn distribute(story: &mut Story) -> Result<(), Error> {
     };
     let tz = story.company.time_zone();
     let caller = story.cast.caller("dev.head")?.clone();
-    let communities: Vec<i64> = story.cast.communities.iter().map(|(id, _)| *id).collect();
+    let communities: Vec<i64> = story.cast.communities.iter().map(|(id, ..)| *id).collect();
     let now = story.clock.now();
     huifang_core::surveys::distribute(
         story.company.db(),
