@@ -500,6 +500,27 @@ pub async fn cancel(
     Ok(after)
 }
 
+/// Cancels follow-up `id` inside `write` on the server's behalf when it is still open (a survey
+/// closed before the household answered): true when it was.
+pub(crate) async fn cancel_open(
+    write: &mut DocWrite,
+    id: &str,
+    reason: &str,
+) -> Result<bool, Error> {
+    let Some((mut doc, before)) = write.load::<FollowUp>(id).await? else {
+        return Ok(false);
+    };
+    if before.status != FollowUpStatus::Open {
+        return Ok(false);
+    }
+    let mut after = before.clone();
+    after.status = FollowUpStatus::Cancelled;
+    after.cancel_reason = Some(reason.to_owned());
+    review_as_server(write, &before, &after)?;
+    write.store(&mut doc, &after, "follow_up.cancelled").await?;
+    Ok(true)
+}
+
 /// The sheet of a follow-up closed as unreachable becomes final, saying so (D-STA-3).
 async fn close_sheet_unreachable(write: &mut DocWrite, follow_up: &FollowUp) -> Result<(), Error> {
     let Some(sheet_id) = &follow_up.sheet_id else {

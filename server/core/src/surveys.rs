@@ -235,12 +235,39 @@ pub async fn approve(
     get(db, id).await
 }
 
+/// Why a closed survey's unanswered follow-ups were cancelled (shown on the phones and pages).
+pub const CLOSED_REASON: &str = "意见调查已结束（调查表已关闭），不再收集答卷";
+/// Unanswered follow-ups cancelled per transaction when a survey closes.
+const CLOSING_BATCH: i64 = 500;
+
+/// Ends a survey: its unanswered follow-ups are cancelled (no phone keeps a task nobody can
+/// complete, no list shows them overdue), then the form is closed. Cancelled first, in batches,
+/// so a close cut short is simply asked for again.
 pub async fn close(
     db: &Database,
     time_zone: chrono_tz::Tz,
     caller: &Caller,
     id: i64,
 ) -> Result<SurveyForm, Error> {
+    if get(db, id).await?.status == FormStatus::Distributed {
+        loop {
+            let open = stored::open_follow_ups(db, id, CLOSING_BATCH).await?;
+            if open.is_empty() {
+                break;
+            }
+            let mut write = begin(db, caller, time_zone).await?;
+            let mut cancelled = 0;
+            for follow_up in &open {
+                if crate::followups::cancel_open(&mut write, follow_up, CLOSED_REASON).await? {
+                    cancelled += 1;
+                }
+            }
+            write.commit().await?;
+            if cancelled == 0 {
+                break;
+            }
+        }
+    }
     let mut write = begin(db, caller, time_zone).await?;
     let form = load(&mut write, id).await?;
     transition(

@@ -298,6 +298,25 @@ pub async fn record_sent(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// Up to `limit` survey follow-ups of form `form_id` still open (nobody has answered them).
+pub async fn open_follow_ups(
+    db: &Database,
+    form_id: i64,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT d.follow_up_id FROM survey_distributions d
+         JOIN follow_ups f ON f.id = d.follow_up_id
+         WHERE d.form_id = $1 AND f.status = {}
+         ORDER BY d.follow_up_id LIMIT $2",
+        crate::db::code(huifang_protocol::FollowUpStatus::Open)
+    )))
+    .bind(form_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
 /// The community follow-up `follow_up_id` carried form `form_id` to, if it did.
 pub async fn sent_to(
     write: &mut DocWrite,

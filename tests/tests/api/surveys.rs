@@ -378,6 +378,32 @@ async fn r_sur_1_r_sur_2_r_sur_3_d_sur_2_a_survey_goes_from_draft_to_report(app:
         "closed",
     )
     .await;
+    // Its unanswered follow-ups are cancelled, saying why (no phone keeps a task nobody can
+    // complete, no list shows them overdue); the answered ones stay completed.
+    let unanswered = app
+        .get_json(&office, &format!("/api/v1/followups/{}", ids[5]))
+        .await;
+    assert_eq!(
+        unanswered["follow_up"]["status"], "cancelled",
+        "{unanswered}"
+    );
+    assert!(
+        unanswered["follow_up"]["cancel_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("意见调查已结束")),
+        "{unanswered}"
+    );
+    let answered = app
+        .get_json(&office, &format!("/api/v1/followups/{}", ids[0]))
+        .await;
+    assert_eq!(answered["follow_up"]["status"], "completed", "{answered}");
+    let still_open = app
+        .get_json(
+            &office,
+            "/api/v1/followups?view=unit&kind=survey&status=open",
+        )
+        .await;
+    assert_eq!(still_open["total"], 0, "{still_open}");
 }
 
 /// A form drafted, approved and sent to 碧水湾: its id and approved hash.
@@ -606,7 +632,8 @@ async fn r_sur_2_d_sur_2_a_survey_answered_offline_on_a_phone_reaches_the_report
         "nothing counted"
     );
 
-    // Closed while a phone held answers: refused, kept for the person who took them.
+    // Closed while a phone held answers: the household's follow-up is cancelled, so they are
+    // refused, saying so, and kept for the person who took them.
     phone.store.answer_survey(&third, phone_answers(4)).unwrap();
     app.post_ok(
         &dev,
@@ -618,10 +645,9 @@ async fn r_sur_2_d_sur_2_a_survey_answered_offline_on_a_phone_reaches_the_report
     let report = phone.sync().await;
     assert_eq!(report.committed, 0, "{report:?}");
     assert!(
-        report
-            .rejected
-            .iter()
-            .any(|n| n.document_id == third && n.reason.contains("closed")),
+        report.rejected.iter().any(|n| n.document_id == third
+            && n.reason.contains("cancelled")
+            && n.reason.contains(huifang_core::surveys::CLOSED_REASON)),
         "{report:?}"
     );
     assert!(

@@ -323,7 +323,13 @@ async fn overruled(
                     write.local(&outcome.done_at)
                 )
             }
-            None => format!("the follow-up is {} on the server", follow_up.status),
+            // A cancellation says why (a survey closed, a head's reason).
+            None => match &follow_up.cancel_reason {
+                Some(reason) if follow_up.status == huifang_protocol::FollowUpStatus::Cancelled => {
+                    format!("the follow-up is cancelled on the server: {reason}")
+                }
+                _ => format!("the follow-up is {} on the server", follow_up.status),
+            },
         },
         _ => "the server's copy stands".to_owned(),
     };
