@@ -129,15 +129,15 @@ pub async fn seed(db: &Database, time_zone: chrono_tz::Tz, past: Past) -> Result
     if is_seeded(db).await? {
         return Ok(false);
     }
-    let now = db.now();
-    // The company exists a few days before its history begins.
-    let clock = huifang_protocol::Clock::starting_at(
-        history::beginning(now, time_zone) - chrono::Duration::days(3),
-    );
-    let then = db.clone().with_clock(clock.clone());
     let mut rng = StdRng::seed_from_u64(20261128);
     match past {
         Past::SixMonths => {
+            let now = db.now();
+            // The company exists a few days before its history begins.
+            let clock = huifang_protocol::Clock::starting_at(
+                history::beginning(now, time_zone) - chrono::Duration::days(3),
+            );
+            let then = db.clone().with_clock(clock.clone());
             seed_company(&then, &mut rng).await?;
             history::live(&then, clock, now, time_zone, rng).await?;
         }

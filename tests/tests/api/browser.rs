@@ -275,20 +275,13 @@ async fn walk_through(app: &TestApp, browser: &Client, downloads: &Path) {
         .select_by_value("ordinary")
         .await
         .unwrap();
-    browser
-        .find(Locator::Id("apply-filters"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css(
-            "select[name='level'] option[value='ordinary'][selected]",
-        ))
-        .await
-        .expect("the filtered page");
+    click_then_wait(
+        browser,
+        "apply-filters",
+        "select[name='level'] option[value='ordinary'][selected]",
+        "the filtered page",
+    )
+    .await;
     let url = browser.current_url().await.unwrap();
     assert!(
         url.query().is_some_and(|q| q.contains("level=ordinary")),
@@ -405,8 +398,20 @@ async fn walk_through(app: &TestApp, browser: &Client, downloads: &Path) {
 
 /// Follows the page's language link and waits for the page in `lang` (`en`, `zh-CN`).
 async fn switch_language(browser: &Client, lang: &str) {
+    click_then_wait(
+        browser,
+        "lang-switch",
+        &format!("html[lang='{lang}']"),
+        &format!("the page in {lang}"),
+    )
+    .await;
+}
+
+/// Clicks the element with id `id` and waits for the page that shows `css` (`what`, in the
+/// failure's message).
+async fn click_then_wait(browser: &Client, id: &str, css: &str, what: &str) {
     browser
-        .find(Locator::Id("lang-switch"))
+        .find(Locator::Id(id))
         .await
         .unwrap()
         .click()
@@ -414,9 +419,9 @@ async fn switch_language(browser: &Client, lang: &str) {
         .unwrap();
     browser
         .wait()
-        .for_element(Locator::Css(&format!("html[lang='{lang}']")))
+        .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("the page in {lang}: {e}"));
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
 /// A run of four or more English words in `text`, if any: what a Chinese page must not show.
